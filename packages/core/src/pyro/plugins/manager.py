@@ -1,0 +1,139 @@
+"""The one lazily built ``pluggy.PluginManager("pyro")`` and the registries it fills."""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Dict, List, Optional
+
+import pluggy
+
+from . import hookspecs
+from .registry import KINDS, Registry
+
+AUTOLOAD_ENV = "PYRO_DISABLE_PLUGIN_AUTOLOAD"
+ENTRY_POINT_GROUP = "pyro"
+
+_lock = threading.RLock()
+_manager: Optional[pluggy.PluginManager] = None
+_registries: Dict[str, Registry] = {}
+_event_hooks: Dict[str, Any] = {}
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """Return the plugin manager, building it (and loading the ``pyro`` entry points
+    unless ``PYRO_DISABLE_PLUGIN_AUTOLOAD`` is set) on first use."""
+    global _manager
+    if _manager is None:
+        with _lock:
+            if _manager is None:
+                pm = pluggy.PluginManager("pyro")
+                pm.add_hookspecs(hookspecs)
+                if not os.environ.get(AUTOLOAD_ENV):
+                    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+                _manager = pm
+    return _manager
+
+
+def register(plugin: Any, name: Optional[str] = None) -> str:
+    """Register a plugin object or module by hand; returns the name it got."""
+    pm = get_plugin_manager()
+    registered = pm.register(plugin, name=name)
+    if registered is None:
+        raise ValueError(f"plugin {name or plugin!r} is already registered or blocked")
+    _invalidate()
+    return registered
+
+
+def unregister(plugin: Any = None, name: Optional[str] = None) -> Any:
+    """Remove a plugin registered by entry point or by :func:`register`."""
+    removed = get_plugin_manager().unregister(plugin=plugin, name=name)
+    _invalidate()
+    return removed
+
+
+def _invalidate() -> None:
+    with _lock:
+        _registries.clear()
+        _event_hooks.clear()
+
+
+def plugin_label(pm: pluggy.PluginManager, plugin: Any) -> str:
+    return pm.get_name(plugin) or repr(plugin)
+
+
+def get_registry(kind: str) -> Registry:
+    """The registry of ``kind`` (``"handlers"``, ``"inference"``, ...), filled on first use by
+    calling every plugin's ``pyro_register_<kind>`` hook."""
+    reg = _registries.get(kind)
+    if reg is not None:
+        return reg
+    with _lock:
+        reg = _registries.get(kind)
+        if reg is None:
+            reg = Registry(kind)
+            pm = get_plugin_manager()
+            hook = getattr(pm.hook, f"pyro_register_{kind}")
+            # pluggy calls the last registered first; register in installation order instead
+            for impl in reversed(hook.get_hookimpls()):
+                reg.current_plugin = plugin_label(pm, impl.plugin)
+                impl.function(registry=reg)
+            reg.current_plugin = "<unknown>"
+            _registries[kind] = reg
+    return reg
+
+
+def lookup(kind: str, name: str) -> Any:
+    """Return the object a plugin registered as ``name`` in ``kind``, or raise ``KeyError``."""
+    reg = get_registry(kind)
+    if name not in reg:
+        raise KeyError(name)
+    return reg.get(name)
+
+
+def event_hook(name: str) -> Any:
+    """The hook caller for event hook ``name`` or ``None`` when no plugin implements it,
+    so that callers skip the event entirely in the common case."""
+    try:
+        return _event_hooks[name]
+    except KeyError:
+        pass
+    pm = get_plugin_manager()
+    caller = getattr(pm.hook, name)
+    found = caller if caller.get_hookimpls() else None
+    _event_hooks[name] = found
+    return found
+
+
+def describe_plugins() -> List[Dict[str, Any]]:
+    """One record per plugin: its name, distribution (name and version, when installed
+    from one) and what it registered in each registry."""
+    pm = get_plugin_manager()
+    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    provided: Dict[str, Dict[str, List[str]]] = {}
+    for kind in KINDS:
+        for name, _, provider in get_registry(kind).items():
+            provided.setdefault(provider, {}).setdefault(kind, []).append(name)
+    records = []
+    for name, plugin in pm.list_name_plugin():
+        dist = dists.get(id(plugin))
+        records.append({
+            "name": name,
+            "distribution": f"{dist.project_name} {dist.version}" if dist is not None else "(registered by hand)",
+            "registered": provided.get(name, {}),
+        })
+    return records
+
+
+def format_plugins() -> str:
+    """A human-readable listing of installed plugins (``pyro plugins``)."""
+    lines = []
+    records = describe_plugins()
+    if os.environ.get(AUTOLOAD_ENV):
+        lines.append(f"({AUTOLOAD_ENV} is set: entry points were not loaded)")
+    if not records:
+        lines.append("no pyro plugins are installed")
+    for rec in records:
+        lines.append(f"{rec['name']}  [{rec['distribution']}]")
+        for kind, names in rec["registered"].items():
+            lines.append(f"    {KINDS[kind]}: {', '.join(sorted(names))}")
+    return "\n".join(lines)

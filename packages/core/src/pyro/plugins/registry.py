@@ -1,0 +1,86 @@
+"""Typed registries that registration hooks fill (one per kind of extension)."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, Tuple
+
+#: The kinds of registry, each with the namespace where its entries appear.
+KINDS: Dict[str, str] = {
+    "handlers": "pyro.poutine",
+    "distributions": "pyro.distributions",
+    "inference": "pyro.infer",
+    "autoguides": "pyro.infer.autoguide",
+    "optimizers": "pyro.optim",
+    "runners": "pyro fit --algo",
+}
+
+
+class DuplicateRegistrationError(ValueError):
+    """Two plugins registered the same name in one registry."""
+
+
+class Registry:
+    """A name -> object table that records which plugin provided each entry.
+
+    A registration hook calls :meth:`add`; the plugin manager sets :attr:`current_plugin`
+    around each hook implementation so that every entry knows its provider.
+    """
+
+    __slots__ = ("kind", "_entries", "current_plugin")
+
+    def __init__(self, kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown registry kind {kind!r}; expected one of {sorted(KINDS)}")
+        self.kind = kind
+        self._entries: Dict[str, Tuple[Any, str]] = {}
+        self.current_plugin = "<unknown>"
+
+    def add(self, name: str, obj: Any) -> None:
+        """Register ``obj`` under ``name``.
+
+        :raises DuplicateRegistrationError: if another plugin already registered ``name``.
+        """
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(
+                f"plugin {self.current_plugin!r} registered {kind_label(self.kind)} under "
+                f"{name!r}, which is not a Python identifier"
+            )
+        if name in self._entries:
+            _, other = self._entries[name]
+            if self._entries[name][0] is obj:
+                return
+            raise DuplicateRegistrationError(
+                f"{kind_label(self.kind)} {name!r} is registered by two plugins: {other!r} and "
+                f"{self.current_plugin!r}. Uninstall one of them, or unregister one with "
+                f"pyro.plugins.get_plugin_manager().unregister(...)"
+            )
+        self._entries[name] = (obj, self.current_plugin)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        entry = self._entries.get(name)
+        return default if entry is None else entry[0]
+
+    def provider(self, name: str) -> str:
+        """The name of the plugin that registered ``name``."""
+        return self._entries[name][1]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def items(self) -> Iterator[Tuple[str, Any, str]]:
+        """Iterate over ``(name, obj, provider)``."""
+        for name, (obj, provider) in self._entries.items():
+            yield name, obj, provider
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {sorted(self._entries)})"
+
+
+def kind_label(kind: str) -> str:
+    return {"handlers": "handler", "distributions": "distribution", "inference": "inference algorithm",
+            "autoguides": "autoguide", "optimizers": "optimizer", "runners": "runner"}[kind]

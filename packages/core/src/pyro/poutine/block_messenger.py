@@ -1,0 +1,65 @@
+"""``poutine.block``: hide sites from the handlers outside."""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Optional
+
+from .messenger import Messenger
+
+
+def _make_hide_fn(hide_all: bool, expose_all: bool, hide, expose, hide_types, expose_types):
+    if hide_all and expose_all:
+        raise ValueError("poutine.block: hide_all and expose_all cannot both be True")
+    hide = set(hide or ())
+    expose = set(expose or ())
+    hide_types = set(hide_types or ())
+    expose_types = set(expose_types or ())
+    if hide & expose:
+        raise ValueError(f"poutine.block: sites {sorted(hide & expose)} are both hidden and exposed")
+    if hide_types & expose_types:
+        raise ValueError(
+            f"poutine.block: site types {sorted(hide_types & expose_types)} are both hidden and exposed"
+        )
+    if hide or hide_types:
+        # An explicit hide list hides those sites only.
+        return lambda msg: msg["name"] in hide or msg["type"] in hide_types
+    if expose or expose_types:
+        return lambda msg: not (msg["name"] in expose or msg["type"] in expose_types)
+    if expose_all:
+        return lambda msg: False
+    return lambda msg: hide_all
+
+
+class BlockMessenger(Messenger):
+    """Stop messages from reaching the handlers outside this one.
+
+    By default every site is hidden. ``hide`` / ``hide_types`` hide the named sites / site
+    types only; ``expose`` / ``expose_types`` hide everything else; ``hide_fn(msg)`` (or
+    ``expose_fn(msg)``) decides per message.
+
+    Example (seed 002, 9.1.2)::
+
+        with poutine.trace() as outer:
+            with poutine.block(hide=["a"]):
+                with poutine.trace() as inner:
+                    model()
+        # "a" is in inner.trace but not in outer.trace
+    """
+
+    def __init__(self, fn: Optional[Callable] = None, hide_fn: Optional[Callable] = None,
+                 expose_fn: Optional[Callable] = None, hide_all: bool = True,
+                 expose_all: bool = False, hide: Optional[Iterable[str]] = None,
+                 expose: Optional[Iterable[str]] = None, hide_types: Optional[Iterable[str]] = None,
+                 expose_types: Optional[Iterable[str]] = None) -> None:
+        super().__init__(fn)
+        if hide_fn is not None and expose_fn is not None:
+            raise ValueError("poutine.block: give hide_fn or expose_fn, not both")
+        if hide_fn is not None:
+            self.hide_fn = hide_fn
+        elif expose_fn is not None:
+            self.hide_fn = lambda msg: not expose_fn(msg)
+        else:
+            self.hide_fn = _make_hide_fn(hide_all, expose_all, hide, expose, hide_types, expose_types)
+
+    def process_message(self, msg) -> None:
+        if self.hide_fn(msg):
+            msg["stop"] = True

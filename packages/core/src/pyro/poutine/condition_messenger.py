@@ -1,0 +1,44 @@
+"""``poutine.condition``: observe sample sites at given values."""
+from __future__ import annotations
+
+from typing import Callable, Mapping, Optional
+
+import torch
+
+from .messenger import Messenger
+from .trace_struct import Trace
+
+
+class ConditionMessenger(Messenger):
+    """Fix sample sites named in ``data`` to the given values and mark them observed.
+
+    ``data`` is a dict ``{site name: value}`` (tensors, or numbers, which become tensors)
+    or a :class:`Trace` whose sample-site values are used.
+
+    Example (seed 004)::
+
+        conditioned_scale = pyro.condition(scale, data={"measurement": torch.tensor(9.5)})
+    """
+
+    def __init__(self, fn: Optional[Callable] = None, data: Optional[Mapping] = None) -> None:
+        super().__init__(fn)
+        if data is None:
+            raise ValueError("poutine.condition needs data=, a dict of site name -> value")
+        if isinstance(data, Trace):
+            data = {name: site["value"] for name, site in data.nodes.items()
+                    if site["type"] == "sample"}
+        elif not isinstance(data, Mapping):
+            raise TypeError(f"poutine.condition expected data= to be a dict or a Trace, got "
+                            f"{type(data).__name__}")
+        self.data = data
+
+    def _pyro_sample(self, msg) -> None:
+        name = msg["name"]
+        if name in self.data:
+            value = self.data[name]
+            if value is None:
+                return
+            if not isinstance(value, torch.Tensor):
+                value = torch.as_tensor(value, dtype=torch.get_default_dtype())
+            msg["value"] = value
+            msg["is_observed"] = True

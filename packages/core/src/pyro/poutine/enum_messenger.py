@@ -1,0 +1,91 @@
+"""``poutine.enum``: parallel enumeration of discrete sample sites."""
+from __future__ import annotations
+
+from typing import Callable, Dict, Optional
+
+from .messenger import Messenger
+
+
+class EnumMessenger(Messenger):
+    """Enumerate in parallel every latent sample site marked
+    ``infer={"enumerate": "parallel"}`` (see ``pyro.infer.config_enumerate``).
+
+    Such a site's value is its whole support, ``fn.enumerate_support(expand=False)``,
+    reshaped so that the support lies along a fresh batch dim at or left of
+    ``first_available_dim`` (left of every plate: ``-1 - max_plate_nesting``). Downstream
+    sites then carry that dim in their batch shapes, and an ELBO sums it out exactly.
+
+    Inside :func:`pyro.markov` contexts, dims are recycled: a new variable may reuse the
+    dim of a variable more than ``history`` steps back. Each enumerated site records in
+    its ``infer`` dict ``_enumerate_dim`` (its dim) and ``_dim_to_id`` (for every
+    enumeration dim visible at the site, a unique id of the variable using it), so that
+    an algorithm tells variables apart when dims are reused.
+    """
+
+    def __init__(self, fn: Optional[Callable] = None,
+                 first_available_dim: Optional[int] = None) -> None:
+        super().__init__(fn)
+        if first_available_dim is not None and (not isinstance(first_available_dim, int)
+                                                or first_available_dim >= 0):
+            raise ValueError(f"poutine.enum: first_available_dim must be a negative int, got "
+                             f"{first_available_dim!r}")
+        self.first_available_dim = first_available_dim
+        self._reset()
+
+    def _reset(self) -> None:
+        self._dims: Dict[str, int] = {}       # site name -> enumeration dim
+        self._ids: Dict[str, int] = {}        # site name -> unique variable id
+        self._in_markov: set = set()          # sites enumerated inside a markov context
+
+    def __enter__(self):
+        self._reset()
+        return super().__enter__()
+
+    def _pyro_sample(self, msg) -> None:
+        if msg["done"] or msg["is_observed"] or msg["infer"].get("enumerate") != "parallel":
+            return
+        name = msg["name"]
+        fn = msg["fn"]
+        if not getattr(fn, "has_enumerate_support", False):
+            raise ValueError(
+                f"site {name!r} is marked for enumeration but {type(fn).__name__} has no finite "
+                f"support; remove infer={{'enumerate': ...}} from it (config_enumerate only "
+                f"marks discrete sites)"
+            )
+        if self.first_available_dim is None:
+            raise ValueError(
+                f"site {name!r} is marked for parallel enumeration but poutine.enum has no "
+                f"first_available_dim; use TraceEnum_ELBO(max_plate_nesting=...) or "
+                f"poutine.enum(fn, first_available_dim=-1 - max_plate_nesting)"
+            )
+        scope = msg["infer"].get("_markov_scope")
+        visible = {n: d for n, d in self._dims.items()
+                   if scope is None or n not in self._in_markov or n in scope}
+        used = set(visible.values())
+        # Dims the distribution already depends on (upstream variables) are in use too.
+        batch_shape = fn.batch_shape
+        for d in range(-len(batch_shape), self.first_available_dim + 1):
+            if batch_shape[d] != 1:
+                used.add(d)
+        dim = self.first_available_dim
+        while dim in used:
+            dim -= 1
+        support = fn.enumerate_support(expand=bool(msg["infer"].get("expand", False)))
+        num_batch = support.dim() - 1 - len(fn.event_shape)
+        pad = -1 - dim - num_batch
+        if pad < 0:
+            raise ValueError(
+                f"site {name!r}: batch_shape {tuple(batch_shape)} reaches into the enumeration "
+                f"dims (first_available_dim={self.first_available_dim}); increase "
+                f"max_plate_nesting or declare event dims with .to_event()"
+            )
+        value = support.reshape(support.shape[:1] + (1,) * pad + support.shape[1:])
+        self._dims[name] = dim
+        self._ids[name] = len(self._ids)
+        if scope is not None:
+            self._in_markov.add(name)
+        dim_to_id = {d: self._ids[n] for n, d in visible.items()}
+        dim_to_id[dim] = self._ids[name]
+        msg["infer"] = {**msg["infer"], "_enumerate_dim": dim, "_dim_to_id": dim_to_id}
+        msg["value"] = value
+        msg["done"] = True

@@ -1,0 +1,161 @@
+"""The effect-handler runtime: the message type, the handler stack and ``apply_stack``.
+
+A primitive (``pyro.sample``, ``pyro.param``, ...) builds one :class:`Message` and hands it
+to :func:`apply_stack`, which sends it down the stack of active :class:`Messenger` s
+(innermost first, ``process_message``), applies the default behaviour (drawing a sample,
+reading a param) unless a handler already did, then sends it back up
+(``postprocess_message``, outermost first) through the same handlers.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypedDict, Union
+
+import torch
+
+# The active handlers, outermost first. Messengers push themselves on __enter__.
+_PYRO_STACK: List[Any] = []
+
+# Process-wide parameter store, set by pyro.params on import (core owns both).
+_PYRO_PARAM_STORE: Any = None
+
+
+class Message(TypedDict, total=False):
+    """The message sent through the handler stack for each effectful call.
+
+    Keys (all present on messages made by Pyro's primitives):
+
+    - ``type`` (str): ``"sample"``, ``"param"``, or the name of a custom effect.
+    - ``name`` (str): the site name, unique within one execution for sample sites.
+    - ``fn`` (callable): the distribution (sample sites) or the function computing the
+      value (other sites).
+    - ``args`` / ``kwargs``: positional / keyword arguments for ``fn``.
+    - ``value`` (Tensor or None): the value of the site; set by the default process step,
+      by ``obs=`` or by a handler (replay, condition, substitute).
+    - ``is_observed`` (bool): whether ``value`` is data rather than a draw.
+    - ``infer`` (dict): inference hints (``"enumerate"``, ``"baseline"``, ``"is_auxiliary"``...).
+    - ``scale`` (float or Tensor): multiplier of the site's log density (plates, ``scale``).
+    - ``mask`` (None, bool or bool Tensor): which log-density terms count (``mask`` handler).
+    - ``cond_indep_stack`` (tuple of :class:`~pyro.poutine.indep_messenger.CondIndepStackFrame`):
+      the enclosing plates, outermost first.
+    - ``done`` (bool): set when a handler has computed ``value``; skips the default step.
+    - ``stop`` (bool): set to stop the message going further down the stack.
+    - ``continuation`` (callable or None): called with the message after the up pass.
+    """
+
+    type: str
+    name: Optional[str]
+    fn: Callable
+    args: Tuple
+    kwargs: Dict
+    value: Optional[torch.Tensor]
+    is_observed: bool
+    infer: Dict[str, Any]
+    scale: Union[float, torch.Tensor]
+    mask: Union[None, bool, torch.Tensor]
+    cond_indep_stack: Tuple
+    done: bool
+    stop: bool
+    continuation: Optional[Callable[["Message"], None]]
+
+
+def am_i_wrapped() -> bool:
+    """Whether any effect handler is active."""
+    return bool(_PYRO_STACK)
+
+
+def get_param_store():
+    """The process-wide :class:`~pyro.params.param_store.ParamStoreDict`."""
+    return _PYRO_PARAM_STORE
+
+
+def _draw(fn, args, kwargs):
+    # Any torch Distribution works: reparameterized draws keep gradients.
+    if fn.has_rsample:
+        return fn.rsample(*args, **kwargs)
+    return fn.sample(*args, **kwargs)
+
+
+def default_process_message(msg: Message) -> None:
+    """The default effect: compute ``msg["value"]`` unless a handler already did."""
+    if msg["done"] or msg["is_observed"] or msg["value"] is not None:
+        msg["done"] = True
+        return
+    if msg["type"] == "sample":
+        msg["value"] = _draw(msg["fn"], msg["args"], msg["kwargs"])
+    else:
+        msg["value"] = msg["fn"](*msg["args"], **msg["kwargs"])
+    msg["done"] = True
+
+
+def apply_stack(msg: Message) -> Message:
+    """Send ``msg`` down the handler stack, apply the default effect, send it back up.
+
+    Handlers are visited innermost first by ``process_message``; a handler that sets
+    ``msg["stop"]`` hides the message from the handlers outside it. ``postprocess_message``
+    then runs, outermost first, on the handlers that saw the message.
+    """
+    stack = _PYRO_STACK
+    pointer = 0
+    for frame in reversed(stack):
+        pointer += 1
+        frame.process_message(msg)
+        if msg["stop"]:
+            break
+    default_process_message(msg)
+    for frame in stack[len(stack) - pointer:]:
+        frame.postprocess_message(msg)
+    cont = msg["continuation"]
+    if cont is not None:
+        cont(msg)
+    return msg
+
+
+def new_message(type: str, name: Optional[str], fn: Callable, args: tuple = (),
+                kwargs: Optional[dict] = None, value=None, is_observed: bool = False,
+                infer: Optional[dict] = None) -> Message:
+    """A message with every key of :class:`Message` set to its default."""
+    return {
+        "type": type,
+        "name": name,
+        "fn": fn,
+        "args": args,
+        "kwargs": {} if kwargs is None else kwargs,
+        "value": value,
+        "is_observed": is_observed,
+        "infer": {} if infer is None else infer,
+        "scale": 1.0,
+        "mask": None,
+        "cond_indep_stack": (),
+        "done": False,
+        "stop": False,
+        "continuation": None,
+    }
+
+
+def effectful(fn: Optional[Callable] = None, type: Optional[str] = None) -> Callable:
+    """Make ``fn`` an effectful primitive of message type ``type``: outside any handler it
+    is called directly; inside, each call sends a message through the stack. The wrapped
+    function accepts an optional ``name=`` keyword naming the site.
+
+    Example::
+
+        @effectful(type="my_effect")
+        def my_op(x):
+            return 2 * x
+    """
+    if fn is None:
+        return functools.partial(effectful, type=type)
+    if type is None:
+        raise ValueError("effectful needs type=, the message type handlers dispatch on")
+
+    @functools.wraps(fn)
+    def _fn(*args, name=None, infer=None, obs=None, **kwargs):
+        if not _PYRO_STACK:
+            return fn(*args, **kwargs) if obs is None else obs
+        msg = new_message(type, name, fn, args, kwargs, value=obs,
+                          is_observed=obs is not None, infer=infer)
+        apply_stack(msg)
+        return msg["value"]
+
+    return _fn

@@ -1,0 +1,143 @@
+"""Subsampled plates: the ``_Subsample`` site, log-density scaling, param subsampling."""
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import torch
+
+from ..util import is_validation_enabled
+from .indep_messenger import CondIndepStackFrame, IndepMessenger
+from .runtime import _PYRO_STACK, apply_stack, new_message
+
+
+class _Subsample(torch.distributions.Distribution):
+    """Uniform distribution over subsets of ``range(size)`` of ``subsample_size``
+    elements; the value of a subsampled plate's site. Its log density is 0 (constant),
+    so it never enters an ELBO."""
+
+    arg_constraints = {}
+
+    def __init__(self, size: int, subsample_size: Optional[int], device=None) -> None:
+        self.size = size
+        self.subsample_size = size if subsample_size is None else subsample_size
+        self.device = device
+        super().__init__(validate_args=False)
+
+    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        if sample_shape:
+            raise NotImplementedError("_Subsample draws one subset at a time")
+        if self.subsample_size >= self.size:
+            return torch.arange(self.size, device=self.device)
+        return torch.randperm(self.size, device=self.device)[: self.subsample_size]
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros((), device=x.device)
+
+
+class SubsampleMessenger(IndepMessenger):
+    """An :class:`IndepMessenger` over ``size`` elements that visits a subsample of them:
+    ``subsample_size`` random indices, or the given ``subsample`` indices. Log densities
+    inside are scaled by ``size / subsample_size`` so they estimate the full-data sum
+    without bias."""
+
+    def __init__(self, name: Optional[str] = None, size: Optional[int] = None,
+                 subsample_size: Optional[int] = None, subsample: Optional[torch.Tensor] = None,
+                 dim: Optional[int] = None, device=None) -> None:
+        if size is None:
+            if subsample is not None:
+                size = len(subsample)
+            elif subsample_size is not None:
+                raise ValueError(f"plate {name!r}: subsample_size needs size=")
+            else:
+                raise ValueError(f"plate {name!r} needs a size")
+        super().__init__(name, size, dim, device)
+        if subsample_size is not None and (not isinstance(subsample_size, int) or subsample_size < 0):
+            raise ValueError(f"plate {name!r}: subsample_size must be a non-negative int, "
+                             f"got {subsample_size!r}")
+        if subsample is not None:
+            subsample = torch.as_tensor(subsample)
+            if subsample.dim() != 1:
+                raise ValueError(f"plate {name!r}: subsample must be a 1-d index tensor, got "
+                                 f"shape {tuple(subsample.shape)}")
+            if subsample_size is not None and subsample_size != len(subsample):
+                raise ValueError(f"plate {name!r}: subsample_size={subsample_size} disagrees with "
+                                 f"len(subsample)={len(subsample)}")
+            subsample_size = len(subsample)
+        self.full_size_ = self.size
+        self._subsampled = (subsample is not None or
+                            (subsample_size is not None and subsample_size < self.size))
+        self._indices: Optional[torch.Tensor] = None
+        if self._subsampled:
+            # A traced site, so that guide and model share the subsample (replay).
+            if _PYRO_STACK:
+                msg = new_message("sample", name, _Subsample(self.size, subsample_size, device),
+                                  value=subsample)
+                apply_stack(msg)
+                subsample = msg["value"]
+            elif subsample is None:
+                subsample = _Subsample(self.size, subsample_size, device).sample()
+            self._indices = subsample
+            self.size = len(subsample)
+        self.subsample_size = self.size
+
+    @property
+    def full_size(self) -> int:
+        return self.full_size_
+
+    @property
+    def indices(self) -> torch.Tensor:
+        """The indices this plate visits (``arange(size)`` when not subsampled)."""
+        if self._indices is None:
+            self._indices = torch.arange(self.size, device=self.device)
+        return self._indices
+
+    def __enter__(self):
+        super().__enter__()
+        return self.indices
+
+    def _iter_indices(self) -> Iterator[int]:
+        if not self._subsampled:
+            return iter(range(self.size))
+        return iter(self.indices.tolist())
+
+    def _pyro_sample(self, msg) -> None:
+        msg["cond_indep_stack"] = (self._frame,) + msg["cond_indep_stack"]
+        if self._subsampled:
+            msg["scale"] = msg["scale"] * (self.full_size_ / self.size)
+
+    def _pyro_param(self, msg) -> None:
+        msg["cond_indep_stack"] = (self._frame,) + msg["cond_indep_stack"]
+
+    def _subsample_value(self, msg, what: str) -> None:
+        # Tensors with batch semantics (params with event_dim=, pyro.subsample data) are
+        # indexed by the plate's subsample along its dim.
+        event_dim = msg["kwargs"].get("event_dim")
+        if event_dim is None or self.dim is None:
+            return
+        value = msg["value"]
+        dim = self.dim - event_dim
+        if value.dim() < -dim or value.shape[dim] == 1:
+            return
+        if value.shape[dim] != self.full_size_:
+            if is_validation_enabled() and value.shape[dim] != self.size:
+                raise ValueError(
+                    f"Inside pyro.plate({self.name!r}, {self.full_size_}, dim={self.dim}): "
+                    f"{what} with event_dim={event_dim} has shape {tuple(value.shape)}, whose dim "
+                    f"{dim} should have size {self.full_size_} (or 1)"
+                )
+            return
+        if self._subsampled:
+            new_value = value.index_select(dim, self.indices)
+            unconstrained = getattr(value, "unconstrained", None)
+            if unconstrained is not None:
+                new_value.unconstrained = unconstrained
+            msg["value"] = new_value
+
+    def _pyro_post_param(self, msg) -> None:
+        self._subsample_value(msg, f"pyro.param({msg['name']!r}, ...)")
+
+    def _pyro_post_subsample(self, msg) -> None:
+        self._subsample_value(msg, "pyro.subsample(...)")
+
+
+__all__ = ["CondIndepStackFrame", "SubsampleMessenger", "_Subsample"]

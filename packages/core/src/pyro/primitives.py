@@ -1,0 +1,255 @@
+"""The primitives of the language: sample, param, plate, module, factor, ..."""
+from __future__ import annotations
+
+import copy
+import warnings
+from contextlib import ExitStack, contextmanager
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence
+
+import torch
+from torch.distributions import constraints
+
+from .params.param_store import param_with_module_name
+from .poutine.broadcast_messenger import check_obs_shape
+from .poutine.handlers import markov  # noqa: F401  (re-exported as pyro.markov)
+from .poutine.plate_messenger import PlateMessenger
+from .poutine.runtime import _PYRO_STACK, apply_stack, get_param_store, new_message
+from .primitive_distributions import Delta, Unit
+from .util import is_validation_enabled
+
+
+def _not_a_distribution(name: str, fn: Any) -> TypeError:
+    return TypeError(
+        f"pyro.sample({name!r}, ...) expects a distribution (e.g. dist.Normal(0., 1.)) as its "
+        f"second argument, got {type(fn).__name__}; to sample from a stochastic function, "
+        f"call the function itself"
+    )
+
+
+def sample(name: str, fn: Any, *args: Any, obs: Optional[torch.Tensor] = None,
+           obs_mask: Optional[torch.Tensor] = None, infer: Optional[Dict[str, Any]] = None,
+           **kwargs: Any) -> torch.Tensor:
+    """Draw a random variable ``name`` from distribution ``fn`` (or observe it at ``obs``).
+
+    :param str name: the site name, unique within one run of the model.
+    :param fn: a ``torch.distributions.Distribution`` (any of ``pyro.distributions``).
+    :param obs: observed data; the site's value and log-density argument. Must broadcast
+        to ``fn.batch_shape + fn.event_shape`` (checked under validation).
+    :param obs_mask: bool tensor marking which entries of ``obs`` are observed; the others
+        are imputed (sampled) and scored as latent variables.
+    :param dict infer: inference hints, e.g. ``{"enumerate": "parallel"}``.
+    :returns: a tensor of shape ``fn.batch_shape + fn.event_shape`` (after plates).
+    :raises TypeError: if ``fn`` is not a distribution.
+    """
+    if not _PYRO_STACK:
+        # No handler: one draw, nothing recorded.
+        if obs is not None and obs_mask is None:
+            return obs
+        try:
+            value = fn.rsample(*args, **kwargs) if fn.has_rsample else fn.sample(*args, **kwargs)
+        except AttributeError:
+            raise _not_a_distribution(name, fn) from None
+        return value if obs is None else torch.where(obs_mask, obs, value)
+    if not isinstance(name, str):
+        raise TypeError(f"pyro.sample expects a site name (str) first, got {type(name).__name__}")
+    if not hasattr(fn, "log_prob"):
+        raise _not_a_distribution(name, fn)
+    if obs_mask is not None and obs is not None:
+        return _masked_observe(name, fn, obs, obs_mask, infer, args, kwargs)
+    msg = new_message("sample", name, fn, args, kwargs, value=obs, is_observed=obs is not None,
+                      infer=None if infer is None else dict(infer))
+    apply_stack(msg)
+    if msg["is_observed"] and is_validation_enabled():
+        check_obs_shape(msg)
+    return msg["value"]
+
+
+def _masked_observe(name, fn, obs, obs_mask, infer, args, kwargs) -> torch.Tensor:
+    # Partially observed data: observed entries scored as data, the rest imputed.
+    if obs_mask.dtype != torch.bool:
+        raise TypeError(f"pyro.sample({name!r}): obs_mask must be a bool tensor, got {obs_mask.dtype}")
+    from .poutine.mask_messenger import MaskMessenger
+
+    with MaskMessenger(mask=obs_mask):
+        observed = sample(f"{name}_observed", fn, *args, obs=obs, infer=infer, **kwargs)
+    with MaskMessenger(mask=~obs_mask):
+        unobserved = sample(f"{name}_unobserved", fn, *args, infer=infer, **kwargs)
+    value = torch.where(obs_mask, observed, unobserved)
+    return deterministic(name, value)
+
+
+def param(name: str, init_tensor: Optional[torch.Tensor] = None,
+          constraint: constraints.Constraint = constraints.real,
+          event_dim: Optional[int] = None) -> torch.Tensor:
+    """A learnable parameter ``name``, stored in the ParamStore.
+
+    :param init_tensor: initial value (a tensor, or a callable returning one, called only
+        when the parameter is new); ignored once the parameter exists.
+    :param constraint: the set the value lives in; stored unconstrained.
+    :param int event_dim: number of rightmost dims that are not batch dims; needed for a
+        param inside a subsampled plate, which is then subsampled along the plate's dim.
+    :returns: the constrained value.
+    :raises KeyError: if the parameter does not exist and no ``init_tensor`` is given.
+    :raises ValueError: under validation, if ``init_tensor`` violates ``constraint``.
+    """
+    store = get_param_store()
+    if not _PYRO_STACK:
+        return store.get_param(name, init_tensor, constraint, event_dim)
+    msg = new_message("param", name, store.get_param, (name, init_tensor),
+                      {"constraint": constraint, "event_dim": event_dim})
+    apply_stack(msg)
+    return msg["value"]
+
+
+class plate(PlateMessenger):
+    """A conditionally independent set of ``size`` elements (a plate in graphical models).
+
+    As a context manager it is vectorized: sample sites inside get a batch dim ``dim``
+    (allocated right to left among the enclosing plates when not given) of size ``size``
+    (or ``subsample_size``), and it yields the tensor of indices visited. As an iterator
+    (``for i in pyro.plate(...)``) it is sequential and yields each index in turn.
+
+    With ``subsample_size`` (random indices) or ``subsample`` (given indices) only part
+    of the data is visited and log densities are scaled by ``size / subsample_size``.
+
+    Example (seed 000)::
+
+        with pyro.plate("data", len(data), subsample_size=100) as ind:
+            pyro.sample("obs", dist.Normal(loc, 1.0), obs=data[ind])
+
+        for i in pyro.plate("data_loop", len(data)):
+            pyro.sample(f"obs_{i}", dist.Bernoulli(f), obs=data[i])
+
+    :raises ValueError: if a distribution's batch shape disagrees with the plate size at
+        the plate's dim (naming the site, plate, dim and shapes), or two enclosing
+        plates ask for the same dim.
+    """
+
+    def __init__(self, name: str, size: Optional[int] = None, subsample_size: Optional[int] = None,
+                 subsample: Optional[torch.Tensor] = None, dim: Optional[int] = None,
+                 use_cuda: Optional[bool] = None, device=None) -> None:
+        if use_cuda is not None:
+            warnings.warn("pyro.plate(use_cuda=...) is deprecated; use device=", FutureWarning,
+                          stacklevel=2)
+            device = device or ("cuda" if use_cuda else "cpu")
+        super().__init__(name, size, subsample_size, subsample, dim, device)
+
+
+@contextmanager
+def plate_stack(prefix: str, sizes: Sequence[int], rightmost_dim: int = -1) -> Iterator[None]:
+    """Nested plates ``prefix_0, prefix_1, ...`` covering the batch shape ``sizes``, the
+    rightmost at ``rightmost_dim``."""
+    with ExitStack() as stack:
+        for i, size in enumerate(sizes):
+            stack.enter_context(plate(f"{prefix}_{i}", size, dim=rightmost_dim - len(sizes) + 1 + i))
+        yield
+
+
+def iarange(*args: Any, **kwargs: Any) -> plate:
+    """Deprecated alias of :class:`plate` (seed 002)."""
+    warnings.warn("pyro.iarange is deprecated; use pyro.plate instead", FutureWarning, stacklevel=2)
+    return plate(*args, **kwargs)
+
+
+def irange(*args: Any, **kwargs: Any) -> plate:
+    """Deprecated alias of :class:`plate` used as an iterator (seed 002)."""
+    warnings.warn("pyro.irange is deprecated; use pyro.plate instead", FutureWarning, stacklevel=2)
+    return plate(*args, **kwargs)
+
+
+def observe(name: str, fn: Any, obs: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """Deprecated (seed 002): ``pyro.observe(name, fn, obs)`` is
+    ``pyro.sample(name, fn, obs=obs)``."""
+    warnings.warn("pyro.observe is deprecated; use pyro.sample(name, fn, obs=obs)", FutureWarning,
+                  stacklevel=2)
+    return sample(name, fn, *args, obs=obs, **kwargs)
+
+
+def factor(name: str, log_factor: torch.Tensor, *, has_rsample: Optional[bool] = None) -> None:
+    """Add ``log_factor`` (a tensor with the batch shape of the enclosing plates) to the
+    model's log density, as an auxiliary observed site ``name``.
+
+    In a guide, ``has_rsample`` tells whether ``log_factor`` is differentiable with
+    respect to reparameterized draws (needed by the ELBOs)."""
+    if not isinstance(log_factor, torch.Tensor):
+        log_factor = torch.as_tensor(log_factor, dtype=torch.get_default_dtype())
+    unit = Unit(log_factor, has_rsample=has_rsample)
+    value = log_factor.new_empty(log_factor.shape + (0,))
+    sample(name, unit, obs=value, infer={"is_auxiliary": True})
+
+
+def deterministic(name: str, value: torch.Tensor, event_dim: Optional[int] = None) -> torch.Tensor:
+    """Record a deterministic function of other sites as site ``name`` (it adds nothing to
+    the log density); returns ``value``. ``event_dim`` defaults to ``value.dim()``."""
+    if not _PYRO_STACK:
+        return value
+    event_dim = value.dim() if event_dim is None else event_dim
+    msg = new_message("sample", name, Delta(value, event_dim=event_dim), value=value,
+                      is_observed=True, infer={"_deterministic": True})
+    msg["mask"] = False
+    apply_stack(msg)
+    return msg["value"]
+
+
+def subsample(data: torch.Tensor, event_dim: int) -> torch.Tensor:
+    """Index ``data`` by the subsamples of the enclosing subsampled plates, along each
+    plate's dim (``event_dim`` rightmost dims are not batch dims). Lets a model written
+    for all the data run on a minibatch."""
+    if not _PYRO_STACK:
+        return data
+    msg = new_message("subsample", None, lambda data, event_dim: data, (data,),
+                      {"event_dim": event_dim}, value=data)
+    apply_stack(msg)
+    return msg["value"]
+
+
+def module(name: str, nn_module: torch.nn.Module, update_module_params: bool = False) -> torch.nn.Module:
+    """Register the parameters of ``nn_module`` in the ParamStore as ``name$$$param``
+    (seed 002 ``pyro.module``), so an optimizer run by SVI trains them.
+
+    :param bool update_module_params: make the module use the store's values (e.g. after
+        ``ParamStoreDict.load``) instead of its own.
+    :returns: the module.
+    """
+    if not isinstance(nn_module, torch.nn.Module):
+        raise TypeError(f"pyro.module({name!r}, ...) expects a torch.nn.Module, got "
+                        f"{type(nn_module).__name__}")
+    targets = {}
+    for pname, p in nn_module.named_parameters():
+        returned = param(param_with_module_name(name, pname), p)
+        if returned is not p:
+            targets[pname] = returned
+    if update_module_params:
+        for pname, value in targets.items():
+            owner_name, _, leaf = pname.rpartition(".")
+            owner = nn_module.get_submodule(owner_name) if owner_name else nn_module
+            if isinstance(value, torch.Tensor) and value.is_leaf and not isinstance(value, torch.nn.Parameter):
+                value = torch.nn.Parameter(value.data)
+                get_param_store()[param_with_module_name(name, pname)] = value
+            owner._parameters[leaf] = value
+    return nn_module
+
+
+def random_module(name: str, nn_module: torch.nn.Module, prior: Any, *args: Any,
+                  **kwargs: Any) -> Callable[[], torch.nn.Module]:
+    """A distribution over copies of ``nn_module`` whose parameters are drawn from
+    ``prior`` (a distribution or a dict param name -> distribution): each call returns a
+    fresh copy with sampled weights, as sites ``name$$$param`` (seed 002)."""
+    from .poutine.lift_messenger import LiftMessenger
+
+    warnings.warn("pyro.random_module is deprecated; use pyro.nn.PyroModule with PyroSample",
+                  FutureWarning, stacklevel=2)
+    if isinstance(prior, dict):
+        prior = {param_with_module_name(name, k): v for k, v in prior.items()}
+
+    def _sampled_module() -> torch.nn.Module:
+        copy_ = copy.deepcopy(nn_module)
+        with LiftMessenger(prior=prior):
+            return module(name, copy_, update_module_params=True, *args, **kwargs)
+
+    return _sampled_module
+
+
+def clear_param_store() -> None:
+    """Remove every parameter from the global ParamStore."""
+    get_param_store().clear()
