@@ -1,8 +1,10 @@
 """The one lazily built ``pluggy.PluginManager("pyro")`` and the registries it fills."""
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import threading
+import warnings
 from typing import Any, Dict, List, Optional
 
 import pluggy
@@ -17,6 +19,7 @@ _lock = threading.RLock()
 _manager: Optional[pluggy.PluginManager] = None
 _registries: Dict[str, Registry] = {}
 _event_hooks: Dict[str, Any] = {}
+_distributions: Dict[str, str] = {}     # plugin name -> "distribution version"
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -29,9 +32,32 @@ def get_plugin_manager() -> pluggy.PluginManager:
                 pm = pluggy.PluginManager("pyro")
                 pm.add_hookspecs(hookspecs)
                 if not os.environ.get(AUTOLOAD_ENV):
-                    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+                    _load_entry_points(pm)
                 _manager = pm
     return _manager
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    # One entry point at a time, so that a broken plugin is reported and skipped
+    # instead of making every registry lookup fail.
+    for dist in importlib.metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group != ENTRY_POINT_GROUP or pm.get_plugin(ep.name) is not None:
+                continue
+            label = f"{dist.metadata['Name']} {dist.version}"
+            try:
+                plugin = ep.load()
+            except Exception as e:  # noqa: BLE001 - any import error of third-party code
+                warnings.warn(
+                    f"pyro plugin {ep.name!r} ({label}, {ep.value}) failed to load and is skipped: "
+                    f"{type(e).__name__}: {e}. Reinstall or uninstall it; "
+                    f"{AUTOLOAD_ENV}=1 disables plugin loading",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                continue
+            pm.register(plugin, name=ep.name)
+            _distributions[ep.name] = label
 
 
 def register(plugin: Any, name: Optional[str] = None) -> str:
@@ -73,8 +99,8 @@ def get_registry(kind: str) -> Registry:
             reg = Registry(kind)
             pm = get_plugin_manager()
             hook = getattr(pm.hook, f"pyro_register_{kind}")
-            # pluggy calls the last registered first; register in installation order instead
-            for impl in reversed(hook.get_hookimpls()):
+            # get_hookimpls() lists implementations in registration order
+            for impl in hook.get_hookimpls():
                 reg.current_plugin = plugin_label(pm, impl.plugin)
                 impl.function(registry=reg)
             reg.current_plugin = "<unknown>"
@@ -108,17 +134,15 @@ def describe_plugins() -> List[Dict[str, Any]]:
     """One record per plugin: its name, distribution (name and version, when installed
     from one) and what it registered in each registry."""
     pm = get_plugin_manager()
-    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
     provided: Dict[str, Dict[str, List[str]]] = {}
     for kind in KINDS:
         for name, _, provider in get_registry(kind).items():
             provided.setdefault(provider, {}).setdefault(kind, []).append(name)
     records = []
-    for name, plugin in pm.list_name_plugin():
-        dist = dists.get(id(plugin))
+    for name, _ in pm.list_name_plugin():
         records.append({
             "name": name,
-            "distribution": f"{dist.project_name} {dist.version}" if dist is not None else "(registered by hand)",
+            "distribution": _distributions.get(name, "(registered by hand)"),
             "registered": provided.get(name, {}),
         })
     return records
