@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Optional
 
+import torch
+
 from .messenger import Messenger
 
 
@@ -70,16 +72,14 @@ class EnumMessenger(Messenger):
         dim = self.first_available_dim
         while dim in used:
             dim -= 1
-        support = fn.enumerate_support(expand=bool(msg["infer"].get("expand", False)))
-        num_batch = support.dim() - 1 - len(fn.event_shape)
-        pad = -1 - dim - num_batch
-        if pad < 0:
-            raise ValueError(
-                f"site {name!r}: batch_shape {tuple(batch_shape)} reaches into the enumeration "
-                f"dims (first_available_dim={self.first_available_dim}); increase "
-                f"max_plate_nesting or declare event dims with .to_event()"
-            )
-        value = support.reshape(support.shape[:1] + (1,) * pad + support.shape[1:])
+        # The support along `dim`, singleton elsewhere (upstream enumeration dims of the
+        # distribution's batch shape may lie left of `dim`).
+        support = fn.enumerate_support(expand=False)
+        event_shape = fn.event_shape
+        value = support.reshape(support.shape[:1] + (1,) * (-1 - dim) + event_shape)
+        if msg["infer"].get("expand", False):
+            batch = torch.broadcast_shapes(value.shape[:value.dim() - len(event_shape)], batch_shape)
+            value = value.expand(batch + event_shape)
         self._dims[name] = dim
         self._ids[name] = len(self._ids)
         if scope is not None:
