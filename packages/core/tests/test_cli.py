@@ -137,12 +137,13 @@ def test_load_model_file_accepts_a_data_function(tmp_path):
 
 
 def test_bundled_example_is_found_and_well_formed():
+    assert cli.bundled_example().endswith("eight_schools.py")
+    pytest.importorskip("pyro.distributions")  # the model file uses it
     model, data = cli.load_model_file(cli.bundled_example())
     assert data["J"] == 8
     # Rubin (1981): the estimated effects and standard errors of the eight schools
     assert data["y"].tolist() == [28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0]
     assert data["sigma"].tolist() == [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0]
-    pytest.importorskip("pyro.distributions")
     tr = poutine.trace(model).get_trace(**data)
     assert tr.stochastic_nodes == ["mu", "tau", "theta_tilde"]
     assert tr.nodes["theta_tilde"]["value"].shape == (8,)
