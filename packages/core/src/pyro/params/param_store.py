@@ -134,7 +134,7 @@ class ParamStoreDict:
             else:
                 unconstrained = constrained.detach().clone().requires_grad_(True)
         else:
-            transform = transform_to(constraint)
+            transform = _transform_for(name, constraint)
             with torch.no_grad():
                 unconstrained = transform.inv(constrained.detach())
             unconstrained = unconstrained.contiguous().requires_grad_(True)
@@ -217,28 +217,55 @@ class ParamStoreDict:
         return self._param_to_name.get(p)
 
     def get_constraint(self, name: str) -> constraints.Constraint:
+        """The constraint of parameter ``name``."""
         return self._constraints[name]
+
+    def get_unconstrained(self, name: str) -> Optional[torch.Tensor]:
+        """The unconstrained leaf tensor of ``name`` (None if there is no such parameter)."""
+        return self._params.get(name)
+
+    def set_unconstrained(self, name: str, unconstrained: torch.Tensor,
+                          constraint: constraints.Constraint = constraints.real) -> None:
+        """Install the tensor object ``unconstrained`` itself (no copy) as the unconstrained
+        value of ``name`` under ``constraint``, e.g. an ``nn.Parameter`` a module owns, so
+        that the module and the store share it."""
+        if not isinstance(unconstrained, torch.Tensor) or not unconstrained.is_leaf:
+            raise TypeError(f"set_unconstrained({name!r}, ...) needs a leaf tensor")
+        transform = None if type(constraint) is type(constraints.real) else transform_to(constraint)
+        self._put(name, unconstrained, constraint, transform)
 
     # ------------------------------------------------------------- state
 
     def get_state(self) -> StateDict:
-        """The store's state: ``{"params": name -> unconstrained tensor (detached),
-        "constraints": name -> constraint}``."""
-        return {
-            "params": {name: p.detach() for name, p in self._params.items()},
-            "constraints": dict(self._constraints),
-        }
+        """The store's state: ``{"params": name -> unconstrained tensor, "constraints":
+        name -> constraint}`` (new dicts holding the store's own tensors, as in Pyro:
+        :meth:`set_state` puts back the very same tensors, so optimizers and
+        ``nn.Module`` s that hold them stay attached)."""
+        return {"params": dict(self._params), "constraints": dict(self._constraints)}
 
     def set_state(self, state: StateDict) -> None:
-        """Restore a state from :meth:`get_state` (or :meth:`load`), keeping constraints."""
-        if not isinstance(state, dict) or "params" not in state:
+        """Restore a state from :meth:`get_state` (or :meth:`load`), keeping constraints.
+
+        Leaf tensors are stored as they are (``requires_grad`` is switched on); other
+        tensors are detached copies.
+
+        :raises ParamStoreError: if ``state`` is not a dict with a ``"params"`` dict.
+        """
+        if not isinstance(state, dict) or not isinstance(state.get("params"), dict):
             raise ParamStoreError("set_state expected a dict with 'params' and 'constraints' "
                                   "(what get_state() returns)")
-        cons = state.get("constraints", {})
+        cons = state.get("constraints") or {}
         for name, unconstrained in state["params"].items():
+            if not isinstance(unconstrained, torch.Tensor):
+                raise ParamStoreError(f"set_state: parameter {name!r} is a "
+                                      f"{type(unconstrained).__name__}, not a tensor")
             constraint = cons.get(name, constraints.real)
-            transform = None if type(constraint) is type(constraints.real) else transform_to(constraint)
-            leaf = unconstrained.detach().clone().requires_grad_(True)
+            transform = None if type(constraint) is type(constraints.real) \
+                else _transform_for(name, constraint)
+            if unconstrained.is_leaf:
+                leaf = unconstrained.requires_grad_(True)
+            else:
+                leaf = unconstrained.detach().clone().requires_grad_(True)
             self._put(name, leaf, constraint, transform)
 
     def save(self, filename: str) -> None:
@@ -269,14 +296,24 @@ class ParamStoreDict:
                 f"{filename!r} is not a Pyro ParamStore file (made by ParamStoreDict.save); "
                 f"check the path"
             )
-        cons = {name: _constraint_from_spec(name, spec, filename)
-                for name, spec in state["constraints"].items()}
-        self.set_state({"params": state["params"], "constraints": cons})
+        params, specs = state.get("params"), state.get("constraints")
+        if not isinstance(params, dict) or not isinstance(specs, dict) or not all(
+                isinstance(p, torch.Tensor) for p in params.values()):
+            raise ParamStoreError(f"{filename!r} is a damaged Pyro ParamStore file: its "
+                                  f"'params' or 'constraints' entry is missing or malformed")
+        try:
+            cons = {name: _constraint_from_spec(name, spec, filename)
+                    for name, spec in specs.items()}
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ParamStoreError(f"{filename!r} is a damaged Pyro ParamStore file: a "
+                                  f"constraint entry is malformed ({e!r})") from e
+        self.set_state({"params": params, "constraints": cons})
 
     @contextmanager
     def scope(self, state: Optional[StateDict] = None) -> Iterator[StateDict]:
         """Run the block with a separate set of parameters (``state``, or an empty store),
-        yielding that scope's state; the outer parameters are restored on exit.
+        yielding that scope's state, which on exit holds the parameters the block left;
+        the outer parameters (the same tensors) are restored on exit.
 
         Example::
 
@@ -285,17 +322,29 @@ class ParamStoreDict:
             with store.scope(scope1):
                 ...  # evaluate it again
         """
+        if state is None:
+            state = {"params": {}, "constraints": {}}
         outer = self.get_state()
         try:
             self.clear()
-            if state is not None:
-                self.set_state(state)
-            inner: StateDict = {}
-            yield inner
-            inner.update(self.get_state())
+            self.set_state(state)
+            yield state
+            # What the block created or changed stays in this scope's state.
+            state.update(self.get_state())
         finally:
             self.clear()
             self.set_state(outer)
+
+
+def _transform_for(name: str, constraint):
+    try:
+        return transform_to(constraint)
+    except NotImplementedError:
+        raise ValueError(
+            f"pyro.param({name!r}): no transform maps the real numbers onto its constraint "
+            f"{constraint}, so it cannot be a learnable parameter; use a constraint with a "
+            f"transform (e.g. positive, interval, simplex) or store the value as a tensor"
+        ) from None
 
 
 def _short(t: torch.Tensor) -> str:

@@ -1,0 +1,60 @@
+"""Splitting a network's last layer into the parameters it produces (``param_dims``)."""
+from __future__ import annotations
+
+import numbers
+from typing import List, Sequence, Tuple, Union
+
+import torch
+
+
+def normalize_param_dims(param_dims: Sequence[int]) -> List[int]:
+    """Check ``param_dims`` (a non-empty sequence of positive ints) and return it as a list.
+
+    :raises ValueError: naming the offending entry.
+    """
+    if isinstance(param_dims, numbers.Integral):
+        param_dims = [param_dims]
+    dims = list(param_dims)
+    if not dims:
+        raise ValueError("param_dims must list at least one parameter size; got []")
+    for p in dims:
+        if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1:
+            raise ValueError(f"param_dims entries must be positive integers; got {dims}")
+    return [int(p) for p in dims]
+
+
+def split_params(
+    h: torch.Tensor, param_dims: List[int], input_dim: int
+) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+    """Split the output ``h`` (``batch + (sum(param_dims) * input_dim,)``, row ``j * input_dim
+    + i`` for parameter row ``j`` of input dimension ``i``) of an autoregressive network.
+
+    One parameter of size 1 gives ``batch + (input_dim,)``; a parameter of size ``p > 1``
+    gives ``batch + (p, input_dim)``; several parameters give a tuple.
+    """
+    if len(param_dims) == 1 and param_dims[0] == 1:
+        return h
+    h = h.reshape(h.shape[:-1] + (sum(param_dims), input_dim))
+    if len(param_dims) == 1:
+        return h
+    out = []
+    start = 0
+    for p in param_dims:
+        out.append(h[..., start, :] if p == 1 else h[..., start : start + p, :])
+        start += p
+    return tuple(out)
+
+
+def split_dense_params(
+    h: torch.Tensor, param_dims: List[int]
+) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+    """Split the output ``h`` (``batch + (sum(param_dims),)``) of a dense network: one
+    parameter gives ``h`` itself, several give a tuple of ``batch + (p,)`` slices."""
+    if len(param_dims) == 1:
+        return h
+    out = []
+    start = 0
+    for p in param_dims:
+        out.append(h[..., start : start + p])
+        start += p
+    return tuple(out)
