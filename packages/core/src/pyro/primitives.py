@@ -214,18 +214,24 @@ def module(name: str, nn_module: torch.nn.Module, update_module_params: bool = F
     if not isinstance(nn_module, torch.nn.Module):
         raise TypeError(f"pyro.module({name!r}, ...) expects a torch.nn.Module, got "
                         f"{type(nn_module).__name__}")
+    store = get_param_store()
     targets = {}
     for pname, p in nn_module.named_parameters():
-        returned = param(param_with_module_name(name, pname), p)
+        full_name = param_with_module_name(name, pname)
+        if update_module_params:
+            # A stored value (e.g. loaded from disk) becomes an nn.Parameter *before* the
+            # param site runs, so the tensor handlers record is the one the module uses.
+            stored = store.get_unconstrained(full_name)
+            if stored is not None and not isinstance(stored, torch.nn.Parameter) and \
+                    type(store.get_constraint(full_name)) is type(constraints.real):
+                store.set_unconstrained(full_name, torch.nn.Parameter(stored.detach()))
+        returned = param(full_name, p)
         if returned is not p:
             targets[pname] = returned
     if update_module_params:
         for pname, value in targets.items():
             owner_name, _, leaf = pname.rpartition(".")
             owner = nn_module.get_submodule(owner_name) if owner_name else nn_module
-            if isinstance(value, torch.Tensor) and value.is_leaf and not isinstance(value, torch.nn.Parameter):
-                value = torch.nn.Parameter(value.data)
-                get_param_store()[param_with_module_name(name, pname)] = value
             owner._parameters[leaf] = value
     return nn_module
 

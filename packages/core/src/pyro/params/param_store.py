@@ -365,10 +365,11 @@ def _constraint_to_spec(name: str, c) -> Dict[str, Any]:
     return {"class": type(c).__name__, "module": type(c).__module__, "args": args}
 
 
-def _constraint_classes() -> Dict[str, type]:
+def _constraint_classes() -> Tuple[Dict[str, type], list]:
     import importlib
 
     found: Dict[str, type] = {}
+    singletons = []
     modules = [constraints]
     try:
         modules.append(importlib.import_module("pyro.distributions.constraints"))
@@ -380,12 +381,14 @@ def _constraint_classes() -> Dict[str, type]:
                 found[f"{obj.__module__}.{obj.__name__}"] = obj
             elif isinstance(obj, constraints.Constraint):
                 found[f"{type(obj).__module__}.{type(obj).__name__}"] = type(obj)
-    return found
+                singletons.append(obj)
+    return found, singletons
 
 
 def _constraint_from_spec(name: str, spec: Dict[str, Any], filename: str):
     key = f"{spec['module']}.{spec['class']}"
-    cls = _constraint_classes().get(key)
+    classes, singletons = _constraint_classes()
+    cls = classes.get(key)
     if cls is None:
         raise ParamStoreError(
             f"{filename!r}: parameter {name!r} has constraint {key}, which is not available "
@@ -395,7 +398,26 @@ def _constraint_from_spec(name: str, spec: Dict[str, Any], filename: str):
     constraints.Constraint.__init__(obj)
     for k, v in spec["args"].items():
         setattr(obj, k, _constraint_from_spec(name, v, filename) if isinstance(v, dict) else v)
+    # The module-level objects (constraints.real, constraints.positive, ...) themselves,
+    # so that identity checks keep working after a load.
+    for known in singletons:
+        if type(known) is cls and _same_args(vars(known), vars(obj)):
+            return known
     return obj
+
+
+def _same_args(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
+    if a.keys() != b.keys():
+        return False
+    for k in a:
+        x, y = a[k], b[k]
+        if isinstance(x, torch.Tensor) or isinstance(y, torch.Tensor):
+            if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
+                    and x.shape == y.shape and bool((x == y).all())):
+                return False
+        elif x != y:
+            return False
+    return True
 
 
 def atomic_torch_save(obj: Any, filename: str) -> None:

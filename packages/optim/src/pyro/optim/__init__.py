@@ -1,0 +1,45 @@
+"""``pyro.optim``: optimizers for Pyro's dynamically created parameters.
+
+* :class:`~pyro.optim.optim.PyroOptim` wraps a ``torch.optim`` optimizer: parameters may
+  appear at any step; per-parameter arguments; name-keyed state with atomic save / safe load;
+  a grouped mode that steps all parameters of one setting with one torch optimizer.
+* A wrapper for every ``torch.optim`` optimizer (``pyro.optim.Adam({"lr": 1e-3})``) and
+  every ``torch.optim.lr_scheduler`` scheduler (``pyro.optim.ExponentialLR({...})``),
+  generated from torch's own lists (:mod:`pyro.optim.pytorch_optimizers`).
+* ``ClippedAdam``: Adam with per-parameter gradient clipping and learning-rate decay
+  (the torch optimizer is :class:`pyro.optim.clipped_adam.ClippedAdam`).
+* :class:`~pyro.optim.lr_scheduler.PyroLRScheduler`; :mod:`pyro.optim.multi` compositions.
+
+Optimizers that plugins register appear here too (``pyro.optim.NAME``).
+"""
+import pyro.plugins
+
+from . import clipped_adam as _clipped_adam
+from . import pytorch_optimizers
+from .grouping import is_groupable
+from .lr_scheduler import PyroLRScheduler
+from .multi import MixedMultiOptimizer, MultiOptimizer, PyroMultiOptimizer, TorchMultiOptimizer
+from .optim import PyroOptim
+from .pytorch_optimizers import *  # noqa: F403  (one wrapper per torch optimizer/scheduler)
+from .state_io import OptimStateError
+from .wrappers import optimizer_wrapper, scheduler_wrapper
+
+#: ``ClippedAdam(optim_args, clip_args=None, grouped=None)``: the PyroOptim wrapper of
+#: :class:`pyro.optim.clipped_adam.ClippedAdam`.
+ClippedAdam = optimizer_wrapper(_clipped_adam.ClippedAdam)
+
+__all__ = [
+    "ClippedAdam",
+    "MixedMultiOptimizer",
+    "MultiOptimizer",
+    "OptimStateError",
+    "PyroLRScheduler",
+    "PyroMultiOptimizer",
+    "PyroOptim",
+    "TorchMultiOptimizer",
+    "is_groupable",
+    "optimizer_wrapper",
+    "scheduler_wrapper",
+] + list(pytorch_optimizers.__all__)
+
+__getattr__ = pyro.plugins.namespace_getattr(__name__, "optimizers")

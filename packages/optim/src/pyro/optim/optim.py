@@ -1,0 +1,473 @@
+"""``PyroOptim``: torch optimizers for parameters that appear while a model runs."""
+from __future__ import annotations
+
+import copy
+import operator
+import warnings
+from typing import Any, Callable, Dict, Hashable, Iterable, List, Mapping, Optional, Tuple, Union
+
+import torch
+
+from .clipping import ClipFn, check_clip_args, make_clipper
+from .grouping import freeze, is_groupable
+from .state_io import OptimStateError, check_optim_state, load_state, save_state
+
+#: ``optim_args`` / ``clip_args``: a dict, or a callable ``(module_name, param_name) -> dict``.
+ArgsOrCallable = Union[Mapping[str, Any], Callable[[Optional[str], str], Mapping[str, Any]]]
+
+_is = operator.is_
+
+
+class _Slot:
+    """One torch optimizer (and, for schedulers, its scheduler) with the parameters it owns.
+
+    A *shared* slot steps every parameter of one setting at once (grouped mode); an unshared
+    slot owns exactly one parameter (per-parameter mode, Pyro's behaviour).
+    """
+
+    __slots__ = ("optimizer", "scheduler", "shared", "key", "clip", "eager_state", "members")
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        scheduler: Any,
+        shared: bool,
+        key: Hashable,
+        clip: Optional[ClipFn],
+        eager_state: bool,
+    ) -> None:
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.shared = shared
+        self.key = key
+        self.clip = clip
+        self.eager_state = eager_state  # the constructor fills state (Adagrad): copy it on join
+        self.members: Dict[torch.Tensor, None] = {}
+
+
+class PyroOptim:
+    """A wrapper for ``torch.optim.Optimizer`` objects that manages dynamically generated
+    parameters.
+
+    A Pyro program creates its parameters while it runs (``pyro.param``, ``pyro.module``),
+    possibly different ones at different steps, so the optimizer cannot be given its
+    parameters up front. Calling ``optim(params)`` (SVI does it every step, after
+    ``loss.backward()``) steps every parameter in ``params``; state is created the first
+    time a parameter is seen. Parameters whose ``.grad`` is ``None`` are not updated. The
+    caller zeroes the gradients afterwards.
+
+    **Modes.** In *per-parameter* mode (Pyro's) each parameter gets its own torch optimizer.
+    In *grouped* mode one torch optimizer is kept per distinct setting, and each newly seen
+    parameter joins the one of its setting, so a step is one ``optimizer.step()`` per setting
+    instead of one per parameter. Grouping gives exactly the numbers of per-parameter mode
+    and is only used where that holds (see :mod:`pyro.optim.grouping`: LBFGS and
+    ``ClippedAdam`` with ``lrd != 1`` always run per parameter). Grouped is the default when
+    ``optim_args`` is a dict; pass ``grouped=True`` to also group by the settings a callable
+    returns, or ``grouped=False`` for per-parameter mode.
+
+    **State.** :meth:`get_state` returns a dict keyed by parameter *name* (the ParamStore's),
+    each value the ``state_dict()`` of a one-parameter torch optimizer, so it survives a
+    process restart and is the same in both modes. :meth:`set_state` / :meth:`load` apply a
+    parameter's state when the parameter is next seen (at once for a parameter already
+    seen). Resuming from ``ParamStore`` + optimizer state continues the computation exactly.
+
+    :param optim_constructor: a ``torch.optim.Optimizer`` subclass (or any callable
+        ``constructor(params, **settings)`` returning one).
+    :param optim_args: the constructor's keyword arguments: a dict, or a callable
+        ``(module_name, param_name) -> dict`` called once per parameter with the names from
+        the ParamStore (``module_name`` is ``None`` for parameters outside ``pyro.module``).
+    :param clip_args: optional gradient clipping applied to each parameter before its step:
+        ``{"clip_norm": c}`` (optional ``"norm_type"``) or ``{"clip_value": c}``, or a
+        callable like ``optim_args`` returning such a dict or ``None``.
+    :param grouped: ``None`` (grouped when ``optim_args`` is a dict), ``True`` or ``False``.
+    :raises TypeError: if ``optim_constructor`` is an optimizer instance or not callable, or
+        ``optim_args`` is neither a dict nor callable.
+    """
+
+    def __init__(
+        self,
+        optim_constructor: Callable[..., torch.optim.Optimizer],
+        optim_args: ArgsOrCallable,
+        clip_args: Optional[ArgsOrCallable] = None,
+        grouped: Optional[bool] = None,
+    ) -> None:
+        if isinstance(optim_constructor, torch.optim.Optimizer) or not callable(
+            optim_constructor
+        ):
+            raise TypeError(
+                f"PyroOptim needs an optimizer class such as torch.optim.Adam, got "
+                f"{optim_constructor!r}; pass the class, not an instance"
+            )
+        if isinstance(optim_args, Mapping):
+            optim_args = dict(optim_args)
+        elif not callable(optim_args):
+            raise TypeError(
+                f"optim_args must be a dict of {_ctor_name(optim_constructor)} arguments or a "
+                f"callable (module_name, param_name) -> dict, got {type(optim_args).__name__}"
+            )
+        if isinstance(clip_args, Mapping):
+            clip_args = check_clip_args(clip_args, _ctor_name(optim_constructor))
+        elif clip_args is not None and not callable(clip_args):
+            raise TypeError(
+                f"clip_args must be None, a dict or a callable (module_name, param_name) -> "
+                f"dict, got {type(clip_args).__name__}"
+            )
+        self.pt_optim_constructor = optim_constructor
+        self.pt_optim_args = optim_args
+        self.pt_clip_args = clip_args
+        self.grouped = isinstance(optim_args, dict) if grouped is None else bool(grouped)
+        if grouped and isinstance(optim_args, dict):
+            if not is_groupable(self._optimizer_constructor, optim_args):
+                warnings.warn(
+                    f"{_ctor_name(self._optimizer_constructor)} with settings {optim_args} cannot "
+                    f"be grouped without changing its numbers; it runs one optimizer per "
+                    f"parameter (see pyro.optim.grouping)",
+                    stacklevel=2,
+                )
+        # constant parts of dict arguments, computed once
+        self._frozen_args = freeze(optim_args) if isinstance(optim_args, dict) else None
+        self._frozen_clip = freeze(clip_args) if not callable(clip_args) else None
+        self._dict_clipper = make_clipper(clip_args) if not callable(clip_args) else None
+
+        self._slots: List[_Slot] = []
+        self._slot_of: Dict[torch.Tensor, _Slot] = {}
+        self._name_of: Dict[torch.Tensor, Optional[str]] = {}
+        self._tensor_of: Dict[str, torch.Tensor] = {}
+        self._open: Dict[Hashable, _Slot] = {}  # shared slots that new parameters may join
+        self._pending: Dict[str, dict] = {}  # state waiting for its parameter to appear
+        # the step plan for the last set of parameters seen
+        self._plan: List[Tuple[_Slot, List[torch.Tensor]]] = []
+        self._cached: Optional[Tuple[torch.Tensor, ...]] = None
+        self._cached_set: Optional[set] = None
+
+    # ------------------------------------------------------------------------- stepping
+
+    @property
+    def _optimizer_constructor(self) -> Callable[..., torch.optim.Optimizer]:
+        return self.pt_optim_constructor
+
+    def __call__(self, params: Iterable[torch.Tensor], *args: Any, **kwargs: Any) -> None:
+        """Step every parameter in ``params`` (unconstrained leaf tensors, each with
+        ``.grad``); ``*args, **kwargs`` go to each torch optimizer's ``step`` (e.g. the
+        ``closure`` of LBFGS). Without a closure, parameters whose ``.grad`` is ``None``
+        are not stepped; with one, every optimizer steps and runs the closure (per-parameter
+        L-BFGS: the closure must recompute the loss and the gradients of all parameters).
+
+        :raises ValueError: if a parameter cannot be given an optimizer (its settings are
+            rejected by the constructor, or a callable ``optim_args`` needs the name of a
+            tensor that is not in the ParamStore).
+        """
+        if type(params) is not list:
+            params = list(params)
+        cached = self._cached
+        if cached is None or len(cached) != len(params) or not all(map(_is, params, cached)):
+            self._refresh(params)
+        # without a closure, a parameter whose .grad is None is not stepped at all (its own
+        # optimizer would see nothing); with one (LBFGS) the closure makes the gradients
+        skip_gradless = not (args or kwargs)
+        for slot, plist in self._plan:
+            if slot.shared:
+                if slot.clip is not None:
+                    slot.clip(plist)
+                slot.optimizer.step(*args, **kwargs)
+            elif not (skip_gradless and plist[0].grad is None):
+                if slot.clip is not None:
+                    slot.clip(plist)
+                slot.optimizer.step(*args, **kwargs)
+
+    def _refresh(self, params: List[torch.Tensor]) -> None:
+        """Rebuild the step plan when the set of parameters differs from the last call."""
+        if self._cached_set is not None and len(params) == len(self._cached_set):
+            if set(params) == self._cached_set:  # the same parameters in another order
+                self._cached = tuple(params)
+                return
+        seen: set = set()
+        by_slot: Dict[_Slot, List[torch.Tensor]] = {}
+        for p in params:
+            if p in seen:
+                continue
+            seen.add(p)
+            slot = self._slot_of.get(p)
+            if slot is None:
+                slot = self._admit(p)
+            by_slot.setdefault(slot, []).append(p)
+        for slot, plist in by_slot.items():
+            if slot.shared:
+                # the group steps exactly the parameters of this call (torch keeps the state
+                # of the others, keyed by tensor, for when they come back)
+                slot.optimizer.param_groups[0]["params"] = plist
+        self._plan = list(by_slot.items())
+        self._cached = tuple(params)
+        self._cached_set = seen
+
+    def _invalidate_plan(self) -> None:
+        self._plan = []
+        self._cached = None
+        self._cached_set = None
+
+    def _admit(self, p: torch.Tensor) -> _Slot:
+        """Give a newly seen parameter its optimizer: join the open shared slot of its
+        setting, or make a new slot; apply state waiting under its name."""
+        if not isinstance(p, torch.Tensor):
+            raise TypeError(
+                f"PyroOptim expects the unconstrained parameter tensors, got {type(p).__name__}"
+            )
+        name = _param_store_name(p)
+        if name is not None:
+            old = self._tensor_of.get(name)
+            if old is not None and old is not p:
+                self._forget(old)  # the store holds a new tensor under this name
+            self._tensor_of[name] = p
+        self._name_of[p] = name
+        settings = self._settings_for(p, name)
+        clip_args, clipper, frozen_clip = self._clip_for(p, name)
+        entry = self._pending.get(name) if name is not None else None
+        if entry is None:
+            group_settings: Mapping[str, Any] = settings
+            frozen = self._frozen_args if self._frozen_args is not None else freeze(settings)
+            key: Hashable = ("fresh", frozen, frozen_clip)
+        else:
+            group_settings = _saved_settings(entry, name)
+            key = ("loaded", freeze(group_settings), freeze(entry.get("scheduler")), frozen_clip)
+        shared = self.grouped and is_groupable(self._optimizer_constructor, group_settings)
+        slot = self._open.get(key) if shared else None
+        if slot is not None:
+            if entry is not None or slot.eager_state:
+                # build this parameter's initial state the way its own optimizer would
+                donor = self._new_optimizer(p, settings, name)
+                if entry is not None:
+                    _load_optimizer(donor, entry, name)
+                state = donor.state.get(p)
+                if state:
+                    slot.optimizer.state[p] = state
+        else:
+            optimizer = self._new_optimizer(p, settings, name)
+            eager_state = bool(optimizer.state)
+            scheduler = self._new_scheduler(optimizer, name)
+            if entry is not None:
+                _load_optimizer(optimizer, entry, name)
+                if scheduler is not None and entry.get("scheduler") is not None:
+                    _load_scheduler(scheduler, entry["scheduler"], name)
+            slot = _Slot(optimizer, scheduler, shared, key, clipper, eager_state)
+            self._slots.append(slot)
+            if shared:
+                self._open[key] = slot
+        if entry is not None:
+            del self._pending[name]  # consumed (kept if anything above raised)
+        slot.members[p] = None
+        self._slot_of[p] = slot
+        return slot
+
+    def _settings_for(self, p: torch.Tensor, name: Optional[str]) -> Mapping[str, Any]:
+        if isinstance(self.pt_optim_args, dict):
+            return self.pt_optim_args
+        return _call_per_param(self.pt_optim_args, p, name, "optim_args")
+
+    def _clip_for(
+        self, p: torch.Tensor, name: Optional[str]
+    ) -> Tuple[Optional[dict], Optional[ClipFn], Hashable]:
+        if not callable(self.pt_clip_args):
+            return self.pt_clip_args, self._dict_clipper, self._frozen_clip
+        clip_args = _call_per_param(self.pt_clip_args, p, name, "clip_args", allow_none=True)
+        if clip_args is not None:
+            clip_args = check_clip_args(clip_args, f"parameter {name!r}")
+        return clip_args, make_clipper(clip_args), freeze(clip_args)
+
+    def _new_optimizer(
+        self, p: torch.Tensor, settings: Mapping[str, Any], name: Optional[str]
+    ) -> torch.optim.Optimizer:
+        ctor = self._optimizer_constructor
+        try:
+            return ctor([p], **settings)
+        except (TypeError, ValueError) as e:
+            raise type(e)(
+                f"cannot build {_ctor_name(ctor)} for parameter {name!r} of shape "
+                f"{tuple(p.shape)} with settings {dict(settings)}: {e}"
+            ) from e
+
+    def _new_scheduler(self, optimizer: torch.optim.Optimizer, name: Optional[str]) -> Any:
+        """Hook for :class:`~pyro.optim.lr_scheduler.PyroLRScheduler`: plain optimizers
+        have none."""
+        return None
+
+    def _forget(self, p: torch.Tensor) -> None:
+        """Drop a parameter and its optimizer state (it was replaced in the ParamStore, or
+        state for its name is being set)."""
+        slot = self._slot_of.pop(p, None)
+        name = self._name_of.pop(p, None)
+        if name is not None and self._tensor_of.get(name) is p:
+            del self._tensor_of[name]
+        if slot is not None:
+            slot.members.pop(p, None)
+            slot.optimizer.state.pop(p, None)
+            if not slot.members:
+                self._slots.remove(slot)
+                if self._open.get(slot.key) is slot:
+                    del self._open[slot.key]
+        self._invalidate_plan()
+
+    # ---------------------------------------------------------------------------- state
+
+    @property
+    def optim_objs(self) -> Dict[torch.Tensor, Any]:
+        """Parameter tensor -> the torch optimizer (scheduler, for schedulers) that steps it
+        (in grouped mode many parameters share one)."""
+        return {
+            p: slot.optimizer if slot.scheduler is None else slot.scheduler
+            for p, slot in self._slot_of.items()
+        }
+
+    def get_state(self) -> Dict[str, dict]:
+        """The state of every parameter seen (and of state set but not yet consumed), keyed
+        by ParamStore name: ``{name: {"state": {0: {...}}, "param_groups": [{...,
+        "params": [0]}], "optimizer": class name}}``, plus ``"scheduler"`` (its
+        ``state_dict()``) for schedulers. Tensors are live references, as in
+        ``torch.optim.Optimizer.state_dict``; copy them to snapshot."""
+        state = dict(self._pending)
+        unnamed = 0
+        for p, slot in self._slot_of.items():
+            name = self._name_of.get(p)
+            if name is None:
+                unnamed += 1
+                continue
+            state[name] = self._state_entry(slot, p)
+        if unnamed:
+            warnings.warn(
+                f"PyroOptim.get_state: {unnamed} parameter(s) are not in the ParamStore, have "
+                f"no name and are left out of the state",
+                stacklevel=2,
+            )
+        return state
+
+    def _state_entry(self, slot: _Slot, p: torch.Tensor) -> dict:
+        if slot.shared:
+            group = slot.optimizer.param_groups[0]
+            settings = {k: v for k, v in group.items() if k != "params"}
+            settings["params"] = [0]
+            own = slot.optimizer.state.get(p)
+            entry = {"state": {0: own} if own else {}, "param_groups": [settings]}
+        else:
+            entry = slot.optimizer.state_dict()
+        entry["optimizer"] = type(slot.optimizer).__name__
+        if slot.scheduler is not None:
+            entry["scheduler"] = slot.scheduler.state_dict()
+        return entry
+
+    def set_state(self, state_dict: Dict[str, dict]) -> None:
+        """Set the state of parameters by name, from :meth:`get_state` (of this or another
+        optimizer of the same kind, in either mode). A parameter's state is applied the
+        next time it is stepped; a parameter already seen restarts from the given state.
+        The entries are copied.
+
+        :raises OptimStateError: if ``state_dict`` is not in the format of :meth:`get_state`.
+        """
+        check_optim_state(state_dict, "PyroOptim.set_state()")
+        self._set_state(copy.deepcopy(state_dict))
+
+    def _set_state(self, state_dict: Dict[str, dict]) -> None:
+        for name, entry in state_dict.items():
+            old = self._tensor_of.get(name)
+            if old is not None:
+                self._forget(old)
+            self._pending[name] = entry
+
+    def save(self, filename: str) -> None:
+        """Save the optimizer state (:meth:`get_state`) to ``filename`` atomically (a
+        temporary file in the same directory, fsync'ed, then renamed)."""
+        save_state(self.get_state(), filename)
+
+    def load(self, filename: str, map_location: Optional[Any] = None) -> None:
+        """Load optimizer state written by :meth:`save` (``torch.load(weights_only=True)``:
+        no code from the file runs). State tensors are moved to each parameter's device and
+        dtype when the parameter is next seen.
+
+        :raises FileNotFoundError: if the file does not exist.
+        :raises OptimStateError: if the file is corrupt or does not hold optimizer state.
+        """
+        self._set_state(load_state(filename, map_location))
+
+    def __repr__(self) -> str:
+        mode = "grouped" if self.grouped else "per-parameter"
+        return (
+            f"{type(self).__name__}({_ctor_name(self._optimizer_constructor)}, "
+            f"{self.pt_optim_args!r}, {mode}, {len(self._slot_of)} parameters in "
+            f"{len(self._slots)} optimizers)"
+        )
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _ctor_name(ctor: Any) -> str:
+    return getattr(ctor, "__name__", repr(ctor))
+
+
+def _param_store_name(p: torch.Tensor) -> Optional[str]:
+    """The ParamStore name of an unconstrained parameter, or ``None`` if it is not there."""
+    import pyro
+
+    try:
+        return pyro.get_param_store().param_name(p)
+    except KeyError:
+        return None
+
+
+def _call_per_param(
+    fn: Callable, p: torch.Tensor, name: Optional[str], what: str, allow_none: bool = False
+) -> Any:
+    """Call a per-parameter ``(module_name, param_name) -> dict`` callable."""
+    if name is None:
+        raise ValueError(
+            f"{what} is a callable (module_name, param_name) -> dict, but a parameter of shape "
+            f"{tuple(p.shape)} is not in the ParamStore, so it has no name; create parameters "
+            f"with pyro.param / pyro.module, or pass {what} as a dict"
+        )
+    from pyro.params.param_store import module_from_param_with_module_name, user_param_name
+
+    result = fn(module_from_param_with_module_name(name), user_param_name(name))
+    if result is None and allow_none:
+        return None
+    if not isinstance(result, Mapping):
+        raise TypeError(
+            f"the {what} callable returned {type(result).__name__} for parameter {name!r}; "
+            f"it must return a dict"
+        )
+    return dict(result)
+
+
+def _saved_settings(entry: dict, name: str) -> dict:
+    groups = entry["param_groups"]
+    if len(groups) != 1:
+        raise OptimStateError(
+            f"the saved optimizer state of parameter {name!r} has {len(groups)} parameter "
+            f"groups; PyroOptim state has exactly one per parameter"
+        )
+    return {k: v for k, v in groups[0].items() if k != "params"}
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, entry: dict, name: Optional[str]) -> None:
+    saved_by = entry.get("optimizer")
+    if saved_by is not None and saved_by != type(optimizer).__name__:
+        raise OptimStateError(
+            f"the saved optimizer state of parameter {name!r} was written by {saved_by}, but "
+            f"this optimizer is {type(optimizer).__name__}; drop the entry from the state to "
+            f"start this parameter afresh, or resume with {saved_by}"
+        )
+    try:
+        optimizer.load_state_dict({"state": entry["state"], "param_groups": entry["param_groups"]})
+    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+        raise OptimStateError(
+            f"the saved optimizer state of parameter {name!r} does not fit "
+            f"{type(optimizer).__name__} ({type(e).__name__}: {e}); was it saved from another "
+            f"optimizer? Drop it from the state to start this parameter afresh"
+        ) from e
+
+
+def _load_scheduler(scheduler: Any, state: dict, name: Optional[str]) -> None:
+    try:
+        scheduler.load_state_dict(state)
+    except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as e:
+        raise OptimStateError(
+            f"the saved scheduler state of parameter {name!r} does not fit "
+            f"{type(scheduler).__name__} ({type(e).__name__}: {e})"
+        ) from e

@@ -1,0 +1,65 @@
+"""A ``pyro.optim`` wrapper for every optimizer in ``torch.optim`` and every scheduler in
+``torch.optim.lr_scheduler``, generated from torch's own lists at import time (a new torch
+optimizer or scheduler appears here without new code).
+
+``pyro.optim.Adam({"lr": 1e-3})`` is ``PyroOptim(torch.optim.Adam, {"lr": 1e-3})``;
+``pyro.optim.StepLR({"optimizer": torch.optim.SGD, "optim_args": {"lr": 0.1},
+"step_size": 10})`` is a :class:`~pyro.optim.lr_scheduler.PyroLRScheduler`.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, List, Tuple
+
+import torch
+from torch.optim import lr_scheduler as _lr_scheduler
+
+from .wrappers import optimizer_wrapper, scheduler_wrapper
+
+_SCHEDULER_BASES = tuple(
+    cls
+    for cls in (getattr(_lr_scheduler, "LRScheduler", None), _lr_scheduler.ReduceLROnPlateau)
+    if cls is not None
+)
+_ABSTRACT_SCHEDULERS = {"LRScheduler", "_LRScheduler"}
+
+
+def torch_optimizer_classes() -> Iterator[Tuple[str, type]]:
+    """``(name, class)`` for every public optimizer class of ``torch.optim``."""
+    names = getattr(torch.optim, "__all__", None) or dir(torch.optim)
+    for name in names:
+        obj = getattr(torch.optim, name, None)
+        if (
+            isinstance(obj, type)
+            and issubclass(obj, torch.optim.Optimizer)
+            and obj is not torch.optim.Optimizer
+            and not name.startswith("_")
+        ):
+            yield name, obj
+
+
+def torch_scheduler_classes() -> Iterator[Tuple[str, type]]:
+    """``(name, class)`` for every public scheduler class of ``torch.optim.lr_scheduler``."""
+    names = getattr(_lr_scheduler, "__all__", None) or dir(_lr_scheduler)
+    for name in names:
+        obj = getattr(_lr_scheduler, name, None)
+        if (
+            isinstance(obj, type)
+            and issubclass(obj, _SCHEDULER_BASES)
+            and name not in _ABSTRACT_SCHEDULERS
+            and not name.startswith("_")
+        ):
+            yield name, obj
+
+
+__all__: List[str] = []
+
+
+def _export(name: str, obj: Any) -> None:
+    globals()[name] = obj
+    __all__.append(name)
+
+
+for _name, _cls in torch_optimizer_classes():
+    _export(_name, optimizer_wrapper(_cls))
+for _name, _cls in torch_scheduler_classes():
+    _export(_name, scheduler_wrapper(_cls))
