@@ -1,0 +1,101 @@
+"""The point-mass distribution :class:`Delta` (used by ``pyro.deterministic``)."""
+from __future__ import annotations
+
+import numbers
+from typing import Optional, Union
+
+import torch
+from torch.distributions import constraints
+
+from .torch_distribution import TorchDistribution
+from .util import sum_rightmost
+
+__all__ = ["Delta"]
+
+
+class Delta(TorchDistribution):
+    r"""Degenerate distribution putting all its mass on ``v``.
+
+    :param torch.Tensor v: the point, of shape ``batch_shape + event_shape``.
+    :param log_density: an optional log density (number or tensor broadcastable to
+        ``batch_shape``) added to ``log_prob`` at ``v``; useful for densities obtained by a
+        change of variables.
+    :param int event_dim: how many rightmost dimensions of ``v`` form the event.
+
+    ``log_prob(x)`` has shape ``sample_shape + batch_shape``: ``log_density`` where ``x``
+    equals ``v`` on the whole event, ``-inf`` elsewhere.
+
+    :raises ValueError: if ``event_dim`` exceeds ``v.dim()`` or is negative.
+    """
+
+    arg_constraints = {"v": constraints.dependent, "log_density": constraints.real}
+    has_rsample = True
+
+    def __init__(
+        self,
+        v,
+        log_density: Union[float, torch.Tensor] = 0.0,
+        event_dim: int = 0,
+        validate_args: Optional[bool] = None,
+    ) -> None:
+        if not isinstance(v, torch.Tensor):
+            v = torch.as_tensor(v, dtype=torch.get_default_dtype())
+        if event_dim < 0 or event_dim > v.dim():
+            raise ValueError(
+                f"Delta: event_dim={event_dim} must be between 0 and v.dim()={v.dim()} "
+                f"(v has shape {tuple(v.shape)})"
+            )
+        batch_dim = v.dim() - event_dim
+        batch_shape = v.shape[:batch_dim]
+        event_shape = v.shape[batch_dim:]
+        if isinstance(log_density, numbers.Number):
+            dtype = v.dtype if v.is_floating_point() else torch.get_default_dtype()
+            log_density = v.new_full(batch_shape, float(log_density), dtype=dtype)
+        elif log_density.shape != batch_shape:
+            try:
+                log_density = log_density.expand(batch_shape)
+            except RuntimeError:
+                raise ValueError(
+                    f"Delta: log_density of shape {tuple(log_density.shape)} does not broadcast "
+                    f"to batch_shape {tuple(batch_shape)} (v has shape {tuple(v.shape)} and "
+                    f"event_dim={event_dim})"
+                ) from None
+        self.v = v
+        self.log_density = log_density
+        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+
+    @constraints.dependent_property(is_discrete=False)
+    def support(self):
+        return constraints.independent(constraints.real, self.event_dim)
+
+    def expand(self, batch_shape, _instance=None):
+        batch_shape = torch.Size(batch_shape)
+        if batch_shape == self.batch_shape:
+            return self
+        new = self._get_checked_instance(Delta, _instance)
+        new.v = self.v.expand(batch_shape + self.event_shape)
+        new.log_density = self.log_density.expand(batch_shape)
+        super(Delta, new).__init__(batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def rsample(self, sample_shape=torch.Size()):
+        return self.v.expand(torch.Size(sample_shape) + self.v.shape)
+
+    def sample(self, sample_shape=torch.Size()):
+        with torch.no_grad():
+            return self.rsample(sample_shape)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        log_prob = (value == self.v).to(self.log_density.dtype).log()
+        return sum_rightmost(log_prob, self.event_dim) + self.log_density
+
+    @property
+    def mean(self):
+        return self.v
+
+    @property
+    def variance(self):
+        return torch.zeros_like(self.v)

@@ -1,0 +1,102 @@
+"""Small shape and masking helpers shared by every distribution and by the ELBOs.
+
+These run per sample site, so each is written to do nothing when there is nothing to do.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Sequence, Union
+
+import torch
+
+__all__ = [
+    "broadcast_shape",
+    "is_identically_one",
+    "is_identically_zero",
+    "scale_and_mask",
+    "sum_rightmost",
+]
+
+
+def broadcast_shape(*shapes: Sequence[int], strict: bool = False) -> torch.Size:
+    """Broadcast shapes (tuples of ints) following numpy/torch rules.
+
+    With ``strict=True`` a size-1 dimension does not stretch to a larger size: dimensions are
+    only added on the left ("extend but not resize").
+
+    :returns: the broadcast shape as a :class:`torch.Size`.
+    :raises ValueError: naming all shapes when they cannot be broadcast together.
+    """
+    reversed_shape: list = []
+    for shape in shapes:
+        for i, size in enumerate(reversed(shape)):
+            size = int(size)
+            if i >= len(reversed_shape):
+                reversed_shape.append(size)
+            elif reversed_shape[i] == 1 and not strict:
+                reversed_shape[i] = size
+            elif reversed_shape[i] != size and (size != 1 or strict):
+                raise ValueError(
+                    "shape mismatch: objects cannot be broadcast to a single shape: {}".format(
+                        " vs ".join(str(tuple(s)) for s in shapes)
+                    )
+                )
+    return torch.Size(reversed(reversed_shape))
+
+
+def sum_rightmost(value, dim: Union[int, float]):
+    """Sum out the ``dim`` rightmost dimensions of ``value``.
+
+    ``dim == 0`` sums nothing; ``dim == float("inf")`` sums every dimension; a negative
+    ``dim`` keeps the ``-dim`` leftmost dimensions and sums the rest. A Python number is
+    returned unchanged.
+
+    :param value: a tensor of shape ``batch_shape + event_shape`` (or a number).
+    :returns: a tensor of shape ``value.shape[:-dim]``.
+    """
+    if not isinstance(value, torch.Tensor):
+        return value
+    if dim < 0:
+        dim += value.dim()
+    if dim == 0:
+        return value
+    if dim >= value.dim():
+        return value.sum()
+    return value.reshape(value.shape[: value.dim() - dim] + (-1,)).sum(-1)
+
+
+def is_identically_zero(x) -> bool:
+    """True when ``x`` is the Python number 0 (tensors are never inspected: that would sync)."""
+    return isinstance(x, numbers.Number) and x == 0
+
+
+def is_identically_one(x) -> bool:
+    """True when ``x`` is the Python number 1 (tensors are never inspected)."""
+    return isinstance(x, numbers.Number) and x == 1
+
+
+def scale_and_mask(tensor, scale=1.0, mask=None):
+    """Multiply ``tensor`` by ``scale`` and zero the entries where ``mask`` is False.
+
+    :param tensor: a tensor (or a number, e.g. a zero score-function term).
+    :param scale: a number or a tensor broadcastable with ``tensor``.
+    :param mask: ``None`` (keep all), a bool, or a bool tensor broadcastable with ``tensor``.
+    :returns: ``tensor`` itself when ``scale == 1`` and ``mask is None``; otherwise a new
+        tensor where masked-out entries are exactly zero (even when ``tensor`` is ``-inf`` or
+        NaN there).
+    """
+    if mask is None or mask is True:
+        if is_identically_one(scale) or is_identically_zero(tensor):
+            return tensor
+        return tensor * scale
+    if mask is False:
+        if isinstance(tensor, torch.Tensor):
+            return torch.zeros_like(tensor)
+        return 0.0
+    if is_identically_zero(tensor):
+        return tensor
+    if not isinstance(tensor, torch.Tensor):
+        tensor = mask.new_tensor(tensor, dtype=torch.get_default_dtype())
+    if not is_identically_one(scale):
+        tensor = tensor * scale
+    return torch.where(mask, tensor, tensor.new_zeros(()))

@@ -1,0 +1,114 @@
+"""Pyro's distribution library: every :mod:`torch.distributions` family with Pyro's methods
+(``to_event``, ``mask``, ``expand``, ``score_parts``, ...), Pyro's own families, constraints,
+transforms and KL divergences.
+
+Importing this package registers Pyro's constraints with torch's ``biject_to`` /
+``transform_to`` and Pyro's KL pairs with torch's ``kl_divergence``. Names that plugins
+register (``pyro_register_distributions``) are found through the module ``__getattr__``.
+"""
+from torch.distributions import Distribution
+
+import pyro.plugins
+
+from . import constraint_registry, constraints, kl, transforms  # noqa: F401 (registrations)
+from . import torch as _torch_families
+from .asymmetric_laplace import AsymmetricLaplace
+from .conditional import (
+    ConditionalDistribution,
+    ConditionalTransform,
+    ConditionalTransformedDistribution,
+    ConditionalTransformModule,
+)
+from .conjugate import BetaBinomial, DirichletMultinomial, GammaPoisson
+from .constraint_registry import biject_to, transform_to
+from .delta import Delta
+from .empirical import Empirical
+from .folded import FoldedDistribution
+from .improper_uniform import ImproperUniform
+from .kl import kl_divergence, register_kl
+from .lkj import LKJ
+from .logistic import Logistic
+from .masked_mixture import MaskedMixture
+from .ordered_logistic import OrderedLogistic
+from .soft_laplace import SoftLaplace
+from .torch import *  # noqa: F401,F403 (every torch family, generated)
+from .torch_distribution import (
+    ExpandedDistribution,
+    MaskedDistribution,
+    TorchDistribution,
+    TorchDistributionMixin,
+)
+from .torch_transform import ComposeTransformModule, TransformModule
+from .unit import Unit
+from .util import enable_validation, is_validation_enabled, validation_enabled
+from .zero_inflated import (
+    ZeroInflatedDistribution,
+    ZeroInflatedNegativeBinomial,
+    ZeroInflatedPoisson,
+)
+
+#: Pyro's families beyond torch's (every one is tested in tests/test_families.py).
+PYRO_FAMILIES = [
+    "AsymmetricLaplace",
+    "BetaBinomial",
+    "Delta",
+    "DirichletMultinomial",
+    "Empirical",
+    "FoldedDistribution",
+    "GammaPoisson",
+    "ImproperUniform",
+    "LKJ",
+    "Logistic",
+    "MaskedMixture",
+    "OrderedLogistic",
+    "SoftLaplace",
+    "Unit",
+    "ZeroInflatedDistribution",
+    "ZeroInflatedNegativeBinomial",
+    "ZeroInflatedPoisson",
+]
+
+__all__ = [
+    "AsymmetricLaplace",
+    "BetaBinomial",
+    "ComposeTransformModule",
+    "ConditionalDistribution",
+    "ConditionalTransform",
+    "ConditionalTransformModule",
+    "ConditionalTransformedDistribution",
+    "Delta",
+    "DirichletMultinomial",
+    "Distribution",
+    "Empirical",
+    "ExpandedDistribution",
+    "FoldedDistribution",
+    "GammaPoisson",
+    "ImproperUniform",
+    "LKJ",
+    "Logistic",
+    "MaskedDistribution",
+    "MaskedMixture",
+    "OrderedLogistic",
+    "SoftLaplace",
+    "TorchDistribution",
+    "TorchDistributionMixin",
+    "TransformModule",
+    "Unit",
+    "ZeroInflatedDistribution",
+    "ZeroInflatedNegativeBinomial",
+    "ZeroInflatedPoisson",
+    "biject_to",
+    "constraints",
+    "enable_validation",
+    "is_validation_enabled",
+    "kl",
+    "kl_divergence",
+    "register_kl",
+    "transform_to",
+    "transforms",
+    "validation_enabled",
+]
+# every torch family (generated in .torch), e.g. Normal, Bernoulli, MultivariateNormal
+__all__ += _torch_families.__all__
+
+__getattr__ = pyro.plugins.namespace_getattr(__name__, "distributions")

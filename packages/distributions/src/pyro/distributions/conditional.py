@@ -1,0 +1,92 @@
+"""Distributions and transforms conditioned on a context (conditional normalizing flows)."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Sequence
+
+import torch
+from torch.distributions.transforms import Transform
+
+from .torch import TransformedDistribution
+
+__all__ = [
+    "ConditionalDistribution",
+    "ConditionalTransform",
+    "ConditionalTransformModule",
+    "ConditionalTransformedDistribution",
+    "ConstantConditionalDistribution",
+    "ConstantConditionalTransform",
+]
+
+
+class ConditionalDistribution(ABC):
+    """A family of distributions indexed by a context: ``condition(context)`` returns one."""
+
+    @abstractmethod
+    def condition(self, context: torch.Tensor):
+        """The distribution for ``context``."""
+
+
+class ConditionalTransform(ABC):
+    """A family of transforms indexed by a context: ``condition(context)`` returns one."""
+
+    @abstractmethod
+    def condition(self, context: torch.Tensor) -> Transform:
+        """The transform for ``context``."""
+
+
+class ConditionalTransformModule(ConditionalTransform, torch.nn.Module):
+    """A :class:`ConditionalTransform` with learnable parameters (an ``nn.Module``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        torch.nn.Module.__init__(self, *args, **kwargs)
+
+    def __hash__(self) -> int:
+        return torch.nn.Module.__hash__(self)
+
+
+class ConstantConditionalDistribution(ConditionalDistribution):
+    """Ignore the context: ``condition(context)`` always returns ``base_dist``."""
+
+    def __init__(self, base_dist) -> None:
+        self.base_dist = base_dist
+
+    def condition(self, context):
+        return self.base_dist
+
+
+class ConstantConditionalTransform(ConditionalTransform):
+    """Ignore the context: ``condition(context)`` always returns ``transform``."""
+
+    def __init__(self, transform: Transform) -> None:
+        self.transform = transform
+
+    def condition(self, context):
+        return self.transform
+
+
+class ConditionalTransformedDistribution(ConditionalDistribution):
+    """A base distribution and transforms, any of which may be conditional.
+
+    ``condition(context)`` conditions every conditional part and returns the resulting
+    :class:`~pyro.distributions.TransformedDistribution`.
+
+    :param base_dist: a distribution or a :class:`ConditionalDistribution`.
+    :param transforms: a transform (conditional or not) or a list of them.
+    """
+
+    def __init__(self, base_dist, transforms) -> None:
+        if not isinstance(base_dist, ConditionalDistribution):
+            base_dist = ConstantConditionalDistribution(base_dist)
+        if not isinstance(transforms, Sequence):
+            transforms = [transforms]
+        self.base_dist = base_dist
+        self.transforms = [
+            t if isinstance(t, ConditionalTransform) else ConstantConditionalTransform(t)
+            for t in transforms
+        ]
+
+    def condition(self, context):
+        base_dist = self.base_dist.condition(context)
+        transforms = [t.condition(context) for t in self.transforms]
+        return TransformedDistribution(base_dist, transforms)

@@ -1,0 +1,146 @@
+"""Every family of :mod:`torch.distributions` with Pyro's methods.
+
+The wrappers are generated from ``torch.distributions.__all__`` (each class there that
+subclasses ``Distribution``, except the abstract bases), so a family that a new torch release
+adds appears here without new code. Each wrapper is ``class Normal(torch.distributions.Normal,
+TorchDistributionMixin)`` with an ``expand`` that keeps the Pyro class and never copies
+parameters (torch's own ``expand`` makes views; when a torch family has none, the result is an
+:class:`~pyro.distributions.torch_distribution.ExpandedDistribution`).
+
+A few torch bugs are corrected by the mixins of :mod:`._torch_fixes` (see there).
+A ``ValueError`` raised while building a family (an invalid parameter, possibly caught
+by an inner torch distribution such as Beta's Dirichlet) is re-raised naming the family,
+the parameter and the constraint.
+``Independent`` is Pyro's (it knows ``to_event(-n)``) and ``TransformedDistribution`` is a
+wrapper like the others.
+"""
+from __future__ import annotations
+
+import inspect
+
+import torch
+import torch.distributions as _td
+from torch.distributions import constraints as _constraints
+
+from pyro.primitive_distributions.torch_distribution import (
+    ExpandedDistribution,
+    Independent,
+    TorchDistributionMixin,
+)
+
+from ._torch_fixes import FIXES
+
+#: torch classes that are abstract bases, not families.
+_ABSTRACT = frozenset({"Distribution", "ExponentialFamily"})
+
+
+def _expand(self, batch_shape, _instance=None):
+    """Expand to ``batch_shape`` (views of the parameters, no copies); returns ``self`` when
+    the shape is unchanged."""
+    batch_shape = torch.Size(batch_shape)
+    if batch_shape == self.batch_shape and _instance is None:
+        return self
+    torch_cls = type(self)._torch_class
+    try:
+        return torch_cls.expand(self, batch_shape, _instance)
+    except NotImplementedError:
+        return ExpandedDistribution(self, batch_shape)
+
+
+def _get_checked_instance(self, cls, _instance=None):
+    # torch's expand() builds the new object with self.__new__(type(self)) only when
+    # type(self).__init__ is cls.__init__; the wrapper's __init__ wraps exactly that one.
+    if _instance is None and getattr(type(self).__init__, "_pyro_wraps", None) is cls.__init__:
+        return self.__new__(type(self))
+    return _td.Distribution._get_checked_instance(self, cls, _instance)
+
+
+def _constraint_violation(name: str, torch_cls: type, args, kwargs):
+    """The first argument of the failed call that violates its constraint, as torch words
+    it (with the wrapper's name), or None."""
+    arg_constraints = vars(torch_cls).get("arg_constraints")
+    if not isinstance(arg_constraints, dict):
+        arg_constraints = getattr(torch_cls, "arg_constraints", None)
+    if not isinstance(arg_constraints, dict):
+        return None
+    try:
+        bound = inspect.signature(torch_cls.__init__).bind(None, *args, **kwargs).arguments
+    except TypeError:
+        return None
+    for param, constraint in arg_constraints.items():
+        value = bound.get(param)
+        if value is None or _constraints.is_dependent(constraint):
+            continue
+        try:
+            tensor = torch.as_tensor(value)
+            valid = bool(constraint.check(tensor).all())
+        except (TypeError, ValueError, RuntimeError):
+            continue
+        if not valid:
+            return (
+                f"Expected parameter {param} (Tensor of shape {tuple(tensor.shape)}) of "
+                f"distribution {name} to satisfy the constraint {constraint!r}, but found "
+                f"invalid values:\n{value}"
+            )
+    return None
+
+
+def _make_init(torch_cls: type):
+    torch_init = torch_cls.__init__
+
+    def __init__(self, *args, **kwargs):
+        try:
+            torch_init(self, *args, **kwargs)
+        except ValueError as error:
+            name = type(self).__name__
+            message = str(error)
+            if f"distribution {name}(" in message:
+                raise
+            # the failure came from an inner distribution (e.g. Beta's Dirichlet) or a
+            # check that does not name the family: say which family, parameter, constraint
+            better = _constraint_violation(name, torch_cls, args, kwargs)
+            raise ValueError(better or f"{name}: {message}") from error
+
+    __init__._pyro_wraps = torch_init
+    __init__.__doc__ = torch_init.__doc__
+    __init__.__signature__ = inspect.signature(torch_init)
+    __init__.__qualname__ = f"{torch_cls.__name__}.__init__"
+    return __init__
+
+
+def _wrap(torch_cls: type) -> type:
+    name = torch_cls.__name__
+    namespace = {
+        "__module__": __name__,
+        "__qualname__": name,
+        "__doc__": (torch_cls.__doc__ or "")
+        + f"\n\n    (Pyro wrapper of :class:`torch.distributions.{name}` with "
+        ":class:`~pyro.distributions.torch_distribution.TorchDistributionMixin`.)\n",
+        "_torch_class": torch_cls,
+        "__init__": _make_init(torch_cls),
+        "_get_checked_instance": _get_checked_instance,
+        "expand": _expand,
+    }
+    fix = FIXES.get(name)
+    bases = (torch_cls, TorchDistributionMixin) if fix is None else (fix, torch_cls,
+                                                                      TorchDistributionMixin)
+    return type(name, bases, namespace)
+
+
+def _torch_families():
+    for name in _td.__all__:
+        obj = getattr(_td, name)
+        if inspect.isclass(obj) and issubclass(obj, _td.Distribution) and name not in _ABSTRACT:
+            yield name, obj
+
+
+__all__ = []
+for _name, _cls in _torch_families():
+    if _name == "Independent":
+        globals()[_name] = Independent
+    else:
+        globals()[_name] = _wrap(_cls)
+    __all__.append(_name)
+del _name, _cls
+__all__.sort()
+

@@ -1,0 +1,4 @@
+"""The unit distribution :class:`Unit` (defined in core, re-exported here at Pyro's path)."""
+from pyro.primitive_distributions.unit import Unit
+
+__all__ = ["Unit"]
