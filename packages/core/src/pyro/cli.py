@@ -28,14 +28,11 @@ from .plugins import format_plugins, get_registry
 
 
 def bundled_example() -> str:
-    """The eight-schools model file: shipped inside the pyro-core wheel as
-    ``pyro/examples/``; in a source checkout (editable install), the repository's
-    ``examples/``."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (os.path.join(here, "examples", "eight_schools.py"),
-                      os.path.join(here, "..", "..", "..", "..", "examples", "eight_schools.py")):
-        if os.path.isfile(candidate):
-            return os.path.normpath(candidate)
+    """The eight-schools model file, shipped in pyro-core as ``pyro/examples/`` (the
+    repository's ``examples/`` links there)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples", "eight_schools.py")
+    if os.path.isfile(path):
+        return path
     raise CLIError("the bundled eight-schools example is missing from this installation; "
                    "give a model file: pyro fit MODEL.py")
 

@@ -47,12 +47,14 @@ def sample(name: str, fn: Any, *args: Any, obs: Optional[torch.Tensor] = None,
             return obs
         try:
             value = fn.rsample(*args, **kwargs) if fn.has_rsample else fn.sample(*args, **kwargs)
-        except AttributeError:
-            raise _not_a_distribution(name, fn) from None
+        except (AttributeError, TypeError):
+            if isinstance(fn, type) or not hasattr(fn, "log_prob"):
+                raise _not_a_distribution(name, fn) from None
+            raise
         return value if obs is None else torch.where(obs_mask, obs, value)
     if not isinstance(name, str):
         raise TypeError(f"pyro.sample expects a site name (str) first, got {type(name).__name__}")
-    if not hasattr(fn, "log_prob"):
+    if isinstance(fn, type) or not hasattr(fn, "log_prob"):
         raise _not_a_distribution(name, fn)
     if obs_mask is not None and obs is not None:
         return _masked_observe(name, fn, obs, obs_mask, infer, args, kwargs)

@@ -134,11 +134,12 @@ def check_site_shape(site: dict, max_plate_nesting: int) -> None:
                 )
             expected[f.dim] = f.size
     for actual_size, (i, exp) in zip(reversed(actual), enumerate(reversed(expected))):
-        if exp is not None and actual_size not in (1, exp):
+        if actual_size != 1 and actual_size != exp:
+            where = (f"its plate has size {exp}" if exp is not None
+                     else "no enclosing pyro.plate uses that dim")
             raise ValueError(
                 f"at site {site['name']!r}, invalid log_prob shape {tuple(actual)}: dim "
-                f"{-1 - i} has size {actual_size} but its plate has size {exp}; "
-                f"expected shape {tuple(e or 1 for e in expected)}. Use .to_event(n) to declare "
-                f"event dims or enclose the site in the right pyro.plate"
+                f"{-1 - i} has size {actual_size} but {where}; expected shape "
+                f"{tuple(e or 1 for e in expected)}. Use .to_event(n) to declare event dims or "
+                f"enclose the site in the right pyro.plate"
             )
-

@@ -128,7 +128,8 @@ class ParamStoreDict:
             constrained = torch.as_tensor(constrained, dtype=torch.get_default_dtype())
         if constraint is constraints.real or type(constraint) is type(constraints.real):
             transform = None
-            if isinstance(constrained, torch.nn.Parameter) or (constrained.is_leaf and constrained.requires_grad):
+            if isinstance(constrained, torch.nn.Parameter) or (
+                    constrained.is_leaf and constrained.requires_grad):
                 # Keep nn.Module parameters themselves, so training updates the module.
                 unconstrained = constrained
             else:
@@ -163,7 +164,8 @@ class ParamStoreDict:
         :raises ValueError: under validation, if the initial value violates ``constraint``.
         """
         if name not in self._params:
-            if callable(init_constrained_value) and not isinstance(init_constrained_value, torch.Tensor):
+            if callable(init_constrained_value) and \
+                    not isinstance(init_constrained_value, torch.Tensor):
                 init_constrained_value = init_constrained_value()
             if not isinstance(init_constrained_value, torch.Tensor):
                 init_constrained_value = torch.as_tensor(init_constrained_value,
@@ -188,7 +190,8 @@ class ParamStoreDict:
     def get_all_param_names(self) -> KeysView[str]:
         return self._params.keys()
 
-    def replace_param(self, param_name: str, new_param: torch.Tensor, old_param: torch.Tensor) -> None:
+    def replace_param(self, param_name: str, new_param: torch.Tensor,
+                      old_param: torch.Tensor) -> None:
         """Replace the parameter ``old_param`` (its current constrained value) by ``new_param``."""
         current = self[param_name]
         if current is not old_param and not torch.equal(current, old_param):
@@ -280,7 +283,8 @@ class ParamStoreDict:
             "format": _FORMAT,
             "version": 1,
             "params": {name: p.detach().cpu() for name, p in self._params.items()},
-            "constraints": {name: _constraint_to_spec(name, c) for name, c in self._constraints.items()},
+            "constraints": {name: _constraint_to_spec(name, c)
+                            for name, c in self._constraints.items()},
         }
         atomic_torch_save(payload, filename)
 
@@ -352,17 +356,33 @@ def _short(t: torch.Tensor) -> str:
 
 
 def _constraint_to_spec(name: str, c) -> Dict[str, Any]:
-    # Constraints are stored as (class name, tensor/number arguments): plain data that
-    # weights_only loading accepts, rebuilt from torch's (and registered) constraint classes.
-    args: Dict[str, Any] = {}
-    for k, v in vars(c).items():
-        if isinstance(v, torch.Tensor):
-            args[k] = v.detach().cpu()
-        elif isinstance(v, (int, float, bool)):
-            args[k] = v
-        elif isinstance(v, constraints.Constraint):
-            args[k] = _constraint_to_spec(name, v)
+    # Constraints are stored as (class name, arguments): plain data that weights_only
+    # loading accepts, rebuilt from torch's (and registered) constraint classes.
+    args = {k: _arg_to_spec(name, c, k, v) for k, v in vars(c).items()}
     return {"class": type(c).__name__, "module": type(c).__module__, "args": args}
+
+
+def _arg_to_spec(name: str, c, key: str, v) -> Any:
+    if isinstance(v, torch.Tensor):
+        return v.detach().cpu()
+    if v is None or isinstance(v, (int, float, bool, str)):
+        return v
+    if isinstance(v, constraints.Constraint):
+        return _constraint_to_spec(name, v)
+    if isinstance(v, (list, tuple)):  # e.g. constraints.cat / stack
+        return [_arg_to_spec(name, c, key, x) for x in v]
+    raise ValueError(
+        f"cannot save parameter {name!r}: its constraint {c} holds {key}={v!r} "
+        f"({type(v).__name__}), which a parameter file cannot store"
+    )
+
+
+def _arg_from_spec(name: str, v, filename: str) -> Any:
+    if isinstance(v, dict):
+        return _constraint_from_spec(name, v, filename)
+    if isinstance(v, list):
+        return [_arg_from_spec(name, x, filename) for x in v]
+    return v
 
 
 def _constraint_classes() -> Tuple[Dict[str, type], list]:
@@ -397,7 +417,7 @@ def _constraint_from_spec(name: str, spec: Dict[str, Any], filename: str):
     obj = cls.__new__(cls)
     constraints.Constraint.__init__(obj)
     for k, v in spec["args"].items():
-        setattr(obj, k, _constraint_from_spec(name, v, filename) if isinstance(v, dict) else v)
+        setattr(obj, k, _arg_from_spec(name, v, filename))
     # The module-level objects (constraints.real, constraints.positive, ...) themselves,
     # so that identity checks keep working after a load.
     for known in singletons:

@@ -14,10 +14,12 @@ def _make_hide_fn(hide_all: bool, expose_all: bool, hide, expose, hide_types, ex
     hide_types = set(hide_types or ())
     expose_types = set(expose_types or ())
     if hide & expose:
-        raise ValueError(f"poutine.block: sites {sorted(hide & expose)} are both hidden and exposed")
+        raise ValueError(
+            f"poutine.block: sites {sorted(hide & expose)} are both hidden and exposed")
     if hide_types & expose_types:
         raise ValueError(
-            f"poutine.block: site types {sorted(hide_types & expose_types)} are both hidden and exposed"
+            f"poutine.block: site types {sorted(hide_types & expose_types)} are both hidden "
+            f"and exposed"
         )
     if hide or hide_types:
         # An explicit hide list hides those sites only.
@@ -58,7 +60,8 @@ class BlockMessenger(Messenger):
         elif expose_fn is not None:
             self.hide_fn = lambda msg: not expose_fn(msg)
         else:
-            self.hide_fn = _make_hide_fn(hide_all, expose_all, hide, expose, hide_types, expose_types)
+            self.hide_fn = _make_hide_fn(hide_all, expose_all, hide, expose, hide_types,
+                                         expose_types)
 
     def process_message(self, msg) -> None:
         if self.hide_fn(msg):

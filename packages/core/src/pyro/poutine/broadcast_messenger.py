@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from .messenger import Messenger
+from .util import site_is_subsample
 
 
 def broadcast_to_plates(msg) -> None:
@@ -11,7 +12,8 @@ def broadcast_to_plates(msg) -> None:
     at the plate's dim. A batch dim that is neither 1 nor the plate size is an error."""
     fn = msg["fn"]
     batch_shape = getattr(fn, "batch_shape", None)
-    if batch_shape is None:
+    if batch_shape is None or site_is_subsample(msg):
+        # A nested plate's subsample site holds its own indices: never expanded.
         return
     target = None
     for frame in msg["cond_indep_stack"]:

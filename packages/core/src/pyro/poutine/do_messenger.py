@@ -42,10 +42,14 @@ class DoMessenger(Messenger):
                 f"poutine.do: intervention at site {msg['name']!r} must be a tensor or a number, "
                 f"got {type(value).__name__}"
             )
-        # The original site goes on, separately, through the whole stack.
+        # The original site goes on, separately, through the whole stack. The handlers
+        # inside this one see it a second time: start again from what they add (plate
+        # frames, scale, mask), so it is not counted twice.
         original = msg.copy()
         original["_intervener_id"] = self
         original["cond_indep_stack"] = ()
+        original["scale"] = 1.0
+        original["mask"] = None
         original["infer"] = dict(msg["infer"])
         apply_stack(original)
         msg["_intervener_id"] = self

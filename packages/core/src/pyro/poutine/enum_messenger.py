@@ -78,7 +78,8 @@ class EnumMessenger(Messenger):
         event_shape = fn.event_shape
         value = support.reshape(support.shape[:1] + (1,) * (-1 - dim) + event_shape)
         if msg["infer"].get("expand", False):
-            batch = torch.broadcast_shapes(value.shape[:value.dim() - len(event_shape)], batch_shape)
+            batch = torch.broadcast_shapes(value.shape[:value.dim() - len(event_shape)],
+                                           batch_shape)
             value = value.expand(batch + event_shape)
         self._dims[name] = dim
         self._ids[name] = len(self._ids)

@@ -1,9 +1,15 @@
 """``poutine.escape``: leave the program at a chosen site (non-local exit)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .messenger import Messenger
+from .runtime import _PYRO_STACK
+from .trace_messenger import TraceMessenger
+
+# For each trace recorded by a handler outside an escape: (trace, its number of nodes
+# when the escape was entered).
+_Snapshot = List[Tuple[Any, int]]
 
 
 class NonlocalExit(Exception):
@@ -12,16 +18,25 @@ class NonlocalExit(Exception):
     def __init__(self, site: Dict[str, Any], *args: Any) -> None:
         super().__init__(f"escaped at site {site.get('name')!r}", *args)
         self.site = site
+        self.snapshot: _Snapshot = []
 
     def reset_stack(self) -> None:
-        """Kept for Pyro compatibility: the handlers the exception passed through have
-        already left the stack by their ``__exit__``, so there is nothing to undo."""
+        """Undo what the aborted execution left in the handlers still on the stack: the
+        traces recorded by :func:`~pyro.poutine.trace` handlers outside the escape lose
+        the sites added since the escape handler was entered, so the program can be run
+        again under them (what :func:`~pyro.poutine.queue` does after each escape)."""
+        for trace, num_nodes in self.snapshot:
+            nodes = trace.nodes
+            for name in list(nodes)[num_nodes:]:
+                del nodes[name]
+        self.snapshot = []
 
 
 class EscapeMessenger(Messenger):
     """Abort the program at the first sample site for which ``escape_fn(msg)`` holds,
     raising :class:`NonlocalExit` with that site. The site is hidden from the handlers
-    outside, so a trace outside holds the sites before it.
+    outside, so a trace outside holds the sites before it (call
+    :meth:`NonlocalExit.reset_stack` to drop them before running the program again).
 
     Example::
 
@@ -36,13 +51,27 @@ class EscapeMessenger(Messenger):
         if escape_fn is None:
             raise ValueError("poutine.escape needs escape_fn=, a predicate on messages")
         self.escape_fn = escape_fn
+        self._snapshots: List[_Snapshot] = []
+
+    def __enter__(self):
+        self._snapshots.append([(frame.trace, len(frame.trace.nodes)) for frame in _PYRO_STACK
+                                if isinstance(frame, TraceMessenger)])
+        return super().__enter__()
+
+    def __exit__(self, *args) -> None:
+        if self._snapshots:
+            self._snapshots.pop()
+        return super().__exit__(*args)
 
     def _pyro_sample(self, msg) -> None:
         if self.escape_fn(msg):
             msg["done"] = True
             msg["stop"] = True
-            msg["continuation"] = _raise_nonlocal_exit
+            snapshot = self._snapshots[-1] if self._snapshots else []
+            msg["continuation"] = lambda msg: _raise_nonlocal_exit(msg, snapshot)
 
 
-def _raise_nonlocal_exit(msg) -> None:
-    raise NonlocalExit(msg)
+def _raise_nonlocal_exit(msg, snapshot: _Snapshot) -> None:
+    exit_ = NonlocalExit(msg)
+    exit_.snapshot = snapshot
+    raise exit_

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
+from . import util
 from .block_messenger import BlockMessenger
 from .broadcast_messenger import BroadcastMessenger
 from .condition_messenger import ConditionMessenger
@@ -23,7 +24,6 @@ from .seed_messenger import SeedMessenger
 from .substitute_messenger import SubstituteMessenger
 from .trace_messenger import TraceMessenger
 from .uncondition_messenger import UnconditionMessenger
-from . import util
 
 
 def trace(fn: Optional[Callable] = None, graph_type: Optional[str] = None,
@@ -150,8 +150,13 @@ def queue(fn: Optional[Callable] = None, queue=None, max_tries: Optional[int] = 
                 try:
                     return tracer(*args, **kwargs)
                 except NonlocalExit as exit_:
-                    for extended in extend_fn(tracer.trace.copy(), exit_.site, num_samples=num_samples):
+                    extensions = extend_fn(tracer.trace.copy(), exit_.site,
+                                           num_samples=num_samples)
+                    for extended in extensions:
                         queue.put(extended)
+                    # Handlers outside (e.g. poutine.trace(poutine.queue(...))) forget the
+                    # sites of the aborted attempt.
+                    exit_.reset_stack()
             raise ValueError(f"poutine.queue: max_tries ({max_tries}) exceeded")
 
         return _fn

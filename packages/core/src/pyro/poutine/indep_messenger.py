@@ -1,6 +1,7 @@
 """Conditional independence: plate frames, tensor-dim allocation, ``IndepMessenger``."""
 from __future__ import annotations
 
+import numbers
 from typing import Iterator, List, NamedTuple, Optional
 
 import torch
@@ -77,11 +78,12 @@ class IndepMessenger(Messenger):
         super().__init__()
         if not isinstance(name, str):
             raise TypeError(f"a plate needs a name (str), got {name!r}")
+        if size is not None and not isinstance(size, int) and (
+                isinstance(size, numbers.Integral)  # e.g. numpy integers
+                or (isinstance(size, torch.Tensor) and size.numel() == 1)):
+            size = int(size)
         if size is not None and (not isinstance(size, int) or size < 0):
-            if isinstance(size, torch.Tensor) and size.numel() == 1:
-                size = int(size)
-            else:
-                raise ValueError(f"plate {name!r}: size must be a non-negative int, got {size!r}")
+            raise ValueError(f"plate {name!r}: size must be a non-negative int, got {size!r}")
         if dim is not None and (not isinstance(dim, int) or dim >= 0):
             raise ValueError(f"plate {name!r}: dim must be a negative int, got {dim!r}")
         self.name = name

@@ -45,7 +45,8 @@ class MaskMessenger(Messenger):
                 raise TypeError(f"poutine.mask expected a bool tensor, got dtype {mask.dtype}; "
                                 f"use mask.bool() or a comparison")
         elif not isinstance(mask, bool):
-            raise TypeError(f"poutine.mask expected a bool or bool tensor, got {type(mask).__name__}")
+            raise TypeError(f"poutine.mask expected a bool or bool tensor, got "
+                            f"{type(mask).__name__}")
         self.mask = mask
 
     def _pyro_sample(self, msg) -> None:

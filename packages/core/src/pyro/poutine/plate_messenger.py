@@ -28,7 +28,8 @@ def block_plate(name: str = None, dim: int = None, *, strict: bool = True) -> It
     found = []
 
     def predicate(m):
-        hit = isinstance(m, PlateMessenger) and (m.name == name or (dim is not None and m.dim == dim))
+        hit = isinstance(m, PlateMessenger) and (
+            m.name == name or (dim is not None and m.dim == dim))
         if hit:
             found.append(m)
         return hit

@@ -30,7 +30,8 @@ class ScaleMessenger(Messenger):
             if is_validation_enabled() and not bool((scale > 0).all()):
                 raise ValueError("poutine.scale expected a positive scale tensor")
         else:
-            raise TypeError(f"poutine.scale expected a number or tensor, got {type(scale).__name__}")
+            raise TypeError(f"poutine.scale expected a number or tensor, got "
+                            f"{type(scale).__name__}")
         self.scale = scale
 
     def _pyro_sample(self, msg) -> None:

@@ -1,6 +1,7 @@
 """Subsampled plates: the ``_Subsample`` site, log-density scaling, param subsampling."""
 from __future__ import annotations
 
+import numbers
 from typing import Iterator, Optional
 
 import torch
@@ -51,7 +52,10 @@ class SubsampleMessenger(IndepMessenger):
             else:
                 raise ValueError(f"plate {name!r} needs a size")
         super().__init__(name, size, dim, device)
-        if subsample_size is not None and (not isinstance(subsample_size, int) or subsample_size < 0):
+        if isinstance(subsample_size, numbers.Integral) and not isinstance(subsample_size, bool):
+            subsample_size = int(subsample_size)  # e.g. numpy integers
+        if subsample_size is not None and (
+                not isinstance(subsample_size, int) or subsample_size < 0):
             raise ValueError(f"plate {name!r}: subsample_size must be a non-negative int, "
                              f"got {subsample_size!r}")
         if subsample is not None:

@@ -100,14 +100,23 @@ class Trace(Mapping):
                 except ValueError as e:
                     raise _site_error(name, site, e) from e
                 term = scale_and_mask(lp, site["scale"], site["mask"]).sum()
-                if is_validation_enabled():
-                    warn_if_nan(term, f"log_prob_sum at site {name!r}")
-                    warn_if_inf(term, f"log_prob_sum at site {name!r}", allow_neginf=True)
                 site["log_prob_sum"] = term
             total = total + term
         if not isinstance(total, torch.Tensor):
             total = torch.tensor(float(total))
+        elif is_validation_enabled():
+            self._check_finite(total, site_filter)
         return total
+
+    def _check_finite(self, total: torch.Tensor, site_filter: SiteFilter) -> None:
+        # One check of the sum; the sites are examined only when it is NaN or +inf
+        # (-inf is a legitimate zero-probability value).
+        if bool(torch.isnan(total)) or bool(total == float("inf")):
+            for name, site in self._sample_sites(site_filter):
+                term = site.get("log_prob_sum")
+                if term is not None:
+                    warn_if_nan(term, f"log_prob_sum at site {name!r}")
+                    warn_if_inf(term, f"log_prob_sum at site {name!r}", allow_neginf=True)
 
     def compute_log_prob(self, site_filter: SiteFilter = _allow_all) -> None:
         """Compute and cache on each sample site ``unscaled_log_prob`` (shape
@@ -123,9 +132,6 @@ class Trace(Mapping):
             lp = scale_and_mask(lp, site["scale"], site["mask"])
             site["log_prob"] = lp
             site["log_prob_sum"] = lp.sum()
-            if is_validation_enabled():
-                warn_if_nan(site["log_prob_sum"], f"log_prob_sum at site {name!r}")
-                warn_if_inf(site["log_prob_sum"], f"log_prob_sum at site {name!r}", allow_neginf=True)
 
     def compute_score_parts(self) -> None:
         """Compute ``score_parts`` (log_prob, score_function, entropy_term), scaled and
@@ -163,11 +169,13 @@ class Trace(Mapping):
 
     @property
     def reparameterized_nodes(self) -> List[str]:
-        return [n for n in self.stochastic_nodes if getattr(self.nodes[n]["fn"], "has_rsample", False)]
+        return [n for n in self.stochastic_nodes
+                if getattr(self.nodes[n]["fn"], "has_rsample", False)]
 
     @property
     def nonreparam_stochastic_nodes(self) -> List[str]:
-        return [n for n in self.stochastic_nodes if not getattr(self.nodes[n]["fn"], "has_rsample", False)]
+        return [n for n in self.stochastic_nodes
+                if not getattr(self.nodes[n]["fn"], "has_rsample", False)]
 
     def iter_stochastic_nodes(self):
         """Iterate over ``(name, site)`` of latent sample sites."""
@@ -192,7 +200,8 @@ class Trace(Mapping):
             fn = site["fn"]
             batch = getattr(fn, "batch_shape", ())
             event = getattr(fn, "event_shape", ())
-            rows.append([f"{name} dist", " ".join(map(str, batch)) + " |", " ".join(map(str, event))])
+            rows.append([f"{name} dist", " ".join(map(str, batch)) + " |",
+                         " ".join(map(str, event))])
             value = site["value"]
             if isinstance(value, torch.Tensor):
                 cut = value.dim() - len(event)
