@@ -1,0 +1,386 @@
+"""Automatic guides: :class:`AutoGuide` (the base), :class:`AutoNormal` and
+:class:`AutoDelta`.
+
+An autoguide runs the model once (its *prototype trace*, hidden from every handler) to
+find the latent sites, their shapes, supports and plates, creates one set of parameters
+per site, and afterwards samples every latent site without running the model again.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import torch
+from torch.distributions import biject_to
+from torch.distributions.transforms import ComposeTransform, IndependentTransform
+
+import pyro
+import pyro.distributions as dist
+from pyro import poutine
+from pyro.distributions import constraints
+from pyro.poutine.util import site_is_subsample
+
+from .initialization import InitMessenger, init_to_feasible, init_to_median
+
+__all__ = ["AutoDelta", "AutoGuide", "AutoNormal"]
+
+
+def _is_identity(t: Any) -> bool:
+    if isinstance(t, ComposeTransform):
+        return all(_is_identity(p) for p in t.parts)
+    if isinstance(t, IndependentTransform):
+        return _is_identity(t.base_transform)
+    return False
+
+
+def _periodic_repeat(tensor: torch.Tensor, size: int, dim: int) -> torch.Tensor:
+    """Repeat ``tensor`` along ``dim`` (negative) periodically up to length ``size``."""
+    n = tensor.size(dim)
+    if n == size:
+        return tensor
+    repeats = [1] * tensor.dim()
+    repeats[dim] = -(-size // n)
+    index = [slice(None)] * tensor.dim()
+    index[dim] = slice(0, size)
+    return tensor.repeat(*repeats)[tuple(index)]
+
+
+class _Site:
+    """What a guide needs about one latent site of the model (computed once)."""
+
+    __slots__ = ("name", "fn_event_dim", "event_dim", "transform", "identity", "frames",
+                 "init_loc", "support", "shape")
+
+    def __init__(self, name, fn_event_dim, event_dim, transform, frames, init_loc, support,
+                 shape) -> None:
+        self.name = name
+        self.fn_event_dim = fn_event_dim
+        self.event_dim = event_dim
+        self.transform = transform
+        self.identity = _is_identity(transform)
+        self.frames = frames
+        self.init_loc = init_loc
+        self.support = support
+        self.shape = shape
+
+
+class AutoGuide(torch.nn.Module):
+    """Base class of automatic guides: ``guide = AutoX(model)``; ``guide(*args)``
+    samples every latent site of ``model`` and returns the dict ``{name: value}``.
+
+    The first call (or :meth:`median`, :meth:`quantiles`...) runs the model once, hidden
+    from all handlers, to record its latent sites and plates (the prototype trace).
+    Sites inside vectorized plates get a plate of the same name, dim and size in the
+    guide; with a subsampled plate the guide samples the subsample (so the model replays
+    it) and indexes the per-element parameters by it. Sites in sequential plates are not
+    supported (``ValueError``).
+
+    :param model: the model (a callable with Pyro primitives).
+    :param create_plates: optional ``(*args, **kwargs) -> plate or list of plates`` made
+        by the guide instead of its own (e.g. to control subsampling).
+    :param str prefix: the prefix of the guide's parameter names (default: the class
+        name, giving e.g. ``"AutoNormal.locs.z"`` as in Pyro).
+    """
+
+    def __init__(self, model: Callable, *, create_plates: Optional[Callable] = None,
+                 prefix: Optional[str] = None) -> None:
+        super().__init__()
+        if not callable(model):
+            raise ValueError(f"{type(self).__name__} expects a model (callable), got "
+                             f"{type(model).__name__}")
+        self.model = model
+        self.create_plates = create_plates
+        self.prefix = type(self).__name__ if prefix is None else prefix
+        self.prototype_trace = None
+        self._prototype_frames: Dict[str, Any] = {}
+        self._sites: List[_Site] = []
+
+    # ---------------------------------------------------------------- setup
+
+    def _init_loc_fn(self) -> Optional[Callable]:
+        return getattr(self, "init_loc_fn", None)
+
+    def _setup_prototype(self, *args, **kwargs) -> None:
+        """Run the model once (hidden, with latent sites set by ``init_loc_fn``) and
+        record its latent sites and their plates."""
+        init_fn = self._init_loc_fn()
+        model = self.model if init_fn is None else InitMessenger(init_fn)(self.model)
+        with poutine.block():
+            trace = poutine.trace(model).get_trace(*args, **kwargs)
+        self.prototype_trace = trace
+        self._prototype_frames = {}
+        self._sites = []
+        for name, site in trace.nodes.items():
+            if site["type"] != "sample" or site["is_observed"] or site_is_subsample(site):
+                continue
+            if site["infer"].get("is_auxiliary"):
+                continue
+            frames = []
+            for frame in site["cond_indep_stack"]:
+                if not frame.vectorized:
+                    raise ValueError(
+                        f"{type(self).__name__}: latent site {name!r} is inside the "
+                        f"sequential plate {frame.name!r}; autoguides need vectorized plates "
+                        f"(with pyro.plate(...) as i:) or a hand-written guide"
+                    )
+                self._prototype_frames[frame.name] = frame
+                frames.append(frame)
+            fn = site["fn"]
+            value = site["value"].detach()
+            support = fn.support
+            try:
+                transform = biject_to(support)
+            except NotImplementedError:
+                raise ValueError(
+                    f"{type(self).__name__}: site {name!r} has support {support}, which has "
+                    f"no bijection to real space; autoguides handle continuous sites only "
+                    f"(enumerate discrete sites with TraceEnum_ELBO and hide them with "
+                    f"poutine.block)"
+                ) from None
+            unconstrained = transform.inv(value).detach()
+            fn_event_dim = len(fn.event_shape)
+            event_dim = fn_event_dim + unconstrained.dim() - value.dim()
+            self._sites.append(_Site(name, fn_event_dim, event_dim, transform, tuple(frames),
+                                     unconstrained, support, value.shape))
+        self._setup_params()
+
+    def _setup_params(self) -> None:
+        """Create this guide's parameters from ``self._sites`` (subclasses)."""
+
+    def _full_size_init(self, site: _Site, init: torch.Tensor) -> torch.Tensor:
+        """Repeat an initial value of a site in subsampled plates to the full size."""
+        for frame in site.frames:
+            full = frame.full_size if frame.full_size is not None else frame.size
+            if full != frame.size:
+                init = _periodic_repeat(init, full, frame.dim - site.event_dim).contiguous()
+        return init
+
+    def _create_plates(self, *args, **kwargs) -> Dict[str, Any]:
+        plates: Dict[str, Any] = {}
+        if self.create_plates is not None:
+            made = self.create_plates(*args, **kwargs)
+            if not isinstance(made, (list, tuple)):
+                made = [made]
+            plates = {p.name: p for p in made}
+        for name, frame in sorted(self._prototype_frames.items()):
+            if name not in plates:
+                full = frame.full_size if frame.full_size is not None else frame.size
+                plates[name] = pyro.plate(name, full, subsample_size=frame.size, dim=frame.dim)
+        return plates
+
+    def _ensure_setup(self, args, kwargs) -> None:
+        if self.prototype_trace is None:
+            self._setup_prototype(*args, **kwargs)
+
+    def _subsample(self, site: _Site, value: torch.Tensor, plates: Dict[str, Any],
+                   event_dim: int) -> torch.Tensor:
+        """Index a full-size per-element tensor by the subsample of each plate."""
+        for frame in site.frames:
+            plate = plates[frame.name]
+            full = plate.full_size if getattr(plate, "full_size", None) is not None else plate.size
+            dim = frame.dim - event_dim
+            if plate.size != full and value.dim() >= -dim and value.size(dim) == full:
+                value = value.index_select(dim, plate.indices)
+        return value
+
+    @staticmethod
+    def _enter_plates(site: _Site, plates: Dict[str, Any]):
+        if not site.frames:
+            return contextlib.nullcontext()
+        stack = contextlib.ExitStack()
+        for frame in site.frames:
+            stack.enter_context(plates[frame.name])
+        return stack
+
+    # ------------------------------------------------------------------ API
+
+    def sample_posterior(self, *args, num_samples: Optional[int] = None,
+                         **kwargs) -> Dict[str, torch.Tensor]:
+        """Draw the latent sites from the guide, hidden from enclosing handlers and
+        without gradients: one draw (shapes of the sites), or ``num_samples`` draws
+        stacked along a new leading dim."""
+        self._ensure_setup(args, kwargs)
+        with torch.no_grad(), poutine.block():
+            if num_samples is None:
+                return {k: v.detach() for k, v in self(*args, **kwargs).items()}
+            draws = [self(*args, **kwargs) for _ in range(num_samples)]
+        return {k: torch.stack([d[k].detach() for d in draws]) for k in draws[0]}
+
+    def _param_name(self, *parts: str) -> str:
+        return ".".join((self.prefix,) + parts)
+
+    def _expose(self, name: str, value: torch.Tensor) -> None:
+        """Make the unconstrained leaf behind a param-store value one of this module's
+        ``parameters()`` (so ``torch.optim`` loops and ``ELBO(...)(model, guide)`` see
+        it), keyed by the param name without the prefix (dots become ``"__"``)."""
+        ref = getattr(value, "unconstrained", None)
+        leaf = ref() if callable(ref) else value
+        key = name[len(self.prefix) + 1:].replace(".", "__")
+        params = self._parameters
+        if params.get(key) is not leaf and leaf is not None:
+            params[key] = leaf
+
+
+class AutoNormal(AutoGuide):
+    """A mean-field Normal guide: each latent site ``z`` gets an independent Normal
+    ``N(loc, scale)`` in unconstrained space, mapped to the support by
+    ``biject_to(support)``. Parameters ``"AutoNormal.locs.z"`` and
+    ``"AutoNormal.scales.z"`` (softplus-constrained), one entry per element of the site.
+
+    A site with real support is sampled directly from the Normal; a constrained site is
+    sampled as ``z_unconstrained`` (auxiliary) and recorded at ``z`` as a Delta carrying
+    the log-Jacobian of the transform.
+
+    :param model: the model.
+    :param init_loc_fn: initialization strategy for the locations (default
+        :func:`~pyro.infer.autoguide.initialization.init_to_feasible`).
+    :param float init_scale: initial scale in unconstrained space (default 0.1).
+    :param create_plates: see :class:`AutoGuide`.
+
+    **References**
+
+    [1] A. Kucukelbir, D. Tran, R. Ranganath, A. Gelman, D. Blei, "Automatic
+        Differentiation Variational Inference", JMLR 2017.
+    """
+
+    scale_constraint = constraints.softplus_positive
+
+    def __init__(self, model: Callable, *, init_loc_fn: Callable = init_to_feasible,
+                 init_scale: float = 0.1, create_plates: Optional[Callable] = None,
+                 prefix: Optional[str] = None) -> None:
+        if not isinstance(init_scale, (int, float)) or not init_scale > 0:
+            raise ValueError(
+                f"AutoNormal: init_scale must be a positive number, got {init_scale!r}")
+        super().__init__(model, create_plates=create_plates, prefix=prefix)
+        self.init_loc_fn = init_loc_fn
+        self._init_scale = float(init_scale)
+
+    def _setup_params(self) -> None:
+        self._loc_names = {}
+        self._scale_names = {}
+        self._init_locs = {}
+        self._init_scales = {}
+        for site in self._sites:
+            init_loc = self._full_size_init(site, site.init_loc)
+            self._loc_names[site.name] = self._param_name("locs", site.name)
+            self._scale_names[site.name] = self._param_name("scales", site.name)
+            self._init_locs[site.name] = init_loc
+            self._init_scales[site.name] = torch.full_like(init_loc, self._init_scale)
+
+    def _loc_scale(self, site: _Site):
+        loc = pyro.param(self._loc_names[site.name], self._init_locs[site.name])
+        scale = pyro.param(self._scale_names[site.name], self._init_scales[site.name],
+                           constraint=self.scale_constraint)
+        self._expose(self._loc_names[site.name], loc)
+        self._expose(self._scale_names[site.name], scale)
+        return loc, scale
+
+    def forward(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+        """Sample every latent site; returns ``{name: value}`` (constrained values)."""
+        if self.prototype_trace is None:
+            self._setup_prototype(*args, **kwargs)
+        plates = self._create_plates(*args, **kwargs) if self._prototype_frames else {}
+        result = {}
+        for site in self._sites:
+            loc, scale = self._loc_scale(site)
+            if site.frames:
+                loc = self._subsample(site, loc, plates, site.event_dim)
+                scale = self._subsample(site, scale, plates, site.event_dim)
+            base = dist.Normal(loc, scale)
+            if site.event_dim:
+                base = base.to_event(site.event_dim)
+            with self._enter_plates(site, plates):
+                if site.identity:
+                    value = pyro.sample(site.name, base)
+                else:
+                    u = pyro.sample(site.name + "_unconstrained", base,
+                                    infer={"is_auxiliary": True})
+                    value = site.transform(u)
+                    log_density = site.transform.inv.log_abs_det_jacobian(value, u)
+                    extra = log_density.dim() - value.dim() + site.fn_event_dim
+                    if extra > 0:
+                        log_density = log_density.reshape(
+                            log_density.shape[: log_density.dim() - extra] + (-1,)).sum(-1)
+                    value = pyro.sample(
+                        site.name,
+                        dist.Delta(value, log_density=log_density, event_dim=site.fn_event_dim),
+                    )
+            result[site.name] = value
+        return result
+
+    def median(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+        """The posterior median of each site: ``transform(loc)`` (full plate size)."""
+        self._ensure_setup(args, kwargs)
+        with torch.no_grad():
+            return {site.name: site.transform(self._loc_scale(site)[0]) for site in self._sites}
+
+    def quantiles(self, quantiles: Union[Sequence[float], torch.Tensor], *args,
+                  **kwargs) -> Dict[str, torch.Tensor]:
+        """Marginal posterior quantiles of each site: a tensor of shape
+        ``(len(quantiles),) + site_shape`` per site (``transform`` of the Normal's
+        quantiles, exact since the transform is monotone elementwise)."""
+        self._ensure_setup(args, kwargs)
+        result = {}
+        for site in self._sites:
+            with torch.no_grad():
+                loc, scale = self._loc_scale(site)
+            q = torch.as_tensor(quantiles, dtype=loc.dtype, device=loc.device)
+            q = q.reshape((-1,) + (1,) * loc.dim())
+            u = dist.Normal(loc, scale).icdf(q)
+            result[site.name] = site.transform(u)
+        return result
+
+
+class AutoDelta(AutoGuide):
+    """A point-mass guide (MAP estimation): each latent site ``z`` is a Delta at a
+    parameter ``"AutoDelta.z"`` constrained to the site's support. With Trace_ELBO the
+    loss is ``-log p(x, z)``, so SVI finds the posterior mode.
+
+    :param model: the model.
+    :param init_loc_fn: initialization strategy (default
+        :func:`~pyro.infer.autoguide.initialization.init_to_median`).
+    :param create_plates: see :class:`AutoGuide`.
+    """
+
+    def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median, *,
+                 create_plates: Optional[Callable] = None, prefix: Optional[str] = None) -> None:
+        super().__init__(model, create_plates=create_plates, prefix=prefix)
+        self.init_loc_fn = init_loc_fn
+
+    def _setup_params(self) -> None:
+        self._names = {}
+        self._inits = {}
+        for site in self._sites:
+            value = self.prototype_trace.nodes[site.name]["value"].detach()
+            init_site = _Site(site.name, site.fn_event_dim, site.fn_event_dim, site.transform,
+                              site.frames, value, site.support, site.shape)
+            self._names[site.name] = self._param_name(site.name)
+            self._inits[site.name] = self._full_size_init(init_site, value).clone()
+
+    def _value(self, site: _Site) -> torch.Tensor:
+        value = pyro.param(self._names[site.name], self._inits[site.name],
+                           constraint=site.support)
+        self._expose(self._names[site.name], value)
+        return value
+
+    def forward(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+        """Sample (deterministically) every latent site; returns ``{name: value}``."""
+        if self.prototype_trace is None:
+            self._setup_prototype(*args, **kwargs)
+        plates = self._create_plates(*args, **kwargs) if self._prototype_frames else {}
+        result = {}
+        for site in self._sites:
+            value = self._value(site)
+            if site.frames:
+                value = self._subsample(site, value, plates, site.fn_event_dim)
+            with self._enter_plates(site, plates):
+                result[site.name] = pyro.sample(
+                    site.name, dist.Delta(value, event_dim=site.fn_event_dim)
+                )
+        return result
+
+    def median(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+        """The point estimates (the MAP after training)."""
+        self._ensure_setup(args, kwargs)
+        with torch.no_grad():
+            return {site.name: self._value(site).detach() for site in self._sites}

@@ -1,0 +1,47 @@
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)
+
+# Inference (pyro-infer): stochastic variational inference with the ELBO family,
+# importance sampling, exhaustive search, marginals, posterior predictive and MCMC.
+# ``pyro.infer.NAME`` also finds the algorithms that plugins register
+# (``pyro_register_inference``); autoguides live in ``pyro.infer.autoguide``
+# (pyro-autoguide). The first line lets both distributions share this package.
+import pyro.plugins
+
+from .abstract_infer import EmpiricalMarginal, Marginal, TracePosterior
+from .elbo import ELBO
+from .enum import config_enumerate
+from .fitting import fit
+from .importance import Importance
+from .mcmc import HMC, MCMC, NUTS
+from .predictive import Predictive
+from .search import Search
+from .svi import SVI
+from .trace_elbo import Trace_ELBO
+from .trace_mean_field_elbo import TraceMeanField_ELBO
+from .traceenum_elbo import TraceEnum_ELBO
+from .tracegraph_elbo import TraceGraph_ELBO
+from .util import enable_validation, is_validation_enabled
+
+__all__ = [
+    "ELBO",
+    "HMC",
+    "MCMC",
+    "NUTS",
+    "SVI",
+    "EmpiricalMarginal",
+    "Importance",
+    "Marginal",
+    "Predictive",
+    "Search",
+    "TraceEnum_ELBO",
+    "TraceGraph_ELBO",
+    "TraceMeanField_ELBO",
+    "TracePosterior",
+    "Trace_ELBO",
+    "config_enumerate",
+    "enable_validation",
+    "fit",
+    "is_validation_enabled",
+]
+
+__getattr__ = pyro.plugins.namespace_getattr(__name__, "inference")

@@ -1,0 +1,284 @@
+"""Posteriors represented by weighted execution traces: :class:`TracePosterior`,
+:class:`EmpiricalMarginal` and :class:`Marginal`."""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import torch
+
+from pyro import poutine
+from pyro.distributions import Empirical
+
+from .value_distribution import ValueDistribution
+
+__all__ = ["EmpiricalMarginal", "Marginal", "TracePosterior"]
+
+
+def _as_log_weight(w: Any) -> torch.Tensor:
+    if isinstance(w, torch.Tensor):
+        w = w.detach()
+        if w.dim():
+            w = w.sum()
+        return w.to(torch.get_default_dtype()) if not w.is_floating_point() else w
+    return torch.tensor(float(w))
+
+
+class TracePosterior:
+    """Base class of inference algorithms whose posterior is a set of execution traces
+    with (unnormalized) log weights: ``Importance``, ``Search``, the deprecated
+    ``SVI.run``.
+
+    Subclasses implement ``_traces(*args, **kwargs)``, yielding ``(trace, log_weight)``
+    or ``(trace, log_weight, chain_id)``. :meth:`run` collects them (hidden from any
+    enclosing handler) into :attr:`exec_traces`, :attr:`log_weights` (a list) and
+    :attr:`chain_ids`.
+    """
+
+    def __init__(self, num_chains: int = 1) -> None:
+        self.num_chains = num_chains
+        self._reset()
+
+    def _reset(self) -> None:
+        self.exec_traces: List[Any] = []
+        self.log_weights: List[Any] = []
+        self.chain_ids: List[int] = []
+        self._idx_by_chain: List[List[int]] = [[] for _ in range(self.num_chains)]
+        self._categorical = None
+
+    def _traces(self, *args, **kwargs) -> Iterator[Tuple]:
+        raise NotImplementedError(f"{type(self).__name__} must define _traces")
+
+    def run(self, *args, **kwargs) -> "TracePosterior":
+        """Run the algorithm on ``model(*args, **kwargs)``; returns ``self``."""
+        self._reset()
+        with poutine.block():
+            for i, vals in enumerate(self._traces(*args, **kwargs)):
+                if len(vals) == 2:
+                    (tr, logit), chain_id = vals, 0
+                else:
+                    tr, logit, chain_id = vals
+                self.exec_traces.append(tr)
+                self.log_weights.append(logit)
+                self.chain_ids.append(chain_id)
+                while len(self._idx_by_chain) <= chain_id:
+                    self._idx_by_chain.append([])
+                self._idx_by_chain[chain_id].append(i)
+        return self
+
+    def _log_weight_tensor(self) -> torch.Tensor:
+        if not self.log_weights:
+            raise ValueError(
+                f"{type(self).__name__} has no traces: call .run(*args) first"
+            )
+        return torch.stack([_as_log_weight(w) for w in self.log_weights])
+
+    def __call__(self, *args, **kwargs):
+        """Draw one of the collected traces with probability proportional to its weight
+        (running the algorithm first if it has not run)."""
+        if not self.exec_traces:
+            self.run(*args, **kwargs)
+        if self._categorical is None:
+            self._categorical = torch.distributions.Categorical(
+                logits=self._log_weight_tensor()
+            )
+        return self.exec_traces[int(self._categorical.sample())]
+
+    def marginal(self, sites: Union[None, str, Sequence[str]] = None) -> "Marginal":
+        """The :class:`Marginal` over ``sites`` (all latent sites of the first trace when
+        ``None``)."""
+        return Marginal(self, sites)
+
+    def information_criterion(self, pointwise: bool = False) -> Dict[str, torch.Tensor]:
+        """WAIC (widely applicable information criterion) of the observed sites, from the
+        log likelihoods of the collected traces (uniform weights, as for MCMC draws).
+
+        :returns: a dict with ``"waic"`` and ``"p_waic"`` (the effective number of
+            parameters); per observation when ``pointwise``.
+
+        **References**
+
+        [1] S. Watanabe, "Asymptotic equivalence of Bayes cross validation and widely
+            applicable information criterion in singular learning theory", JMLR 2010.
+        """
+        if not self.exec_traces:
+            return {}
+        obs_names = [
+            name for name, site in self.exec_traces[0].nodes.items()
+            if site["type"] == "sample" and site["is_observed"]
+        ]
+        log_likelihoods = []
+        for tr in self.exec_traces:
+            tr.compute_log_prob()
+            log_likelihoods.append(
+                torch.cat([tr.nodes[n]["unscaled_log_prob"].reshape(-1) for n in obs_names])
+            )
+        ll = torch.stack(log_likelihoods)  # (num_traces, num_obs)
+        n = ll.size(0)
+        lppd = ll.logsumexp(0) - math.log(n)
+        p_waic = ll.var(0)
+        waic = -2.0 * (lppd - p_waic)
+        if not pointwise:
+            waic, p_waic = waic.sum(), p_waic.sum()
+        return OrderedDict([("waic", waic), ("p_waic", p_waic)])
+
+
+class EmpiricalMarginal(Empirical):
+    """The marginal distribution of one site (or a stack of sites) over the weighted
+    traces of a :class:`TracePosterior`: an :class:`~pyro.distributions.Empirical` with
+    ``mean``, ``variance``, ``sample``, ``log_prob`` and ``enumerate_support``.
+
+    :param trace_posterior: a :class:`TracePosterior` that has run.
+    :param sites: a site name, a list of site names (their values are stacked along a new
+        leftmost event dim), or ``None`` for the model's return value (``"_RETURN"``).
+    :raises ValueError: if the posterior has no traces or a site is missing.
+    """
+
+    def __init__(
+        self,
+        trace_posterior: TracePosterior,
+        sites: Union[None, str, Sequence[str]] = None,
+        validate_args: Optional[bool] = None,
+    ) -> None:
+        if not isinstance(trace_posterior, TracePosterior):
+            raise ValueError(
+                f"EmpiricalMarginal expects a TracePosterior (e.g. Importance(...).run(...)), "
+                f"got {type(trace_posterior).__name__}"
+            )
+        if not trace_posterior.exec_traces:
+            raise ValueError("EmpiricalMarginal: the posterior has no traces; call .run() first")
+        if sites is None:
+            sites = "_RETURN"
+        values = [_site_value(tr, sites) for tr in trace_posterior.exec_traces]
+        samples = torch.stack(values)
+        log_weights = trace_posterior._log_weight_tensor()
+        self.sites = sites
+        super().__init__(samples, log_weights, validate_args=validate_args)
+
+
+def _site_value(trace, sites: Union[str, Sequence[str]]) -> torch.Tensor:
+    def one(name: str) -> torch.Tensor:
+        site = trace.nodes.get(name)
+        if site is None:
+            raise ValueError(
+                f"EmpiricalMarginal: site {name!r} is not in the traces (sites: "
+                f"{[n for n, s in trace.nodes.items() if s['type'] == 'sample']})"
+            )
+        value = site["value"]
+        if not isinstance(value, torch.Tensor):
+            try:
+                value = torch.as_tensor(value)
+            except (TypeError, ValueError, RuntimeError):
+                raise ValueError(
+                    f"EmpiricalMarginal: the value of {name!r} is a {type(value).__name__}, "
+                    f"not a tensor; use pyro.infer.Marginal for non-tensor values"
+                ) from None
+        return value.detach()
+
+    if isinstance(sites, str):
+        return one(sites)
+    return torch.stack([one(name) for name in sites])
+
+
+class Marginal:
+    """A marginal distribution, in one of two forms.
+
+    ``Marginal(fn)`` (seed 000, usable as a decorator) turns a stochastic function with
+    discrete choices into ``fn'(*args, **kwargs) -> distribution`` over ``fn``'s return
+    values, computed exactly by exhaustive :class:`~pyro.infer.Search` (weights are the
+    traces' scaled log densities, including ``pyro.factor`` terms). The distribution
+    (:class:`~pyro.infer.value_distribution.ValueDistribution`) has ``sample``,
+    ``log_prob``, ``enumerate_support`` and can be used at a ``pyro.sample`` site, so such
+    functions nest (the Rational Speech Act example). Results are cached per arguments.
+
+    ``Marginal(trace_posterior, sites=None)`` (Pyro 1.x) holds one
+    :class:`EmpiricalMarginal` per site in :attr:`empirical`.
+
+    :param fn: the stochastic function (or a :class:`TracePosterior`).
+    :param sites: for the posterior form, the sites (default: latent sites).
+    :param int max_tries: the bound on executions passed to ``Search``.
+    :param bool cache: memoize the distribution per (hashable) arguments.
+    """
+
+    def __init__(
+        self,
+        fn: Union[Callable, TracePosterior],
+        sites: Union[None, str, Sequence[str]] = None,
+        max_tries: int = int(1e6),
+        cache: bool = True,
+    ) -> None:
+        self._posterior: Optional[TracePosterior] = None
+        if isinstance(fn, TracePosterior):
+            self._posterior = fn
+            if sites is None:
+                first = fn.exec_traces[0] if fn.exec_traces else None
+                sites = [] if first is None else list(first.stochastic_nodes)
+            elif isinstance(sites, str):
+                sites = [sites]
+            self.sites = list(sites)
+            self.empirical = OrderedDict(
+                (site, EmpiricalMarginal(fn, site)) for site in self.sites
+            )
+            return
+        if not callable(fn):
+            raise ValueError(
+                f"Marginal expects a stochastic function or a TracePosterior, got "
+                f"{type(fn).__name__}"
+            )
+        self.fn = fn
+        self.max_tries = max_tries
+        self._cache: Optional[Dict[Any, ValueDistribution]] = {} if cache else None
+        self.__name__ = getattr(fn, "__name__", type(self).__name__)
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+
+    def support(self, flatten: bool = False) -> Dict[str, torch.Tensor]:
+        """(Posterior form) the samples of each site."""
+        if self._posterior is None:
+            raise ValueError("Marginal.support is defined for Marginal(trace_posterior)")
+        out = OrderedDict()
+        for site, emp in self.empirical.items():
+            samples = emp.get_samples_and_weights()[0]
+            out[site] = samples.reshape(samples.size(0), -1) if flatten else samples
+        return out
+
+    def __call__(self, *args, **kwargs) -> ValueDistribution:
+        if self._posterior is not None:
+            raise ValueError(
+                "Marginal(trace_posterior) is not callable; use .empirical[site]"
+            )
+        key = None
+        if self._cache is not None:
+            key = _hash_key((args, tuple(sorted(kwargs.items()))))
+            if key is not None and key in self._cache:
+                return self._cache[key]
+        from .search import Search
+
+        posterior = Search(self.fn, max_tries=self.max_tries).run(*args, **kwargs)
+        values = [tr.nodes["_RETURN"]["value"] for tr in posterior.exec_traces]
+        d = ValueDistribution(values, posterior._log_weight_tensor())
+        if key is not None:
+            self._cache[key] = d
+        return d
+
+
+def _hash_key(obj: Any) -> Any:
+    """A hashable key describing ``obj`` by value (tensors by their contents), or
+    ``None`` when some part cannot be keyed."""
+    if isinstance(obj, torch.Tensor):
+        if obj.numel() > 1024 or obj.requires_grad:
+            return None
+        return ("tensor", obj.dtype, tuple(obj.shape), tuple(obj.reshape(-1).tolist()))
+    if isinstance(obj, (tuple, list)):
+        parts = tuple(_hash_key(o) for o in obj)
+        if any(p is None for p in parts):
+            return None
+        return (type(obj).__name__, parts)
+    if obj is None or isinstance(obj, (str, int, float, bool, complex, bytes)):
+        return ("value", obj)
+    try:
+        hash(obj)
+    except TypeError:
+        return None
+    return ("object", obj)

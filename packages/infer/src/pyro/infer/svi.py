@@ -1,0 +1,164 @@
+"""``SVI``: stochastic variational inference, one optimizer step at a time."""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Optional
+
+import torch
+
+from pyro import poutine
+from pyro.plugins import event_hook
+
+from .abstract_infer import TracePosterior
+from .elbo import ELBO, collect_params
+from .util import torch_item, zero_grads
+
+__all__ = ["SVI"]
+
+
+class SVI(TracePosterior):
+    """A unified interface for stochastic variational inference.
+
+    Each :meth:`step` runs the guide and the model, computes a gradient estimate of the
+    loss, lets ``optim`` update every parameter that appeared in either of them (their
+    unconstrained leaf tensors), and zeroes the gradients.
+
+    :param model: the model (a callable with Pyro primitives).
+    :param guide: the guide (a callable with Pyro primitives), sampling every latent site
+        of the model.
+    :param optim: a :class:`pyro.optim.PyroOptim` (called with the iterable of
+        unconstrained parameter tensors after ``backward``).
+    :param loss: an :class:`~pyro.infer.elbo.ELBO` instance, or a callable
+        ``loss(model, guide, *args, **kwargs) -> tensor`` (then ``backward`` is called on
+        its result), or the seed-era string ``"ELBO"`` (a ``Trace_ELBO``).
+    :param loss_and_grads: optional callable ``(model, guide, *args, **kwargs) -> loss``
+        that also computes the gradients; by default the ELBO's own.
+    :param int num_samples: posterior traces collected by the deprecated :meth:`run`.
+    :param int num_steps: optimization steps taken by the deprecated :meth:`run`.
+    :raises ValueError: if ``optim`` is not callable with the parameters or ``loss`` is
+        neither an ELBO nor a callable.
+
+    The ``pyro_svi_step`` plugin hook wraps :meth:`step` when (and only when) a plugin
+    implements it.
+    """
+
+    def __init__(
+        self,
+        model: Callable,
+        guide: Callable,
+        optim: Any,
+        loss: Any,
+        loss_and_grads: Optional[Callable] = None,
+        num_samples: int = 0,
+        num_steps: int = 0,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not callable(model):
+            raise ValueError(f"SVI: model must be callable, got {type(model).__name__}")
+        if not callable(guide):
+            raise ValueError(f"SVI: guide must be callable, got {type(guide).__name__}")
+        if not callable(optim):
+            raise ValueError(
+                f"SVI: optim must be a pyro.optim optimizer "
+                f"(e.g. pyro.optim.Adam({{'lr': 1e-3}})), "
+                f"got {type(optim).__name__}"
+            )
+        if isinstance(loss, str):
+            if loss != "ELBO":
+                raise ValueError(f"SVI: unknown loss {loss!r}; pass an ELBO instance")
+            warnings.warn(
+                "SVI(loss='ELBO') is the seed-era spelling; use loss=pyro.infer.Trace_ELBO()",
+                FutureWarning,
+                stacklevel=2,
+            )
+            from .trace_elbo import Trace_ELBO
+
+            loss = Trace_ELBO()
+        self.model = model
+        self.guide = guide
+        self.optim = optim
+        self.num_steps = num_steps
+        self.num_samples = num_samples
+        self._fast = None
+        if isinstance(loss, ELBO):
+            self.loss = loss.loss
+            self.loss_and_grads = loss.loss_and_grads
+            if loss_and_grads is None:
+                self._fast = loss._loss_and_grads_and_params
+            else:
+                self.loss_and_grads = loss_and_grads
+        elif callable(loss):
+            self.loss = loss
+            if loss_and_grads is None:
+
+                def _loss_and_grads(model, guide, *args, **kwargs):
+                    value = loss(model, guide, *args, **kwargs)
+                    if isinstance(value, torch.Tensor) and value.requires_grad:
+                        value.backward()
+                    return value
+
+                loss_and_grads = _loss_and_grads
+            self.loss_and_grads = loss_and_grads
+        else:
+            raise ValueError(
+                f"SVI: loss must be an ELBO instance or a callable, got {type(loss).__name__}"
+            )
+        self.elbo = loss
+
+    # ---------------------------------------------------------------- steps
+
+    def step(self, *args, **kwargs) -> float:
+        """Take one gradient step; returns the loss estimate (a float) before the step.
+        ``args`` and ``kwargs`` are passed to the model and the guide."""
+        hook = event_hook("pyro_svi_step")
+        if hook is None:
+            return self._step(args, kwargs)
+        result = hook.call_extra([self._hooked_step], {"svi": self, "args": args, "kwargs": kwargs})
+        if isinstance(result, list):
+            result = result[0] if result else None
+        return result
+
+    def _hooked_step(self, svi, args, kwargs) -> float:
+        return self._step(args, kwargs)
+
+    def _step(self, args, kwargs) -> float:
+        fast = self._fast
+        if fast is not None:
+            loss, params = fast(self.model, self.guide, args, kwargs)
+        else:
+            with poutine.trace(param_only=True) as capture:
+                loss = self.loss_and_grads(self.model, self.guide, *args, **kwargs)
+            params = collect_params(capture.trace)
+        self.optim(params)
+        zero_grads(params)
+        return torch_item(loss)
+
+    def evaluate_loss(self, *args, **kwargs) -> float:
+        """The loss estimate (a float) with no gradient computed and no parameter
+        changed. ``args`` and ``kwargs`` are passed to the model and the guide."""
+        with torch.no_grad():
+            return torch_item(self.loss(self.model, self.guide, *args, **kwargs))
+
+    # ------------------------------------------------ deprecated TracePosterior API
+
+    def run(self, *args, **kwargs) -> "SVI":
+        """Deprecated: take ``num_steps`` steps, then collect ``num_samples`` traces of
+        the model run against guide draws (a :class:`TracePosterior`)."""
+        warnings.warn(
+            "SVI.run is deprecated; call svi.step in a loop and use pyro.infer.Predictive",
+            FutureWarning,
+            stacklevel=2,
+        )
+        for _ in range(self.num_steps):
+            self.step(*args, **kwargs)
+        return super().run(*args, **kwargs)
+
+    def _traces(self, *args, **kwargs):
+        for _ in range(self.num_samples):
+            guide_trace = poutine.trace(self.guide).get_trace(*args, **kwargs)
+            model_trace = poutine.trace(poutine.replay(self.model, trace=guide_trace)).get_trace(
+                *args, **kwargs
+            )
+            yield model_trace, 1.0
+

@@ -1,0 +1,292 @@
+"""``Trace_ELBO``: the Monte Carlo ELBO with reparameterized and score-function gradients.
+
+This is the hot path of SVI: every step runs the guide, replays the model against it,
+computes one ``log_prob`` per site and differentiates a single scalar. The site loops
+below are written for speed (no trace copies, one ``.item()`` per step, no shape checks
+unless validation is enabled, handler objects reused across steps).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Callable, Dict, List, Tuple
+
+import torch
+
+from pyro.primitive_distributions.util import scale_and_mask
+
+from .checks import check_model_guide_match, check_traces_site_shapes
+from .elbo import ELBO, collect_params
+from .trace_runner import TraceRunner
+from .util import MultiFrameTensor, is_validation_enabled, plate_frames, torch_item
+
+__all__ = ["Trace_ELBO", "site_log_prob", "uses_default_score_parts"]
+
+_DEFAULT_SCORE_PARTS: Dict[type, Any] = {}
+
+
+def uses_default_score_parts(fn: Any) -> bool:
+    """Whether ``fn``'s ``score_parts`` is the generic one (reparameterized iff
+    ``has_rsample``), so the ELBO may compute ``log_prob`` alone. Wrappers (Independent,
+    masked, expanded) defer to their base distribution."""
+    known = _DEFAULT_SCORE_PARTS.get(type(fn))
+    if known is None:
+        known = _classify_score_parts(type(fn))
+    if known is _WRAPPER:
+        return uses_default_score_parts(fn.base_dist)
+    return known
+
+
+_WRAPPER = object()
+
+
+def _classify_score_parts(cls: type) -> Any:
+    from pyro.primitive_distributions import torch_distribution as td
+
+    method = getattr(cls, "score_parts", None)
+    if method is None or method is td.TorchDistributionMixin.score_parts:
+        known = True
+    elif cls in (td.Independent, td.MaskedDistribution, td.ExpandedDistribution):
+        known = _WRAPPER
+    else:
+        known = False
+    _DEFAULT_SCORE_PARTS[cls] = known
+    return known
+
+
+def site_log_prob(site: Dict[str, Any]) -> torch.Tensor:
+    """The scaled and masked log density of a sample site (cached on the site as
+    ``"log_prob"``, with ``"unscaled_log_prob"``)."""
+    lp = site.get("log_prob")
+    if lp is None:
+        try:
+            raw = site["fn"].log_prob(site["value"], *site["args"], **site["kwargs"])
+        except ValueError as e:
+            raise ValueError(f"Error computing log_prob at site {site['name']!r}: {e}") from e
+        site["unscaled_log_prob"] = raw
+        lp = scale_and_mask(raw, site["scale"], site["mask"])
+        site["log_prob"] = lp
+    return lp
+
+
+def site_score_parts(site: Dict[str, Any]):
+    """``(log_prob, score_function, entropy_term)`` of a guide site, scaled and masked
+    (score_function is only masked), cached on the site as ``"score_parts"``."""
+    parts = site.get("score_parts")
+    if parts is not None:
+        return parts
+    fn = site["fn"]
+    if uses_default_score_parts(fn):
+        lp = site_log_prob(site)
+        if fn.has_rsample:
+            parts = (lp, 0, lp)
+        else:
+            sf = site["unscaled_log_prob"]
+            if site["mask"] is not None:
+                sf = scale_and_mask(sf, 1.0, site["mask"])
+            parts = (lp, sf, 0)
+    else:
+        raw = fn.score_parts(site["value"], *site["args"], **site["kwargs"])
+        lp = scale_and_mask(raw[0], site["scale"], site["mask"])
+        sf = scale_and_mask(raw[1], 1.0, site["mask"])
+        et = scale_and_mask(raw[2], site["scale"], site["mask"])
+        site["unscaled_log_prob"] = raw[0]
+        site["log_prob"] = lp
+        parts = (lp, sf, et)
+    site["score_parts"] = parts
+    return parts
+
+
+class Trace_ELBO(ELBO):
+    """The standard ELBO: ``E_q[log p(x, z) - log q(z)]`` estimated with guide draws.
+
+    Gradients flow through reparameterized draws (``rsample``); a non-reparameterized
+    guide site ``z`` adds the score-function (REINFORCE) term
+    ``log q(z) * stop_grad(cost)`` to the surrogate loss, where the cost is
+    ``log p - log q`` summed over all sites, reduced per plate so that an element of a
+    plate sees the global costs and its own local ones only (Rao-Blackwellization over
+    plates; see ``TraceGraph_ELBO`` for dependency-aware costs and baselines).
+
+    Example::
+
+        svi = SVI(model, guide, Adam({"lr": 1e-3}), loss=Trace_ELBO(num_particles=4))
+
+    **References**
+
+    [1] R. Ranganath, S. Gerrish, D. Blei, "Black Box Variational Inference", 2014.
+    [2] D. Kingma, M. Welling, "Auto-Encoding Variational Bayes", 2014.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._runner = TraceRunner()
+        self._checked: set = set()
+
+    def _get_trace(self, model: Callable, guide: Callable, args, kwargs):
+        model_trace, guide_trace = self._runner.run(model, guide, args, kwargs)
+        if is_validation_enabled():
+            self._validate(model_trace, guide_trace)
+        return model_trace, guide_trace
+
+    def _validate(self, model_trace, guide_trace) -> None:
+        key = (
+            tuple((n, _shape_of(site)) for n, site in model_trace.nodes.items()),
+            tuple(guide_trace.nodes),
+        )
+        if key in self._checked:
+            return
+        check_model_guide_match(model_trace, guide_trace, self.max_plate_nesting)
+        nesting = self._finite_plate_nesting(model_trace, guide_trace)
+        check_traces_site_shapes(nesting, model_trace, guide_trace)
+        if len(self._checked) > 64:
+            self._checked.clear()
+        self._checked.add(key)
+
+    # ------------------------------------------------------------- per particle
+
+    def _base_terms(self, model_trace, guide_trace) -> Tuple[Any, Any, List[Dict[str, Any]]]:
+        """``(loss, surrogate_loss, nonreparam_sites)``: the negative ELBO estimate, the
+        negative surrogate without score-function terms, and the non-reparameterized
+        guide sites. With no such site ``loss`` and ``surrogate_loss`` are the same
+        tensor; otherwise ``loss`` is detached."""
+        # The hot loop of SVI: one log_prob per site, no tensor made for a zero, 0-dim
+        # log densities not summed.
+        loss = None
+        nonreparam: List[Dict[str, Any]] = []
+        for site in guide_trace.nodes.values():
+            if site["type"] != "sample":
+                continue
+            fn = site["fn"]
+            if type(fn).__name__ == "_Subsample":
+                continue
+            if fn.has_rsample and _DEFAULT_SCORE_PARTS.get(type(fn)) is True:
+                et = site_log_prob(site)
+                site["score_parts"] = (et, 0, et)
+            else:
+                lp, sf, et = site_score_parts(site)
+                if isinstance(sf, torch.Tensor):
+                    nonreparam.append(site)
+                if not isinstance(et, torch.Tensor):
+                    continue
+            if et.dim():
+                et = et.sum()
+            loss = et if loss is None else loss + et
+        for site in model_trace.nodes.values():
+            if site["type"] == "sample" and type(site["fn"]).__name__ != "_Subsample":
+                lp = site_log_prob(site)
+                if lp.dim():
+                    lp = lp.sum()
+                loss = -lp if loss is None else loss - lp
+        if loss is None:
+            loss = 0.0
+        if not nonreparam:
+            return loss, loss, nonreparam
+        value = 0.0
+        for trace, sign in ((guide_trace, 1.0), (model_trace, -1.0)):
+            for site in trace.nodes.values():
+                if site["type"] == "sample" and type(site["fn"]).__name__ != "_Subsample":
+                    value = value + sign * site["log_prob"].detach().sum()
+        return value, loss, nonreparam
+
+    def _particle_terms(self, model_trace, guide_trace) -> Tuple[Any, Any]:
+        """``(loss, surrogate_loss)`` for one particle: the surrogate subtracts
+        ``score_function * stop_grad(cost)`` for each non-reparameterized guide site,
+        with the cost ``log p - log q`` summed down to the site's plates."""
+        loss, surrogate, nonreparam = self._base_terms(model_trace, guide_trace)
+        if not nonreparam:
+            return loss, surrogate
+        log_r = _compute_log_r(model_trace, guide_trace)
+        for site in nonreparam:
+            cost = log_r.sum_to(site["cond_indep_stack"])
+            surrogate = surrogate - (cost * site["score_parts"][1]).sum()
+        return loss, surrogate
+
+    # ----------------------------------------------------------------- API
+
+    def differentiable_loss(self, model: Callable, guide: Callable, *args, **kwargs):
+        """The negative ELBO as a tensor whose value is the loss and whose gradient is
+        the (score-function augmented) gradient estimate."""
+        loss = 0.0
+        surrogate_loss = 0.0
+        for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
+            particle_loss, particle_surrogate = self._particle_terms(model_trace, guide_trace)
+            loss = loss + _detach(particle_loss)
+            surrogate_loss = surrogate_loss + particle_surrogate
+        loss = _as_tensor(loss) / self.num_particles
+        surrogate_loss = _as_tensor(surrogate_loss) / self.num_particles
+        return loss + (surrogate_loss - surrogate_loss.detach())
+
+    def loss(self, model: Callable, guide: Callable, *args, **kwargs) -> float:
+        """The negative ELBO estimate (a float)."""
+        with torch.no_grad():
+            loss = 0.0
+            for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
+                loss = loss + self._particle_terms(model_trace, guide_trace)[0]
+            loss = torch_item(loss) / self.num_particles
+        if is_validation_enabled() and math.isnan(loss):
+            warnings.warn("Encountered NaN: loss", stacklevel=2)
+        return loss
+
+    def _loss_and_grads_and_params(self, model, guide, args, kwargs):
+        n = self.num_particles
+        if n == 1 and not self.vectorize_particles:
+            # one particle: no generator, no accumulation
+            model_trace, guide_trace = self._get_trace(model, guide, args, kwargs)
+            loss, surrogate = self._particle_terms(model_trace, guide_trace)
+            params = collect_params(guide_trace, model_trace)
+            if isinstance(surrogate, torch.Tensor) and surrogate.requires_grad:
+                surrogate.backward(retain_graph=self.retain_graph)
+            loss = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
+        else:
+            loss = 0.0
+            params = []
+            seen = set()
+            for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
+                particle_loss, surrogate = self._particle_terms(model_trace, guide_trace)
+                loss = loss + _detach(particle_loss)
+                for p in collect_params(guide_trace, model_trace):
+                    if id(p) not in seen:
+                        seen.add(id(p))
+                        params.append(p)
+                if isinstance(surrogate, torch.Tensor) and surrogate.requires_grad:
+                    (surrogate / n).backward(retain_graph=self.retain_graph)
+            loss = torch_item(loss) / n
+        if loss != loss and is_validation_enabled():
+            warnings.warn("Encountered NaN: loss", stacklevel=2)
+        return loss, params
+
+
+def _shape_of(site) -> Any:
+    value = site.get("value")
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+def _detach(x: Any) -> Any:
+    return x.detach() if isinstance(x, torch.Tensor) else x
+
+
+def _as_tensor(x: Any) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.tensor(float(x))
+
+
+def _compute_log_r(model_trace, guide_trace) -> MultiFrameTensor:
+    """Detached per-plate costs ``log p - log q`` of every model site (in the model's
+    plates), for the score-function terms."""
+    log_r = MultiFrameTensor()
+    guide_nodes = guide_trace.nodes
+    for name, site in model_trace.nodes.items():
+        if site["type"] != "sample" or type(site["fn"]).__name__ == "_Subsample":
+            continue
+        term = site_log_prob(site)
+        if not site["is_observed"]:
+            guide_site = guide_nodes.get(name)
+            if guide_site is not None and guide_site["type"] == "sample":
+                term = term - site_log_prob(guide_site)
+        log_r.add((plate_frames(site), term.detach()))
+    # guide-only (auxiliary) sites still count against q
+    for name, site in guide_nodes.items():
+        if site["type"] != "sample" or type(site["fn"]).__name__ == "_Subsample":
+            continue
+        if name not in model_trace.nodes:
+            log_r.add((plate_frames(site), -site_log_prob(site).detach()))
+    return log_r

@@ -1,0 +1,337 @@
+"""``TraceEnum_ELBO``: the ELBO with discrete latent variables summed out exactly."""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Callable, Dict, FrozenSet, List, Tuple
+
+import torch
+
+from pyro.primitive_distributions.util import scale_and_mask
+
+from .checks import check_model_guide_match, check_traces_site_shapes
+from .contract import contract_tensor_tree, plate_scale, tensor_dims
+from .elbo import ELBO, collect_params
+from .enum import iter_discrete_escape, iter_discrete_extend
+from .search import iter_complete_traces
+from .trace_runner import TraceRunner
+from .util import is_identically_one, is_validation_enabled, plate_frames, torch_item
+
+__all__ = ["TraceEnum_ELBO"]
+
+
+def _is_subsample(site) -> bool:
+    return type(site["fn"]).__name__ == "_Subsample"
+
+
+def _raw_log_prob(site) -> torch.Tensor:
+    lp = site.get("unscaled_log_prob")
+    if lp is None:
+        try:
+            lp = site["fn"].log_prob(site["value"], *site["args"], **site["kwargs"])
+        except ValueError as e:
+            raise ValueError(f"Error computing log_prob at site {site['name']!r}: {e}") from e
+        site["unscaled_log_prob"] = lp
+    return lp
+
+
+class TraceEnum_ELBO(ELBO):
+    """An ELBO that sums discrete latent variables out exactly instead of sampling them.
+
+    Sites marked ``infer={"enumerate": "parallel"}`` (e.g. by
+    :func:`~pyro.infer.config_enumerate`) are enumerated along dims left of
+    ``max_plate_nesting``:
+
+    - in the **model** (sites the guide does not sample), they are marginalized by tensor
+      variable elimination over the plates, giving ``log sum_z p(x, z | ...)`` exactly;
+    - in the **guide**, every value is weighted by its guide probability, giving the
+      exact expectation over those variables (and its exact gradient).
+
+    Sites marked ``"sequential"`` in the guide are enumerated by running the guide once
+    per value. Non-reparameterized sampled guide sites get score-function gradients
+    (DiCE estimator with plate-wise dependencies).
+
+    Subsampling scales apply where the product over a subsampled plate is taken; the
+    other scales of the sites (``poutine.scale``) must agree within each group of factors
+    that share an enumerated variable.
+
+    :param max_plate_nesting: bound on nested plates (guessed when ``inf``); the
+        enumeration dims start at ``-1 - max_plate_nesting``.
+
+    Example (a Gaussian mixture with the assignment enumerated in the model)::
+
+        elbo = TraceEnum_ELBO(max_plate_nesting=1)
+        svi = SVI(config_enumerate(model), guide, Adam({"lr": 0.05}), elbo)
+
+    **References**
+
+    [1] F. Obermeyer et al., "Tensor Variable Elimination for Plated Factor Graphs",
+        ICML 2019.
+    [2] J. Foerster et al., "DiCE: The Infinitely Differentiable Monte Carlo Estimator",
+        ICML 2018.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._runner = TraceRunner()
+        self._sequential = False
+        self._checked: set = set()
+
+    # ------------------------------------------------------------------ traces
+
+    def _first_enum_dim(self) -> int:
+        return -1 - int(self.max_plate_nesting)
+
+    def _get_trace(self, model: Callable, guide: Callable, args, kwargs):
+        traces = list(self._iter_enum_traces(model, guide, args, kwargs))
+        return traces[0]
+
+    def _iter_enum_traces(self, model: Callable, guide: Callable, args, kwargs):
+        """Yield ``(model_trace, guide_trace)`` for each sequentially enumerated guide
+        trace (one pair when the guide has no sequential sites)."""
+        if self.max_plate_nesting == float("inf"):
+            self._guess_max_plate_nesting(model, guide, args, kwargs)
+        first = self._first_enum_dim()
+        if not self._sequential:
+            model_trace, guide_trace = self._runner.run(
+                model, guide, args, kwargs,
+                guide_first_enum_dim=first,
+                model_first_enum_dim=self._model_first_dim(None, first),
+            )
+            if not any(
+                site["type"] == "sample" and site["infer"].get("enumerate") == "sequential"
+                for site in guide_trace.nodes.values()
+            ):
+                model_trace, guide_trace = self._model_rerun_if_needed(
+                    model, guide, args, kwargs, model_trace, guide_trace, first
+                )
+                self._validate(model_trace, guide_trace)
+                yield model_trace, guide_trace
+                return
+            self._sequential = True
+        from pyro.poutine.enum_messenger import EnumMessenger
+
+        enum_guide = EnumMessenger(first_available_dim=first)(guide)
+        for guide_trace in iter_complete_traces(
+            enum_guide, args, kwargs,
+            escape_fn=iter_discrete_escape, extend_fn=iter_discrete_extend,
+        ):
+            model_trace = self._run_model(model, guide_trace, args, kwargs, first)
+            self._validate(model_trace, guide_trace)
+            yield model_trace, guide_trace
+
+    def _model_first_dim(self, guide_trace, first: int) -> int:
+        # The model's enumeration dims go left of the guide's. Before the guide has run,
+        # use the dims the guide used last time.
+        if guide_trace is None:
+            return getattr(self, "_last_model_first_dim", first)
+        dims = [
+            site["infer"]["_enumerate_dim"]
+            for site in guide_trace.nodes.values()
+            if site["type"] == "sample" and site["infer"].get("_enumerate_dim") is not None
+        ]
+        return min(dims) - 1 if dims else first
+
+    def _model_rerun_if_needed(self, model, guide, args, kwargs, model_trace, guide_trace,
+                               first):
+        wanted = self._model_first_dim(guide_trace, first)
+        if wanted == getattr(self, "_last_model_first_dim", first):
+            return model_trace, guide_trace
+        # The guide enumerated more dims than last time: rerun the model left of them.
+        self._last_model_first_dim = wanted
+        return self._run_model(model, guide_trace, args, kwargs, first), guide_trace
+
+    def _run_model(self, model, guide_trace, args, kwargs, first):
+        from pyro import poutine
+        from pyro.poutine.enum_messenger import EnumMessenger
+
+        model_first = self._model_first_dim(guide_trace, first)
+        return poutine.trace(
+            EnumMessenger(first_available_dim=model_first)(
+                poutine.replay(model, trace=guide_trace)
+            )
+        ).get_trace(*args, **kwargs)
+
+    def _get_traces(self, model, guide, args, kwargs):
+        if self.vectorize_particles:
+            if self.max_plate_nesting == float("inf"):
+                self._guess_max_plate_nesting(model, guide, args, kwargs)
+            wrapped_model = self._vectorized_num_particles(model)
+            wrapped_guide = self._vectorized_num_particles(guide)
+            yield from self._iter_enum_traces(wrapped_model, wrapped_guide, args, kwargs)
+        else:
+            for _ in range(self.num_particles):
+                yield from self._iter_enum_traces(model, guide, args, kwargs)
+
+    def _validate(self, model_trace, guide_trace) -> None:
+        enumerated = any(
+            site["type"] == "sample" and site["infer"].get("enumerate")
+            for tr in (model_trace, guide_trace)
+            for site in tr.nodes.values()
+        )
+        if not enumerated and self.strict_enumeration_warning:
+            warnings.warn(
+                "TraceEnum_ELBO found no sample sites configured for enumeration. To "
+                "enumerate, decorate the model or guide with @config_enumerate or mark sites "
+                "with infer={'enumerate': 'parallel'}; otherwise use Trace_ELBO",
+                stacklevel=4,
+            )
+        if not is_validation_enabled():
+            return
+        key = (tuple(model_trace.nodes), tuple(guide_trace.nodes))
+        if key in self._checked:
+            return
+        check_model_guide_match(model_trace, guide_trace, self.max_plate_nesting)
+        check_traces_site_shapes(int(self.max_plate_nesting), model_trace, guide_trace)
+        if len(self._checked) > 64:
+            self._checked.clear()
+        self._checked.add(key)
+
+    # --------------------------------------------------------------- the ELBO
+
+    def _compute_particle(self, model_trace, guide_trace) -> Tuple[torch.Tensor, Any]:
+        """``(elbo, surrogate_elbo)`` of one (model, guide) trace pair."""
+        guide_nodes = guide_trace.nodes
+        costs: List[Tuple[FrozenSet, Any]] = []
+        dice: List[Tuple[FrozenSet, torch.Tensor]] = []
+        guide_enum_dims: Dict[int, FrozenSet] = {}
+
+        for site in guide_nodes.values():
+            if site["type"] != "sample" or _is_subsample(site):
+                continue
+            ordinal = plate_frames(site)
+            raw = _raw_log_prob(site)
+            infer = site["infer"]
+            enum_dim = infer.get("_enumerate_dim")
+            mask = site["mask"]
+            if enum_dim is not None or infer.get("_enum_total") is not None:
+                dice.append((ordinal, scale_and_mask(raw, 1.0, mask)))
+                if enum_dim is not None:
+                    guide_enum_dims[enum_dim] = ordinal
+            elif not getattr(site["fn"], "has_rsample", False):
+                sf = scale_and_mask(raw, 1.0, mask)
+                dice.append((ordinal, sf - sf.detach()))
+            costs.append((ordinal, -scale_and_mask(raw, site["scale"], mask)))
+
+        # Model sites: enumerated ones (not sampled by the guide) and the factors that
+        # depend on them go through variable elimination; the rest are plain costs.
+        model_sites = []
+        sum_dims = set()
+        for name, site in model_trace.nodes.items():
+            if site["type"] != "sample" or _is_subsample(site):
+                continue
+            model_sites.append(site)
+            dim = site["infer"].get("_enumerate_dim")
+            in_guide = name in guide_nodes and guide_nodes[name]["type"] == "sample"
+            if dim is not None and not in_guide:
+                sum_dims.add(dim)
+        if not sum_dims:
+            for site in model_sites:
+                raw = _raw_log_prob(site)
+                costs.append((plate_frames(site), scale_and_mask(raw, site["scale"], site["mask"])))
+        else:
+            factors = []
+            factor_scales = []
+            for site in model_sites:
+                raw = _raw_log_prob(site)
+                ordinal = plate_frames(site)
+                if not tensor_dims(raw, sum_dims):
+                    costs.append((ordinal, scale_and_mask(raw, site["scale"], site["mask"])))
+                    continue
+                frame_scale = plate_scale(ordinal)
+                scale = site["scale"]
+                factors.append((ordinal, scale_and_mask(raw, 1.0, site["mask"])))
+                other = scale if frame_scale == 1.0 else scale / frame_scale
+                factor_scales.append((site["name"], other))
+            common = _common_scale(factor_scales)
+            for ordinal, term in contract_tensor_tree(factors, sum_dims, guide_enum_dims):
+                # the remaining plates are summed with the costs: scale them here
+                scale = plate_scale(ordinal)
+                if not is_identically_one(common):
+                    scale = common * scale
+                if not is_identically_one(scale):
+                    term = term * scale
+                costs.append((ordinal, term))
+
+        # Expectations over the guide's enumerated / score-function variables.
+        surrogate = 0.0
+        if not dice:
+            for _, cost in costs:
+                surrogate = surrogate + cost.sum()
+            return surrogate, surrogate
+        for ordinal, cost in costs:
+            logw = None
+            for o, f in dice:
+                if o <= ordinal:
+                    logw = f if logw is None else logw + f
+            if logw is None:
+                surrogate = surrogate + cost.sum()
+            else:
+                surrogate = surrogate + (logw.exp() * cost).sum()
+        return _detach(surrogate), surrogate
+
+    # -------------------------------------------------------------------- API
+
+    def differentiable_loss(self, model: Callable, guide: Callable, *args, **kwargs):
+        """The negative ELBO as a differentiable tensor (exact over enumerated sites)."""
+        loss = 0.0
+        for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
+            _, surrogate = self._compute_particle(model_trace, guide_trace)
+            loss = loss - surrogate
+        loss = loss / self.num_particles
+        return loss if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
+
+    def loss(self, model: Callable, guide: Callable, *args, **kwargs) -> float:
+        """The negative ELBO estimate (a float)."""
+        with torch.no_grad():
+            loss = 0.0
+            for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
+                elbo, _ = self._compute_particle(model_trace, guide_trace)
+                loss = loss - torch_item(elbo)
+        loss = loss / self.num_particles
+        if is_validation_enabled() and math.isnan(loss):
+            warnings.warn("Encountered NaN: loss", stacklevel=2)
+        return loss
+
+    def _loss_and_grads_and_params(self, model, guide, args, kwargs):
+        loss = 0.0
+        params: List[torch.Tensor] = []
+        seen = set()
+        n = self.num_particles
+        for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
+            elbo, surrogate = self._compute_particle(model_trace, guide_trace)
+            loss = loss - _detach(elbo)
+            for p in collect_params(guide_trace, model_trace):
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
+            if isinstance(surrogate, torch.Tensor) and surrogate.requires_grad:
+                (surrogate * (-1.0 / n)).backward(retain_graph=self.retain_graph)
+        loss = torch_item(loss) / n
+        if is_validation_enabled() and math.isnan(loss):
+            warnings.warn("Encountered NaN: loss", stacklevel=2)
+        return loss, params
+
+
+def _detach(x: Any) -> Any:
+    return x.detach() if isinstance(x, torch.Tensor) else x
+
+
+def _common_scale(named_scales: List[Tuple[str, Any]]) -> Any:
+    """The one scale shared by the factors of the enumerated variables (besides
+    subsampling). Raises ``ValueError`` naming the sites when they differ."""
+    first_name, first = named_scales[0]
+    for name, s in named_scales[1:]:
+        if s is first:
+            continue
+        if isinstance(s, torch.Tensor) or isinstance(first, torch.Tensor):
+            same = torch.equal(torch.as_tensor(s), torch.as_tensor(first))
+        else:
+            same = s == first
+        if not same:
+            raise ValueError(
+                f"TraceEnum_ELBO: sites {first_name!r} and {name!r} depend on the same "
+                f"enumerated variable but have different scales ({first} vs {s}); "
+                f"enumeration needs a common poutine.scale for them"
+            )
+    return first

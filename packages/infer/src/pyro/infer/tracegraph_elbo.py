@@ -1,0 +1,143 @@
+"""``TraceGraph_ELBO``: score-function gradients with downstream costs and baselines."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Tuple
+
+import torch
+
+from .trace_elbo import Trace_ELBO, site_log_prob, site_score_parts
+from .util import MultiFrameTensor, plate_frames
+
+__all__ = ["TraceGraph_ELBO"]
+
+
+def _independent(frames_a, frames_b) -> bool:
+    """Whether two sites are in different iterations of one sequential plate."""
+    for fa in frames_a:
+        if fa.dim is not None:
+            continue
+        for fb in frames_b:
+            if fb.dim is None and fa.name == fb.name and fa.counter != fb.counter:
+                return True
+    return False
+
+
+def _sample_sites(trace) -> List[Dict[str, Any]]:
+    return [
+        site for site in trace.nodes.values()
+        if site["type"] == "sample" and type(site["fn"]).__name__ != "_Subsample"
+    ]
+
+
+class TraceGraph_ELBO(Trace_ELBO):
+    """The ELBO with lower-variance score-function gradients for non-reparameterized
+    guide sites (seed 002 ``trace_graph``; seed 000 "data dependent baselines").
+
+    For a non-reparameterized guide site ``z`` the REINFORCE term uses only the
+    *downstream cost* of ``z``: ``log p - log q`` of the guide sites drawn at or after
+    ``z`` and of the model sites evaluated at or after ``z``, summed per plate so an
+    element of a plate sees its own slice only, and never across iterations of a
+    sequential plate. A baseline ``b`` is subtracted: ``log q(z) * stop_grad(cost - b)``.
+
+    Baselines are configured per site with ``infer={"baseline": {...}}``:
+
+    - ``use_decaying_avg_baseline`` (bool) with ``baseline_beta`` (default 0.90): an
+      exponential moving average of the downstream cost (kept by this ELBO object);
+    - ``nn_baseline`` (a ``torch.nn.Module``, registered with ``pyro.module`` in the
+      guide) applied to ``nn_baseline_input`` (detached);
+    - ``baseline_value``: a tensor computed in the guide by the user's baseline network.
+
+    Neural and value baselines are trained by adding ``sum((cost - b)^2)`` (with the
+    cost detached) to the loss being differentiated.
+
+    **References**
+
+    [1] J. Schulman, N. Heess, T. Weber, P. Abbeel, "Gradient Estimation Using Stochastic
+        Computation Graphs", NIPS 2015.
+    [2] A. Mnih, K. Gregor, "Neural Variational Inference and Learning in Belief
+        Networks", ICML 2014 (baselines).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._avg_costs: Dict[str, torch.Tensor] = {}
+
+    def _particle_terms(self, model_trace, guide_trace) -> Tuple[Any, Any]:
+        loss, surrogate, nonreparam_sites = self._base_terms(model_trace, guide_trace)
+        if not nonreparam_sites:
+            return loss, surrogate
+        guide_sites = _sample_sites(guide_trace)
+        nonreparam = [
+            (i, site) for i, site in enumerate(guide_sites)
+            if isinstance(site_score_parts(site)[1], torch.Tensor)
+        ]
+        model_sites = _sample_sites(model_trace)
+        model_pos = {site["name"]: j for j, site in enumerate(model_sites)}
+        baseline_loss = 0.0
+        for i, site in nonreparam:
+            frames = site["cond_indep_stack"]
+            cost = MultiFrameTensor()
+            for g in guide_sites[i:]:
+                if not _independent(frames, g["cond_indep_stack"]):
+                    cost.add((plate_frames(g), -site_log_prob(g).detach()))
+            start = model_pos.get(site["name"], 0)
+            for m in model_sites[start:]:
+                if not _independent(frames, m["cond_indep_stack"]):
+                    cost.add((plate_frames(m), site_log_prob(m).detach()))
+            downstream = cost.sum_to(frames)
+            if not isinstance(downstream, torch.Tensor):
+                downstream = site["score_parts"][1].new_tensor(downstream)
+            baseline, trained = self._baseline(site, downstream)
+            if trained is not None:
+                baseline_loss = baseline_loss + trained
+            advantage = downstream if baseline is None else downstream - baseline.detach()
+            surrogate = surrogate - (site["score_parts"][1] * advantage).sum()
+        return loss, surrogate + baseline_loss
+
+    def _baseline(self, site: Dict[str, Any], downstream: torch.Tensor):
+        """``(baseline, baseline_loss)`` for one site (``None`` where unused)."""
+        config = site["infer"].get("baseline")
+        if not config:
+            return None, None
+        unknown = set(config) - {
+            "use_decaying_avg_baseline", "baseline_beta", "nn_baseline",
+            "nn_baseline_input", "baseline_value",
+        }
+        if unknown:
+            raise ValueError(
+                f"site {site['name']!r}: unknown baseline options {sorted(unknown)}; expected "
+                f"use_decaying_avg_baseline, baseline_beta, nn_baseline, nn_baseline_input, "
+                f"baseline_value"
+            )
+        nn_baseline = config.get("nn_baseline")
+        value = config.get("baseline_value")
+        if nn_baseline is not None and value is not None:
+            raise ValueError(
+                f"site {site['name']!r}: give either nn_baseline or baseline_value, not both"
+            )
+        baseline = None
+        if config.get("use_decaying_avg_baseline", False):
+            beta = float(config.get("baseline_beta", 0.90))
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(
+                    f"site {site['name']!r}: baseline_beta must be in [0, 1), got {beta}")
+            old = self._avg_costs.get(site["name"])
+            if old is None or old.shape != downstream.shape:
+                old = torch.zeros_like(downstream)
+            if torch.is_grad_enabled():  # not during evaluate_loss / loss
+                self._avg_costs[site["name"]] = beta * old + (1.0 - beta) * downstream.detach()
+            baseline = old
+        trained = None
+        if nn_baseline is not None:
+            inputs = config.get("nn_baseline_input")
+            if inputs is None:
+                raise ValueError(f"site {site['name']!r}: nn_baseline needs nn_baseline_input")
+            inputs = inputs.detach() if isinstance(inputs, torch.Tensor) else inputs
+            out = nn_baseline(inputs)
+            out = out.reshape(downstream.shape) if out.numel() == downstream.numel() else out
+            baseline = out if baseline is None else baseline + out
+            trained = ((downstream.detach() - baseline) ** 2).sum()
+        elif value is not None:
+            baseline = value if baseline is None else baseline + value
+            trained = ((downstream.detach() - baseline) ** 2).sum()
+        return baseline, trained

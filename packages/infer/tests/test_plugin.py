@@ -1,0 +1,18 @@
+"""pyro-infer registers itself through its entry point, like a third party."""
+import pyro.infer
+from pyro.plugins import get_registry
+
+
+def test_inference_names_are_registered_by_the_infer_plugin():
+    reg = get_registry("inference")
+    for name in ("SVI", "Trace_ELBO", "TraceEnum_ELBO", "TraceGraph_ELBO", "Importance",
+                 "Predictive", "Search", "Marginal", "EmpiricalMarginal", "MCMC", "NUTS"):
+        assert reg.get(name) is getattr(pyro.infer, name)
+        assert reg.provider(name) == "infer"
+
+
+def test_namespace_falls_back_to_the_registry():
+    import pytest
+
+    with pytest.raises(AttributeError, match="NoSuchAlgorithm"):
+        pyro.infer.NoSuchAlgorithm  # noqa: B018
