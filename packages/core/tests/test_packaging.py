@@ -1,16 +1,23 @@
 """The six distributions share the one ``pyro`` namespace, as wheels and as editable
 installs, and keep working when one of them is uninstalled."""
+
 import importlib.util
 from pathlib import Path
 
 import pytest
 
 # --import-mode=importlib puts no test directory on sys.path: load the helper by path.
-_spec = importlib.util.spec_from_file_location("scratch_venv", Path(__file__).with_name("scratch_venv.py"))
+_spec = importlib.util.spec_from_file_location(
+    "scratch_venv", Path(__file__).with_name("scratch_venv.py")
+)
 scratch_venv = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(scratch_venv)
-PACKAGES, REPO, ScratchVenv, build_wheels = (scratch_venv.PACKAGES, scratch_venv.REPO,
-                                             scratch_venv.ScratchVenv, scratch_venv.build_wheels)
+PACKAGES, REPO, ScratchVenv, build_wheels = (
+    scratch_venv.PACKAGES,
+    scratch_venv.REPO,
+    scratch_venv.ScratchVenv,
+    scratch_venv.build_wheels,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +39,7 @@ def wheels(tmp_path_factory):
 
 
 def test_wheels_share_the_namespace_and_survive_an_uninstall(tmp_path, wheels):
-    assert sorted(w.name.split("-")[0] for w in wheels) == sorted(
-        "pyro_" + p for p in PACKAGES)
+    assert sorted(w.name.split("-")[0] for w in wheels) == sorted("pyro_" + p for p in PACKAGES)
     env = ScratchVenv(tmp_path / "venv")
     env.install_wheels(wheels)
     out = env.run(NAMESPACE_CHECK).stdout
@@ -51,9 +57,11 @@ def test_wheels_share_the_namespace_and_survive_an_uninstall(tmp_path, wheels):
 
     # without pyro-infer, the language and the distributions still work
     env.uninstall("pyro-infer")
-    env.run("import pyro, pyro.distributions as dist; from pyro import poutine\n"
-            "tr = poutine.trace(lambda: pyro.sample('x', dist.Normal(0., 1.))).get_trace()\n"
-            "assert 'x' in tr")
+    env.run(
+        "import pyro, pyro.distributions as dist; from pyro import poutine\n"
+        "tr = poutine.trace(lambda: pyro.sample('x', dist.Normal(0., 1.))).get_trace()\n"
+        "assert 'x' in tr"
+    )
     res = env.run("import pyro.infer", check=False)
     assert res.returncode != 0 and "ModuleNotFoundError" in res.stderr
 
@@ -64,7 +72,9 @@ def test_editable_installs_share_the_namespace(tmp_path):
     out = env.run(NAMESPACE_CHECK).stdout
     # one portion per source tree, found by pkgutil.extend_path
     assert out.splitlines()[0] == "path 6"
-    for line, pkg in zip(out.splitlines()[1:], ["distributions", "optim", "nn", "infer", "autoguide"]):
+    for line, pkg in zip(
+        out.splitlines()[1:], ["distributions", "optim", "nn", "infer", "autoguide"]
+    ):
         assert str(REPO / "packages" / pkg / "src") in line, line
     # editable installs are plain .pth files (no import hooks)
     pths = sorted(p.name for p in env.site.glob("*.pth") if "pyro" in p.name)

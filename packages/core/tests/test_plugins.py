@@ -1,5 +1,6 @@
 """The plugin system: registries, namespace fallback, duplicate detection, autoload
 switch, listing, and a real third-party plugin package installed with pip."""
+
 import importlib.util
 import os
 import subprocess
@@ -16,7 +17,9 @@ from pyro import poutine
 from pyro.plugins import DuplicateRegistrationError, hookimpl
 from pyro.plugins.manager import _invalidate
 
-_spec = importlib.util.spec_from_file_location("scratch_venv", Path(__file__).with_name("scratch_venv.py"))
+_spec = importlib.util.spec_from_file_location(
+    "scratch_venv", Path(__file__).with_name("scratch_venv.py")
+)
 scratch_venv = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(scratch_venv)
 
@@ -50,7 +53,9 @@ def test_plugin_handler_appears_in_poutine_namespace(hand_registered):
     assert poutine.tag_sites is _Tagger
     reg = plugins.get_registry("handlers")
     assert reg.provider("tag_sites") == "tagger-plugin"
-    tr = poutine.trace(poutine.tag_sites(lambda: pyro.sample("x", torch.distributions.Normal(0., 1.)))).get_trace()
+    tr = poutine.trace(
+        poutine.tag_sites(lambda: pyro.sample("x", torch.distributions.Normal(0.0, 1.0)))
+    ).get_trace()
     assert tr.nodes["x"]["infer"]["tagged"] is True
 
 
@@ -101,10 +106,13 @@ def test_manager_is_built_lazily_and_autoload_can_be_disabled():
         print(sorted(pyro.plugins.get_registry("handlers")))
     """)
     env = {**os.environ, "PYRO_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     assert out.stdout.strip() == "[]"
-    listing = subprocess.run([sys.executable, "-m", "pyro.plugins"], capture_output=True, text=True,
-                             env=env, check=True).stdout
+    listing = subprocess.run(
+        [sys.executable, "-m", "pyro.plugins"], capture_output=True, text=True, env=env, check=True
+    ).stdout
     assert "PYRO_DISABLE_PLUGIN_AUTOLOAD is set" in listing
 
 
@@ -197,7 +205,8 @@ def test_third_party_plugin_package_installed_with_pip(tmp_path):
     env.install_editable(scratch_venv.PACKAGES)
     env.pip("install", "--no-deps", "--no-build-isolation", "--no-index", str(src))
 
-    out = env.run(textwrap.dedent("""
+    out = env.run(
+        textwrap.dedent("""
         import torch, pyro, pyro.infer
         import pyro.distributions as dist
         from pyro import poutine
@@ -209,7 +218,8 @@ def test_third_party_plugin_package_installed_with_pip(tmp_path):
         print("draws", tuple(draws["z"].shape))
         tr = poutine.trace(poutine.double_scale(model)).get_trace()
         print("scale", tr.nodes["z"]["scale"])
-    """)).stdout
+    """)
+    ).stdout
     assert "draws (5,)" in out and "scale 2.0" in out
 
     listing = env.command("pyro", "plugins").stdout
@@ -217,8 +227,16 @@ def test_third_party_plugin_package_installed_with_pip(tmp_path):
     assert "pyro.infer: PriorSampler" in listing and "pyro fit --algo: prior" in listing
 
     (tmp_path / "model.py").write_text(MODEL_FILE)
-    fit = env.command("pyro", "fit", str(tmp_path / "model.py"), "--algo", "prior",
-                      "--num-samples", "200", "--no-progress").stdout
+    fit = env.command(
+        "pyro",
+        "fit",
+        str(tmp_path / "model.py"),
+        "--algo",
+        "prior",
+        "--num-samples",
+        "200",
+        "--no-progress",
+    ).stdout
     # the prior of mu is N(3, 0.001): its summary row reads 3.00 throughout
     row = next(line for line in fit.splitlines() if line.strip().startswith("mu"))
     assert row.split()[1:6] == ["3.00", "0.00", "3.00", "3.00", "3.00"], fit

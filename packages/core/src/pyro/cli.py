@@ -12,6 +12,7 @@ A model file is a Python file defining:
 
 With no model file, ``pyro fit`` fits the bundled eight-schools example.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,15 +27,16 @@ import torch
 from .plugins import format_plugins, get_registry
 
 
-
 def bundled_example() -> str:
     """The eight-schools model file, shipped in pyro-core as ``pyro/examples/`` (the
     repository's ``examples/`` links there)."""
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples", "eight_schools.py")
     if os.path.isfile(path):
         return path
-    raise CLIError("the bundled eight-schools example is missing from this installation; "
-                   "give a model file: pyro fit MODEL.py")
+    raise CLIError(
+        "the bundled eight-schools example is missing from this installation; "
+        "give a model file: pyro fit MODEL.py"
+    )
 
 
 class CLIError(Exception):
@@ -58,8 +60,10 @@ def load_model_file(path: str) -> Tuple[Callable, Dict[str, Any]]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise CLIError(f"{path}: `data` must be a dict of keyword arguments for model (or a "
-                       f"function returning one), got {type(data).__name__}")
+        raise CLIError(
+            f"{path}: `data` must be a dict of keyword arguments for model (or a "
+            f"function returning one), got {type(data).__name__}"
+        )
     return model, data
 
 
@@ -80,8 +84,9 @@ def _flatten(name: str, draws: torch.Tensor, event_ndim: int) -> List[Tuple[str,
     return rows
 
 
-def summary_rows(samples: Dict[str, torch.Tensor], group_by_chain: bool = False,
-                 prob: float = 0.9) -> List[Dict[str, Any]]:
+def summary_rows(
+    samples: Dict[str, torch.Tensor], group_by_chain: bool = False, prob: float = 0.9
+) -> List[Dict[str, Any]]:
     """Per scalar element of every site: mean, std, the ``(1-prob)/2``, 50% and
     ``(1+prob)/2`` quantiles, and with several draws per chain n_eff and r_hat.
 
@@ -101,9 +106,14 @@ def summary_rows(samples: Dict[str, torch.Tensor], group_by_chain: bool = False,
         for label, x in _flatten(name, value, 0):
             pooled = x.reshape(-1)
             q = torch.quantile(pooled, torch.tensor([lo, 0.5, hi], dtype=pooled.dtype))
-            row = {"site": label, "mean": pooled.mean().item(),
-                   "std": pooled.std().item() if pooled.numel() > 1 else 0.0,
-                   "lo": q[0].item(), "median": q[1].item(), "hi": q[2].item()}
+            row = {
+                "site": label,
+                "mean": pooled.mean().item(),
+                "std": pooled.std().item() if pooled.numel() > 1 else 0.0,
+                "lo": q[0].item(),
+                "median": q[1].item(),
+                "hi": q[2].item(),
+            }
             if group_by_chain and stats is not None and x.shape[1] >= 4:
                 row["n_eff"] = float(stats.effective_sample_size(x))
                 row["r_hat"] = float(stats.split_gelman_rubin(x))
@@ -114,7 +124,13 @@ def summary_rows(samples: Dict[str, torch.Tensor], group_by_chain: bool = False,
 def format_summary(rows: List[Dict[str, Any]], prob: float = 0.9) -> str:
     """The summary table of :func:`summary_rows` as text."""
     lo, hi = 100 * (1 - prob) / 2, 100 * (1 + prob) / 2
-    cols = [("mean", "mean"), ("std", "std"), ("lo", f"{lo:g}%"), ("median", "50%"), ("hi", f"{hi:g}%")]
+    cols = [
+        ("mean", "mean"),
+        ("std", "std"),
+        ("lo", f"{lo:g}%"),
+        ("median", "50%"),
+        ("hi", f"{hi:g}%"),
+    ]
     if rows and "n_eff" in rows[0]:
         cols += [("n_eff", "n_eff"), ("r_hat", "r_hat")]
     width = max([len("site")] + [len(r["site"]) for r in rows])
@@ -202,8 +218,10 @@ def fit_command(args: argparse.Namespace) -> int:
     runner = runners.get(args.algo)
     if runner is None:
         installed = ", ".join(sorted(runners)) or "none"
-        raise CLIError(f"no fitting recipe named {args.algo!r} (installed: {installed}); "
-                       f"pyro-infer provides svi, nuts, hmc and importance, and plugins add more")
+        raise CLIError(
+            f"no fitting recipe named {args.algo!r} (installed: {installed}); "
+            f"pyro-infer provides svi, nuts, hmc and importance, and plugins add more"
+        )
     options = {
         "num_steps": args.num_steps,
         "num_samples": args.num_samples,
@@ -217,8 +235,10 @@ def fit_command(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     result = runner(model, data, **options)
     if not isinstance(result, dict) or "samples" not in result:
-        raise CLIError(f"runner {args.algo!r} ({runners.provider(args.algo)}) returned "
-                       f"{type(result).__name__}, not a dict with 'samples'")
+        raise CLIError(
+            f"runner {args.algo!r} ({runners.provider(args.algo)}) returned "
+            f"{type(result).__name__}, not a dict with 'samples'"
+        )
     samples = result["samples"]
     group_by_chain = bool(result.get("group_by_chain", False))
     print(f"\n{os.path.basename(path)}: posterior summary ({args.algo})")
@@ -227,19 +247,34 @@ def fit_command(args: argparse.Namespace) -> int:
         _write_samples(samples, args.out)
         print(f"samples written to {args.out}")
     if args.plot:
-        _plot({k: torch.as_tensor(v).flatten(0, 1) if group_by_chain else v
-               for k, v in samples.items()}, args.plot)
+        _plot(
+            {
+                k: torch.as_tensor(v).flatten(0, 1) if group_by_chain else v
+                for k, v in samples.items()
+            },
+            args.plot,
+        )
         print(f"plot written to {args.plot}")
     return 0
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pyro", description="Pyro: probabilistic programming on PyTorch")
+    parser = argparse.ArgumentParser(
+        prog="pyro", description="Pyro: probabilistic programming on PyTorch"
+    )
     sub = parser.add_subparsers(dest="command")
-    fit = sub.add_parser("fit", help="fit a model file and print a posterior summary",
-                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    fit.add_argument("model", nargs="?", help="model file (default: the bundled eight-schools example)")
-    fit.add_argument("--algo", default="svi", help="fitting recipe: svi, nuts, hmc, importance or a plugin's")
+    fit = sub.add_parser(
+        "fit",
+        help="fit a model file and print a posterior summary",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fit.add_argument(
+        "model", nargs="?", help="model file (default: the bundled eight-schools example)"
+    )
+    fit.add_argument(
+        "--algo", default="svi", help="fitting recipe: svi, nuts, hmc, importance or a plugin's"
+    )
     fit.add_argument("--num-steps", type=int, help="optimization steps (svi)")
     fit.add_argument("--num-samples", type=int, help="posterior draws to report")
     fit.add_argument("--warmup-steps", type=int, help="MCMC warmup steps")

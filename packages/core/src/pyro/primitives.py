@@ -1,4 +1,5 @@
 """The primitives of the language: sample, param, plate, module, factor, ..."""
+
 from __future__ import annotations
 
 import copy
@@ -26,9 +27,15 @@ def _not_a_distribution(name: str, fn: Any) -> TypeError:
     )
 
 
-def sample(name: str, fn: Any, *args: Any, obs: Optional[torch.Tensor] = None,
-           obs_mask: Optional[torch.Tensor] = None, infer: Optional[Dict[str, Any]] = None,
-           **kwargs: Any) -> torch.Tensor:
+def sample(
+    name: str,
+    fn: Any,
+    *args: Any,
+    obs: Optional[torch.Tensor] = None,
+    obs_mask: Optional[torch.Tensor] = None,
+    infer: Optional[Dict[str, Any]] = None,
+    **kwargs: Any,
+) -> torch.Tensor:
     """Draw a random variable ``name`` from distribution ``fn`` (or observe it at ``obs``).
 
     :param str name: the site name, unique within one run of the model.
@@ -58,8 +65,16 @@ def sample(name: str, fn: Any, *args: Any, obs: Optional[torch.Tensor] = None,
         raise _not_a_distribution(name, fn)
     if obs_mask is not None and obs is not None:
         return _masked_observe(name, fn, obs, obs_mask, infer, args, kwargs)
-    msg = new_message("sample", name, fn, args, kwargs, value=obs, is_observed=obs is not None,
-                      infer=None if infer is None else dict(infer))
+    msg = new_message(
+        "sample",
+        name,
+        fn,
+        args,
+        kwargs,
+        value=obs,
+        is_observed=obs is not None,
+        infer=None if infer is None else dict(infer),
+    )
     apply_stack(msg)
     if msg["is_observed"] and is_validation_enabled():
         check_obs_shape(msg)
@@ -69,7 +84,9 @@ def sample(name: str, fn: Any, *args: Any, obs: Optional[torch.Tensor] = None,
 def _masked_observe(name, fn, obs, obs_mask, infer, args, kwargs) -> torch.Tensor:
     # Partially observed data: observed entries scored as data, the rest imputed.
     if obs_mask.dtype != torch.bool:
-        raise TypeError(f"pyro.sample({name!r}): obs_mask must be a bool tensor, got {obs_mask.dtype}")
+        raise TypeError(
+            f"pyro.sample({name!r}): obs_mask must be a bool tensor, got {obs_mask.dtype}"
+        )
     from .poutine.mask_messenger import MaskMessenger
 
     with MaskMessenger(mask=obs_mask):
@@ -80,9 +97,12 @@ def _masked_observe(name, fn, obs, obs_mask, infer, args, kwargs) -> torch.Tenso
     return deterministic(name, value)
 
 
-def param(name: str, init_tensor: Optional[torch.Tensor] = None,
-          constraint: constraints.Constraint = constraints.real,
-          event_dim: Optional[int] = None) -> torch.Tensor:
+def param(
+    name: str,
+    init_tensor: Optional[torch.Tensor] = None,
+    constraint: constraints.Constraint = constraints.real,
+    event_dim: Optional[int] = None,
+) -> torch.Tensor:
     """A learnable parameter ``name``, stored in the ParamStore.
 
     :param init_tensor: initial value (a tensor, or a callable returning one, called only
@@ -97,8 +117,13 @@ def param(name: str, init_tensor: Optional[torch.Tensor] = None,
     store = get_param_store()
     if not _PYRO_STACK:
         return store.get_param(name, init_tensor, constraint, event_dim)
-    msg = new_message("param", name, store.get_param, (name, init_tensor),
-                      {"constraint": constraint, "event_dim": event_dim})
+    msg = new_message(
+        "param",
+        name,
+        store.get_param,
+        (name, init_tensor),
+        {"constraint": constraint, "event_dim": event_dim},
+    )
     apply_stack(msg)
     return msg["value"]
 
@@ -127,12 +152,20 @@ class plate(PlateMessenger):
         plates ask for the same dim.
     """
 
-    def __init__(self, name: str, size: Optional[int] = None, subsample_size: Optional[int] = None,
-                 subsample: Optional[torch.Tensor] = None, dim: Optional[int] = None,
-                 use_cuda: Optional[bool] = None, device=None) -> None:
+    def __init__(
+        self,
+        name: str,
+        size: Optional[int] = None,
+        subsample_size: Optional[int] = None,
+        subsample: Optional[torch.Tensor] = None,
+        dim: Optional[int] = None,
+        use_cuda: Optional[bool] = None,
+        device=None,
+    ) -> None:
         if use_cuda is not None:
-            warnings.warn("pyro.plate(use_cuda=...) is deprecated; use device=", FutureWarning,
-                          stacklevel=2)
+            warnings.warn(
+                "pyro.plate(use_cuda=...) is deprecated; use device=", FutureWarning, stacklevel=2
+            )
             device = device or ("cuda" if use_cuda else "cpu")
         super().__init__(name, size, subsample_size, subsample, dim, device)
 
@@ -143,7 +176,9 @@ def plate_stack(prefix: str, sizes: Sequence[int], rightmost_dim: int = -1) -> I
     rightmost at ``rightmost_dim``."""
     with ExitStack() as stack:
         for i, size in enumerate(sizes):
-            stack.enter_context(plate(f"{prefix}_{i}", size, dim=rightmost_dim - len(sizes) + 1 + i))
+            stack.enter_context(
+                plate(f"{prefix}_{i}", size, dim=rightmost_dim - len(sizes) + 1 + i)
+            )
         yield
 
 
@@ -162,8 +197,11 @@ def irange(*args: Any, **kwargs: Any) -> plate:
 def observe(name: str, fn: Any, obs: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
     """Deprecated (seed 002): ``pyro.observe(name, fn, obs)`` is
     ``pyro.sample(name, fn, obs=obs)``."""
-    warnings.warn("pyro.observe is deprecated; use pyro.sample(name, fn, obs=obs)", FutureWarning,
-                  stacklevel=2)
+    warnings.warn(
+        "pyro.observe is deprecated; use pyro.sample(name, fn, obs=obs)",
+        FutureWarning,
+        stacklevel=2,
+    )
     return sample(name, fn, *args, obs=obs, **kwargs)
 
 
@@ -186,8 +224,14 @@ def deterministic(name: str, value: torch.Tensor, event_dim: Optional[int] = Non
     if not _PYRO_STACK:
         return value
     event_dim = value.dim() if event_dim is None else event_dim
-    msg = new_message("sample", name, Delta(value, event_dim=event_dim), value=value,
-                      is_observed=True, infer={"_deterministic": True})
+    msg = new_message(
+        "sample",
+        name,
+        Delta(value, event_dim=event_dim),
+        value=value,
+        is_observed=True,
+        infer={"_deterministic": True},
+    )
     msg["mask"] = False
     apply_stack(msg)
     return msg["value"]
@@ -199,13 +243,21 @@ def subsample(data: torch.Tensor, event_dim: int) -> torch.Tensor:
     for all the data run on a minibatch."""
     if not _PYRO_STACK:
         return data
-    msg = new_message("subsample", None, lambda data, event_dim: data, (data,),
-                      {"event_dim": event_dim}, value=data)
+    msg = new_message(
+        "subsample",
+        None,
+        lambda data, event_dim: data,
+        (data,),
+        {"event_dim": event_dim},
+        value=data,
+    )
     apply_stack(msg)
     return msg["value"]
 
 
-def module(name: str, nn_module: torch.nn.Module, update_module_params: bool = False) -> torch.nn.Module:
+def module(
+    name: str, nn_module: torch.nn.Module, update_module_params: bool = False
+) -> torch.nn.Module:
     """Register the parameters of ``nn_module`` in the ParamStore as ``name$$$param``
     (seed 002 ``pyro.module``), so an optimizer run by SVI trains them.
 
@@ -214,8 +266,9 @@ def module(name: str, nn_module: torch.nn.Module, update_module_params: bool = F
     :returns: the module.
     """
     if not isinstance(nn_module, torch.nn.Module):
-        raise TypeError(f"pyro.module({name!r}, ...) expects a torch.nn.Module, got "
-                        f"{type(nn_module).__name__}")
+        raise TypeError(
+            f"pyro.module({name!r}, ...) expects a torch.nn.Module, got {type(nn_module).__name__}"
+        )
     store = get_param_store()
     targets = {}
     for pname, p in nn_module.named_parameters():
@@ -224,8 +277,11 @@ def module(name: str, nn_module: torch.nn.Module, update_module_params: bool = F
             # A stored value (e.g. loaded from disk) becomes an nn.Parameter *before* the
             # param site runs, so the tensor handlers record is the one the module uses.
             stored = store.get_unconstrained(full_name)
-            if stored is not None and not isinstance(stored, torch.nn.Parameter) and \
-                    type(store.get_constraint(full_name)) is type(constraints.real):
+            if (
+                stored is not None
+                and not isinstance(stored, torch.nn.Parameter)
+                and type(store.get_constraint(full_name)) is type(constraints.real)
+            ):
                 store.set_unconstrained(full_name, torch.nn.Parameter(stored.detach()))
         returned = param(full_name, p)
         if returned is not p:
@@ -238,15 +294,19 @@ def module(name: str, nn_module: torch.nn.Module, update_module_params: bool = F
     return nn_module
 
 
-def random_module(name: str, nn_module: torch.nn.Module, prior: Any, *args: Any,
-                  **kwargs: Any) -> Callable[[], torch.nn.Module]:
+def random_module(
+    name: str, nn_module: torch.nn.Module, prior: Any, *args: Any, **kwargs: Any
+) -> Callable[[], torch.nn.Module]:
     """A distribution over copies of ``nn_module`` whose parameters are drawn from
     ``prior`` (a distribution or a dict param name -> distribution): each call returns a
     fresh copy with sampled weights, as sites ``name$$$param`` (seed 002)."""
     from .poutine.lift_messenger import LiftMessenger
 
-    warnings.warn("pyro.random_module is deprecated; use pyro.nn.PyroModule with PyroSample",
-                  FutureWarning, stacklevel=2)
+    warnings.warn(
+        "pyro.random_module is deprecated; use pyro.nn.PyroModule with PyroSample",
+        FutureWarning,
+        stacklevel=2,
+    )
     if isinstance(prior, dict):
         prior = {param_with_module_name(name, k): v for k, v in prior.items()}
 

@@ -1,11 +1,12 @@
 """Process-wide switches and small helpers: RNG seeding, validation, NaN warnings."""
+
 from __future__ import annotations
 
 import contextlib
 import functools
 import random
 import warnings
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 import torch
@@ -21,8 +22,12 @@ def set_rng_seed(rng_seed: int) -> None:
 
 
 def get_rng_state() -> dict:
-    return {"torch": torch.get_rng_state(), "random": random.getstate(), "numpy": np.random.get_state(),
-            **({"cuda": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {})}
+    return {
+        "torch": torch.get_rng_state(),
+        "random": random.getstate(),
+        "numpy": np.random.get_state(),
+        **({"cuda": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {}),
+    }
 
 
 def set_rng_state(state: dict) -> None:
@@ -69,9 +74,11 @@ def warn_if_nan(value: Any, msg: str = "", *, filename: Optional[str] = None, li
     return value
 
 
-def warn_if_inf(value: Any, msg: str = "", allow_posinf: bool = False, allow_neginf: bool = False,
-                **kwargs) -> Any:
-    """Warn if ``value`` contains +inf (unless ``allow_posinf``) or -inf (unless ``allow_neginf``)."""
+def warn_if_inf(
+    value: Any, msg: str = "", allow_posinf: bool = False, allow_neginf: bool = False, **kwargs
+) -> Any:
+    """Warn if ``value`` contains +inf (unless ``allow_posinf``) or -inf (unless
+    ``allow_neginf``); returns ``value``."""
     if isinstance(value, torch.Tensor):
         pos = not allow_posinf and bool((value == float("inf")).any())
         neg = not allow_neginf and bool((value == float("-inf")).any())
@@ -135,8 +142,11 @@ def check_site_shape(site: dict, max_plate_nesting: int) -> None:
             expected[f.dim] = f.size
     for actual_size, (i, exp) in zip(reversed(actual), enumerate(reversed(expected))):
         if actual_size != 1 and actual_size != exp:
-            where = (f"its plate has size {exp}" if exp is not None
-                     else "no enclosing pyro.plate uses that dim")
+            where = (
+                f"its plate has size {exp}"
+                if exp is not None
+                else "no enclosing pyro.plate uses that dim"
+            )
             raise ValueError(
                 f"at site {site['name']!r}, invalid log_prob shape {tuple(actual)}: dim "
                 f"{-1 - i} has size {actual_size} but {where}; expected shape "

@@ -1,4 +1,5 @@
 """Typed registries that registration hooks fill (one per kind of extension)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Iterator, Tuple
@@ -82,5 +83,11 @@ class Registry:
 
 
 def kind_label(kind: str) -> str:
-    return {"handlers": "handler", "distributions": "distribution", "inference": "inference algorithm",
-            "autoguides": "autoguide", "optimizers": "optimizer", "runners": "runner"}[kind]
+    return {
+        "handlers": "handler",
+        "distributions": "distribution",
+        "inference": "inference algorithm",
+        "autoguides": "autoguide",
+        "optimizers": "optimizer",
+        "runners": "runner",
+    }[kind]
