@@ -283,3 +283,25 @@ def test_plate_broadcasts_observed_and_latent_sites():
         with pyro.plate("data", 4):
             pyro.sample("x", dist.Normal(torch.zeros(1), 1.0), obs=torch.zeros(4))
     assert tr.trace["x"]["fn"].batch_shape == (4,)
+
+
+@pytest.mark.parametrize("n, k", [(20, 2), (1000, 50), (50, 40)])
+def test_subsample_indices_are_uniform(n, k):
+    # Each index is included with probability k/n; over R draws its count is
+    # Binomial(R, k/n): 5 standard deviations of tolerance. The first position is
+    # uniform too (count Binomial(R, 1/n)); +1 for the discreteness of small counts.
+    torch.manual_seed(0)
+    R = 4000
+    counts = torch.zeros(n)
+    first = torch.zeros(n)
+    sampler = _Subsample(n, k)
+    for _ in range(R):
+        idx = sampler.sample()
+        assert idx.shape == (k,) and idx.unique().numel() == k
+        assert 0 <= int(idx.min()) and int(idx.max()) < n
+        counts[idx] += 1
+        first[idx[0]] += 1
+    p = k / n
+    assert (counts - R * p).abs().max() < 5 * (R * p * (1 - p)) ** 0.5
+    q = 1 / n
+    assert (first - R * q).abs().max() < 5 * (R * q * (1 - q)) ** 0.5 + 1
