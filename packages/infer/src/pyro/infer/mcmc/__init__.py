@@ -1,0 +1,21 @@
+"""Markov chain Monte Carlo: the :class:`MCMC` driver and the :class:`HMC` and
+:class:`NUTS` kernels (Hamiltonian Monte Carlo on the unconstrained latent space)."""
+from .adaptation import DualAveraging, WarmupAdapter, WelfordCovariance
+from .api import MCMC
+from .hmc import HMC
+from .mcmc_kernel import MCMCKernel
+from .nuts import NUTS
+from .util import initialize_model, print_summary, summary
+
+__all__ = [
+    "HMC",
+    "MCMC",
+    "NUTS",
+    "DualAveraging",
+    "MCMCKernel",
+    "WarmupAdapter",
+    "WelfordCovariance",
+    "initialize_model",
+    "print_summary",
+    "summary",
+]

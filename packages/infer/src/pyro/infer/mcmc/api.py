@@ -1,0 +1,418 @@
+"""The MCMC driver: runs a kernel (HMC, NUTS, ...) for one or several chains, collects
+the draws, and reports them in constrained space with diagnostics and a summary table."""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import pickle
+import traceback
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+import pyro.plugins
+import pyro.poutine as poutine
+from pyro.util import set_rng_seed, validation_enabled
+
+from .mcmc_kernel import MCMCKernel
+from .progress import make_progress_bar, set_description, set_postfix
+from .util import collect_deterministic, print_summary
+from .util import diagnostics as site_diagnostics
+
+__all__ = ["MCMC"]
+
+CHAIN_METHODS = ("sequential", "parallel", "vectorized")
+
+
+def _slice_chain(initial_params: dict | None, chain: int, num_chains: int) -> dict | None:
+    if initial_params is None:
+        return None
+    if num_chains == 1:
+        return initial_params
+    out = {}
+    for name, value in initial_params.items():
+        value = torch.as_tensor(value)
+        if value.dim() == 0 or value.size(0) != num_chains:
+            raise ValueError(
+                f"initial_params[{name!r}] has shape {tuple(value.shape)}; with num_chains="
+                f"{num_chains} each initial value needs a leading dim of size {num_chains}"
+            )
+        out[name] = value[chain]
+    return out
+
+
+def _sample_chain(kernel: MCMCKernel, num_samples: int, warmup_steps: int, args: tuple,
+                  kwargs: dict, chain_id: int, initial_params: dict | None,
+                  hook_fn: Callable | None, save_params: list | None, progress,
+                  num_chains: int = 1) -> dict:
+    """Run one chain; ``progress(n, done, logging)`` is called every few iterations.
+
+    ``hook_fn(kernel, params, stage, i)`` gets Pyro's stage labels (``"Warmup"`` /
+    ``"Sample"``, with ``" [chain_id]"`` when there are several chains) and the index of
+    the iteration within its stage; the ``pyro_mcmc_sample`` event gets ``"warmup"`` /
+    ``"sample"`` and the same index.
+    """
+    suffix = f" [{chain_id}]" if num_chains > 1 else ""
+    labels = ("Warmup" + suffix, "Sample" + suffix)
+    if initial_params is not None:
+        kernel.initial_params = initial_params
+    kernel.setup(warmup_steps, *args, **kwargs)
+    try:
+        params = kernel.initial_params
+        sample_hook = pyro.plugins.event_hook("pyro_mcmc_sample")
+        kept = []
+        total = warmup_steps + num_samples
+        last_report = 0
+        for i in range(total):
+            params = kernel.sample(params)
+            warm = i < warmup_steps
+            j = i if warm else i - warmup_steps
+            if not warm:
+                kept.append(params if save_params is None
+                            else {k: params[k] for k in save_params})
+            if hook_fn is not None:
+                hook_fn(kernel, params, labels[0] if warm else labels[1], j)
+            if sample_hook is not None:
+                sample_hook(kernel=kernel, params=params, stage="warmup" if warm else "sample",
+                            i=j, chain_id=chain_id)
+            if progress is not None and (i + 1 - last_report >= 10 or i + 1 == total
+                                         or i + 1 == warmup_steps):
+                progress(i + 1 - last_report, i + 1, kernel.logging())
+                last_report = i + 1
+        samples = ({name: torch.stack([p[name].detach() for p in kept]) for name in kept[0]}
+                   if kept else {})
+        result = {
+            "samples": samples,
+            "diagnostics": kernel.diagnostics(),
+            "transforms": dict(kernel.transforms),
+            "deterministic": list(getattr(getattr(kernel, "potential", None),
+                                          "deterministic_names", []) or []),
+        }
+    finally:
+        kernel.cleanup()
+    return result
+
+
+def _chain_worker(queue, chain_id: int, seed: int, payload: bytes | tuple) -> None:
+    """Entry point of a chain run in a child process (``chain_method="parallel"``)."""
+    if isinstance(payload, bytes):
+        try:
+            payload = pickle.loads(payload)
+        except Exception as e:  # e.g. the model's module cannot be imported here
+            queue.put(("unpicklable", chain_id, f"{type(e).__name__}: {e}"))
+            return
+    try:
+        (kernel, num_samples, warmup_steps, args, kwargs, initial_params, hook_fn,
+         save_params, show_progress, disable_validation, num_chains) = payload
+        set_rng_seed(seed)
+
+        def progress(n, done, info):
+            queue.put(("progress", chain_id, n, done, info))
+
+        with validation_enabled(False) if disable_validation else contextlib.nullcontext():
+            result = _sample_chain(kernel, num_samples, warmup_steps, args, kwargs, chain_id,
+                                   initial_params, hook_fn, save_params,
+                                   progress if show_progress else None, num_chains)
+        result["samples"] = {k: v.cpu().numpy() for k, v in result["samples"].items()}
+        result["transforms"] = None  # transforms do not pickle reliably: the parent rebuilds them
+        queue.put(("done", chain_id, pickle.dumps(result)))
+    except BaseException:  # report every failure to the parent, then exit
+        queue.put(("error", chain_id, traceback.format_exc()))
+
+
+class MCMC:
+    """Markov chain Monte Carlo driver.
+
+    :param MCMCKernel kernel: the transition kernel, e.g. ``NUTS(model)``.
+    :param int num_samples: draws kept per chain (after warmup).
+    :param int warmup_steps: warmup (adaptation) iterations per chain; defaults to
+        ``num_samples``.
+    :param dict initial_params: site name -> unconstrained starting value (with a leading
+        ``num_chains`` dim when ``num_chains > 1``).
+    :param int num_chains: number of chains.
+    :param callable hook_fn: ``hook_fn(kernel, params, stage, i)`` called after each
+        iteration, with ``stage`` ``"Warmup"`` or ``"Sample"`` (followed by ``" [c]"``
+        when there are several chains) and ``i`` the iteration's index within its stage,
+        as in Pyro. With ``chain_method="vectorized"`` it is called once per iteration with
+        the params of all chains (leading chain dim) and no chain suffix.
+    :param str mp_context: multiprocessing start method (``"fork"``, ``"spawn"``,
+        ``"forkserver"``) for ``chain_method="parallel"``; giving one selects that method.
+    :param bool disable_progbar: hide the progress bars.
+    :param bool disable_validation: run without distribution argument checks (faster).
+    :param dict transforms: site -> transform from constrained to the kernel's space
+        (defaults to the kernel's).
+    :param list save_params: keep only these sites (default: all).
+    :param str chain_method: ``"sequential"`` (default) runs the chains one after the
+        other in this process; ``"parallel"`` runs each in its own process (falling back to
+        sequential with a warning when the kernel or the model cannot be pickled for a
+        non-fork start method); ``"vectorized"`` runs all chains in lockstep as one batch,
+        for HMC and NUTS kernels on models that broadcast over a leading batch dim (see
+        :mod:`pyro.infer.mcmc.vectorized`).
+    :raises ValueError: for invalid arguments.
+
+    Draws are kept in the kernel's (unconstrained) space and mapped back to the supports
+    by :meth:`get_samples`.
+    """
+
+    def __init__(self, kernel: MCMCKernel, num_samples: int, warmup_steps: int | None = None,
+                 initial_params: dict | None = None, num_chains: int = 1,
+                 hook_fn: Callable | None = None, mp_context: str | None = None,
+                 disable_progbar: bool = False, disable_validation: bool = True,
+                 transforms: dict | None = None, save_params: list | None = None,
+                 chain_method: str | None = None) -> None:
+        if not isinstance(kernel, MCMCKernel):
+            raise ValueError(f"MCMC needs an MCMCKernel such as NUTS(model) or HMC(model), "
+                             f"got {type(kernel).__name__}")
+        if int(num_samples) < 1:
+            raise ValueError(f"num_samples must be at least 1, got {num_samples}")
+        warmup_steps = int(num_samples) if warmup_steps is None else int(warmup_steps)
+        if warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {warmup_steps}")
+        if int(num_chains) < 1:
+            raise ValueError(f"num_chains must be at least 1, got {num_chains}")
+        if chain_method is None:
+            chain_method = "parallel" if (mp_context is not None and num_chains > 1) \
+                else "sequential"
+        if chain_method not in CHAIN_METHODS:
+            raise ValueError(f"chain_method must be one of {CHAIN_METHODS}, got {chain_method!r}")
+        self.kernel = kernel
+        self.num_samples = int(num_samples)
+        self.warmup_steps = warmup_steps
+        self.initial_params = initial_params
+        self.num_chains = int(num_chains)
+        self.hook_fn = hook_fn
+        self.mp_context = mp_context
+        self.disable_progbar = disable_progbar
+        self.disable_validation = disable_validation
+        self.chain_method = chain_method
+        self.save_params = list(save_params) if save_params is not None else None
+        self._user_transforms = transforms
+        self.transforms: dict | None = transforms
+        self._samples: dict[str, torch.Tensor] = {}
+        self._constrained: dict[str, torch.Tensor] | None = None
+        self._diagnostics: list[dict] = []
+        self._args: tuple = ()
+        self._kwargs: dict = {}
+
+    # ------------------------------------------------------------------- run
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        """Run every chain on ``model(*args, **kwargs)``; draws replace previous ones."""
+        start = pyro.plugins.event_hook("pyro_inference_start")
+        info = {"kind": "mcmc", "kernel": type(self.kernel).__name__,
+                "num_samples": self.num_samples, "warmup_steps": self.warmup_steps,
+                "num_chains": self.num_chains, "chain_method": self.chain_method}
+        if start is not None:
+            start(algorithm=self, info=info)
+        self._args, self._kwargs = args, kwargs
+        with poutine.block(), (validation_enabled(False) if self.disable_validation
+                               else contextlib.nullcontext()):
+            results = None
+            if self.chain_method == "parallel" and self.num_chains > 1:
+                results = self._run_parallel(args, kwargs)
+            elif self.chain_method == "vectorized":
+                results = self._run_vectorized(args, kwargs)
+            if results is None:
+                results = self._run_sequential(args, kwargs)
+            self._collect(results)
+        end = pyro.plugins.event_hook("pyro_inference_end")
+        if end is not None:
+            info = dict(info, divergences=sum(len(d.get("divergences", []))
+                                              for d in self._diagnostics))
+            end(algorithm=self, info=info)
+
+    def _chain_desc(self, stage: str, chain: int) -> str:
+        return stage if self.num_chains == 1 else f"{stage} [{chain}]"
+
+    def _run_sequential(self, args, kwargs) -> list[dict]:
+        results = []
+        for chain in range(self.num_chains):
+            bar = make_progress_bar(self.warmup_steps + self.num_samples,
+                                    self._chain_desc("Warmup" if self.warmup_steps else "Sample",
+                                                     chain), self.disable_progbar)
+            progress = None
+            if bar is not None:
+                progress = self._bar_updater(bar, chain)
+            try:
+                results.append(_sample_chain(
+                    self.kernel, self.num_samples, self.warmup_steps, args, kwargs, chain,
+                    _slice_chain(self.initial_params, chain, self.num_chains), self.hook_fn,
+                    self.save_params, progress, self.num_chains))
+            finally:
+                if bar is not None:
+                    bar.close()
+        return results
+
+    def _bar_updater(self, bar, chain: int):
+        warmup = self.warmup_steps
+
+        def progress(n: int, done: int, info: dict) -> None:
+            bar.update(n)
+            set_postfix(bar, info)
+            if done == warmup:
+                set_description(bar, self._chain_desc("Sample", chain))
+
+        return progress
+
+    def _run_parallel(self, args, kwargs) -> list[dict] | None:
+        ctx = multiprocessing.get_context(self.mp_context)
+        payload = (self.kernel, self.num_samples, self.warmup_steps, args, kwargs, None,
+                   self.hook_fn, self.save_params, not self.disable_progbar,
+                   self.disable_validation, self.num_chains)
+        try:
+            packed = pickle.dumps(payload)
+        except Exception as e:  # local functions, lambdas, open files...
+            if ctx.get_start_method() != "fork":
+                warnings.warn(
+                    f"MCMC: chain_method='parallel' with start method "
+                    f"{ctx.get_start_method()!r} needs a picklable kernel, model and "
+                    f"arguments ({type(e).__name__}: {e}); running the chains sequentially. "
+                    f"Define the model at module level, or use mp_context='fork'.",
+                    RuntimeWarning, stacklevel=3)
+                return None
+            packed = None
+        seeds = torch.randint(0, 2**31 - 1, (self.num_chains,)).tolist()
+        queue = ctx.Queue()
+        procs = []
+        for chain in range(self.num_chains):
+            init = _slice_chain(self.initial_params, chain, self.num_chains)
+            chain_payload = payload[:5] + (init,) + payload[6:]
+            data = pickle.dumps(chain_payload) if packed is not None else chain_payload
+            procs.append(ctx.Process(target=_chain_worker, args=(queue, chain, seeds[chain], data),
+                                     daemon=True))
+        bars = [make_progress_bar(self.warmup_steps + self.num_samples,
+                                  self._chain_desc("Warmup", c), self.disable_progbar, position=c)
+                for c in range(self.num_chains)]
+        updaters = [self._bar_updater(b, c) if b is not None else None
+                    for c, b in enumerate(bars)]
+        results: dict[int, dict] = {}
+        try:
+            for p in procs:
+                p.start()
+            while len(results) < self.num_chains:
+                try:
+                    msg = queue.get(timeout=1.0)
+                except Exception:
+                    dead = [i for i, p in enumerate(procs)
+                            if not p.is_alive() and i not in results and p.exitcode != 0]
+                    if dead:
+                        raise RuntimeError(f"MCMC: chain process(es) {dead} died (exit codes "
+                                           f"{[procs[i].exitcode for i in dead]})") from None
+                    continue
+                kind, chain = msg[0], msg[1]
+                if kind == "progress":
+                    if updaters[chain] is not None:
+                        updaters[chain](msg[2], msg[3], msg[4])
+                elif kind == "unpicklable":
+                    warnings.warn(
+                        f"MCMC: a chain process could not unpickle the kernel or the model "
+                        f"({msg[2]}); running the chains sequentially. Define the model in an "
+                        f"importable module, or use mp_context='fork'.",
+                        RuntimeWarning, stacklevel=3)
+                    return None
+                elif kind == "error":
+                    raise RuntimeError(f"MCMC: chain {chain} failed in its process:\n{msg[2]}")
+                else:
+                    result = pickle.loads(msg[2])
+                    result["samples"] = {k: torch.from_numpy(np.asarray(v))
+                                         for k, v in result["samples"].items()}
+                    results[chain] = result
+        finally:
+            complete = len(results) == self.num_chains
+            for p in procs:
+                if p.pid is None:  # never started
+                    continue
+                if p.is_alive() and not complete:
+                    p.terminate()
+                p.join(timeout=5)
+                if p.is_alive():
+                    p.kill()
+            for b in bars:
+                if b is not None:
+                    b.close()
+        ordered = [results[c] for c in range(self.num_chains)]
+        if self._user_transforms is None:
+            # the kernel in this process never ran: set it up once for its transforms
+            self.kernel.setup(0, *args, **kwargs)
+            try:
+                ordered[0]["transforms"] = dict(self.kernel.transforms)
+            finally:
+                self.kernel.cleanup()
+        return ordered
+
+    def _run_vectorized(self, args, kwargs) -> list[dict]:
+        from .vectorized import run_vectorized_chains
+
+        return run_vectorized_chains(self, args, kwargs)
+
+    def _collect(self, results: list[dict]) -> None:
+        self._diagnostics = [r["diagnostics"] for r in results]
+        names = list(results[0]["samples"])
+        self._samples = {name: torch.stack([r["samples"][name] for r in results])
+                         for name in names}
+        self.transforms = (dict(self._user_transforms) if self._user_transforms is not None
+                           else results[0]["transforms"])
+        self._deterministic_names = results[0].get("deterministic", [])
+        self._constrained = None
+
+    # --------------------------------------------------------------- results
+
+    def _constrained_samples(self) -> dict[str, torch.Tensor]:
+        if self._constrained is None:
+            out = {}
+            for name, value in self._samples.items():
+                t = self.transforms.get(name) if self.transforms else None
+                out[name] = value if t is None else t.inv(value)
+            model = getattr(self.kernel, "model", None)
+            names = [n for n in getattr(self, "_deterministic_names", [])
+                     if self.save_params is None or n in self.save_params]
+            if model is not None and names:
+                out.update(collect_deterministic(model, self._args, self._kwargs, out, names))
+            self._constrained = out
+        return self._constrained
+
+    def get_samples(self, num_samples: int | None = None,
+                    group_by_chain: bool = False) -> dict[str, torch.Tensor]:
+        """Draws in constrained space: site -> ``(num_chains * num_samples,) + shape``, or
+        ``(num_chains, num_samples) + shape`` with ``group_by_chain``. With ``num_samples``,
+        that many draws picked at random with replacement (per chain when grouped).
+
+        :raises ValueError: before :meth:`run`.
+        """
+        if not self._samples:
+            raise ValueError("MCMC.get_samples: no draws yet; call mcmc.run(...) first")
+        samples = self._constrained_samples()
+        if not group_by_chain:
+            samples = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
+        if num_samples is not None:
+            dim = 1 if group_by_chain else 0
+            size = next(iter(samples.values())).size(dim)
+            device = next(iter(samples.values())).device
+            idx = torch.randint(0, size, (num_samples,), device=device)
+            samples = {k: v.index_select(dim, idx) for k, v in samples.items()}
+        return samples
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Site -> ``{"n_eff", "r_hat"}``, plus per-chain kernel diagnostics:
+        ``{"divergences": {"chain 0": [...]}, "acceptance rate": {"chain 0": ...}, ...}``.
+        """
+        out = site_diagnostics(self.get_samples(group_by_chain=True))
+        for key in self._diagnostics[0] if self._diagnostics else []:
+            out[key] = {f"chain {i}": d.get(key) for i, d in enumerate(self._diagnostics)}
+        return out
+
+    def summary(self, prob: float = 0.9) -> None:
+        """Print per-site mean, std, median, ``prob`` HPD interval, n_eff and r_hat, and the
+        number of divergent transitions."""
+        print_summary(self.get_samples(group_by_chain=True), prob=prob)
+        divergences = sum(len(d.get("divergences", []) or []) for d in self._diagnostics)
+        if any("divergences" in d for d in self._diagnostics):
+            print(f"Number of divergences: {divergences}")
+
+    def __repr__(self) -> str:
+        return (f"MCMC({type(self.kernel).__name__}, num_samples={self.num_samples}, "
+                f"warmup_steps={self.warmup_steps}, num_chains={self.num_chains}, "
+                f"chain_method={self.chain_method!r})")

@@ -1,0 +1,324 @@
+"""From a model to what the HMC kernels need, and posterior summaries of MCMC draws.
+
+:func:`initialize_model` traces the model once under an initialization strategy,
+lays its continuous latent sites out in one flat unconstrained vector (``biject_to`` of
+each site's support), and returns Pyro's ``(initial_params, potential_fn, transforms,
+prototype_trace)``. :func:`summary` / :func:`print_summary` / :func:`diagnostics`
+report :mod:`pyro.ops.stats` statistics of the draws.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.distributions.transforms import ComposeTransform
+
+import pyro.poutine as poutine
+from pyro.ops import stats
+from pyro.poutine.messenger import Messenger
+from pyro.poutine.util import site_is_subsample
+
+from .initialization import (
+    init_to_feasible,
+    init_to_mean,
+    init_to_median,
+    init_to_sample,
+    init_to_uniform,
+    init_to_value,
+)
+from .potential import DictPotential, ModelPotential, latent_sites_from_trace
+
+__all__ = [
+    "diagnostics",
+    "init_to_feasible",
+    "init_to_mean",
+    "init_to_median",
+    "init_to_sample",
+    "init_to_uniform",
+    "init_to_value",
+    "initialize_model",
+    "print_summary",
+    "setup_potential",
+    "summary",
+]
+
+MAX_INIT_ATTEMPTS = 100
+
+
+def _check_full_data(msg: dict) -> None:
+    for frame in msg["cond_indep_stack"]:
+        full = getattr(frame, "full_size", None)
+        if full is not None and frame.size != full:
+            raise ValueError(
+                f"MCMC: site {msg['name']!r} is inside plate {frame.name!r} subsampled to "
+                f"{frame.size} of {full}; HMC and NUTS need the full data: remove "
+                f"subsample_size from the plate"
+            )
+
+
+def _check_site(msg: dict) -> None:
+    fn = msg["fn"]
+    support = getattr(fn, "support", None)
+    if support is not None and getattr(support, "is_discrete", False):
+        enum = msg["infer"].get("enumerate")
+        hint = (" (it is marked for enumeration, which MCMC does not support yet)"
+                if enum else "")
+        raise ValueError(
+            f"MCMC: latent sample site {msg['name']!r} is discrete ({type(fn).__name__} "
+            f"with support {support}){hint}. HMC and NUTS need continuous latent sites: "
+            f"sum the discrete variable out of the model by hand (e.g. a mixture "
+            f"distribution; enumeration with config_enumerate / TraceEnum is not supported "
+            f"by MCMC here), observe it, or use a continuous relaxation "
+            f"(RelaxedBernoulliStraightThrough, RelaxedOneHotCategorical)."
+        )
+    _check_full_data(msg)
+
+
+class _InitMessenger(Messenger):
+    """Gives latent sites their initial values from an init strategy and checks them."""
+
+    def __init__(self, init_strategy: Callable) -> None:
+        super().__init__()
+        self.init_strategy = init_strategy
+
+    def process_message(self, msg) -> None:
+        if msg["type"] != "sample" or site_is_subsample(msg):
+            return
+        if msg["is_observed"]:
+            _check_full_data(msg)
+            return
+        _check_site(msg)
+        if msg["value"] is None:
+            with torch.no_grad():
+                value = self.init_strategy(msg)
+            value = torch.as_tensor(value)
+            expected = msg["fn"].batch_shape + msg["fn"].event_shape
+            if value.shape != expected:
+                raise ValueError(
+                    f"init strategy gave site {msg['name']!r} a value of shape "
+                    f"{tuple(value.shape)}; the site's distribution has shape {tuple(expected)}"
+                )
+            msg["value"] = value.detach()
+
+
+def _trace_with_init(model, model_args, model_kwargs, init_strategy):
+    return poutine.trace(_InitMessenger(init_strategy)(model)).get_trace(
+        *model_args, **model_kwargs)
+
+
+def _deterministic_names(trace) -> list[str]:
+    return [name for name, site in trace.nodes.items()
+            if site["type"] == "sample" and site["infer"].get("_deterministic")]
+
+
+def setup_potential(model: Callable, model_args: tuple = (), model_kwargs: dict | None = None,
+                    transforms: dict | None = None, jit_compile: bool = False,
+                    jit_options: dict | None = None, ignore_jit_warnings: bool = False,
+                    init_strategy: Callable = init_to_uniform,
+                    initial_params: dict | None = None):
+    """Trace ``model`` and build its flat potential.
+
+    Tries up to 100 initializations from ``init_strategy`` until the potential energy and
+    its gradient are finite (``initial_params``, unconstrained, are used as given).
+
+    :returns: ``(potential, z0, prototype_trace)``: a
+        :class:`~pyro.infer.mcmc.potential.ModelPotential`, the flat initial point, and the
+        trace of the model at initialization.
+    :raises ValueError: if no finite starting point is found, naming the offending sites.
+    """
+    model_kwargs = {} if model_kwargs is None else model_kwargs
+    potential = None
+    bad: list[str] = []
+    for _ in range(MAX_INIT_ATTEMPTS):
+        trace = _trace_with_init(model, model_args, model_kwargs, init_strategy)
+        sites, init = latent_sites_from_trace(trace.nodes, transforms)
+        if potential is None:
+            potential = ModelPotential(model, model_args, model_kwargs, sites,
+                                       jit_compile=jit_compile, jit_options=jit_options,
+                                       ignore_jit_warnings=ignore_jit_warnings)
+            potential.deterministic_names = _deterministic_names(trace)
+        if initial_params is not None:
+            z0 = potential.pack({k: torch.as_tensor(v) for k, v in initial_params.items()})
+        else:
+            z0 = potential.pack(init)
+        pe, grad = potential(z0)
+        if math.isfinite(pe) and bool(torch.isfinite(grad).all()):
+            return potential, z0, trace
+        bad = [s.name for s, g in zip(potential.sites, grad.split(potential.sizes))
+               if not bool(torch.isfinite(g).all())] or ["(log density)"]
+        if initial_params is not None:
+            break
+    raise ValueError(
+        f"MCMC: could not find a starting point with finite potential energy and gradient "
+        f"after {MAX_INIT_ATTEMPTS} tries of {getattr(init_strategy, '__name__', init_strategy)}"
+        f" (non-finite at {bad}); check the model's parameters and data, pass "
+        f"initial_params, or use init_strategy=init_to_feasible / init_to_median"
+    )
+
+
+def _constrained_to_unconstrained(potential) -> dict:
+    """Pyro's ``transforms``: site -> transform from constrained to unconstrained values."""
+    out = {}
+    for s in potential.sites:
+        out[s.name] = ComposeTransform([]) if s.transform is None else s.transform.inv
+    return out
+
+
+def initialize_model(model: Callable, model_args: tuple = (), model_kwargs: dict | None = None,
+                     transforms: dict | None = None, max_plate_nesting: int | None = None,
+                     jit_compile: bool = False, jit_options: dict | None = None,
+                     skip_jit_warnings: bool = False, num_chains: int = 1,
+                     init_strategy: Callable = init_to_uniform,
+                     initial_params: dict | None = None):
+    """Pyro's ``initialize_model``: what HMC needs to sample ``model``.
+
+    :returns: ``(initial_params, potential_fn, transforms, prototype_trace)`` where
+        ``initial_params`` maps site names to unconstrained starting values (with a
+        leading ``num_chains`` dim when ``num_chains > 1``), ``potential_fn(params)``
+        returns the potential energy of a dict of unconstrained values, ``transforms``
+        maps site names to transforms from constrained to unconstrained space, and
+        ``prototype_trace`` is the trace of the model at the (first) starting point.
+    :raises ValueError: for discrete or subsampled latent sites, or when no finite
+        starting point is found.
+    """
+    inits = []
+    first = None
+    for chain in range(num_chains):
+        chain_init = None
+        if initial_params is not None:
+            chain_init = ({k: v[chain] for k, v in initial_params.items()}
+                          if num_chains > 1 else initial_params)
+        potential, z0, trace = setup_potential(
+            model, model_args, model_kwargs, transforms, jit_compile, jit_options,
+            skip_jit_warnings, init_strategy, chain_init)
+        if first is None:
+            first = (potential, trace)
+        inits.append(potential.unpack(z0))
+    potential, trace = first
+    if num_chains > 1:
+        init = {k: torch.stack([d[k] for d in inits]) for k in inits[0]}
+    else:
+        init = inits[0]
+    return init, potential.dict_potential_fn, _constrained_to_unconstrained(potential), trace
+
+
+def make_dict_potential(potential_fn: Callable, initial_params: dict) -> DictPotential:
+    """Flat potential of a user ``potential_fn`` over dicts of unconstrained values."""
+    if not initial_params:
+        raise ValueError("HMC/NUTS with potential_fn= need initial_params: pass "
+                         "MCMC(..., initial_params={name: tensor}) or set "
+                         "kernel.initial_params before running")
+    return DictPotential(potential_fn, {k: torch.as_tensor(v) for k, v in initial_params.items()})
+
+
+# ------------------------------------------------------------------------- summaries
+
+
+def summary(samples: dict[str, torch.Tensor], prob: float = 0.9,
+            group_by_chain: bool = True) -> dict[str, Any]:
+    """Per-site statistics: see :func:`pyro.ops.stats.summary` (mean, std, median, the
+    ``prob`` HPD interval, ``n_eff`` (Geyer) and split ``r_hat``)."""
+    return stats.summary(samples, prob=prob, group_by_chain=group_by_chain)
+
+
+def diagnostics(samples: dict[str, torch.Tensor], group_by_chain: bool = True) -> dict:
+    """Site -> ``{"n_eff": ..., "r_hat": ...}`` for draws shaped ``(chains, draws, ...)``."""
+    out = OrderedDict()
+    for name, value in samples.items():
+        value = value if group_by_chain else value.unsqueeze(0)
+        value = value.to(torch.get_default_dtype()) if not value.is_floating_point() else value
+        site = OrderedDict()
+        for key, fn in (("n_eff", stats.effective_sample_size),
+                        ("r_hat", stats.split_gelman_rubin)):
+            try:
+                site[key] = fn(value)
+            except ValueError:
+                site[key] = value.new_full(value.shape[2:], float("nan"))
+        out[name] = site
+    return out
+
+
+def format_summary(samples: dict[str, torch.Tensor], prob: float = 0.9,
+                   group_by_chain: bool = True) -> str:
+    """The table :func:`print_summary` prints, one row per scalar component."""
+    if not samples:
+        return ""
+    table = summary(samples, prob=prob, group_by_chain=group_by_chain)
+    columns = list(next(iter(table.values())).keys())
+    labels = []
+    rows = []
+    for name, site in table.items():
+        shape = site["mean"].shape
+        flat = {k: v.detach().reshape(-1).tolist() for k, v in site.items()}
+        if len(shape) == 0:
+            labels.append(name)
+            rows.append([flat[c][0] for c in columns])
+        else:
+            for i, idx in enumerate(torch.cartesian_prod(*[torch.arange(n) for n in shape])
+                                    .reshape(-1, len(shape)).tolist()):
+                labels.append(f"{name}[{','.join(str(j) for j in idx)}]")
+                rows.append([flat[c][i] for c in columns])
+    width = max(10, max(len(s) for s in labels) + 2)
+    header = " " * width + "".join(f"{c:>10}" for c in columns)
+    lines = [header]
+    for label, row in zip(labels, rows):
+        lines.append(f"{label:>{width}}" + "".join(f"{v:>10.2f}" for v in row))
+    return "\n".join(lines)
+
+
+def print_summary(samples: dict[str, torch.Tensor], prob: float = 0.9,
+                  group_by_chain: bool = True) -> None:
+    """Print mean, std, median, HPD interval bounds, n_eff and r_hat of every site, one row
+    per scalar component (``name[i,j]`` for tensors).
+
+    :param dict samples: site -> draws shaped ``(num_chains, num_samples) + shape`` when
+        ``group_by_chain`` else ``(num_samples,) + shape``.
+    """
+    text = format_summary(samples, prob=prob, group_by_chain=group_by_chain)
+    if text:
+        print("\n" + text + "\n")
+
+
+class _DeterministicCollector(Messenger):
+    """Substitutes latent values and records the values of deterministic sites."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = set(names)
+        self.values: dict = {}
+        self.collected: dict = {}
+
+    def process_message(self, msg) -> None:
+        if msg["type"] == "sample" and not msg["is_observed"] and msg["name"] in self.values:
+            msg["value"] = self.values[msg["name"]]
+
+    def postprocess_message(self, msg) -> None:
+        if msg["type"] == "sample" and msg["name"] in self.names:
+            self.collected[msg["name"]] = msg["value"]
+
+
+def collect_deterministic(model: Callable, model_args: tuple, model_kwargs: dict,
+                          samples: dict[str, torch.Tensor], names: list[str],
+                          batch_dims: int = 2) -> dict[str, torch.Tensor]:
+    """Values of the ``pyro.deterministic`` sites ``names`` at every draw of ``samples``
+    (constrained values shaped ``batch + site shape`` with ``batch_dims`` leading dims),
+    by re-running the model on each draw."""
+    if not names or not samples:
+        return {}
+    first = next(iter(samples.values()))
+    batch = first.shape[:batch_dims]
+    collector = _DeterministicCollector(names)
+    out: dict[str, list] = {name: [] for name in names}
+    with torch.no_grad():
+        for idx in torch.cartesian_prod(*[torch.arange(n) for n in batch]).reshape(
+                -1, len(batch)).tolist():
+            collector.values = {k: v[tuple(idx)] for k, v in samples.items()}
+            collector.collected = {}
+            with poutine.block(), collector:
+                model(*model_args, **model_kwargs)
+            for name in names:
+                out[name].append(collector.collected[name])
+    return {name: torch.stack(vals).reshape(batch + vals[0].shape) for name, vals in out.items()}
