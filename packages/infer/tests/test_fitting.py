@@ -58,6 +58,17 @@ def test_nuts_runner():
     assert abs(mu.mean().item() - POST_MEAN) < 0.23
 
 
+def test_hmc_runner_takes_leapfrog_steps_as_num_steps_hmc():
+    out = fit(model, DATA, algo="hmc", num_samples=300, warmup_steps=150, num_steps_hmc=5,
+              progress_bar=False)
+    mu = out["samples"]["mu"]
+    assert mu.shape == (300,) and out["info"]["algo"] == "hmc"
+    # HMC with 5 leapfrog steps: ESS ~> 60 of 300 here, 5 sd = 5 * 0.45 / sqrt(60)
+    assert abs(mu.mean().item() - POST_MEAN) < 0.3
+    with pytest.raises(ValueError, match="hmc only"):
+        fit(model, DATA, algo="nuts", num_samples=10, num_steps_hmc=5, progress_bar=False)
+
+
 def test_unknown_algo_and_options():
     with pytest.raises(ValueError, match="installed"):
         fit(model, DATA, algo="nope")

@@ -188,6 +188,12 @@ def _mcmc_runner(kernel_name: str, model: Callable, data: Dict[str, Any], *,
     pyro.set_rng_seed(seed)
     kernel_cls = {"nuts": NUTS, "hmc": HMC}[kernel_name]
     kernel_options = {k: extra.pop(k) for k in list(extra) if k in _KERNEL_OPTIONS}
+    # `num_steps` means SVI steps on the command line; HMC's leapfrog count is num_steps_hmc
+    if "num_steps_hmc" in kernel_options:
+        if kernel_name != "hmc":
+            raise ValueError("num_steps_hmc (leapfrog steps per iteration) applies to hmc only; "
+                             "NUTS chooses its trajectory length itself")
+        kernel_options["num_steps"] = kernel_options.pop("num_steps_hmc")
     _reject_extra(kernel_name, extra)
     kernel = kernel_cls(model, **kernel_options)
     if warmup_steps is None:
