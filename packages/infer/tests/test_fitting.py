@@ -58,6 +58,18 @@ def test_nuts_runner():
     assert abs(mu.mean().item() - POST_MEAN) < 0.23
 
 
+def test_deterministic_sites_are_reported():
+    def twice_model(y):
+        mu = pyro.sample("mu", dist.Normal(0.0, 1.0))
+        pyro.deterministic("twice", 2 * mu)
+        with pyro.plate("data", len(y)):
+            pyro.sample("y", dist.Normal(mu, 1.0), obs=y)
+
+    out = fit(twice_model, DATA, algo="importance", num_samples=50, progress_bar=False)
+    assert set(out["samples"]) == {"mu", "twice"}
+    assert torch.equal(out["samples"]["twice"], 2 * out["samples"]["mu"])
+
+
 def test_hmc_runner_takes_leapfrog_steps_as_num_steps_hmc():
     out = fit(model, DATA, algo="hmc", num_samples=300, warmup_steps=150, num_steps_hmc=5,
               progress_bar=False)

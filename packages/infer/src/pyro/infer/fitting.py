@@ -52,12 +52,14 @@ def progress_bar(total: int, desc: str, disable: bool = False) -> Any:
 
 
 def _latent_sites(model: Callable, data: Dict[str, Any]) -> Dict[str, Any]:
-    """The latent sample sites of one prior run of the model."""
+    """The sites a fit reports, from one prior run of the model: latent sample sites and
+    ``pyro.deterministic`` sites (functions of them, as MCMC reports them too)."""
     with poutine.block():
         trace = poutine.trace(model).get_trace(**data)
     return {
         name: site for name, site in trace.nodes.items()
-        if site["type"] == "sample" and not site["is_observed"] and not site_is_subsample(site)
+        if site["type"] == "sample" and not site_is_subsample(site)
+        and (not site["is_observed"] or site["infer"].get("_deterministic"))
     }
 
 
