@@ -56,11 +56,12 @@ def _latent_sites(model: Callable, data: Dict[str, Any]) -> Dict[str, Any]:
     ``pyro.deterministic`` sites (functions of them, as MCMC reports them too)."""
     with poutine.block():
         trace = poutine.trace(model).get_trace(**data)
-    return {
-        name: site for name, site in trace.nodes.items()
-        if site["type"] == "sample" and not site_is_subsample(site)
-        and (not site["is_observed"] or site["infer"].get("_deterministic"))
-    }
+    return {name: site for name, site in trace.nodes.items() if _is_reported(site)}
+
+
+def _is_reported(site: Dict[str, Any]) -> bool:
+    return (site["type"] == "sample" and not site_is_subsample(site)
+            and (not site["is_observed"] or bool(site["infer"].get("_deterministic"))))
 
 
 def _fire(name: str, algorithm: Any, info: dict) -> None:
@@ -163,10 +164,7 @@ def importance_runner(model: Callable, data: Dict[str, Any], *, num_steps: int =
     importance.run(**data)
     weights = importance.get_normalized_weights()
     idx = torch.multinomial(weights, num_samples, replacement=True)
-    latent = [
-        name for name, site in importance.exec_traces[0].nodes.items()
-        if site["type"] == "sample" and not site["is_observed"] and not site_is_subsample(site)
-    ]
+    latent = [name for name, site in importance.exec_traces[0].nodes.items() if _is_reported(site)]
     samples = {}
     for name in latent:
         values = torch.stack([tr.nodes[name]["value"].detach() for tr in importance.exec_traces])
