@@ -223,3 +223,19 @@ def test_param_store_uses_pyro_constraints():
         assert torch.allclose(u, expected, atol=1e-6)
     finally:
         pyro.clear_param_store()
+
+
+def test_positive_maps_through_exp_alone_with_torchs_values():
+    from torch.distributions import AffineTransform, ComposeTransform, ExpTransform
+    from torch.distributions import constraints as tc
+
+    for registry in (dist.transform_to, dist.biject_to):
+        assert type(registry(tc.positive)) is ExpTransform
+        shifted = registry(tc.greater_than(2.0))
+        x = torch.linspace(-5, 5, 101)
+        torch_way = ComposeTransform([ExpTransform(), AffineTransform(2.0, 1)])
+        assert torch.equal(shifted(x), torch_way(x))
+    x = torch.linspace(-30, 30, 1001)
+    # the composition torch registers: exp(x) * 1 + 0, exactly exp(x)
+    assert torch.equal(dist.transform_to(tc.positive)(x),
+                       ComposeTransform([ExpTransform(), AffineTransform(0.0, 1)])(x))
