@@ -3,6 +3,7 @@
 import math
 import os
 import pickle
+import stat
 
 import pytest
 import torch
@@ -12,9 +13,11 @@ import pyro
 from pyro.params.param_store import (
     ParamStoreDict,
     ParamStoreError,
+    atomic_torch_save,
     module_from_param_with_module_name,
     normalize_param_name,
     param_with_module_name,
+    safe_torch_load,
     user_param_name,
 )
 
@@ -242,6 +245,44 @@ def test_save_is_atomic(store, tmp_path, monkeypatch):
     store.clear()
     store.load(str(path))
     assert list(store.keys()) == ["x"]
+
+
+def test_atomic_save_syncs_the_file_then_renames_then_syncs_the_directory(tmp_path,
+                                                                        monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append("fsync dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append("replace")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    atomic_torch_save({"a": torch.ones(2)}, tmp_path / "x.pt")  # a PathLike is accepted
+    monkeypatch.undo()
+    assert events == ["fsync file", "replace", "fsync dir"]
+    assert os.listdir(tmp_path) == ["x.pt"]
+    assert torch.equal(safe_torch_load(tmp_path / "x.pt")["a"], torch.ones(2))
+
+
+class _ThingError(ValueError):
+    pass
+
+
+def test_safe_load_raises_the_callers_errors_with_its_remedy(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"thing file .*nope\.pt.*no such file"):
+        safe_torch_load(str(tmp_path / "nope.pt"), what="thing", error=_ThingError,
+                        missing_error=FileNotFoundError, remedy="Write it again.")
+    with pytest.raises(_ThingError, match=r"nope\.pt.*no such file"):
+        safe_torch_load(str(tmp_path / "nope.pt"), error=_ThingError)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(_ThingError, match=r"thing file .*bad\.pt.*corrupt.*Write it again\.$"):
+        safe_torch_load(str(bad), what="thing", error=_ThingError, remedy="Write it again.")
 
 
 def test_load_missing_corrupt_and_foreign_files(store, tmp_path):

@@ -2,6 +2,8 @@
 import pytest
 import torch
 
+from pyro.util import validation_enabled
+
 
 def pytest_configure(config):
     torch.set_num_threads(1)
@@ -10,7 +12,6 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def _seed_and_validate():
     torch.manual_seed(0)
-    old = torch.distributions.Distribution._validate_args
-    torch.distributions.Distribution.set_default_validate_args(True)
-    yield
-    torch.distributions.Distribution.set_default_validate_args(old)
+    # Pyro's one switch: its own checks and torch's validate_args default, restored after
+    with validation_enabled(True):
+        yield

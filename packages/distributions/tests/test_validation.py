@@ -3,7 +3,10 @@ distribution, the parameter and the constraint; nothing silently turns into NaN.
 import pytest
 import torch
 
+import pyro
 import pyro.distributions as dist
+import pyro.distributions.util as dist_util
+import pyro.util
 
 BAD_PARAMETERS = [
     ("Normal", lambda: dist.Normal(0.0, torch.tensor(-1.0)), "scale", "GreaterThan"),
@@ -77,3 +80,18 @@ def test_validation_can_be_turned_off():
         d.log_prob(torch.tensor(0.0))  # no error: the user asked for no checks
         dist.BetaBinomial(torch.tensor(-1.0), 1.0, 3)
     assert dist.is_validation_enabled()
+
+
+def test_one_validation_switch_for_pyro_and_torch():
+    # pyro.distributions re-exports core's switch: no second flag that can disagree
+    for name in ("enable_validation", "is_validation_enabled", "validation_enabled"):
+        assert getattr(dist, name) is getattr(pyro.util, name)
+        assert getattr(dist_util, name) is getattr(pyro.util, name)
+    with dist.validation_enabled(False):
+        assert not pyro.is_validation_enabled()
+        assert not torch.distributions.Distribution._validate_args
+        pyro.enable_validation(True)
+        assert dist.is_validation_enabled() and torch.distributions.Distribution._validate_args
+        dist.enable_validation(False)
+        assert not pyro.util.is_validation_enabled()
+    assert pyro.util.is_validation_enabled() and torch.distributions.Distribution._validate_args

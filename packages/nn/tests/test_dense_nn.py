@@ -30,3 +30,14 @@ def test_conditional_dense_nn_concatenates_context_first():
         net(x)
     with pytest.raises(ValueError, match=r"\(2,\)"):
         net(torch.randn(4, 3), ctx)
+
+
+def test_context_errors_name_the_network_and_the_shapes():
+    net = ConditionalDenseNN(2, 3, [4])
+    with pytest.raises(ValueError, match=r"ConditionalDenseNN needs a context of shape "
+                                         r"batch_shape \+ \(3,\); got \(2,\)"):
+        net(torch.randn(2), torch.randn(2))
+    with pytest.raises(ValueError, match=r"context_dim=3: pass a context"):
+        net(torch.randn(2))
+    with pytest.raises(ValueError, match=r"no context input \(context_dim=0\)"):
+        ConditionalDenseNN(2, 0, [4])(torch.randn(2), torch.randn(3))

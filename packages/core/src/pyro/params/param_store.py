@@ -440,10 +440,16 @@ def _same_args(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
     return True
 
 
-def atomic_torch_save(obj: Any, filename: str) -> None:
-    """``torch.save`` to ``filename`` atomically (temporary file + fsync + rename)."""
+def atomic_torch_save(obj: Any, filename: Union[str, os.PathLike]) -> None:
+    """``torch.save`` to ``filename`` atomically: a temporary file in the same directory is
+    written, flushed and fsync'ed, then renamed over ``filename`` (``os.replace``) and the
+    directory fsync'ed where the platform allows, so a crash leaves either the old file or
+    the new one, never a torn one, and no temporary file behind."""
+    filename = os.fspath(filename)
     directory = os.path.dirname(os.path.abspath(filename))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=directory)
+    fd, tmp = tempfile.mkstemp(
+        dir=directory, prefix="." + os.path.basename(filename) + ".", suffix=".tmp"
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
@@ -456,17 +462,48 @@ def atomic_torch_save(obj: Any, filename: str) -> None:
         except OSError:
             pass
         raise
+    _fsync_directory(directory)
 
 
-def safe_torch_load(filename: str, map_location=None, what: str = "Pyro") -> Any:
-    """``torch.load(filename, weights_only=True)`` with errors that name the file."""
+def _fsync_directory(directory: str) -> None:
+    # make the rename itself durable where the platform allows opening a directory
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def safe_torch_load(filename: Union[str, os.PathLike], map_location=None,
+                    what: str = "Pyro", *, error: type[Exception] = ParamStoreError,
+                    missing_error: Optional[type[Exception]] = None, remedy: str = "") -> Any:
+    """``torch.load(filename, weights_only=True)`` with errors that name the file: only
+    tensors and plain containers are read, no code from the file is ever executed.
+
+    :param what: what the file holds, for messages (``"ParamStore"``, ``"optimizer state"``).
+    :param error: the exception class raised for a missing, corrupt, truncated or unsafe
+        file (default :class:`ParamStoreError`).
+    :param missing_error: the exception class raised instead of ``error`` when the file does
+        not exist (e.g. ``FileNotFoundError``).
+    :param remedy: a sentence appended to the message about an unreadable file, saying
+        what to do.
+    :raises error: (or ``missing_error``) naming the file and the cause.
+    """
+    filename = os.fspath(filename)
     if not os.path.exists(filename):
-        raise ParamStoreError(f"cannot load {what} file {filename!r}: no such file")
+        raise (missing_error or error)(
+            f"cannot load {what} file {filename!r}: no such file (check the path)")
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except Exception as e:  # corrupt, truncated, or holding code (refused by weights_only)
-        raise ParamStoreError(
+        raise error(
             f"cannot load {what} file {filename!r}: it is corrupt, truncated or not a file "
             f"saved by Pyro ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
             f"Files are loaded with weights_only=True and never execute code."
+            + (f" {remedy}" if remedy else "")
         ) from e

@@ -204,7 +204,26 @@ class Independent(_td.Independent, TorchDistributionMixin):
                           sum_rightmost(entropy_term, n))
 
 
-class MaskedDistribution(TorchDistribution):
+class _BaseDistWrapper(TorchDistribution):
+    """A distribution built around ``self.base_dist`` (set by the subclass): its support,
+    ``has_rsample`` and ``has_enumerate_support`` are those of the base distribution."""
+
+    arg_constraints: dict = {}
+
+    @property
+    def has_rsample(self) -> bool:
+        return self.base_dist.has_rsample
+
+    @property
+    def has_enumerate_support(self) -> bool:
+        return self.base_dist.has_enumerate_support
+
+    @property
+    def support(self):
+        return self.base_dist.support
+
+
+class MaskedDistribution(_BaseDistWrapper):
     """A distribution whose log density is zeroed where ``mask`` is False.
 
     Sampling is unchanged; ``log_prob`` and ``score_parts`` are masked.
@@ -215,8 +234,6 @@ class MaskedDistribution(TorchDistribution):
     :raises ValueError: if the mask is neither a bool nor a tensor, or does not broadcast
         with the batch shape.
     """
-
-    arg_constraints: dict = {}
 
     def __init__(self, base_dist, mask: Union[bool, torch.Tensor]) -> None:
         if isinstance(mask, bool):
@@ -252,18 +269,6 @@ class MaskedDistribution(TorchDistribution):
         if isinstance(mask, torch.Tensor):
             mask = mask.expand(batch_shape)
         return MaskedDistribution(self.base_dist.expand(batch_shape), mask)
-
-    @property
-    def has_rsample(self) -> bool:
-        return self.base_dist.has_rsample
-
-    @property
-    def has_enumerate_support(self) -> bool:
-        return self.base_dist.has_enumerate_support
-
-    @property
-    def support(self):
-        return self.base_dist.support
 
     def sample(self, sample_shape=torch.Size()):
         return self.base_dist.sample(sample_shape)
@@ -304,7 +309,7 @@ class MaskedDistribution(TorchDistribution):
         return self.base_dist.variance
 
 
-class ExpandedDistribution(TorchDistribution):
+class ExpandedDistribution(_BaseDistWrapper):
     """``base_dist`` broadcast to a larger ``batch_shape`` without copying its parameters.
 
     Samples are drawn independently for every expanded entry.
@@ -313,8 +318,6 @@ class ExpandedDistribution(TorchDistribution):
     :param batch_shape: a shape that ``base_dist.batch_shape`` broadcasts to.
     :raises ValueError: if ``base_dist.batch_shape`` does not broadcast to ``batch_shape``.
     """
-
-    arg_constraints: dict = {}
 
     def __init__(self, base_dist, batch_shape: Sequence[int] = torch.Size(),
                  validate_args: Optional[bool] = None) -> None:
@@ -349,18 +352,6 @@ class ExpandedDistribution(TorchDistribution):
         if batch_shape == self.batch_shape:
             return self
         return ExpandedDistribution(self.base_dist, batch_shape, validate_args=self._validate_args)
-
-    @property
-    def has_rsample(self) -> bool:
-        return self.base_dist.has_rsample
-
-    @property
-    def has_enumerate_support(self) -> bool:
-        return self.base_dist.has_enumerate_support
-
-    @property
-    def support(self):
-        return self.base_dist.support
 
     def _draw(self, draw, sample_shape) -> torch.Tensor:
         sample_shape = torch.Size(sample_shape)

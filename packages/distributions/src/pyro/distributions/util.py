@@ -1,8 +1,9 @@
-"""Shape, masking and validation helpers (Pyro's ``pyro.distributions.util``)."""
-from __future__ import annotations
+"""Shape, masking and validation helpers (Pyro's ``pyro.distributions.util``).
 
-from contextlib import contextmanager
-from typing import Iterator
+The validation switch is core's one switch (:func:`pyro.util.enable_validation`, also
+``pyro.enable_validation``), re-exported here: it sets Pyro's own checks and torch's
+``Distribution`` ``validate_args`` default together."""
+from __future__ import annotations
 
 import torch
 from torch.distributions.utils import broadcast_all
@@ -14,6 +15,7 @@ from pyro.primitive_distributions.util import (
     scale_and_mask,
     sum_rightmost,
 )
+from pyro.util import enable_validation, is_validation_enabled, validation_enabled
 
 __all__ = [
     "broadcast_all",
@@ -47,25 +49,3 @@ def sum_leftmost(value: torch.Tensor, dim: int) -> torch.Tensor:
 def eye_like(value: torch.Tensor, m: int, n: int = None) -> torch.Tensor:
     """An ``m x n`` identity matrix with the dtype and device of ``value``."""
     return torch.eye(m, m if n is None else n, dtype=value.dtype, device=value.device)
-
-
-def is_validation_enabled() -> bool:
-    """Whether distributions validate parameters and values by default."""
-    return bool(torch.distributions.Distribution._validate_args)
-
-
-def enable_validation(is_validate: bool = True) -> None:
-    """Turn default validation of distribution parameters and values on or off (torch's
-    ``Distribution.set_default_validate_args``)."""
-    torch.distributions.Distribution.set_default_validate_args(bool(is_validate))
-
-
-@contextmanager
-def validation_enabled(is_validate: bool = True) -> Iterator[None]:
-    """Context manager that sets default validation and restores it on exit."""
-    old = is_validation_enabled()
-    enable_validation(is_validate)
-    try:
-        yield
-    finally:
-        enable_validation(old)

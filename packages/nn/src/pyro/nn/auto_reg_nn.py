@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._context import concat_context
 from ._outputs import normalize_param_dims, split_params
 
 __all__ = [
@@ -304,33 +305,8 @@ class ConditionalAutoRegressiveNN(nn.Module):
             ``batch + (p, input_dim)`` for an entry ``p > 1``.
         :raises ValueError: on a wrong last dimension or a missing context.
         """
-        if inputs.dim() == 0 or inputs.size(-1) != self.input_dim:
-            raise ValueError(
-                f"{type(self).__name__} expects inputs of shape batch_shape + "
-                f"({self.input_dim},); got {tuple(inputs.shape)}"
-            )
-        x = inputs
-        if self.context_dim:
-            if context is None:
-                raise ValueError(
-                    f"{type(self).__name__} was built with context_dim={self.context_dim}: "
-                    f"pass context of shape batch_shape + ({self.context_dim},)"
-                )
-            if context.dim() == 0 or context.size(-1) != self.context_dim:
-                raise ValueError(
-                    f"context must have shape batch_shape + ({self.context_dim},); got "
-                    f"{tuple(context.shape)}"
-                )
-            batch = torch.broadcast_shapes(inputs.shape[:-1], context.shape[:-1])
-            x = torch.cat(
-                [context.expand(batch + (self.context_dim,)),
-                 inputs.expand(batch + (self.input_dim,))],
-                dim=-1,
-            )
-        elif context is not None:
-            raise ValueError(
-                f"{type(self).__name__} has no context input (context_dim=0) but got a context"
-            )
+        x = concat_context(type(self).__name__, inputs, context, self.input_dim,
+                           self.context_dim, arg="inputs")
         h = x
         for layer in self.layers[:-1]:
             h = self.f(layer(h))

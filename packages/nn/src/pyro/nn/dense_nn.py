@@ -8,6 +8,7 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 from torch import nn
 
+from ._context import concat_context
 from ._outputs import normalize_param_dims, split_dense_params
 
 __all__ = ["ConditionalDenseNN", "DenseNN"]
@@ -66,28 +67,7 @@ class ConditionalDenseNN(nn.Module):
     ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """Evaluate on ``x`` (``batch + (input_dim,)``) and ``context``
         (``batch' + (context_dim,)``, broadcast with ``batch``)."""
-        if x.dim() == 0 or x.size(-1) != self.input_dim:
-            raise ValueError(
-                f"{type(self).__name__} expects x of shape batch_shape + ({self.input_dim},); "
-                f"got {tuple(x.shape)}"
-            )
-        if self.context_dim:
-            if context is None or context.dim() == 0 or context.size(-1) != self.context_dim:
-                got = None if context is None else tuple(context.shape)
-                raise ValueError(
-                    f"{type(self).__name__} needs a context of shape batch_shape + "
-                    f"({self.context_dim},); got {got}"
-                )
-            batch = torch.broadcast_shapes(x.shape[:-1], context.shape[:-1])
-            h = torch.cat(
-                [context.expand(batch + (self.context_dim,)),
-                 x.expand(batch + (self.input_dim,))],
-                dim=-1,
-            )
-        elif context is not None:
-            raise ValueError(f"{type(self).__name__} has no context input but got a context")
-        else:
-            h = x
+        h = concat_context(type(self).__name__, x, context, self.input_dim, self.context_dim)
         for layer in self.layers[:-1]:
             h = self.f(layer(h))
         return split_dense_params(self.layers[-1](h), self.param_dims)

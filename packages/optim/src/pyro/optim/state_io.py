@@ -10,11 +10,9 @@ scheduler's ``state_dict()``.
 from __future__ import annotations
 
 import os
-import pickle
-import tempfile
 from typing import Any, Dict, Optional
 
-import torch
+from pyro.params.param_store import atomic_torch_save, safe_torch_load
 
 
 class OptimStateError(ValueError):
@@ -54,63 +52,27 @@ def check_optim_state(state: Any, source: str) -> Dict[str, dict]:
 
 
 def save_state(state: Dict[str, dict], filename: str) -> None:
-    """Write ``state`` to ``filename`` atomically: a temporary file in the same directory is
-    written, flushed and fsync'ed, then renamed over ``filename`` (``os.replace``), so a crash
-    leaves either the old file or the new one, never a torn one."""
-    filename = os.fspath(filename)
-    directory = os.path.dirname(os.path.abspath(filename))
-    fd, tmp = tempfile.mkstemp(
-        dir=directory, prefix="." + os.path.basename(filename) + ".", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filename)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    # make the rename itself durable where the platform allows opening a directory
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    """Write ``state`` to ``filename`` atomically with core's
+    :func:`~pyro.params.param_store.atomic_torch_save` (temporary file, fsync, rename), so
+    a crash leaves either the old file or the new one, never a torn one."""
+    atomic_torch_save(state, filename)
 
 
 def load_state(filename: str, map_location: Optional[Any] = None) -> Dict[str, dict]:
     """Read optimizer state written by :func:`save_state`.
 
-    Uses ``torch.load(weights_only=True)``: tensors and plain containers only, no code from
+    Uses core's :func:`~pyro.params.param_store.safe_torch_load`
+    (``torch.load(weights_only=True)``): tensors and plain containers only, no code from
     the file is ever executed.
 
     :raises FileNotFoundError: if ``filename`` does not exist.
     :raises OptimStateError: if the file is corrupt, truncated, not a torch file, holds
         objects that safe loading refuses, or holds something other than optimizer state.
     """
-    filename = os.fspath(filename)
-    if not os.path.exists(filename):
-        raise FileNotFoundError(f"optimizer state file {filename!r} does not exist")
-    try:
-        state = torch.load(filename, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
-        raise OptimStateError(
-            f"cannot load optimizer state from {filename!r}: the file is corrupt or truncated, "
-            f"or was not written by PyroOptim.save (safe loading refuses anything but tensors "
-            f"and plain containers). Save it again with optim.save(filename), or start the "
-            f"optimizer afresh without loading. Cause: {type(e).__name__}: {e}"
-        ) from e
-    return check_optim_state(state, f"optimizer state file {filename!r}")
+    state = safe_torch_load(
+        filename, map_location, what="optimizer state", error=OptimStateError,
+        missing_error=FileNotFoundError,
+        remedy="Save it again with optim.save(filename) (PyroOptim.save), or start the "
+               "optimizer afresh without loading.",
+    )
+    return check_optim_state(state, f"optimizer state file {os.fspath(filename)!r}")

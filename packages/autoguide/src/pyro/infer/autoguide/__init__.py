@@ -5,30 +5,11 @@
 """
 import pyro.plugins
 
+from . import initialization
 from .guides import AutoDelta, AutoGuide, AutoNormal
-from .initialization import (
-    InitMessenger,
-    init_to_feasible,
-    init_to_generated,
-    init_to_mean,
-    init_to_median,
-    init_to_sample,
-    init_to_uniform,
-    init_to_value,
-)
+from .initialization import *  # noqa: F403  (the strategies and InitMessenger)
 
-__all__ = [
-    "AutoDelta",
-    "AutoGuide",
-    "AutoNormal",
-    "InitMessenger",
-    "init_to_feasible",
-    "init_to_generated",
-    "init_to_mean",
-    "init_to_median",
-    "init_to_sample",
-    "init_to_uniform",
-    "init_to_value",
-]
+__all__ = ["AutoDelta", "AutoGuide", "AutoNormal"]
+__all__ += initialization.__all__
 
 __getattr__ = pyro.plugins.namespace_getattr(__name__, "autoguides")

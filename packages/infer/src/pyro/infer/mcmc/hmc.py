@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
+from ..initialization import init_to_uniform
 from .adaptation import WarmupAdapter
-from .initialization import init_to_uniform
 from .integrator import EuclideanMetric, velocity_verlet
 from .mcmc_kernel import MCMCKernel
 from .util import _constrained_to_unconstrained, make_dict_potential, setup_potential

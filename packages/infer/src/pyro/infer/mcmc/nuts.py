@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
+from ..initialization import init_to_uniform
 from .hmc import HMC
-from .initialization import init_to_uniform
 
 __all__ = ["NUTS"]
 

@@ -53,13 +53,45 @@ class LatentSite:
                 f"unconstrained_shape={tuple(self.unconstrained_shape)})")
 
 
+def _value_and_grad(potential: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``potential(z)`` and the gradient of its sum in ``z`` (zeros when it does not
+    depend on ``z``); ``z`` is detached first."""
+    z = z.detach().requires_grad_(True)
+    with torch.enable_grad():
+        pe = potential(z)
+    if pe.requires_grad:
+        (grad,) = torch.autograd.grad(pe.sum() if pe.dim() else pe, z)
+    else:
+        grad = torch.zeros_like(z)
+    return pe, grad
+
+
 class _LogJointMessenger(Messenger):
-    """Substitutes latent values and accumulates the scaled, masked log density."""
+    """Substitutes latent values and accumulates the scaled, masked log density.
+
+    :meth:`log_joint_of` runs a model under it; subclasses change how one site's log
+    density is reduced (:meth:`_reduce`), e.g. per chain.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.values: dict = {}
         self.log_joint = None
+
+    def log_joint_of(self, model: Callable, args: tuple, kwargs: dict,
+                     values: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """Run ``model(*args, **kwargs)`` with its latent sites set to ``values``; the
+        accumulated log density (``None`` for a model without sample sites)."""
+        self.values = values
+        self.log_joint = None
+        try:
+            with self:
+                model(*args, **kwargs)
+            return self.log_joint
+        finally:
+            self.values = {}
+            self.log_joint = None
 
     def process_message(self, msg) -> None:
         if msg["type"] == "sample" and not msg["is_observed"]:
@@ -81,14 +113,18 @@ class _LogJointMessenger(Messenger):
         log_prob = msg["fn"].log_prob(msg["value"])
         if mask is not None and mask is not True:
             log_prob = torch.where(mask, log_prob, log_prob.new_zeros(()))
+        total = self._reduce(msg, log_prob)
+        self.log_joint = total if self.log_joint is None else self.log_joint + total
+
+    def _reduce(self, msg, log_prob: torch.Tensor) -> torch.Tensor:
+        """The scaled sum of one site's (masked) log density."""
         scale = msg["scale"]
         if isinstance(scale, torch.Tensor):
-            total = (log_prob * scale).sum()
-        else:
-            total = log_prob.sum()
-            if scale != 1.0:
-                total = total * scale
-        self.log_joint = total if self.log_joint is None else self.log_joint + total
+            return (log_prob * scale).sum()
+        total = log_prob.sum()
+        if scale != 1.0:
+            total = total * scale
+        return total
 
 
 class _FlatLayout:
@@ -136,13 +172,7 @@ class _PotentialBase(_FlatLayout):
         return self._potential_impl(z)
 
     def __call__(self, z: torch.Tensor) -> tuple[float, torch.Tensor]:
-        z = z.detach().requires_grad_(True)
-        with torch.enable_grad():
-            pe = self._potential_impl(z)
-        if pe.requires_grad:
-            (grad,) = torch.autograd.grad(pe, z)
-        else:
-            grad = torch.zeros_like(z)
+        pe, grad = _value_and_grad(self._potential_impl, z)
         return pe.item(), grad
 
     def dict_potential_fn(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -219,16 +249,8 @@ class ModelPotential(_PotentialBase):
                 values[name] = x
                 ld = t.log_abs_det_jacobian(u, x).sum()
                 log_det = ld if log_det is None else log_det + ld
-        msgr = self._messenger
-        msgr.values = values
-        msgr.log_joint = None
-        try:
-            with msgr:
-                self.model(*self.model_args, **self.model_kwargs)
-            log_joint = msgr.log_joint
-        finally:
-            msgr.values = {}
-            msgr.log_joint = None
+        log_joint = self._messenger.log_joint_of(self.model, self.model_args,
+                                                 self.model_kwargs, values)
         if log_joint is None:
             log_joint = z.new_zeros(())
         return log_joint, log_det

@@ -21,24 +21,11 @@ from pyro.ops import stats
 from pyro.poutine.messenger import Messenger
 from pyro.poutine.util import site_is_subsample
 
-from .initialization import (
-    init_to_feasible,
-    init_to_mean,
-    init_to_median,
-    init_to_sample,
-    init_to_uniform,
-    init_to_value,
-)
+from ..initialization import init_to_uniform
 from .potential import DictPotential, ModelPotential, latent_sites_from_trace
 
 __all__ = [
     "diagnostics",
-    "init_to_feasible",
-    "init_to_mean",
-    "init_to_median",
-    "init_to_sample",
-    "init_to_uniform",
-    "init_to_value",
     "initialize_model",
     "print_summary",
     "setup_potential",

@@ -18,44 +18,24 @@ from typing import Any
 
 import torch
 
-from pyro.poutine.messenger import Messenger
-
 from .adaptation import WarmupAdapter
 from .hmc import HMC
 from .nuts import NUTS
+from .potential import _FlatLayout, _LogJointMessenger, _value_and_grad
 from .progress import make_progress_bar, set_description, set_postfix
 from .util import _constrained_to_unconstrained, setup_potential
 
 __all__ = ["BatchedModelPotential", "run_vectorized_chains"]
 
 
-class _BatchedLogJointMessenger(Messenger):
+class _BatchedLogJointMessenger(_LogJointMessenger):
     """Substitutes chain-batched latent values; sums log densities per chain."""
 
     def __init__(self, max_plate_nesting: int) -> None:
         super().__init__()
         self.max_plate_nesting = max_plate_nesting
-        self.values: dict = {}
-        self.log_joint = None
 
-    def process_message(self, msg) -> None:
-        if msg["type"] == "sample" and not msg["is_observed"]:
-            value = self.values.get(msg["name"])
-            if value is None:
-                raise ValueError(
-                    f"MCMC: latent site {msg['name']!r} was not in the model when it was "
-                    f"initialized; HMC/NUTS need a model with static structure")
-            msg["value"] = value
-
-    def postprocess_message(self, msg) -> None:
-        if msg["type"] != "sample":
-            return
-        mask = msg["mask"]
-        if mask is False:
-            return
-        log_prob = msg["fn"].log_prob(msg["value"])
-        if mask is not None and mask is not True:
-            log_prob = torch.where(mask, log_prob, log_prob.new_zeros(()))
+    def _reduce(self, msg, log_prob: torch.Tensor) -> torch.Tensor:
         scale = msg["scale"]
         if isinstance(scale, torch.Tensor) or scale != 1.0:
             log_prob = log_prob * scale
@@ -67,13 +47,11 @@ class _BatchedLogJointMessenger(Messenger):
                 f"{self.max_plate_nesting} plus the chain dim; declare every batch dim with "
                 f"pyro.plate (or .to_event()), or pass a larger max_plate_nesting")
         if extra == 1:
-            per_chain = log_prob.reshape(log_prob.size(0), -1).sum(-1)
-        else:
-            per_chain = log_prob.sum()
-        self.log_joint = per_chain if self.log_joint is None else self.log_joint + per_chain
+            return log_prob.reshape(log_prob.size(0), -1).sum(-1)
+        return log_prob.sum()
 
 
-class BatchedModelPotential:
+class BatchedModelPotential(_FlatLayout):
     """Potential energies of ``num_chains`` points at once: ``z`` shaped ``(C, D)`` ->
     ``(energies (C,), gradients (C, D))``.
 
@@ -84,20 +62,14 @@ class BatchedModelPotential:
 
     def __init__(self, model, model_args, model_kwargs, sites, batch_dims,
                  max_plate_nesting: int) -> None:
+        super().__init__(sites)
         self.model = model
         self.model_args = tuple(model_args)
         self.model_kwargs = dict(model_kwargs)
-        self.sites = list(sites)
-        self.sizes = [s.size for s in self.sites]
         self.max_plate_nesting = max_plate_nesting
         self._plan = [(s.name, s.unconstrained_shape, s.shape, s.transform,
                        (1,) * (max_plate_nesting - nb)) for s, nb in zip(self.sites, batch_dims)]
         self._messenger = _BatchedLogJointMessenger(max_plate_nesting)
-
-    def unpack(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
-        batch = z.shape[:-1]
-        return {s.name: part.reshape(batch + s.unconstrained_shape)
-                for s, part in zip(self.sites, z.split(self.sizes, dim=-1))}
 
     def potential(self, z: torch.Tensor) -> torch.Tensor:
         c = z.size(0)
@@ -112,29 +84,15 @@ class BatchedModelPotential:
                 ld = t.log_abs_det_jacobian(u, x).reshape(c, -1).sum(-1)
                 log_det = ld if log_det is None else log_det + ld
             values[name] = x.reshape((c,) + pad + shape)
-        msgr = self._messenger
-        msgr.values = values
-        msgr.log_joint = None
-        try:
-            with msgr:
-                self.model(*self.model_args, **self.model_kwargs)
-            log_joint = msgr.log_joint
-        finally:
-            msgr.values = {}
-            msgr.log_joint = None
+        log_joint = self._messenger.log_joint_of(self.model, self.model_args,
+                                                 self.model_kwargs, values)
         if log_joint is None:
             log_joint = z.new_zeros(c)
         pe = -log_joint if log_det is None else -(log_joint + log_det)
         return pe.expand(c) if pe.dim() < 1 or pe.size(0) != c else pe
 
     def __call__(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = z.detach().requires_grad_(True)
-        with torch.enable_grad():
-            pe = self.potential(z)
-        if pe.requires_grad:
-            (grad,) = torch.autograd.grad(pe.sum(), z)
-        else:
-            grad = torch.zeros_like(z)
+        pe, grad = _value_and_grad(self.potential, z)
         return pe.detach(), grad
 
 
