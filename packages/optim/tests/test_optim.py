@@ -237,3 +237,23 @@ def test_repr_names_mode_and_counts():
     optim = Adam({"lr": 0.1})
     step_with(optim, {a: torch.ones(1)})
     assert "grouped" in repr(optim) and "1 parameters" in repr(optim)
+
+
+def _torch_optimizers(optim):
+    return [slot.optimizer for slot in optim._slots]
+
+
+@pytest.mark.parametrize("settings, fused", [
+    ({"lr": 0.1}, True),                      # default: torch's fused kernel
+    ({"lr": 0.1, "foreach": False}, None),    # an explicit choice is kept
+    ({"lr": 0.1, "fused": False}, False),
+])
+def test_adam_uses_the_fused_kernel_unless_told_otherwise(settings, fused):
+    p = pyro.param("w", torch.tensor([1.0, -2.0])).unconstrained()
+    p.grad = torch.tensor([0.5, 0.5])
+    optim = Adam(settings)
+    optim([p])
+    (torch_optim,) = _torch_optimizers(optim)
+    assert torch_optim.defaults["fused"] == fused
+    # first Adam step moves each coordinate by lr against the gradient's sign
+    assert torch.allclose(p.detach(), torch.tensor([0.9, -2.1]))

@@ -45,6 +45,11 @@ class _Slot:
         self.members: Dict[torch.Tensor, None] = {}
 
 
+#: torch optimizers whose fused kernel PyroOptim uses unless told otherwise
+#: (``fused=`` or ``foreach=`` in the optimizer's settings).
+_FUSED_BY_DEFAULT = frozenset({torch.optim.Adam, torch.optim.AdamW})
+
+
 class PyroOptim:
     """A wrapper for ``torch.optim.Optimizer`` objects that manages dynamically generated
     parameters.
@@ -277,6 +282,11 @@ class PyroOptim:
         self, p: torch.Tensor, settings: Mapping[str, Any], name: Optional[str]
     ) -> torch.optim.Optimizer:
         ctor = self._optimizer_constructor
+        if ctor in _FUSED_BY_DEFAULT and "fused" not in settings and "foreach" not in settings \
+                and p.dtype in (torch.float32, torch.float64) and p.device.type in ("cpu", "cuda"):
+            # torch's fused kernel: the same update in one call per step, without the
+            # per-tensor Python loop (a step of a small model is mostly that overhead)
+            settings = {**settings, "fused": True}
         try:
             return ctor([p], **settings)
         except (TypeError, ValueError) as e:
