@@ -17,9 +17,7 @@ The plugin manager is built lazily at the first lookup, never at ``import pyro``
 Set ``PYRO_DISABLE_PLUGIN_AUTOLOAD=1`` to skip entry points; :func:`register` adds a
 plugin by hand.
 """
-import pluggy
-
-from .hookspecs import hookspec
+from .hookspecs import hookimpl, hookspec
 from .manager import (
     describe_plugins,
     event_hook,
@@ -30,9 +28,8 @@ from .manager import (
     register,
     unregister,
 )
+from .namespace import namespace_getattr
 from .registry import KINDS, DuplicateRegistrationError, Registry
-
-hookimpl = pluggy.HookimplMarker("pyro")
 
 __all__ = [
     "KINDS",
@@ -50,21 +47,3 @@ __all__ = [
     "register",
     "unregister",
 ]
-
-
-def namespace_getattr(module_name: str, kind: str):
-    """Build the module-level ``__getattr__`` of a namespace module that falls back to the
-    registry of ``kind`` for names that plugins bring (DESIGN.md, Plugins)."""
-
-    def __getattr__(name: str):
-        if name.startswith("__"):
-            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-        try:
-            return lookup(kind, name)
-        except KeyError:
-            raise AttributeError(
-                f"module {module_name!r} has no attribute {name!r} (no installed plugin "
-                f"registered {kind} {name!r}; `pyro plugins` lists what is installed)"
-            ) from None
-
-    return __getattr__

@@ -17,6 +17,8 @@ from typing import Any
 import pluggy
 
 hookspec = pluggy.HookspecMarker("pyro")
+#: Decorator of hook implementations in plugins.
+hookimpl = pluggy.HookimplMarker("pyro")
 
 
 # ----------------------------------------------------------------- registration hooks
