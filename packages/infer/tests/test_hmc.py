@@ -8,27 +8,8 @@ import torch
 import pyro
 import pyro.distributions as dist
 from pyro.infer.mcmc import HMC, MCMC
-from pyro.ops.stats import effective_sample_size
 
 torch.set_num_threads(1)
-
-# Tolerances: as in test_nuts.py, a check of E f passes when the estimate is within
-# N_SD Monte Carlo errors sd(f) / sqrt(ESS(f)), both estimated from the draws (ESS
-# capped at the number of draws). N_SD = 4.5: false failure probability ~1e-5 per check.
-N_SD = 4.5
-
-
-def assert_expectation(values, exact, what=""):
-    values = values.double()
-    exact = torch.as_tensor(exact, dtype=torch.float64)
-    n = values.size(0)
-    ess = effective_sample_size(values.unsqueeze(0)).clamp(max=n)
-    err = values.std(0) / ess.sqrt()
-    mean = values.mean(0)
-    assert not ((mean - exact).abs() > N_SD * err).any(), (
-        f"{what}: estimate {mean.tolist()} vs exact {exact.tolist()}, allowed "
-        f"{(N_SD * err).tolist()} (ESS {ess.tolist()})")
-
 
 DATA = torch.tensor([1.2, 0.4, 2.2, 1.9, 0.7, 1.4, 1.1, 2.5, 0.3, 1.6])
 
@@ -39,7 +20,7 @@ def normal_normal(data):
         pyro.sample("obs", dist.Normal(mu, 1.0), obs=data)
 
 
-def test_hmc_normal_normal():
+def test_hmc_normal_normal(assert_expectation):
     pyro.set_rng_seed(0)
     kernel = HMC(normal_normal, trajectory_length=1.0)
     mcmc = MCMC(kernel, num_samples=1000, warmup_steps=300, disable_progbar=True)
@@ -55,7 +36,7 @@ COV = torch.tensor([[1.0, 0.8], [0.8, 2.0]], dtype=torch.float64)
 PREC = torch.linalg.inv(COV)
 
 
-def test_hmc_correlated_gaussian_from_potential_fn():
+def test_hmc_correlated_gaussian_from_potential_fn(assert_expectation):
     pyro.set_rng_seed(1)
 
     def potential(params):
@@ -77,7 +58,7 @@ def half_normal_prior():
     pyro.sample("s", dist.HalfNormal(2.0))
 
 
-def test_hmc_half_normal_scale_jacobian():
+def test_hmc_half_normal_scale_jacobian(assert_expectation):
     # prior only: E s = 2 sqrt(2/pi), E s^2 = 4. Without the log-Jacobian of exp, HMC would
     # sample exp(u) with u ~ density HalfNormal(exp(u)) -- a different law.
     pyro.set_rng_seed(2)

@@ -8,31 +8,11 @@ import torch
 import pyro
 import pyro.distributions as dist
 from pyro.infer.mcmc import MCMC, NUTS
-from pyro.ops.stats import effective_sample_size
 
 torch.set_num_threads(1)
 
-# Tolerances. For a function f of the draws, the Monte Carlo error of its mean is
-# sd(f) / sqrt(ESS(f)) (Markov chain CLT). sd(f) and ESS(f) are estimated from the draws
-# (Geyer's ESS, capped at the number of draws so that antithetic chains do not tighten
-# the bound) and a check passes when |mean f - E f| < N_SD of those errors: with
-# N_SD = 4.5 a correct sampler fails one check with probability ~1e-5 (tests are seeded).
-N_SD = 4.5
 
-
-def assert_expectation(values, exact, what=""):
-    values = values.double()
-    exact = torch.as_tensor(exact, dtype=torch.float64)
-    n = values.size(0)
-    ess = effective_sample_size(values.unsqueeze(0)).clamp(max=n)
-    err = values.std(0) / ess.sqrt()
-    mean = values.mean(0)
-    assert not ((mean - exact).abs() > N_SD * err).any(), (
-        f"{what}: estimate {mean.tolist()} vs exact {exact.tolist()}, allowed "
-        f"{(N_SD * err).tolist()} (ESS {ess.tolist()})")
-
-
-def assert_moments(draws, mean, cov, what=""):
+def assert_moments(assert_expectation, draws, mean, cov, what=""):
     """Mean and covariance of vector draws (N, D), each covariance entry checked as the
     expectation of (x_i - m_i)(x_j - m_j)."""
     x = draws.double()
@@ -61,7 +41,7 @@ def normal_normal_posterior(data):
     return data.sum().item() / precision, 1 / precision  # mean, variance
 
 
-def test_nuts_normal_normal():
+def test_nuts_normal_normal(assert_expectation):
     pyro.set_rng_seed(0)
     mcmc = MCMC(NUTS(normal_normal), num_samples=1000, warmup_steps=300, disable_progbar=True)
     mcmc.run(DATA)
@@ -81,14 +61,14 @@ def correlated_gaussian():
 
 
 @pytest.mark.parametrize("full_mass", [False, True])
-def test_nuts_correlated_gaussian(full_mass):
+def test_nuts_correlated_gaussian(full_mass, assert_expectation):
     pyro.set_rng_seed(1)
     kernel = NUTS(correlated_gaussian, full_mass=full_mass)
     mcmc = MCMC(kernel, num_samples=800, warmup_steps=300, disable_progbar=True)
     mcmc.run()
     x = mcmc.get_samples()["x"]
     assert x.shape == (800, 2)
-    assert_moments(x, LOC, COV, f"full_mass={full_mass}")
+    assert_moments(assert_expectation, x, LOC, COV, f"full_mass={full_mass}")
     if full_mass:
         # the dense metric estimates the posterior covariance from ~175 slow-window draws
         assert kernel.inverse_mass_matrix.shape == (2, 2)
@@ -101,7 +81,7 @@ def gamma_precision(data):
         pyro.sample("obs", dist.Normal(0.0, lam.rsqrt()), obs=data)
 
 
-def test_nuts_positive_site_needs_the_jacobian():
+def test_nuts_positive_site_needs_the_jacobian(assert_expectation):
     # Gamma(a, b) prior on a precision, Normal(0, 1/sqrt(lam)) data: the posterior is
     # Gamma(a + n/2, b + sum x^2 / 2). Sampling log(lam) without the log-Jacobian would
     # target Gamma(a - 1 + n/2, ...) instead, whose mean is off by 1/(b + sum x^2 / 2) =
@@ -123,7 +103,7 @@ def beta_bernoulli(flips):
         pyro.sample("obs", dist.Bernoulli(p), obs=flips)
 
 
-def test_nuts_interval_site_beta_bernoulli():
+def test_nuts_interval_site_beta_bernoulli(assert_expectation):
     flips = torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0])
     pyro.set_rng_seed(3)
     mcmc = MCMC(NUTS(beta_bernoulli), num_samples=1000, warmup_steps=300, disable_progbar=True)
@@ -136,7 +116,7 @@ def test_nuts_interval_site_beta_bernoulli():
     assert_expectation((p - mean) ** 2, var, "p variance")
 
 
-def test_nuts_slice_sampling_variant():
+def test_nuts_slice_sampling_variant(assert_expectation):
     pyro.set_rng_seed(4)
     mcmc = MCMC(NUTS(normal_normal, use_multinomial_sampling=False), num_samples=600,
                 warmup_steps=200, disable_progbar=True)
