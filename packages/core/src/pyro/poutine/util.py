@@ -1,9 +1,7 @@
 """Helpers over sites and traces used by handlers and inference algorithms."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List
-
-import torch
+from typing import Any, Dict, List
 
 
 def site_is_subsample(site: Dict[str, Any]) -> bool:
@@ -63,16 +61,3 @@ def discrete_escape(trace, msg: Dict[str, Any]) -> bool:
 def all_escape(trace, msg: Dict[str, Any]) -> bool:
     """Escape predicate: any latent sample site not yet in ``trace``."""
     return msg["type"] == "sample" and not msg["is_observed"] and msg["name"] not in trace
-
-
-def is_identically_one(x) -> bool:
-    return isinstance(x, (int, float)) and x == 1
-
-
-def check_fn_callable(fn: Callable, handler: str) -> None:
-    if not callable(fn):
-        raise TypeError(f"poutine.{handler} expected a callable, got {type(fn).__name__}")
-
-
-def broadcast_value_shape(*shapes) -> torch.Size:
-    return torch.broadcast_shapes(*shapes)

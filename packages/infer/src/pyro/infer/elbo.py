@@ -9,7 +9,7 @@ import torch
 import pyro
 from pyro import poutine
 
-from .util import site_is_subsample, torch_item
+from .util import plate_nesting, torch_item
 
 __all__ = ["ELBO"]
 
@@ -100,14 +100,7 @@ class ELBO:
             model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(
                 *args, **kwargs
             )
-        nesting = 0
-        for trace in (model_trace, guide_trace):
-            for site in trace.nodes.values():
-                if site["type"] != "sample" or site_is_subsample(site):
-                    continue
-                for frame in site["cond_indep_stack"]:
-                    if frame.vectorized:
-                        nesting = max(nesting, -frame.dim)
+        nesting = plate_nesting(model_trace, guide_trace)
         if self.vectorize_particles and self.num_particles > 1:
             nesting += 1
         self.max_plate_nesting = nesting
@@ -117,14 +110,7 @@ class ELBO:
         shape checks that need a finite bound)."""
         if self.max_plate_nesting != float("inf"):
             return int(self.max_plate_nesting)
-        nesting = 0
-        for trace in traces:
-            for site in trace.nodes.values():
-                if site["type"] == "sample":
-                    for frame in site["cond_indep_stack"]:
-                        if frame.vectorized:
-                            nesting = max(nesting, -frame.dim)
-        return nesting
+        return plate_nesting(*traces)
 
     # ------------------------------------------------------------- particles
 

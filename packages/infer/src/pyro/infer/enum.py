@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 from pyro import poutine
 
 from .search import iter_complete_traces
-from .util import is_validation_enabled, site_is_subsample
+from .util import is_validation_enabled, plate_nesting, site_is_subsample
 
 __all__ = [
     "config_enumerate",
@@ -141,11 +141,6 @@ def get_importance_trace(
     if is_validation_enabled():
         nesting = max_plate_nesting
         if nesting == float("inf"):
-            nesting = 0
-            for tr in (model_trace, guide_trace):
-                for site in tr.nodes.values():
-                    for frame in site.get("cond_indep_stack", ()):
-                        if frame.vectorized:
-                            nesting = max(nesting, -frame.dim)
+            nesting = plate_nesting(model_trace, guide_trace)
         check_traces_site_shapes(int(nesting), model_trace, guide_trace)
     return model_trace, guide_trace

@@ -9,7 +9,7 @@ import torch
 import pyro
 from pyro import poutine
 
-from .util import site_is_subsample
+from .util import plate_nesting, site_is_subsample
 
 __all__ = ["Predictive"]
 
@@ -19,13 +19,7 @@ _PLATE_NAME = "_num_predictive_samples"
 def _guess_max_plate_nesting(model: Callable, args: Tuple, kwargs: dict) -> int:
     with poutine.block():
         trace = poutine.trace(model).get_trace(*args, **kwargs)
-    nesting = 0
-    for site in trace.nodes.values():
-        if site["type"] == "sample":
-            for frame in site["cond_indep_stack"]:
-                if frame.vectorized:
-                    nesting = max(nesting, -frame.dim)
-    return nesting
+    return plate_nesting(trace)
 
 
 def _predictive(
@@ -49,12 +43,7 @@ def _predictive(
     with torch.no_grad():
         with poutine.block():
             prototype = poutine.trace(masked).get_trace(*args, **kwargs)
-        nesting = 0
-        for site in prototype.nodes.values():
-            if site["type"] == "sample":
-                for frame in site["cond_indep_stack"]:
-                    if frame.vectorized:
-                        nesting = max(nesting, -frame.dim)
+        nesting = plate_nesting(prototype)
 
         shapes: Dict[str, Optional[torch.Size]] = {}
         for name, site in prototype.nodes.items():

@@ -6,11 +6,12 @@ there is nothing to do: no tensor is made for a Python zero, no sync is forced.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Dict, FrozenSet, Iterable, Optional
 
 import torch
 
+from pyro.poutine.util import site_is_subsample
+from pyro.primitive_distributions.util import is_identically_one, is_identically_zero
 from pyro.util import enable_validation, is_validation_enabled
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "is_identically_zero",
     "is_validation_enabled",
     "plate_frames",
+    "plate_nesting",
     "site_is_subsample",
     "torch_backward",
     "torch_exp",
@@ -53,19 +55,10 @@ def zero_grads(tensors: Iterable[torch.Tensor]) -> None:
         p.grad = None
 
 
-def is_identically_zero(x: Any) -> bool:
-    """True when ``x`` is the Python number 0 (tensors are never inspected)."""
-    return isinstance(x, numbers.Number) and x == 0
 
 
-def is_identically_one(x: Any) -> bool:
-    """True when ``x`` is the Python number 1 (tensors are never inspected)."""
-    return isinstance(x, numbers.Number) and x == 1
 
 
-def site_is_subsample(site: Dict[str, Any]) -> bool:
-    """Whether ``site`` is the subsample site recorded by a subsampled plate."""
-    return site["type"] == "sample" and type(site["fn"]).__name__ == "_Subsample"
 
 
 def plate_frames(site: Dict[str, Any]) -> FrozenSet[Any]:
@@ -81,6 +74,20 @@ def get_plate_stacks(trace) -> Dict[str, FrozenSet[Any]]:
         for name, site in trace.nodes.items()
         if site["type"] == "sample"
     }
+
+
+def plate_nesting(*traces) -> int:
+    """The deepest vectorized plate dim used by a sample site of ``traces`` (0 if none):
+    the ``max_plate_nesting`` those traces need."""
+    nesting = 0
+    for trace in traces:
+        for site in trace.nodes.values():
+            if site["type"] != "sample" or site_is_subsample(site):
+                continue
+            for frame in site["cond_indep_stack"]:
+                if frame.vectorized:
+                    nesting = max(nesting, -frame.dim)
+    return nesting
 
 
 def check_fully_reparametrized(guide_site: Dict[str, Any]) -> None:
