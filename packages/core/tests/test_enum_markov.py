@@ -223,3 +223,11 @@ def test_markov_as_a_wrapper_and_errors():
     assert tr["s3"]["infer"]["_markov_scope"] == {"s3"}
     with pytest.raises(ValueError, match="history"):
         pyro.markov(history=-1)
+
+
+def test_monte_carlo_enumeration_is_refused_with_a_clear_error():
+    def model():
+        pyro.sample("z", dist.Bernoulli(0.5), infer={"enumerate": "parallel", "num_samples": 10})
+
+    with pytest.raises(ValueError, match="'z'.*Monte Carlo enumeration.*not supported"):
+        poutine.enum(model, first_available_dim=-1)()

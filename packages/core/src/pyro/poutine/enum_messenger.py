@@ -54,6 +54,11 @@ class EnumMessenger(Messenger):
                 f"support; remove infer={{'enumerate': ...}} from it (config_enumerate only "
                 f"marks discrete sites)"
             )
+        if msg["infer"].get("num_samples") is not None:
+            raise ValueError(
+                f"site {name!r}: Monte Carlo enumeration (infer={{'num_samples': ...}}) is not "
+                f"supported; drop num_samples to sum the site out exactly"
+            )
         if self.first_available_dim is None:
             raise ValueError(
                 f"site {name!r} is marked for parallel enumeration but poutine.enum has no "

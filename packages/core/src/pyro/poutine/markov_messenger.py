@@ -18,6 +18,8 @@ class MarkovMessenger(Messenger):
     :class:`~pyro.poutine.enum_messenger.EnumMessenger` reuses the dims of variables
     outside that scope, so a chain of any length needs only ``history + 1`` dims.
     ``keep=True`` keeps every step visible (no recycling), for branching structures.
+    ``dim`` and ``name`` are accepted for compatibility with Pyro's vectorized markov
+    (which only its funsor backend uses) and have no effect here.
 
     **References:** Obermeyer et al., "Tensor Variable Elimination for Plated Factor
     Graphs", ICML 2019.
