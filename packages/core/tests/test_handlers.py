@@ -523,3 +523,21 @@ def test_uncondition_samples_observed_sites():
     assert site["infer"]["obs"] is obs
     assert abs(site["value"].item()) < 0.01  # drawn from N(0, 0.001), not the data
     assert tr.stochastic_nodes == ["x"]
+
+
+def _blockable_model():
+    pyro.sample("a", dist.Normal(0.0, 1.0))
+    pyro.sample("b", dist.Normal(0.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"hide": ["a"]}, {"expose": ["a"]}, {"hide_types": ["sample"]}, {}]
+)
+def test_blocked_models_can_be_pickled(kwargs):
+    import pickle
+
+    def visible(model):
+        return sorted(poutine.trace(model).get_trace().stochastic_nodes)
+
+    blocked = poutine.block(_blockable_model, **kwargs)
+    assert visible(pickle.loads(pickle.dumps(blocked))) == visible(blocked)

@@ -396,3 +396,19 @@ def test_separate_stores_are_independent():
     a, b = ParamStoreDict(), ParamStoreDict()
     a.setdefault("x", torch.tensor(1.0))
     assert "x" in a and "x" not in b
+
+
+def test_modules_and_params_can_be_pickled(tmp_path):
+    # the .unconstrained() reference on param values must not make them unpicklable
+    net = torch.nn.Linear(2, 1)
+    pyro.module("net", net)
+    s = pyro.param("s", torch.tensor(2.0), constraint=constraints.positive)
+    assert s.unconstrained() is dict(pyro.get_param_store().named_parameters())["s"]
+    assert net.weight.unconstrained() is net.weight
+    path = tmp_path / "net.pt"
+    torch.save({"net": net, "s": s.detach()}, path)
+    loaded = torch.load(path, weights_only=False)
+    assert torch.equal(loaded["net"].weight, net.weight)
+    assert loaded["net"].weight.unconstrained() is None  # a dead reference until re-registered
+    pyro.module("net2", loaded["net"])
+    assert loaded["net"].weight.unconstrained() is loaded["net"].weight

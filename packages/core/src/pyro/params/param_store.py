@@ -46,6 +46,24 @@ def normalize_param_name(name: str) -> str:
     return name.replace(_MODULE_NAMESPACE_DIVIDER, ".")
 
 
+class UnconstrainedRef:
+    """``value.unconstrained()``: the unconstrained leaf behind a constrained param value
+    (a weak reference, as in Pyro). Unlike a bare ``weakref.ref`` it can be pickled, so
+    modules and guides holding params can be saved with ``torch.save``; it unpickles as a
+    dead reference (the leaf gets a fresh one when it is registered in the store again)."""
+
+    __slots__ = ("_ref",)
+
+    def __init__(self, tensor: Optional[torch.Tensor] = None) -> None:
+        self._ref = None if tensor is None else weakref.ref(tensor)
+
+    def __call__(self) -> Optional[torch.Tensor]:
+        return None if self._ref is None else self._ref()
+
+    def __reduce__(self):
+        return (UnconstrainedRef, ())
+
+
 class ParamStoreError(ValueError):
     """A parameter file or state that cannot be loaded."""
 
@@ -115,7 +133,7 @@ class ParamStoreDict:
         if transform is None:
             return unconstrained
         value = transform(unconstrained)
-        value.unconstrained = weakref.ref(unconstrained)
+        value.unconstrained = UnconstrainedRef(unconstrained)
         return value
 
     def __setitem__(self, name: str, new_constrained_value: torch.Tensor) -> None:
@@ -146,7 +164,7 @@ class ParamStoreDict:
         old = self._params.get(name)
         if old is not None:
             self._param_to_name.pop(old, None)
-        unconstrained.unconstrained = weakref.ref(unconstrained)
+        unconstrained.unconstrained = UnconstrainedRef(unconstrained)
         self._params[name] = unconstrained
         self._param_to_name[unconstrained] = name
         self._constraints[name] = constraint

@@ -23,12 +23,37 @@ def _make_hide_fn(hide_all: bool, expose_all: bool, hide, expose, hide_types, ex
         )
     if hide or hide_types:
         # An explicit hide list hides those sites only.
-        return lambda msg: msg["name"] in hide or msg["type"] in hide_types
+        return _Listed(hide, hide_types, hidden=True)
     if expose or expose_types:
-        return lambda msg: not (msg["name"] in expose or msg["type"] in expose_types)
-    if expose_all:
-        return lambda msg: False
-    return lambda msg: hide_all
+        return _Listed(expose, expose_types, hidden=False)
+    return _Listed(set(), set(), hidden=not hide_all or expose_all)
+
+
+class _Listed:
+    """``hide_fn`` of sites given by name or type: the listed ones are hidden
+    (``hidden=True``) or the only visible ones (``hidden=False``). A class rather than a
+    closure so that blocked models (and guides built on them) can be pickled."""
+
+    __slots__ = ("names", "types", "hidden")
+
+    def __init__(self, names: set, types: set, hidden: bool) -> None:
+        self.names, self.types, self.hidden = names, types, hidden
+
+    def __call__(self, msg) -> bool:
+        listed = msg["name"] in self.names or msg["type"] in self.types
+        return listed if self.hidden else not listed
+
+
+class _Not:
+    """``hide_fn`` from an ``expose_fn`` (picklable when ``expose_fn`` is)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+
+    def __call__(self, msg) -> bool:
+        return not self.fn(msg)
 
 
 class BlockMessenger(Messenger):
@@ -58,7 +83,7 @@ class BlockMessenger(Messenger):
         if hide_fn is not None:
             self.hide_fn = hide_fn
         elif expose_fn is not None:
-            self.hide_fn = lambda msg: not expose_fn(msg)
+            self.hide_fn = _Not(expose_fn)
         else:
             self.hide_fn = _make_hide_fn(hide_all, expose_all, hide, expose, hide_types,
                                          expose_types)

@@ -42,7 +42,6 @@ parameters stay in their module (no ParamStore entry, no ``param`` sites): train
 from __future__ import annotations
 
 import functools
-import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, NamedTuple, Optional, Tuple, Union
 
@@ -50,6 +49,7 @@ import torch
 from torch.distributions import constraints, transform_to
 
 import pyro
+from pyro.params.param_store import UnconstrainedRef
 
 __all__ = [
     "PyroModule",
@@ -205,7 +205,7 @@ def _constrained_view(unconstrained: torch.Tensor, constraint) -> torch.Tensor:
     if type(constraint) is type(constraints.real):
         return unconstrained
     value = transform_to(constraint)(unconstrained)
-    value.unconstrained = weakref.ref(unconstrained)
+    value.unconstrained = UnconstrainedRef(unconstrained)
     return value
 
 

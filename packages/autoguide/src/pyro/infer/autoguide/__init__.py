@@ -6,10 +6,31 @@
 import pyro.plugins
 
 from . import initialization
+from .continuous import (
+    AutoContinuous,
+    AutoDiagonalNormal,
+    AutoLowRankMultivariateNormal,
+    AutoMultivariateNormal,
+)
+from .guide_list import AutoCallable, AutoGuideList
 from .guides import AutoDelta, AutoGuide, AutoNormal
+from .iaf import AutoIAFNormal
 from .initialization import *  # noqa: F403  (the strategies and InitMessenger)
+from .laplace import AutoLaplaceApproximation
 
-__all__ = ["AutoDelta", "AutoGuide", "AutoNormal"]
+__all__ = [
+    "AutoCallable",
+    "AutoContinuous",
+    "AutoDelta",
+    "AutoDiagonalNormal",
+    "AutoGuide",
+    "AutoGuideList",
+    "AutoIAFNormal",
+    "AutoLaplaceApproximation",
+    "AutoLowRankMultivariateNormal",
+    "AutoMultivariateNormal",
+    "AutoNormal",
+]
 __all__ += initialization.__all__
 
 __getattr__ = pyro.plugins.namespace_getattr(__name__, "autoguides")

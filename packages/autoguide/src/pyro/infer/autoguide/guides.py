@@ -94,6 +94,15 @@ class AutoGuide(torch.nn.Module):
         self.prototype_trace = None
         self._prototype_frames: Dict[str, Any] = {}
         self._sites: List[_Site] = []
+        # weakref to the AutoGuideList holding this guide (whose plates it then shares)
+        self._master: Optional[Callable[[], Any]] = None
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # the weakref to an AutoGuideList cannot be pickled; the list re-links its parts
+        state = super().__getstate__()
+        state = dict(state)
+        state["_master"] = None
+        return state
 
     # ---------------------------------------------------------------- setup
 
@@ -156,6 +165,11 @@ class AutoGuide(torch.nn.Module):
         return init
 
     def _create_plates(self, *args, **kwargs) -> Dict[str, Any]:
+        master = self._master() if self._master is not None else None
+        if master is not None and master.plates is not None:
+            # inside an AutoGuideList call: every part uses the list's plates, so that
+            # parts with sites in the same subsampled plate share one subsample
+            return master.plates
         plates: Dict[str, Any] = {}
         if self.create_plates is not None:
             made = self.create_plates(*args, **kwargs)
@@ -384,3 +398,11 @@ class AutoDelta(AutoGuide):
         self._ensure_setup(args, kwargs)
         with torch.no_grad():
             return {site.name: self._value(site).detach() for site in self._sites}
+
+    def quantiles(self, quantiles: Union[Sequence[float], torch.Tensor], *args,
+                  **kwargs) -> Dict[str, torch.Tensor]:
+        """Quantiles of the point mass: every quantile is the point estimate, a tensor of
+        shape ``(len(quantiles),) + site_shape`` per site."""
+        n = torch.as_tensor(quantiles).reshape(-1).numel()
+        return {name: value.expand((n,) + value.shape).clone()
+                for name, value in self.median(*args, **kwargs).items()}
