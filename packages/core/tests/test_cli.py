@@ -1,5 +1,6 @@
 """The ``pyro`` command line with a hand-registered runner (pyro-core alone)."""
 import math
+import os
 import textwrap
 
 import numpy as np
@@ -107,7 +108,7 @@ def test_out_writes_samples(runners, model_file, tmp_path, ext):
         table = np.genfromtxt(out, delimiter=",", names=True)
         assert table.dtype.names == ("z0", "z1")  # numpy strips the brackets of z[0], z[1]
         assert np.array_equal(table["z0"], expected.numpy())
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
 
 
 def test_errors_are_one_line_and_say_what_to_do(runners, model_file, tmp_path, capsys):
@@ -160,3 +161,14 @@ def test_plugins_command_lists_core(capsys):
     assert cli.main(["plugins"]) == 0
     assert "core  [pyro-core 0.1.0]" in capsys.readouterr().out
     pyro.clear_param_store()
+
+
+def test_plot_writes_an_image_with_ordinary_permissions(runners, model_file, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "marginals.png"
+    assert cli.main(["fit", model_file, "--algo", "grid", "--plot", str(out), "--no-progress"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

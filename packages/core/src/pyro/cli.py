@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from .atomic_file import atomic_write
 from .plugins import format_plugins, get_registry
 
 
@@ -145,38 +146,24 @@ def format_summary(rows: List[Dict[str, Any]], prob: float = 0.9) -> str:
 
 
 def _write_samples(samples: Dict[str, torch.Tensor], path: str) -> None:
-    from .params.param_store import atomic_torch_save
+    import numpy as np
 
     ext = os.path.splitext(path)[1].lower()
-    tensors = {k: torch.as_tensor(v).detach().cpu() for k, v in samples.items()}
-    if ext == ".pt":
-        atomic_torch_save(tensors, path)
-    elif ext in (".csv", ".npz"):
-        import tempfile
-
-        import numpy as np
-
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=ext, dir=directory)
-        os.close(fd)
-        try:
-            if ext == ".npz":
-                with open(tmp, "wb") as f:
-                    np.savez(f, **{k: v.numpy() for k, v in tensors.items()})
-            else:
-                columns = []
-                for name, v in tensors.items():
-                    columns += _flatten(name, v.unsqueeze(0), 0)
-                header = ",".join(label for label, _ in columns)
-                table = np.stack([x.reshape(-1).numpy() for _, x in columns], axis=1)
-                np.savetxt(tmp, table, delimiter=",", header=header, comments="")
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-    else:
+    if ext not in (".pt", ".npz", ".csv"):
         raise CLIError(f"--out {path}: use a .pt, .npz or .csv file name")
+    tensors = {k: torch.as_tensor(v).detach().cpu() for k, v in samples.items()}
+    with atomic_write(path) as f:
+        if ext == ".pt":
+            torch.save(tensors, f)
+        elif ext == ".npz":
+            np.savez(f, **{k: v.numpy() for k, v in tensors.items()})
+        else:
+            columns = []
+            for name, v in tensors.items():
+                columns += _flatten(name, v.unsqueeze(0), 0)
+            header = ",".join(label for label, _ in columns)
+            table = np.stack([x.reshape(-1).numpy() for _, x in columns], axis=1)
+            np.savetxt(f, table, delimiter=",", header=header, comments="")
 
 
 def _plot(samples: Dict[str, torch.Tensor], path: str) -> None:
@@ -187,28 +174,22 @@ def _plot(samples: Dict[str, torch.Tensor], path: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise CLIError("--plot needs matplotlib: pip install matplotlib") from None
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     rows = []
     for name, v in samples.items():
         rows += _flatten(name, torch.as_tensor(v).detach().double().unsqueeze(0), 0)
     n = len(rows)
     fig, axes = plt.subplots(n, 1, figsize=(6, 1.4 * n + 0.5), squeeze=False)
-    for ax, (label, x) in zip(axes[:, 0], rows):
-        ax.hist(x.reshape(-1).numpy(), bins=40, density=True, color="#4C72B0")
-        ax.set_ylabel(label, rotation=0, ha="right", va="center")
-        ax.set_yticks([])
-    fig.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=directory)
-    os.close(fd)
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        for ax, (label, x) in zip(axes[:, 0], rows):
+            ax.hist(x.reshape(-1).numpy(), bins=40, density=True, color="#4C72B0")
+            ax.set_ylabel(label, rotation=0, ha="right", va="center")
+            ax.set_yticks([])
+        fig.tight_layout()
+        with atomic_write(path) as f:
+            fig.savefig(f, format=fmt)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def fit_command(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import weakref
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, ItemsView, Iterator, KeysView, Optional, Tuple, Union
@@ -16,6 +15,7 @@ from typing import Any, Callable, Dict, ItemsView, Iterator, KeysView, Optional,
 import torch
 from torch.distributions import constraints, transform_to
 
+from ..atomic_file import atomic_write
 from ..util import is_validation_enabled
 
 StateDict = Dict[str, Dict[str, Any]]
@@ -459,42 +459,10 @@ def _same_args(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
 
 
 def atomic_torch_save(obj: Any, filename: Union[str, os.PathLike]) -> None:
-    """``torch.save`` to ``filename`` atomically: a temporary file in the same directory is
-    written, flushed and fsync'ed, then renamed over ``filename`` (``os.replace``) and the
-    directory fsync'ed where the platform allows, so a crash leaves either the old file or
-    the new one, never a torn one, and no temporary file behind."""
-    filename = os.fspath(filename)
-    directory = os.path.dirname(os.path.abspath(filename))
-    fd, tmp = tempfile.mkstemp(
-        dir=directory, prefix="." + os.path.basename(filename) + ".", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filename)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    # make the rename itself durable where the platform allows opening a directory
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    """``torch.save`` to ``filename`` atomically (see :func:`pyro.atomic_file.atomic_write`):
+    a crash leaves either the old file or the new one, never a torn one."""
+    with atomic_write(filename) as f:
+        torch.save(obj, f)
 
 
 def safe_torch_load(filename: Union[str, os.PathLike], map_location=None,
