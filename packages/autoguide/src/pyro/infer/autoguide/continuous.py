@@ -222,12 +222,7 @@ class AutoContinuous(AutoGuide):
             if site.identity:
                 value, log_density = u, 0.0
             else:
-                value = site.transform(u)
-                log_density = site.transform.inv.log_abs_det_jacobian(value, u)
-                extra = log_density.dim() - value.dim() + site.fn_event_dim
-                if extra > 0:
-                    log_density = log_density.reshape(
-                        log_density.shape[: log_density.dim() - extra] + (-1,)).sum(-1)
+                value, log_density = site.constrain(u)
             delta = dist.Delta(value, log_density=log_density, event_dim=site.fn_event_dim)
             with self._enter_plates(site, plates):
                 result[site.name] = pyro.sample(site.name, delta)

@@ -63,6 +63,18 @@ class _Site:
         self.support = support
         self.shape = shape
 
+    def constrain(self, u: torch.Tensor):
+        """``(value, log_density)``: the constrained value of the unconstrained ``u`` and
+        ``log|det d u / d value|`` summed over the site's event dims (what a Delta at
+        ``value`` must carry so that the guide's density is that of the constrained site)."""
+        value = self.transform(u)
+        log_density = self.transform.inv.log_abs_det_jacobian(value, u)
+        extra = log_density.dim() - value.dim() + self.fn_event_dim
+        if extra > 0:
+            log_density = log_density.reshape(
+                log_density.shape[: log_density.dim() - extra] + (-1,)).sum(-1)
+        return value, log_density
+
 
 class AutoGuide(torch.nn.Module):
     """Base class of automatic guides: ``guide = AutoX(model)``; ``guide(*args)``
@@ -309,12 +321,7 @@ class AutoNormal(AutoGuide):
                 else:
                     u = pyro.sample(site.name + "_unconstrained", base,
                                     infer={"is_auxiliary": True})
-                    value = site.transform(u)
-                    log_density = site.transform.inv.log_abs_det_jacobian(value, u)
-                    extra = log_density.dim() - value.dim() + site.fn_event_dim
-                    if extra > 0:
-                        log_density = log_density.reshape(
-                            log_density.shape[: log_density.dim() - extra] + (-1,)).sum(-1)
+                    value, log_density = site.constrain(u)
                     value = pyro.sample(
                         site.name,
                         dist.Delta(value, log_density=log_density, event_dim=site.fn_event_dim),
