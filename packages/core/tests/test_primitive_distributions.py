@@ -183,3 +183,12 @@ def test_unit():
     assert Unit(0.0, has_rsample=True).has_rsample
     e = d.expand((3, 2))
     assert e.batch_shape == (3, 2) and e.log_prob(e.sample()).shape == (3, 2)
+
+
+def test_broadcasts_to_only_without_enlarging():
+    from pyro.primitive_distributions.util import broadcasts_to
+
+    assert broadcasts_to((3,), (2, 3)) and broadcasts_to((1, 3), (2, 3))
+    assert broadcasts_to((2, 3), (2, 3)) and broadcasts_to((), (4,))
+    assert not broadcasts_to((3, 1), (3,))   # would enlarge to (3, 3)
+    assert not broadcasts_to((4,), (3,))     # does not broadcast at all

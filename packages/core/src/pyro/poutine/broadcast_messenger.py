@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from ..primitive_distributions.util import broadcasts_to
 from .messenger import Messenger
 from .util import site_is_subsample
 
@@ -48,13 +49,7 @@ def check_obs_shape(msg) -> None:
         return
     fn = msg["fn"]
     expected = fn.batch_shape + fn.event_shape
-    if value.shape == expected:
-        return
-    try:
-        ok = torch.broadcast_shapes(value.shape, expected) == expected
-    except RuntimeError:
-        ok = False
-    if not ok:
+    if not broadcasts_to(value.shape, expected):
         raise ValueError(
             f"Observed value of shape {tuple(value.shape)} at site {msg['name']!r} does not fit "
             f"the distribution's batch_shape {tuple(fn.batch_shape)} + event_shape "

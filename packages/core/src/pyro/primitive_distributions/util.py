@@ -11,11 +11,23 @@ import torch
 
 __all__ = [
     "broadcast_shape",
+    "broadcasts_to",
     "is_identically_one",
     "is_identically_zero",
     "scale_and_mask",
     "sum_rightmost",
 ]
+
+
+def broadcasts_to(shape: Sequence[int], target: Sequence[int]) -> bool:
+    """Whether a tensor of ``shape`` broadcasts to exactly ``target`` (without enlarging it)."""
+    target = torch.Size(target)
+    if torch.Size(shape) == target:
+        return True
+    try:
+        return torch.broadcast_shapes(shape, target) == target
+    except RuntimeError:
+        return False
 
 
 def broadcast_shape(*shapes: Sequence[int], strict: bool = False) -> torch.Size:

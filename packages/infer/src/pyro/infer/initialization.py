@@ -22,6 +22,7 @@ from torch.distributions import biject_to
 import pyro.distributions  # noqa: F401  (registers Pyro's constraints with biject_to)
 from pyro.poutine.messenger import Messenger
 from pyro.poutine.util import site_is_subsample
+from pyro.primitive_distributions.util import broadcasts_to
 from pyro.util import is_validation_enabled
 
 __all__ = [
@@ -195,15 +196,10 @@ class InitMessenger(Messenger):
         if not isinstance(value, torch.Tensor):
             value = torch.as_tensor(value, dtype=torch.get_default_dtype())
         expected = _site_shape(msg)
-        if is_validation_enabled():
-            try:
-                ok = torch.broadcast_shapes(value.shape, expected) == expected
-            except RuntimeError:
-                ok = False
-            if not ok:
-                raise ValueError(
-                    f"init value of site {msg['name']!r} has shape {tuple(value.shape)}, "
-                    f"expected {tuple(expected)} (batch_shape + event_shape)"
-                )
+        if is_validation_enabled() and not broadcasts_to(value.shape, expected):
+            raise ValueError(
+                f"init value of site {msg['name']!r} has shape {tuple(value.shape)}, "
+                f"expected {tuple(expected)} (batch_shape + event_shape)"
+            )
         msg["value"] = value.expand(expected) if value.shape != expected else value
         msg["done"] = True
