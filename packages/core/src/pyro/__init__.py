@@ -33,6 +33,40 @@ __version__ = "0.1.0"
 
 _runtime._PYRO_PARAM_STORE = ParamStoreDict()
 
+# Subpackages reachable as ``pyro.NAME`` after a bare ``import pyro`` (as in Pyro), imported
+# on first access so that core imports nothing above it; each maps to the distribution
+# shipping it, named in the error when that distribution is not installed.
+_LAZY_SUBPACKAGES = {
+    "distributions": "pyro-distributions",
+    "infer": "pyro-infer",
+    "nn": "pyro-nn",
+    "ops": "pyro-core",
+    "optim": "pyro-optim",
+    "params": "pyro-core",
+    "plugins": "pyro-core",
+    "poutine": "pyro-core",
+    "primitives": "pyro-core",
+    "settings": "pyro-core",
+    "util": "pyro-core",
+}
+
+
+def __getattr__(name: str):
+    dist_name = _LAZY_SUBPACKAGES.get(name)
+    if dist_name is None:
+        raise AttributeError(f"module 'pyro' has no attribute {name!r}")
+    import importlib
+
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":
+            raise  # the subpackage exists but one of its own imports failed
+        raise AttributeError(
+            f"pyro.{name} is not installed: it ships with the {dist_name} distribution "
+            f"(pip install {dist_name})"
+        ) from None
+
 __all__ = [
     "__version__",
     "clear_param_store",

@@ -44,4 +44,25 @@ __all__ = [
     "is_validation_enabled",
 ]
 
-__getattr__ = pyro.plugins.namespace_getattr(__name__, "inference")
+_plugin_getattr = pyro.plugins.namespace_getattr(__name__, "inference")
+
+# Subpackages reachable after ``import pyro.infer`` (as in Pyro), imported on first access;
+# each maps to the distribution shipping it, named in the error when it is not installed.
+_LAZY_SUBPACKAGES = {"autoguide": "pyro-autoguide", "mcmc": "pyro-infer", "reparam": "pyro-infer"}
+
+
+def __getattr__(name: str):
+    dist_name = _LAZY_SUBPACKAGES.get(name)
+    if dist_name is None:
+        return _plugin_getattr(name)
+    import importlib
+
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":
+            raise  # the subpackage exists but one of its own imports failed
+        raise AttributeError(
+            f"pyro.infer.{name} is not installed: it ships with the {dist_name} distribution "
+            f"(pip install {dist_name})"
+        ) from None
