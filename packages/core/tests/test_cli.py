@@ -1,4 +1,5 @@
 """The ``pyro`` command line with a hand-registered runner (pyro-core alone)."""
+import importlib.metadata
 import math
 import os
 import textwrap
@@ -159,7 +160,7 @@ def test_summary_rows_handle_scalar_and_vector_sites():
 
 def test_plugins_command_lists_core(capsys):
     assert cli.main(["plugins"]) == 0
-    assert "core  [pyro-core 0.1.0]" in capsys.readouterr().out
+    assert f"core  [pyro-core {importlib.metadata.version('pyro-core')}]" in capsys.readouterr().out
     pyro.clear_param_store()
 
 

@@ -29,7 +29,8 @@ from .primitives import (
 )
 from .util import enable_validation, is_validation_enabled, set_rng_seed, validation_enabled
 
-__version__ = "0.1.0"
+# "<Pyro API level>.post<N>", see packages/core/README.md (Versions)
+__version__ = "1.9.2.post1"
 
 _runtime._PYRO_PARAM_STORE = ParamStoreDict()
 
