@@ -12,6 +12,10 @@ the result::
 Without a leading ``...``, ``x`` has no batch dims and ``len(args) == x.dim()``. When no
 index is a tensor with ``dim() > 0`` the result equals ``x[args]``.
 
+:func:`index` / :class:`Index` is the other helper here: ordinary indexing with nested
+tuples flattened, so that an index built from parts (``x[..., t]`` where ``t`` may itself
+be ``(Ellipsis, None)``) means what it says.
+
 This is what a mixture model needs to select a component with an enumerated discrete
 variable: ``Vindex(locs)[..., z]`` has shape ``z.shape`` whatever enumeration dims
 ``z`` carries.
@@ -27,7 +31,7 @@ from typing import Any, Tuple
 
 import torch
 
-__all__ = ["Vindex", "vindex"]
+__all__ = ["Index", "Vindex", "index", "vindex"]
 
 
 def _check_arg(arg: Any, position: int) -> None:
@@ -156,3 +160,48 @@ class Vindex:
 
     def __getitem__(self, args: Any) -> torch.Tensor:
         return vindex(self._tensor, args if isinstance(args, tuple) else (args,))
+
+
+def _flatten(args: Any, out: list) -> None:
+    if isinstance(args, tuple):
+        for arg in args:
+            _flatten(arg, out)
+    elif args is Ellipsis and out and out[-1] is Ellipsis:
+        pass  # consecutive Ellipses mean one
+    else:
+        out.append(args)
+
+
+def index(tensor: torch.Tensor, args: Any) -> torch.Tensor:
+    """Indexing with nested tuples: ``tensor[args]`` after flattening nested tuples and
+    merging consecutive ``Ellipsis``.
+
+    This lets one expression serve several interpretations of a part ``t`` of an index;
+    ``index(x, (Ellipsis, t))`` is ``x[..., 1]`` for ``t = 1``, ``x[..., :]`` for
+    ``t = slice(None)``, and ``x[..., None]`` (``x.unsqueeze(-1)``) for
+    ``t = (Ellipsis, None)``, where plain indexing would fail on the nested tuple.
+
+    :param tensor: a tensor to index.
+    :param args: an index as given to ``__getitem__``, possibly with nested tuples.
+    :returns: ``tensor[flattened args]``.
+    :raises IndexError: as ``torch.Tensor.__getitem__`` does for the flattened index.
+    """
+    flat: list = []
+    _flatten(args, flat)
+    return tensor[tuple(flat)]
+
+
+class Index:
+    """Convenience wrapper: ``Index(x)[..., i, (Ellipsis, None)]`` is :func:`index`
+    ``(x, (Ellipsis, i, (Ellipsis, None)))``.
+
+    :param tensor: the tensor to index.
+    """
+
+    __slots__ = ("_tensor",)
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        self._tensor = tensor
+
+    def __getitem__(self, args: Any) -> torch.Tensor:
+        return index(self._tensor, args)
