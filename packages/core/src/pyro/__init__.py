@@ -8,11 +8,13 @@ The language (this package, pyro-core): ``sample``, ``param``, ``plate``, ``modu
 come from the other packages of the project and share this namespace.
 """
 from . import poutine
+from .logger import log
 from .params.param_store import ParamStoreDict
 from .poutine import runtime as _runtime
 from .poutine.handlers import condition, do, markov
 from .poutine.runtime import get_param_store
 from .primitives import (
+    barrier,
     clear_param_store,
     deterministic,
     factor,
@@ -53,6 +55,16 @@ _LAZY_SUBPACKAGES = {
 
 
 def __getattr__(name: str):
+    if name == "render_model":  # lives in pyro.infer.inspect, as in Pyro
+        try:
+            from .infer.inspect import render_model
+        except ModuleNotFoundError as e:
+            if e.name not in (f"{__name__}.infer", f"{__name__}.infer.inspect"):
+                raise
+            raise AttributeError(
+                "pyro.render_model ships with the pyro-infer distribution (pip install pyro-infer)"
+            ) from None
+        return render_model
     dist_name = _LAZY_SUBPACKAGES.get(name)
     if dist_name is None:
         raise AttributeError(f"module 'pyro' has no attribute {name!r}")
@@ -70,6 +82,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "__version__",
+    "barrier",
     "clear_param_store",
     "condition",
     "deterministic",
@@ -80,6 +93,7 @@ __all__ = [
     "iarange",
     "irange",
     "is_validation_enabled",
+    "log",
     "markov",
     "module",
     "observe",

@@ -14,9 +14,9 @@ from .params.param_store import param_with_module_name
 from .poutine.broadcast_messenger import check_obs_shape
 from .poutine.handlers import markov  # noqa: F401  (re-exported as pyro.markov)
 from .poutine.plate_messenger import PlateMessenger
-from .poutine.runtime import _PYRO_STACK, apply_stack, get_param_store, new_message
+from .poutine.runtime import _PYRO_STACK, apply_stack, effectful, get_param_store, new_message
 from .primitive_distributions import Delta, Unit
-from .util import is_validation_enabled
+from .util import enable_validation, is_validation_enabled, validation_enabled  # noqa: F401
 
 
 def _not_a_distribution(name: str, fn: Any) -> TypeError:
@@ -316,6 +316,19 @@ def random_module(
             return module(name, copy_, update_module_params=True, *args, **kwargs)
 
     return _sampled_module
+
+
+@effectful(type="barrier")
+def barrier(data: torch.Tensor) -> torch.Tensor:
+    """EXPERIMENTAL: make sure every value in ``data`` is ground (a concrete tensor), not a
+    lazy value of an effect handler; the identity when no handler acts on ``"barrier"``
+    messages. Meant for handlers that delay computation, such as Pyro's
+    :func:`pyro.poutine.collapse`.
+
+    :param data: a tensor, or a structure of tensors a handler knows how to ground.
+    :returns: ``data`` (grounded by the handlers).
+    """
+    return data
 
 
 def clear_param_store() -> None:
