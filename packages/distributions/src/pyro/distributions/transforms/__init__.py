@@ -32,16 +32,33 @@ from torch.distributions.transforms import (
 
 from ..torch_transform import ComposeTransformModule, TransformModule
 from .affine_autoregressive import AffineAutoregressive, affine_autoregressive
-from .cholesky import (
-    CorrLCholeskyTransform,
-    CorrMatrixCholeskyTransform,
-    LowerCholeskyAffine,
-    SoftplusLowerCholeskyTransform,
-    UnitLowerCholeskyTransform,
+from .basic import ELUTransform, LeakyReLUTransform, elu, leaky_relu
+from .cholesky import CholeskyTransform, CorrLCholeskyTransform, CorrMatrixCholeskyTransform
+from .discrete_cosine import DiscreteCosineTransform
+from .haar import HaarTransform
+from .householder import (
+    ConditionalHouseholder,
+    Householder,
+    conditional_householder,
+    householder,
+)
+from .lower_cholesky_affine import LowerCholeskyAffine
+from .matrix_exponential import (
+    ConditionalMatrixExponential,
+    MatrixExponential,
+    conditional_matrix_exponential,
+    matrix_exponential,
 )
 from .normalize import Normalize
 from .ordered import OrderedTransform
 from .permute import Permute, permute
+from .planar import ConditionalPlanar, Planar, conditional_planar, planar
+from .power import PositivePowerTransform
+from .radial import ConditionalRadial, Radial, conditional_radial, radial
+from .simplex_to_ordered import SimplexToOrderedTransform
+from .softplus import SoftplusLowerCholeskyTransform
+from .sylvester import Sylvester, sylvester
+from .unit_cholesky import UnitLowerCholeskyTransform
 from .utils import iterated
 
 __all__ = [
@@ -49,34 +66,61 @@ __all__ = [
     "AffineAutoregressive",
     "AffineTransform",
     "CatTransform",
+    "CholeskyTransform",
     "ComposeTransform",
     "ComposeTransformModule",
+    "ConditionalHouseholder",
+    "ConditionalMatrixExponential",
+    "ConditionalPlanar",
+    "ConditionalRadial",
     "CorrCholeskyTransform",
     "CorrLCholeskyTransform",
     "CorrMatrixCholeskyTransform",
     "CumulativeDistributionTransform",
+    "DiscreteCosineTransform",
+    "ELUTransform",
     "ExpTransform",
+    "HaarTransform",
+    "Householder",
     "IndependentTransform",
+    "LeakyReLUTransform",
     "LowerCholeskyAffine",
     "LowerCholeskyTransform",
+    "MatrixExponential",
     "Normalize",
     "OrderedTransform",
     "Permute",
+    "Planar",
     "PositiveDefiniteTransform",
+    "PositivePowerTransform",
     "PowerTransform",
+    "Radial",
     "ReshapeTransform",
     "SigmoidTransform",
+    "SimplexToOrderedTransform",
     "SoftmaxTransform",
     "SoftplusLowerCholeskyTransform",
     "SoftplusTransform",
     "StackTransform",
     "StickBreakingTransform",
+    "Sylvester",
     "TanhTransform",
     "Transform",
     "TransformModule",
     "UnitLowerCholeskyTransform",
     "affine_autoregressive",
+    "conditional_householder",
+    "conditional_matrix_exponential",
+    "conditional_planar",
+    "conditional_radial",
+    "elu",
+    "householder",
     "identity_transform",
     "iterated",
+    "leaky_relu",
+    "matrix_exponential",
     "permute",
+    "planar",
+    "radial",
+    "sylvester",
 ]

@@ -1,0 +1,73 @@
+"""What the flows need from pyro-nn (imported only when a helper builds a network, since
+pyro-nn depends on pyro-distributions) and a network bound to a fixed context."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+
+def pyro_nn(name: str, helper: str) -> Any:
+    """``pyro.nn.<name>``, or an ImportError saying what to install.
+
+    :param name: the network class, e.g. ``"DenseNN"``.
+    :param helper: the calling helper function, for the message.
+    """
+    try:
+        import pyro.nn as pyro_nn_module
+    except ImportError as e:  # pragma: no cover - depends on the installed packages
+        raise ImportError(
+            f"{helper} builds a pyro.nn.{name}: `pip install pyro-nn`, or construct the "
+            f"transform class directly with your own network"
+        ) from e
+    return getattr(pyro_nn_module, name)
+
+
+def default_hidden(hidden_dims, width: int, layers: int) -> list[int]:
+    """``hidden_dims`` as a list, or ``layers`` layers of ``width`` units when ``None``."""
+    if hidden_dims is None:
+        return [width] * layers
+    if isinstance(hidden_dims, int):
+        return [hidden_dims]
+    return list(hidden_dims)
+
+
+def get_params(params: Callable | tuple) -> Any:
+    """The parameters of a conditioned transform: ``params()`` when callable (a network
+    evaluated on a context, or a module's own parameters) else ``params`` itself."""
+    return params() if callable(params) else params
+
+
+class ContextBoundNN(nn.Module):
+    """``x -> net(x, context)`` for a fixed ``context``, sharing ``net``'s parameters (so a
+    conditional autoregressive network can drive an unconditional autoregressive flow)."""
+
+    def __init__(self, net: nn.Module, context: torch.Tensor) -> None:
+        super().__init__()
+        self.net = net
+        self.context = context
+
+    @property
+    def permutation(self) -> torch.Tensor:
+        return self.net.permutation
+
+    def get_permutation(self) -> torch.Tensor:
+        return self.net.get_permutation()
+
+    def forward(self, x: torch.Tensor):
+        return self.net(x, self.context)
+
+
+class ContextCall:
+    """``ContextCall(net, context)() == net(context)``: lazily evaluated parameters of a
+    transform conditioned on ``context``."""
+
+    __slots__ = ("net", "context")
+
+    def __init__(self, net: Callable, context: torch.Tensor) -> None:
+        self.net = net
+        self.context = context
+
+    def __call__(self):
+        return self.net(self.context)

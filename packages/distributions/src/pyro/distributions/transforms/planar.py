@@ -1,0 +1,151 @@
+"""Planar flows (Rezende & Mohamed 2015) and their conditional version."""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions.transforms import Transform
+
+from .. import constraints
+from ..conditional import ConditionalTransformModule
+from ..torch_transform import TransformModule
+from ._nn import ContextCall, default_hidden, get_params, pyro_nn
+
+__all__ = ["ConditionalPlanar", "ConditionedPlanar", "Planar", "conditional_planar", "planar"]
+
+
+def _bisect(fn: Callable, target: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, steps: int):
+    """Solve the increasing elementwise ``fn(a) = target`` within the bracket [lo, hi]."""
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        below = fn(mid) < target
+        lo = torch.where(below, mid, lo)
+        hi = torch.where(below, hi, mid)
+    return (lo + hi) / 2
+
+
+class ConditionedPlanar(Transform):
+    r"""The planar flow :math:`y = x + \hat u \tanh(w^\top x + b)` with given parameters.
+
+    :param params: a tuple ``(bias, u, w)`` of shapes ``batch + (1,)``, ``batch + (D,)``,
+        ``batch + (D,)``, or a callable returning one (e.g. a network on a context).
+        :math:`\hat u = u + (m(w^\top u) - w^\top u)\, w / \|w\|^2` with
+        :math:`m(a) = -1 + \mathrm{softplus}(a)` guarantees :math:`w^\top \hat u \ge -1`,
+        hence invertibility.
+
+    Shapes: ``x`` and ``y`` are ``batch_shape + (D,)``; ``log_abs_det_jacobian`` is
+    ``batch_shape``: :math:`\log|1 + w^\top \hat u\,(1 - \tanh^2(w^\top x + b))|`. The inverse
+    solves the scalar increasing equation for :math:`w^\top x` by bisection (then one Newton
+    step, so that gradients flow); the value cached by a forward call is used when present.
+
+    **References**
+
+    [1] Rezende, Mohamed (2015), *Variational Inference with Normalizing Flows*, ICML.
+    """
+
+    domain = constraints.real_vector
+    codomain = constraints.real_vector
+    bijective = True
+
+    def __init__(self, params: Callable | tuple) -> None:
+        super().__init__(cache_size=1)
+        self._params = params
+
+    def _unpack(self):
+        bias, u, w = get_params(self._params)
+        wu = (w * u).sum(-1, keepdim=True)
+        m_wu = -1 + F.softplus(wu)
+        u_hat = u + (m_wu - wu) * w / w.pow(2).sum(-1, keepdim=True)
+        return bias, u_hat, w
+
+    def _call(self, x):
+        bias, u_hat, w = self._unpack()
+        return x + u_hat * torch.tanh((w * x).sum(-1, keepdim=True) + bias)
+
+    def _inverse(self, y):
+        bias, u_hat, w = self._unpack()
+        wy = (w * y).sum(-1, keepdim=True)
+        wu = (w * u_hat).sum(-1, keepdim=True)
+        # w.y = a + wu * tanh(a + b) with a = w.x, increasing in a since wu >= -1
+        steps = 64 if y.dtype == torch.float64 else 40
+        with torch.no_grad():
+            spread = wu.abs() + 1
+            a0 = _bisect(lambda a: a + wu * torch.tanh(a + bias), wy, wy - spread, wy + spread,
+                         steps)
+        t = torch.tanh(a0 + bias)
+        a = a0 - (a0 + wu * t - wy) / (1 + wu * (1 - t * t))
+        return y - u_hat * torch.tanh(a + bias)
+
+    def log_abs_det_jacobian(self, x, y):
+        bias, u_hat, w = self._unpack()
+        t = torch.tanh((w * x).sum(-1) + bias.squeeze(-1))
+        wu = (w * u_hat).sum(-1)
+        return torch.log((1 + wu * (1 - t * t)).abs())
+
+
+class Planar(ConditionedPlanar, TransformModule):
+    r"""A learnable planar flow (see :class:`ConditionedPlanar`) on vectors of dimension
+    ``input_dim``, with parameters ``bias`` (shape ``(1,)``), ``u`` and ``w`` (``(D,)``).
+
+    Example::
+
+        flow = Planar(10)
+        flow_dist = dist.TransformedDistribution(dist.Normal(torch.zeros(10), 1), [flow])
+        pyro.module("flow", flow)
+
+    **References**
+
+    [1] Rezende, Mohamed (2015), *Variational Inference with Normalizing Flows*, ICML.
+    """
+
+    def __init__(self, input_dim: int) -> None:
+        super().__init__(self._own_params)
+        self.input_dim = int(input_dim)
+        stdv = 1.0 / math.sqrt(self.input_dim)
+        self.bias = nn.Parameter(torch.zeros(1))
+        self.u = nn.Parameter(torch.empty(self.input_dim).uniform_(-stdv, stdv))
+        self.w = nn.Parameter(torch.empty(self.input_dim).uniform_(-stdv, stdv))
+
+    def _own_params(self):
+        return self.bias, self.u, self.w
+
+
+class ConditionalPlanar(ConditionalTransformModule):
+    """A planar flow whose parameters are the output ``(bias, u, w)`` (shapes
+    ``batch + (1,)``, ``batch + (D,)``, ``batch + (D,)``) of a network ``nn`` on the context,
+    e.g. ``DenseNN(context_dim, [h], param_dims=[1, D, D])``.
+    ``condition(context)`` returns the :class:`ConditionedPlanar` for that context.
+
+    **References**
+
+    [1] Rezende, Mohamed (2015), *Variational Inference with Normalizing Flows*, ICML.
+    """
+
+    domain = constraints.real_vector
+    codomain = constraints.real_vector
+    bijective = True
+
+    def __init__(self, nn: Callable) -> None:
+        super().__init__()
+        self.nn = nn
+
+    def condition(self, context: torch.Tensor) -> ConditionedPlanar:
+        return ConditionedPlanar(ContextCall(self.nn, context))
+
+
+def planar(input_dim: int) -> Planar:
+    """A :class:`Planar` flow on vectors of dimension ``input_dim``."""
+    return Planar(input_dim)
+
+
+def conditional_planar(
+    input_dim: int, context_dim: int, hidden_dims: Optional[Sequence[int]] = None
+) -> ConditionalPlanar:
+    """A :class:`ConditionalPlanar` whose network is a ``pyro.nn.DenseNN`` with hidden widths
+    ``hidden_dims`` (default ``[10 * input_dim, 10 * input_dim]``)."""
+    dense = pyro_nn("DenseNN", "conditional_planar")
+    hidden = default_hidden(hidden_dims, 10 * input_dim, 2)
+    return ConditionalPlanar(dense(context_dim, hidden, param_dims=[1, input_dim, input_dim]))
