@@ -21,7 +21,9 @@ class EnumMessenger(Messenger):
     dim of a variable more than ``history`` steps back. Each enumerated site records in
     its ``infer`` dict ``_enumerate_dim`` (its dim) and ``_dim_to_id`` (for every
     enumeration dim visible at the site, a unique id of the variable using it), so that
-    an algorithm tells variables apart when dims are reused.
+    an algorithm tells variables apart when dims are reused. Every other sample site
+    seen after the first enumerated one records ``_dim_to_id`` too: the variable that
+    last received each dim, i.e. the one its log density depends on along that dim.
     """
 
     def __init__(self, fn: Optional[Callable] = None,
@@ -38,6 +40,7 @@ class EnumMessenger(Messenger):
         self._dims: Dict[str, int] = {}       # site name -> enumeration dim
         self._ids: Dict[str, int] = {}        # site name -> unique variable id
         self._in_markov: set = set()          # sites enumerated inside a markov context
+        self._current: Dict[int, int] = {}    # dim -> id of the variable last given it
 
     def __enter__(self):
         self._reset()
@@ -45,6 +48,10 @@ class EnumMessenger(Messenger):
 
     def _pyro_sample(self, msg) -> None:
         if msg["done"] or msg["is_observed"] or msg["infer"].get("enumerate") != "parallel":
+            if self._current or "_dim_to_id" in msg["infer"]:
+                # which variable each enumeration dim of this site's log density stands for
+                # (replacing a map copied from another program, e.g. a replayed guide)
+                msg["infer"] = {**msg["infer"], "_dim_to_id": dict(self._current)}
             return
         name = msg["name"]
         fn = msg["fn"]
@@ -88,6 +95,7 @@ class EnumMessenger(Messenger):
             value = value.expand(batch + event_shape)
         self._dims[name] = dim
         self._ids[name] = len(self._ids)
+        self._current[dim] = self._ids[name]
         if scope is not None:
             self._in_markov.add(name)
         dim_to_id = {d: self._ids[n] for n, d in visible.items()}

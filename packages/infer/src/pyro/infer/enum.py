@@ -10,6 +10,7 @@ from .search import iter_complete_traces
 from .util import is_validation_enabled, plate_nesting, site_is_subsample
 
 __all__ = [
+    "EnumFactors",
     "config_enumerate",
     "get_importance_trace",
     "iter_discrete_escape",
@@ -144,3 +145,114 @@ def get_importance_trace(
             nesting = plate_nesting(model_trace, guide_trace)
         check_traces_site_shapes(int(nesting), model_trace, guide_trace)
     return model_trace, guide_trace
+
+
+# ----------------------------------------------------------- traces as labelled factor trees
+
+
+class EnumFactors:
+    """Turns the log densities of enumerated traces into labelled terms for
+    :mod:`pyro.ops.contract`: each tensor dim of a term gets a symbol naming what it
+    stands for, a plate (by the plate's name) or an enumerated variable (by the id its
+    :class:`~pyro.poutine.enum_messenger.EnumMessenger` gave it).
+
+    Symbols name variables, not tensor dims, so that dims recycled by ``pyro.markov``
+    (one dim shared by variables of non-adjacent steps) stay different variables.
+
+    :param guide_trace: the guide trace whose enumerated variables may appear in model
+        sites (replayed values), or ``None``.
+    """
+
+    def __init__(self, guide_trace=None) -> None:
+        self._plates: Dict[str, str] = {}
+        self._vars: Dict[Tuple[str, int], str] = {}
+        self.symbol_to_dim: Dict[str, int] = {}
+        self.plate_scale: Dict[str, float] = {}
+        self.var_site: Dict[str, str] = {}
+        self._guide_dims: Dict[int, int] = {}
+        if guide_trace is not None:
+            for site in guide_trace.nodes.values():
+                if site["type"] == "sample":
+                    self._guide_dims.update(site["infer"].get("_dim_to_id", {}))
+
+    def plate_symbol(self, frame) -> str:
+        sym = self._plates.get(frame.name)
+        if sym is None:
+            sym = self._plates[frame.name] = chr(0x3400 + len(self._plates))
+            self.symbol_to_dim[sym] = frame.dim
+            full = getattr(frame, "full_size", None)
+            if full is not None and frame.size and full != frame.size:
+                self.plate_scale[sym] = full / frame.size
+        return sym
+
+    def var_symbol(self, side: str, var_id: int, dim: int) -> str:
+        sym = self._vars.get((side, var_id))
+        if sym is None:
+            sym = self._vars[(side, var_id)] = chr(0x4E00 + len(self._vars))
+            self.symbol_to_dim[sym] = dim
+        return sym
+
+    def site_symbol(self, site, side: str) -> str | None:
+        """The symbol of the variable a site enumerates (``None`` if it enumerates none)."""
+        dim = site["infer"].get("_enumerate_dim")
+        if dim is None:
+            return None
+        sym = self.var_symbol(side, site["infer"]["_dim_to_id"][dim], dim)
+        self.var_site[sym] = site["name"]
+        return sym
+
+    def ordinal(self, site) -> frozenset:
+        """The plate symbols of the vectorized plates around ``site``."""
+        return frozenset(self.plate_symbol(f) for f in site["cond_indep_stack"] if f.vectorized)
+
+    def pack(self, tensor, site, side: str = "model"):
+        """Label ``tensor`` (a log density of ``site``, or anything of its batch shape):
+        size-one dims are dropped, plate dims named after their plate, the others after
+        the enumerated variable that holds them there.
+
+        :raises ValueError: for a dim that is neither a plate of the site nor an
+            enumerated variable (``max_plate_nesting`` too small, or a missing plate).
+        """
+        from pyro.ops.rings import label
+
+        plates = {f.dim: f for f in site["cond_indep_stack"] if f.vectorized}
+        dim_to_id = site["infer"].get("_dim_to_id", {})
+        dims = []
+        keep = []
+        for pos in range(tensor.dim()):
+            d = pos - tensor.dim()
+            if tensor.shape[pos] == 1:
+                continue
+            if d in plates:
+                sym = self.plate_symbol(plates[d])
+            elif side == "model" and d in dim_to_id:
+                sym = self.var_symbol("model", dim_to_id[d], d)
+            elif d in self._guide_dims:
+                sym = self.var_symbol("guide", self._guide_dims[d], d)
+            elif side == "guide" and d in dim_to_id:
+                sym = self.var_symbol("guide", dim_to_id[d], d)
+            else:
+                raise ValueError(
+                    f"site {site['name']!r}: its log density has shape {tuple(tensor.shape)} "
+                    f"and dim {d} is neither a plate around it nor an enumerated variable; "
+                    f"put the site in a pyro.plate for that dim or raise max_plate_nesting"
+                )
+            dims.append(sym)
+            keep.append(pos)
+        # dropping size-one dims is a reshape
+        return label(tensor.reshape(tuple(tensor.shape[p] for p in keep)), "".join(dims))
+
+    def unpack(self, term):
+        """The inverse of :meth:`pack`: put each symbol back at its tensor dim."""
+        from pyro.ops.rings import align
+
+        dims = term._pyro_dims
+        if not dims:
+            return term
+        depth = max(-self.symbol_to_dim[s] for s in dims)
+        target = ["?"] * depth
+        for s in dims:
+            target[depth + self.symbol_to_dim[s]] = s
+        filler = iter(chr(0x2000 + i) for i in range(depth))
+        target = "".join(c if c != "?" else next(filler) for c in target)
+        return align(term, dims, target)

@@ -7,12 +7,13 @@ from typing import Any, Callable, Dict, FrozenSet, List, Tuple
 
 import torch
 
+from pyro.ops.contract import contract_tensor_tree
+from pyro.ops.rings import LogRing
 from pyro.primitive_distributions.util import scale_and_mask
 
 from .checks import check_model_guide_match, check_traces_site_shapes
-from .contract import contract_tensor_tree, plate_scale, tensor_dims
 from .elbo import ELBO, collect_params
-from .enum import iter_discrete_escape, iter_discrete_extend
+from .enum import EnumFactors, iter_discrete_escape, iter_discrete_extend
 from .search import iter_complete_traces
 from .trace_runner import TraceRunner
 from .util import is_identically_one, is_validation_enabled, plate_frames, torch_item
@@ -214,44 +215,9 @@ class TraceEnum_ELBO(ELBO):
             costs.append((ordinal, -scale_and_mask(raw, site["scale"], mask)))
 
         # Model sites: enumerated ones (not sampled by the guide) and the factors that
-        # depend on them go through variable elimination; the rest are plain costs.
-        model_sites = []
-        sum_dims = set()
-        for name, site in model_trace.nodes.items():
-            if site["type"] != "sample" or _is_subsample(site):
-                continue
-            model_sites.append(site)
-            dim = site["infer"].get("_enumerate_dim")
-            in_guide = name in guide_nodes and guide_nodes[name]["type"] == "sample"
-            if dim is not None and not in_guide:
-                sum_dims.add(dim)
-        if not sum_dims:
-            for site in model_sites:
-                raw = _raw_log_prob(site)
-                costs.append((plate_frames(site), scale_and_mask(raw, site["scale"], site["mask"])))
-        else:
-            factors = []
-            factor_scales = []
-            for site in model_sites:
-                raw = _raw_log_prob(site)
-                ordinal = plate_frames(site)
-                if not tensor_dims(raw, sum_dims):
-                    costs.append((ordinal, scale_and_mask(raw, site["scale"], site["mask"])))
-                    continue
-                frame_scale = plate_scale(ordinal)
-                scale = site["scale"]
-                factors.append((ordinal, scale_and_mask(raw, 1.0, site["mask"])))
-                other = scale if frame_scale == 1.0 else scale / frame_scale
-                factor_scales.append((site["name"], other))
-            common = _common_scale(factor_scales)
-            for ordinal, term in contract_tensor_tree(factors, sum_dims, guide_enum_dims):
-                # the remaining plates are summed with the costs: scale them here
-                scale = plate_scale(ordinal)
-                if not is_identically_one(common):
-                    scale = common * scale
-                if not is_identically_one(scale):
-                    term = term * scale
-                costs.append((ordinal, term))
+        # depend on them go through tensor variable elimination; the rest are plain costs.
+        for ordinal, term in enum_model_costs(model_trace, guide_trace):
+            costs.append((ordinal, term))
 
         # Expectations over the guide's enumerated / score-function variables.
         surrogate = 0.0
@@ -311,6 +277,86 @@ class TraceEnum_ELBO(ELBO):
         if is_validation_enabled() and math.isnan(loss):
             warnings.warn("Encountered NaN: loss", stacklevel=2)
         return loss, params
+
+
+def enum_model_costs(model_trace, guide_trace) -> List[Tuple[FrozenSet, Any]]:
+    """The model's log densities as ``[(plate frames, log factor)]``, with the variables
+    the model enumerates (and the guide does not sample) summed out exactly.
+
+    Each factor that holds a model-enumerated variable is labelled by variable (not by
+    tensor dim, which ``pyro.markov`` recycles) and contracted by
+    :func:`pyro.ops.contract.contract_tensor_tree`; the results, multiplied over their
+    plates' subsampling scales and the sites' common ``poutine.scale``, are returned with
+    the factors that hold no such variable.
+    """
+    guide_nodes = guide_trace.nodes
+    packer = EnumFactors(guide_trace)
+    sum_syms = set()
+    sites = []
+    for name, site in model_trace.nodes.items():
+        if site["type"] != "sample" or _is_subsample(site):
+            continue
+        sites.append(site)
+        in_guide = name in guide_nodes and guide_nodes[name]["type"] == "sample"
+        if not in_guide:  # a replayed guide site's variable is the guide's
+            sym = packer.site_symbol(site, "model")
+            if sym is not None:
+                sum_syms.add(sym)
+    costs: List[Tuple[FrozenSet, Any]] = []
+    tree: Dict[FrozenSet, List[torch.Tensor]] = {}
+    frames_of: Dict[FrozenSet, FrozenSet] = {}
+    factor_scales = []
+    for site in sites:
+        raw = _raw_log_prob(site)
+        frames = plate_frames(site)
+        if not sum_syms:
+            costs.append((frames, scale_and_mask(raw, site["scale"], site["mask"])))
+            continue
+        term = packer.pack(scale_and_mask(raw, 1.0, site["mask"]), site)
+        if not set(term._pyro_dims) & sum_syms:
+            costs.append((frames, scale_and_mask(raw, site["scale"], site["mask"])))
+            continue
+        ordinal = packer.ordinal(site)
+        frames_of[ordinal] = frames
+        tree.setdefault(ordinal, []).append(term)
+        # the subsampling part of the site's scale is applied where its plate is multiplied
+        subsample = 1.0
+        for sym in ordinal:
+            subsample *= packer.plate_scale.get(sym, 1.0)
+        scale = site["scale"]
+        factor_scales.append((site["name"], scale if subsample == 1.0 else scale / subsample))
+    if not tree:
+        return costs
+    common = _common_scale(factor_scales)
+    ring = LogRing(plate_scale=packer.plate_scale)
+    for ordinal, terms in contract_tensor_tree(tree, sum_syms, ring=ring).items():
+        frames = frames_of[ordinal]
+        scale = 1.0
+        for sym in ordinal:
+            scale *= packer.plate_scale.get(sym, 1.0)
+        if not is_identically_one(common):
+            scale = common * scale
+        for term in terms:
+            _check_guide_variables(term, ordinal, packer, guide_trace)
+            term = packer.unpack(term)
+            costs.append((frames, term if is_identically_one(scale) else term * scale))
+    return costs
+
+
+def _check_guide_variables(term, ordinal, packer: EnumFactors, guide_trace) -> None:
+    """A guide-enumerated variable local to a plate must not be multiplied over it."""
+    for site in guide_trace.nodes.values():
+        if site["type"] != "sample" or site["infer"].get("_enumerate_dim") is None:
+            continue
+        sym = packer.site_symbol(site, "guide")
+        home = packer.ordinal(site)
+        if sym in term._pyro_dims and not home <= ordinal:
+            raise ValueError(
+                f"TraceEnum_ELBO: a factor depends on the guide-enumerated site "
+                f"{site['name']!r}, local to plates {sorted(f.name for f in plate_frames(site))}, "
+                f"and on a model-enumerated variable outside them; enumerate that variable in "
+                f"the model instead, or sample it in the guide"
+            )
 
 
 def _detach(x: Any) -> Any:

@@ -1,0 +1,19 @@
+"""Log-sum-exp einsum: operands are log values; the result is ``log einsum(exp(x)...)``
+computed stably.
+"""
+from __future__ import annotations
+
+import torch
+
+from . import contract
+from .util import Tensordot, transpose
+
+__all__ = ["einsum", "tensordot", "transpose"]
+
+
+def einsum(equation: str, *operands: torch.Tensor) -> torch.Tensor:
+    """Evaluate ``equation`` in this module's semiring (see the module docstring)."""
+    return contract(equation, *operands, backend=__name__)
+
+
+tensordot = Tensordot(einsum)

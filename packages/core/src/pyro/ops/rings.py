@@ -1,0 +1,419 @@
+"""Semirings for sum-product contraction of labelled tensors.
+
+A *term* is a :class:`torch.Tensor` with an attribute ``_pyro_dims``: a string holding one
+symbol (a single character) per tensor dim, so that ``term.dim() == len(term._pyro_dims)``.
+Two terms share a variable when they share a symbol; symbols are matched by name, never by
+position, so a program that recycles tensor dims (``pyro.markov``) still tells its
+variables apart. Plate symbols are ordinary symbols that a ring multiplies over with
+:meth:`Ring.product` instead of summing out.
+
+A ring fixes what "sum" and "product" mean:
+
+============== ============================ =========================================
+ring           terms hold                   sum over a variable
+============== ============================ =========================================
+LinearRing     probabilities                ``sum``
+LogRing        log probabilities            ``logsumexp``
+MapRing        log probabilities            ``max`` (and remembers the argmax)
+SampleRing     log probabilities            ``logsumexp`` (and can sample backwards)
+MarginalRing   log probabilities            ``logsumexp`` (and gives marginals)
+============== ============================ =========================================
+
+:meth:`Ring.sumproduct` multiplies many terms and sums some symbols out pairwise, in a
+greedy order that keeps every intermediate term small (the product of all terms is never
+formed unless every pair shares a variable).
+
+**References**
+
+[1] F. Obermeyer et al., "Tensor Variable Elimination for Plated Factor Graphs", ICML 2019.
+
+[2] S. M. Aji, R. J. McEliece, "The Generalized Distributive Law", IEEE Trans. Inf.
+    Theory 46(2), 2000.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import torch
+
+__all__ = ["LinearRing", "LogRing", "MapRing", "MarginalRing", "Ring", "SampleRing"]
+
+
+# ----------------------------------------------------------------------- labelled tensors
+
+
+def label(tensor: torch.Tensor, dims: str) -> torch.Tensor:
+    """Attach the symbol string ``dims`` to ``tensor`` (one symbol per dim) and return it."""
+    if tensor.dim() != len(dims):
+        raise ValueError(
+            f"a tensor of shape {tuple(tensor.shape)} needs {tensor.dim()} dim symbols, got "
+            f"{dims!r}"
+        )
+    tensor._pyro_dims = dims
+    return tensor
+
+
+def align(tensor: torch.Tensor, dims: str, target: str) -> torch.Tensor:
+    """Permute ``tensor`` (labelled ``dims``) into the order of ``target`` and insert
+    size-one dims for the symbols of ``target`` it lacks. Every symbol of ``dims`` must be in
+    ``target``."""
+    missing = set(dims) - set(target)
+    if missing:
+        raise ValueError(f"cannot align dims {dims!r} into {target!r}: {sorted(missing)} missing")
+    order = sorted(range(len(dims)), key=lambda i: target.index(dims[i]))
+    if order != list(range(len(dims))):
+        tensor = tensor.permute(order)
+    present = "".join(dims[i] for i in order)
+    shape = []
+    it = iter(tensor.shape)
+    for s in target:
+        shape.append(next(it) if s in present else 1)
+    return tensor.reshape(shape)
+
+
+def _dims(term: torch.Tensor) -> str:
+    dims = getattr(term, "_pyro_dims", None)
+    if dims is None:
+        if term.dim() == 0:
+            return ""
+        raise ValueError(
+            f"a term of shape {tuple(term.shape)} has no _pyro_dims symbols; label it with "
+            f"pyro.ops.rings.label(tensor, dims)"
+        )
+    return dims
+
+
+def _union(dim_strings: Iterable[str]) -> str:
+    out = []
+    for dims in dim_strings:
+        for s in dims:
+            if s not in out:
+                out.append(s)
+    return "".join(out)
+
+
+# ------------------------------------------------------------------------ elimination order
+
+
+def greedy_order(
+    dims_list: Sequence[str], sum_dims: Iterable[str], sizes: Dict[str, int]
+) -> List[Tuple[int, int]]:
+    """A pairwise contraction order for terms labelled ``dims_list``: a list of pairs of
+    positions in the running list of terms (the pair is removed and its product appended).
+
+    At each step it joins the pair sharing a symbol whose product, after summing out the
+    symbols no other term holds, is smallest (falling back to the two smallest terms).
+    """
+    sum_dims = set(sum_dims)
+    live = [set(d) for d in dims_list]
+    order = []
+
+    def size(ds):
+        return math.prod(sizes[s] for s in ds)
+
+    while len(live) > 1:
+        best = None
+        for i in range(len(live)):
+            for j in range(i + 1, len(live)):
+                if not (live[i] & live[j]):
+                    continue
+                joint = live[i] | live[j]
+                others = set().union(*(live[k] for k in range(len(live)) if k not in (i, j)))
+                out = {s for s in joint if s not in sum_dims or s in others}
+                cost = (size(out), size(joint))
+                if best is None or cost < best[0]:
+                    best = (cost, i, j, out)
+        if best is None:  # no shared symbols: outer product of the two smallest
+            i, j = sorted(range(len(live)), key=lambda k: size(live[k]))[:2]
+            i, j = min(i, j), max(i, j)
+            joint = live[i] | live[j]
+            others = set().union(*(live[k] for k in range(len(live)) if k not in (i, j)))
+            out = {s for s in joint if s not in sum_dims or s in others}
+        else:
+            _, i, j, out = best
+        order.append((i, j))
+        live = [d for k, d in enumerate(live) if k not in (i, j)] + [out]
+    return order
+
+
+# ------------------------------------------------------------------------------- the rings
+
+
+class Ring:
+    """Abstract commutative semiring over labelled terms (see the module docstring).
+
+    :param dict cache: an optional dict shared between calls; :meth:`sumproduct` memoizes
+        its results there by the identity of its input terms (useful when one computation
+        is contracted several times, e.g. once per output).
+    """
+
+    def __init__(self, cache: Optional[dict] = None) -> None:
+        self._cache = {} if cache is None else cache
+
+    # -- what a ring defines
+    def _sum(self, tensor: torch.Tensor, dims: Tuple[int, ...]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _mul(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _prod(self, tensor: torch.Tensor, dims: Tuple[int, ...]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def one(self, like: torch.Tensor) -> torch.Tensor:
+        """The multiplicative identity, as a 0-dim term on ``like``'s device and dtype."""
+        raise NotImplementedError
+
+    def inv(self, term: torch.Tensor) -> torch.Tensor:
+        """The multiplicative inverse of a term (same symbols)."""
+        raise NotImplementedError
+
+    # -- derived operations
+    def dims(self, term: torch.Tensor) -> str:
+        """The symbols of ``term``."""
+        return _dims(term)
+
+    def sumproduct(self, terms: Sequence[torch.Tensor], dims: Iterable[str]) -> torch.Tensor:
+        """Multiply ``terms`` and sum out the symbols ``dims``.
+
+        Terms are joined pairwise in a greedy order (:func:`greedy_order`); a symbol is
+        summed as soon as no remaining term holds it, so intermediate results stay of the
+        order of the largest factor for chain- and tree-structured products.
+
+        :returns: a term labelled with the remaining symbols (in order of appearance).
+        """
+        terms = list(terms)
+        dims = set(dims)
+        if not terms:
+            raise ValueError("sumproduct needs at least one term")
+        key = ("sumproduct", tuple(id(t) for t in terms), frozenset(dims))
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit[0]
+        result = self._sumproduct(terms, dims)
+        self._cache[key] = (result, terms)  # the terms are kept alive so ids stay unique
+        return result
+
+    def _sumproduct(self, terms: List[torch.Tensor], dims: set) -> torch.Tensor:
+        sizes: Dict[str, int] = {}
+        for t in terms:
+            for s, n in zip(_dims(t), t.shape):
+                sizes[s] = max(sizes.get(s, 1), n)
+        if len(terms) == 1:
+            return self._join([terms[0]], dims)
+        for i, j in greedy_order([_dims(t) for t in terms], dims, sizes):
+            others = set().union(*(set(_dims(t)) for k, t in enumerate(terms) if k not in (i, j)))
+            joined = self._join([terms[i], terms[j]], dims - others)
+            terms = [t for k, t in enumerate(terms) if k not in (i, j)] + [joined]
+        return self._join(terms, dims & set(_dims(terms[0])))
+
+    def _join(self, terms: List[torch.Tensor], sum_dims: set) -> torch.Tensor:
+        """Multiply terms (broadcast by symbol) and sum out ``sum_dims``."""
+        target = _union(_dims(t) for t in terms)
+        result = None
+        for t in terms:
+            x = align(t, _dims(t), target)
+            result = x if result is None else self._mul(result, x)
+        elim = tuple(i for i, s in enumerate(target) if s in sum_dims)
+        if elim:
+            self._record(result, target, elim)
+            result = self._sum(result, elim)
+        out_dims = "".join(s for s in target if s not in sum_dims)
+        return label(result, out_dims)
+
+    def _record(self, joint: torch.Tensor, dims: str, elim: Tuple[int, ...]) -> None:
+        """Hook for rings that trace eliminations (MAP and sampling)."""
+
+    def product(self, term: torch.Tensor, ordinal: Iterable[str]) -> torch.Tensor:
+        """Multiply ``term`` over the plates (symbols) in ``ordinal`` it holds."""
+        dims = _dims(term)
+        elim = tuple(i for i, s in enumerate(dims) if s in set(ordinal))
+        if not elim:
+            return term
+        return label(self._prod(term, elim), "".join(s for s in dims if s not in set(ordinal)))
+
+    def broadcast(self, term: torch.Tensor, ordinal: Iterable[str]) -> torch.Tensor:
+        """Add the plate symbols of ``ordinal`` that ``term`` lacks, with their sizes taken
+        from ``self.dim_to_size``."""
+        dims = _dims(term)
+        new = [s for s in sorted(ordinal) if s not in dims]
+        if not new:
+            return term
+        sizes = getattr(self, "dim_to_size", {})
+        missing = [s for s in new if s not in sizes]
+        if missing:
+            raise ValueError(f"broadcast: sizes of plates {missing} unknown; pass dim_to_size")
+        shape = tuple(sizes[s] for s in new) + tuple(term.shape)
+        out = term.reshape((1,) * len(new) + tuple(term.shape)).expand(shape)
+        return label(out, "".join(new) + dims)
+
+
+class _TensorRing(Ring):
+    def __init__(self, cache: Optional[dict] = None,
+                 dim_to_size: Optional[Dict[str, int]] = None) -> None:
+        super().__init__(cache)
+        self.dim_to_size = {} if dim_to_size is None else dim_to_size
+
+
+class LinearRing(_TensorRing):
+    """The ring of probabilities: product is ``*``, sum is ``sum``.
+
+    :param dict dim_to_size: sizes of plate symbols, used by :meth:`broadcast`.
+    """
+
+    def _sum(self, tensor, dims):
+        return tensor.sum(dims)
+
+    def _mul(self, x, y):
+        return x * y
+
+    def _prod(self, tensor, dims):
+        for d in sorted(dims, reverse=True):
+            tensor = tensor.prod(d)
+        return tensor
+
+    def one(self, like):
+        return label(torch.ones((), dtype=like.dtype, device=like.device), "")
+
+    def inv(self, term):
+        return label(term.reciprocal(), _dims(term))
+
+
+class LogRing(_TensorRing):
+    """The log-sum-exp ring: terms are log values, product is ``+``, sum is ``logsumexp``.
+
+    :param dict dim_to_size: sizes of plate symbols, used by :meth:`broadcast`.
+    :param dict plate_scale: optional ``{plate symbol: scale}``; the product over a plate is
+        multiplied (in log space) by its scale, so that a subsampled plate of ``size`` out of
+        ``full_size`` elements estimates the product over all elements.
+    """
+
+    def __init__(self, cache=None, dim_to_size=None, plate_scale=None) -> None:
+        super().__init__(cache, dim_to_size)
+        self.plate_scale = plate_scale or {}
+
+    def _sum(self, tensor, dims):
+        return tensor.logsumexp(dims)
+
+    def _mul(self, x, y):
+        return x + y
+
+    def _prod(self, tensor, dims):
+        return tensor.sum(dims)
+
+    def product(self, term, ordinal):
+        ordinal = set(ordinal)
+        scale = 1.0
+        for s in ordinal & set(_dims(term)):
+            scale *= self.plate_scale.get(s, 1.0)
+        out = super().product(term, ordinal)
+        if scale != 1.0:
+            out = label(out * scale, _dims(out))
+        return out
+
+    def one(self, like):
+        return label(torch.zeros((), dtype=like.dtype, device=like.device), "")
+
+    def inv(self, term):
+        return label(-term, _dims(term))
+
+
+class _BackwardRing(LogRing):
+    """A log ring that records each elimination, so that values of the summed variables can
+    be drawn backwards (last eliminated first), conditioned on what was drawn before."""
+
+    def __init__(self, cache=None, dim_to_size=None, plate_scale=None) -> None:
+        super().__init__(cache, dim_to_size, plate_scale)
+        self.tape: List[Tuple[torch.Tensor, str, Tuple[int, ...]]] = []
+
+    def _record(self, joint, dims, elim):
+        self.tape.append((joint.detach(), dims, elim))
+
+    def _choose(self, logits: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def backward(self, given: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, torch.Tensor]:
+        """Draw every eliminated symbol, in reverse order of elimination.
+
+        :param dict given: values (labelled index tensors) of symbols to condition on that
+            were not eliminated (e.g. outer variables fixed elsewhere).
+        :returns: ``{symbol: labelled long tensor}``; each value is labelled with the plate
+            symbols it varies along.
+        """
+        values: Dict[str, torch.Tensor] = dict(given or {})
+        for joint, dims, elim in reversed(self.tape):
+            elim_syms = [dims[i] for i in elim]
+            table, tdims = joint, dims
+            for s in [s for s in dims if s in values and s not in elim_syms]:
+                table, tdims = _condition(table, tdims, s, values[s])
+            kept = "".join(s for s in tdims if s not in elim_syms)
+            table = align(table, tdims, kept + "".join(elim_syms))
+            batch = table.shape[: len(kept)]
+            flat = table.reshape(batch + (-1,))
+            idx = self._choose(flat)
+            sizes = [table.shape[len(kept) + k] for k in range(len(elim_syms))]
+            for s, n in reversed(list(zip(elim_syms, sizes))):
+                values[s] = label(idx % n, kept)
+                idx = torch.div(idx, n, rounding_mode="floor")
+        return values
+
+
+class MapRing(_BackwardRing):
+    """The max-plus ring (``+`` and ``max``) for maximum a posteriori values: after a
+    contraction, :meth:`backward` returns the jointly most probable values of the
+    eliminated variables (Viterbi decoding generalized to plated factor graphs)."""
+
+    def _sum(self, tensor, dims):
+        return tensor.amax(dims)
+
+    def _choose(self, logits):
+        return logits.argmax(-1)
+
+
+class SampleRing(_BackwardRing):
+    """The log ring with backward sampling: after a contraction, :meth:`backward` draws the
+    eliminated variables from their exact joint posterior (forward-filter backward-sample
+    generalized to plated factor graphs)."""
+
+    def _choose(self, logits):
+        return torch.distributions.Categorical(logits=logits).sample()
+
+
+class MarginalRing(LogRing):
+    """The log ring whose contractions are differentiated to give marginals: the gradient
+    of ``log Z`` with respect to a log factor is the posterior marginal of that factor's
+    variables. :meth:`marginals` returns them for terms passed through
+    :meth:`require_marginal`."""
+
+    def require_marginal(self, term: torch.Tensor) -> torch.Tensor:
+        """Return a copy of ``term`` whose marginal :meth:`marginals` can compute."""
+        leaf = term.detach().requires_grad_()
+        return label(leaf, _dims(term))
+
+    def marginals(self, log_z: torch.Tensor, terms: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        """Posterior marginal probabilities ``d log_z / d term`` of each term (labelled as
+        the term, broadcast to its shape)."""
+        grads = torch.autograd.grad(log_z.sum(), list(terms), allow_unused=True)
+        out = []
+        for t, g in zip(terms, grads):
+            g = torch.zeros_like(t) if g is None else g
+            out.append(label(g, _dims(t)))
+        return out
+
+
+def _condition(table: torch.Tensor, dims: str, sym: str, value: torch.Tensor):
+    """Index ``table`` at ``sym = value`` (``value`` a labelled index tensor whose symbols
+    are plates); the result drops ``sym`` and gains the plates of ``value``."""
+    vdims = _dims(value)
+    target = _union([dims, vdims])
+    t = align(table, dims, target)
+    v = align(value, vdims, target)
+    pos = target.index(sym)
+    shape = list(torch.broadcast_shapes(t.shape, v.shape))
+    shape[pos] = t.shape[pos]
+    t = t.expand(shape)
+    ishape = list(shape)
+    ishape[pos] = 1
+    out = t.gather(pos, v.expand(ishape).long()).squeeze(pos)
+    return out, target.replace(sym, "")
