@@ -105,4 +105,4 @@ def test_scale_and_mask():
     torch.testing.assert_close(packed.scale_and_mask(inf, 1.0, m), torch.tensor([0.0, 1.0]))
     scale = torch.rand(2) + 0.5
     scale._pyro_dims = "b"
-    torch.testing.assert_close(packed.scale_and_mask(b, scale), b * scale.unsqueeze(-1))
+    torch.testing.assert_close(packed.scale_and_mask(b, scale), (b * scale.unsqueeze(-1)).T)
