@@ -29,8 +29,10 @@ from .kl import kl_divergence, register_kl
 from .lkj import LKJ
 from .logistic import Logistic
 from .masked_mixture import MaskedMixture
+from .multivariate_studentt import MultivariateStudentT
 from .ordered_logistic import OrderedLogistic
 from .soft_laplace import SoftLaplace
+from .stable import Stable, StableWithLogProb
 from .torch import *  # noqa: F401,F403 (every torch family, generated)
 from .torch_distribution import (
     ExpandedDistribution,
@@ -60,8 +62,11 @@ PYRO_FAMILIES = [
     "LKJ",
     "Logistic",
     "MaskedMixture",
+    "MultivariateStudentT",
     "OrderedLogistic",
     "SoftLaplace",
+    "Stable",
+    "StableWithLogProb",
     "Unit",
     "ZeroInflatedDistribution",
     "ZeroInflatedNegativeBinomial",
@@ -88,8 +93,11 @@ __all__ = [
     "Logistic",
     "MaskedDistribution",
     "MaskedMixture",
+    "MultivariateStudentT",
     "OrderedLogistic",
     "SoftLaplace",
+    "Stable",
+    "StableWithLogProb",
     "TorchDistribution",
     "TorchDistributionMixin",
     "TransformModule",
