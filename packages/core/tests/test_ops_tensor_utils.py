@@ -189,3 +189,18 @@ def test_periodic_features():
     assert T.periodic_features(100, 365.25, 7).shape == (100, 2 * math.ceil(365.25 / 7) - 2)
     assert T.periodic_features(10, dtype=torch.float64).dtype == torch.float64
     assert T.periodic_features(10).shape == (10, 8)
+
+
+def test_safe_cholesky_jitter_setting():
+    import pyro
+
+    assert pyro.settings.get("cholesky_relative_jitter") == 4.0
+    singular = torch.ones(2, 2, dtype=torch.float64)
+    L = T.safe_cholesky(singular)
+    # 4 eps of jitter: L22^2 = 2 * jitter to first order
+    assert L[1, 1].item() ** 2 == pytest.approx(2 * 4 * torch.finfo(torch.float64).eps, rel=0.1)
+    with pyro.settings.context(cholesky_relative_jitter=400.0):
+        L = T.safe_cholesky(singular)
+        assert L[1, 1].item() ** 2 == pytest.approx(800 * torch.finfo(torch.float64).eps, rel=0.1)
+    with pytest.raises(ValueError):
+        pyro.settings.set(cholesky_relative_jitter=-1.0)

@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from pyro import settings
+
 __all__ = [
     "as_complex",
     "block_diag_embed",
@@ -43,6 +45,17 @@ __all__ = [
 ]
 
 _ROOT_TWO_INVERSE = 1.0 / math.sqrt(2.0)
+
+#: The first diagonal jitter :func:`safe_cholesky` adds, in units of the dtype's machine
+#: epsilon times the mean absolute diagonal (Pyro's setting ``cholesky_relative_jitter``).
+CHOLESKY_RELATIVE_JITTER = 4.0
+
+
+@settings.register("cholesky_relative_jitter", __name__, "CHOLESKY_RELATIVE_JITTER")
+def _validate_jitter(value: Any) -> None:
+    if not (isinstance(value, (int, float)) and value >= 0):
+        raise ValueError(f"cholesky_relative_jitter must be a number >= 0, got {value!r}")
+
 
 # ----------------------------------------------------------------------------- layouts
 
@@ -209,9 +222,10 @@ def cholesky_solve(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def safe_cholesky(x: torch.Tensor) -> torch.Tensor:
     """Cholesky factor of symmetric matrices that are positive definite up to rounding.
 
-    Matrices whose factorization fails get a jitter ``eps * mean(diag)`` added to the
-    diagonal, with ``eps`` the dtype's machine epsilon times 10, 100, ..., until it
-    succeeds (at most 6 tries); matrices that factor are left untouched.
+    Matrices whose factorization fails get a jitter ``c * eps * mean(|diag|)`` added to
+    the diagonal, with ``eps`` the dtype's machine epsilon and ``c`` the setting
+    ``pyro.settings.get("cholesky_relative_jitter")`` (default 4), then 10, 100, ... times
+    that until it succeeds (at most 6 tries); matrices that factor are left untouched.
 
     :param x: a batch of symmetric matrices of shape ``(..., N, N)``.
     :returns: lower-triangular factors of the same shape.
@@ -223,8 +237,8 @@ def safe_cholesky(x: torch.Tensor) -> torch.Tensor:
         return L
     eye = torch.eye(x.size(-1), dtype=x.dtype, device=x.device)
     scale = x.diagonal(dim1=-2, dim2=-1).mean(-1).abs()[..., None, None]
-    eps = torch.finfo(x.dtype).eps
-    for power in range(1, 7):
+    eps = torch.finfo(x.dtype).eps * max(CHOLESKY_RELATIVE_JITTER, 1e-3)
+    for power in range(6):
         failed = (info > 0)[..., None, None]
         jittered = x + failed * (eps * 10**power) * scale * eye
         L, info = torch.linalg.cholesky_ex(jittered)
