@@ -138,11 +138,11 @@ def test_block_contradictions_are_errors():
 def test_condition_with_tensors_floats_and_a_trace():
     for data in ({"a": torch.tensor(0.3)}, {"a": 0.3}):
         tr = poutine.trace(poutine.condition(model, data=data)).get_trace()
-        assert tr["a"]["is_observed"] and tr["a"]["value"].item() == pytest.approx(0.3)
-        assert tr["a"]["value"].dtype == torch.get_default_dtype()
+        assert tr["a"]["is_observed"] and tr["a"]["value"] is data["a"]  # kept, as in Pyro
         assert tr["b"]["fn"].loc.item() == pytest.approx(0.3)
         b = tr["b"]["value"].item()
-        assert abs(tr.log_prob_sum().item() - model_lp(0.3, b)) < 1e-5
+        with pyro.validation_enabled(False):  # torch's validation wants tensor values
+            assert abs(tr.log_prob_sum().item() - model_lp(0.3, b)) < 1e-5
     guide_tr = poutine.trace(guide).get_trace()
     tr = poutine.trace(poutine.condition(model, data=guide_tr)).get_trace()
     a, b = guide_tr["a"]["value"].item(), guide_tr["b"]["value"].item()

@@ -88,8 +88,8 @@ def test_plate_dim_errors():
         pyro.plate("a", 2, dim=0)
     with pytest.raises(ValueError, match="drop dim="):
         list(pyro.plate("a", 2, dim=-1))
-    with pytest.raises(ValueError, match="needs a size"):
-        pyro.plate("a")
+    with pytest.raises(ValueError, match="has no size: give size= to iterate"):
+        list(pyro.plate("a"))  # a plate with no size is vectorized only (issue 8)
     with pytest.raises(ValueError, match="size must be"):
         pyro.plate("a", -3)
 
@@ -150,7 +150,8 @@ def test_subsample_size_not_smaller_than_size_is_no_subsampling():
     with poutine.trace() as tr:
         with pyro.plate("data", 3, subsample_size=5) as ind:
             pyro.sample("x", dist.Normal(0.0, 1.0))
-    assert ind.tolist() == [0, 1, 2] and tr.trace["x"]["scale"] == 1.0 and "data" not in tr.trace
+    assert ind.tolist() == [0, 1, 2] and tr.trace["x"]["scale"] == 1.0
+    assert tr.trace["data"]["value"].tolist() == [0, 1, 2]  # every plate is recorded, as in Pyro
 
 
 def test_iterated_plate_with_subsample_size():

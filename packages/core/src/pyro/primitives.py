@@ -51,6 +51,8 @@ def sample(
     if not _PYRO_STACK:
         # No handler: one draw, nothing recorded.
         if obs is not None and obs_mask is None:
+            warnings.warn(f"trying to observe a value outside of inference at {name}",
+                          RuntimeWarning, stacklevel=2)  # as Pyro warns: no handler sees it
             return obs
         try:
             value = fn.rsample(*args, **kwargs) if fn.has_rsample else fn.sample(*args, **kwargs)
@@ -112,7 +114,8 @@ def param(
         param inside a subsampled plate, which is then subsampled along the plate's dim.
     :returns: the constrained value.
     :raises KeyError: if the parameter does not exist and no ``init_tensor`` is given.
-    :raises ValueError: under validation, if ``init_tensor`` violates ``constraint``.
+    Under validation, an ``init_tensor`` outside ``constraint`` is warned about (as in
+    Pyro it is stored anyway).
     """
     store = get_param_store()
     if not _PYRO_STACK:
@@ -162,12 +165,7 @@ class plate(PlateMessenger):
         use_cuda: Optional[bool] = None,
         device=None,
     ) -> None:
-        if use_cuda is not None:
-            warnings.warn(
-                "pyro.plate(use_cuda=...) is deprecated; use device=", FutureWarning, stacklevel=2
-            )
-            device = device or ("cuda" if use_cuda else "cpu")
-        super().__init__(name, size, subsample_size, subsample, dim, device)
+        super().__init__(name, size, subsample_size, subsample, dim, use_cuda, device)
 
 
 @contextmanager

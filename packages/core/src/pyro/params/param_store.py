@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 import weakref
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, ItemsView, Iterator, KeysView, Optional, Tuple, Union
@@ -179,7 +180,8 @@ class ParamStoreDict:
         """The constrained value of ``name``, first created from ``init_constrained_value``
         (a tensor, or a callable returning one, called only if ``name`` is new).
 
-        :raises ValueError: under validation, if the initial value violates ``constraint``.
+        Under validation an initial value outside ``constraint`` is warned about (Pyro
+        stores it anyway).
         """
         if name not in self._params:
             if callable(init_constrained_value) and \
@@ -191,10 +193,11 @@ class ParamStoreDict:
             if is_validation_enabled() and constraint is not constraints.real:
                 ok = constraint.check(init_constrained_value.detach())
                 if not bool(ok.all()):
-                    raise ValueError(
+                    # Pyro accepts it (the unconstrained value may be NaN): warn, no error
+                    warnings.warn(
                         f"pyro.param({name!r}): the initial value {_short(init_constrained_value)} "
                         f"is outside its constraint {constraint}; give an initial value that "
-                        f"satisfies it"
+                        f"satisfies it", RuntimeWarning, stacklevel=3,
                     )
             self._store(name, init_constrained_value, constraint)
         return self[name]

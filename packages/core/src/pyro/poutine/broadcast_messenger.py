@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 
-from ..primitive_distributions.util import broadcasts_to
 from .messenger import Messenger
 from .util import site_is_subsample
 
@@ -42,20 +41,31 @@ def broadcast_to_plates(msg) -> None:
 
 
 def check_obs_shape(msg) -> None:
-    """Raise if an observed value does not broadcast to the site's distribution shape
-    (a classic bug: data of shape (N, 1) against a batch_shape (N,) broadcast to (N, N))."""
+    """Raise if an observed value cannot broadcast with the site's distribution shape.
+
+    Pyro's rule (torch's ``validate_args``), no stricter: each dim of the value and of
+    ``batch_shape + event_shape`` must agree or one of them be 1, so data of shape
+    ``(N, 1)`` against a batch shape ``(N,)`` is accepted (its log density then has shape
+    ``(N, N)``, as in Pyro).
+
+    :raises ValueError: naming the site and the shapes.
+    """
     value = msg["value"]
     if not msg["is_observed"] or not isinstance(value, torch.Tensor):
         return
     fn = msg["fn"]
     expected = fn.batch_shape + fn.event_shape
-    if not broadcasts_to(value.shape, expected):
+    if value.shape == expected:
+        return
+    try:
+        torch.broadcast_shapes(value.shape, expected)
+    except RuntimeError:
         raise ValueError(
-            f"Observed value of shape {tuple(value.shape)} at site {msg['name']!r} does not fit "
-            f"the distribution's batch_shape {tuple(fn.batch_shape)} + event_shape "
-            f"{tuple(fn.event_shape)}: it must broadcast to {tuple(expected)}. Reshape the data "
-            f"(e.g. drop a trailing singleton dim) or enclose the site in a plate of its size"
-        )
+            f"Observed value of shape {tuple(value.shape)} at site {msg['name']!r} does not "
+            f"broadcast with the distribution's batch_shape {tuple(fn.batch_shape)} + "
+            f"event_shape {tuple(fn.event_shape)} = {tuple(expected)}: each dim must agree or "
+            f"be 1. Reshape the data or enclose the site in a plate of its size"
+        ) from None
 
 
 class BroadcastMessenger(Messenger):

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Optional
 
-import torch
-
 from .messenger import Messenger
 from .trace_struct import Trace
 
@@ -12,8 +10,9 @@ from .trace_struct import Trace
 class ConditionMessenger(Messenger):
     """Fix sample sites named in ``data`` to the given values and mark them observed.
 
-    ``data`` is a dict ``{site name: value}`` (tensors, or numbers, which become tensors)
-    or a :class:`Trace` whose sample-site values are used.
+    ``data`` is a dict ``{site name: value}`` or a :class:`Trace` whose sample-site values
+    are used. The value is used as given (a Python float stays a float, as in Pyro; the
+    site's log density then needs a distribution that accepts it).
 
     Example (seed 004)::
 
@@ -38,7 +37,6 @@ class ConditionMessenger(Messenger):
             value = self.data[name]
             if value is None:
                 return
-            if not isinstance(value, torch.Tensor):
-                value = torch.as_tensor(value, dtype=torch.get_default_dtype())
+            # The user's object itself (a float stays that float), as in Pyro.
             msg["value"] = value
             msg["is_observed"] = True

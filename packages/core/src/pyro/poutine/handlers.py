@@ -22,15 +22,18 @@ from .replay_messenger import ReplayMessenger
 from .scale_messenger import ScaleMessenger
 from .seed_messenger import SeedMessenger
 from .substitute_messenger import SubstituteMessenger
-from .trace_messenger import TraceMessenger
+from .trace_messenger import TraceHandler, TraceMessenger
 from .uncondition_messenger import UnconditionMessenger
 
 
 def trace(fn: Optional[Callable] = None, graph_type: Optional[str] = None,
-          param_only: Optional[bool] = None) -> TraceMessenger:
+          param_only: Optional[bool] = None) -> TraceMessenger | TraceHandler:
     """Record the sites of ``fn``: ``trace(fn).get_trace(*args)`` returns a
-    :class:`~pyro.poutine.trace_struct.Trace`."""
-    return TraceMessenger(fn, graph_type=graph_type, param_only=param_only)
+    :class:`~pyro.poutine.trace_struct.Trace`. ``trace(fn)`` and ``trace()(fn)`` give the
+    same :class:`~pyro.poutine.trace_messenger.TraceHandler`; ``trace()`` alone is a
+    :class:`TraceMessenger` (a context manager whose ``.trace`` holds the record)."""
+    msngr = TraceMessenger(graph_type=graph_type, param_only=param_only)
+    return msngr if fn is None else msngr(fn)
 
 
 def replay(fn: Optional[Callable] = None, trace=None, params=None) -> ReplayMessenger:

@@ -82,7 +82,9 @@ class IndepMessenger(Messenger):
                 isinstance(size, numbers.Integral)  # e.g. numpy integers
                 or (isinstance(size, torch.Tensor) and size.numel() == 1)):
             size = int(size)
-        if size is not None and (not isinstance(size, int) or size < 0):
+        if size is None:
+            size = -1  # sized by the sites it meets (Pyro's convention)
+        elif not isinstance(size, int) or size < 0:
             raise ValueError(f"plate {name!r}: size must be a non-negative int, got {size!r}")
         if dim is not None and (not isinstance(dim, int) or dim >= 0):
             raise ValueError(f"plate {name!r}: dim must be a negative int, got {dim!r}")

@@ -19,11 +19,24 @@ class Messenger:
         MyHandler(model)()           # seed style: fn given at construction
 
     Override either the type-dispatched hooks ``_pyro_<type>`` / ``_pyro_post_<type>``
-    (e.g. ``_pyro_sample``, ``_pyro_post_param``), or ``process_message`` /
-    ``postprocess_message`` directly (the Mini Pyro style of seed 000), which receive
-    every message. ``process_message`` runs on the way down the stack (innermost handler
+    (e.g. ``_pyro_sample``, ``_pyro_post_param``), or ``_process_message`` /
+    ``_postprocess_message`` (Pyro's spelling) or ``process_message`` /
+    ``postprocess_message`` (the Mini Pyro style of seed 000), which receive every
+    message. ``process_message`` runs on the way down the stack (innermost handler
     first), ``postprocess_message`` on the way back up (outermost first).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Pyro's handlers override ``_process_message`` / ``_postprocess_message``, the
+        # seed's ``process_message`` / ``postprocess_message``: whichever a class defines
+        # serves under both names, bound once here rather than dispatched per message.
+        super().__init_subclass__(**kwargs)
+        for public, private in (("process_message", "_process_message"),
+                                ("postprocess_message", "_postprocess_message")):
+            if private in cls.__dict__ and public not in cls.__dict__:
+                setattr(cls, public, cls.__dict__[private])
+            elif public in cls.__dict__ and private not in cls.__dict__:
+                setattr(cls, private, cls.__dict__[public])
 
     def __init__(self, fn: Optional[Callable] = None) -> None:
         if fn is not None and not callable(fn):
@@ -84,6 +97,10 @@ class Messenger:
         method = getattr(self, "_pyro_post_" + msg["type"], None)
         if method is not None:
             method(msg)
+
+    # Pyro's names of the two hooks (subclasses may override either spelling).
+    _process_message = process_message
+    _postprocess_message = postprocess_message
 
     @classmethod
     def register(cls, fn: Optional[Callable] = None, type: Optional[str] = None,

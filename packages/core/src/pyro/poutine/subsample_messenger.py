@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Iterator, Optional
 
 import torch
@@ -60,18 +61,38 @@ class SubsampleMessenger(IndepMessenger):
     """An :class:`IndepMessenger` over ``size`` elements that visits a subsample of them:
     ``subsample_size`` random indices, or the given ``subsample`` indices. Log densities
     inside are scaled by ``size / subsample_size`` so they estimate the full-data sum
-    without bias."""
+    without bias.
+
+    Inside a handler stack each plate with a size is recorded as a sample site named after
+    it (a plate's *subsample site*, distribution ``_Subsample``, value: the indices
+    visited), as in Pyro: traces list their plates, and replaying a guide's trace gives
+    the model the guide's subsample. A plate with no ``size`` takes its size from the
+    distributions it meets (frame size -1) and records no site.
+
+    :param str name: the plate's name (also its subsample site's).
+    :param int size: the number of elements; ``None`` for a plate sized by its sites.
+    :param int subsample_size: how many random elements to visit (default all).
+    :param subsample: a 1-d tensor of the indices to visit.
+    :param int dim: the batch dim (negative) of a vectorized plate.
+    :param bool use_cuda: deprecated; ``device="cuda"``.
+    :param device: the device of the indices.
+    :raises ValueError: for sizes that are not non-negative ints, ``subsample_size``
+        without ``size`` or disagreeing with ``subsample``.
+    """
 
     def __init__(self, name: Optional[str] = None, size: Optional[int] = None,
                  subsample_size: Optional[int] = None, subsample: Optional[torch.Tensor] = None,
-                 dim: Optional[int] = None, device=None) -> None:
+                 dim: Optional[int] = None, use_cuda: Optional[bool] = None,
+                 device=None) -> None:
+        if use_cuda is not None:
+            warnings.warn("use_cuda= of a plate is deprecated; use device=", FutureWarning,
+                          stacklevel=2)
+            device = device or ("cuda" if use_cuda else "cpu")
         if size is None:
             if subsample is not None:
                 size = len(subsample)
             elif subsample_size is not None:
                 raise ValueError(f"plate {name!r}: subsample_size needs size=")
-            else:
-                raise ValueError(f"plate {name!r} needs a size")
         super().__init__(name, size, dim, device)
         if isinstance(subsample_size, numbers.Integral) and not isinstance(subsample_size, bool):
             subsample_size = int(subsample_size)  # e.g. numpy integers
@@ -92,15 +113,16 @@ class SubsampleMessenger(IndepMessenger):
         self._subsampled = (subsample is not None or
                             (subsample_size is not None and subsample_size < self.size))
         self._indices: Optional[torch.Tensor] = None
-        if self._subsampled:
+        if self.size >= 0 and _PYRO_STACK:
             # A traced site, so that guide and model share the subsample (replay).
-            if _PYRO_STACK:
-                msg = new_message("sample", name, _Subsample(self.size, subsample_size, device),
-                                  value=subsample)
-                apply_stack(msg)
-                subsample = msg["value"]
-            elif subsample is None:
-                subsample = _Subsample(self.size, subsample_size, device).sample()
+            msg = new_message("sample", name, _Subsample(self.size, subsample_size, device),
+                              value=subsample)
+            apply_stack(msg)
+            subsample = msg["value"]
+            self._subsampled = self._subsampled or len(subsample) != self.size
+        elif self._subsampled and subsample is None:
+            subsample = _Subsample(self.size, subsample_size, device).sample()
+        if self._subsampled:
             self._indices = subsample
             self.size = len(subsample)
         self.subsample_size = self.size
@@ -110,8 +132,11 @@ class SubsampleMessenger(IndepMessenger):
         return self.full_size_
 
     @property
-    def indices(self) -> torch.Tensor:
-        """The indices this plate visits (``arange(size)`` when not subsampled)."""
+    def indices(self) -> Optional[torch.Tensor]:
+        """The indices this plate visits (``arange(size)`` when not subsampled; ``None``
+        for a plate with no size)."""
+        if self.size < 0:
+            return None
         if self._indices is None:
             self._indices = torch.arange(self.size, device=self.device)
         return self._indices
@@ -121,6 +146,8 @@ class SubsampleMessenger(IndepMessenger):
         return self.indices
 
     def _iter_indices(self) -> Iterator[int]:
+        if self.size < 0:
+            raise ValueError(f"plate {self.name!r} has no size: give size= to iterate over it")
         if not self._subsampled:
             return iter(range(self.size))
         return iter(self.indices.tolist())

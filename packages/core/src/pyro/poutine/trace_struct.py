@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 import torch
 
@@ -13,26 +13,46 @@ from .util import site_is_subsample
 SiteFilter = Callable[[str, Dict[str, Any]], bool]
 
 
-def _allow_all(name, site):
+def allow_all_sites(name: str, site: Dict[str, Any]) -> bool:
+    """The default ``site_filter`` of :class:`Trace`'s log-density methods: every site."""
     return True
+
+
+_allow_all = allow_all_sites
 
 
 class Trace(Mapping):
     """An ordered mapping of site name -> site (a dict with the keys of
-    :class:`~pyro.poutine.runtime.Message` plus the log densities once computed).
+    :class:`~pyro.poutine.runtime.Message` plus the log densities once computed), and a
+    directed graph over the sites.
 
     ``trace.nodes`` is the same dict (Pyro's spelling). Besides sample and param sites,
     traces made by :func:`~pyro.poutine.trace` hold an ``"_INPUT"`` node (type ``"args"``)
-    and a ``"_RETURN"`` node (type ``"return"``).
+    and a ``"_RETURN"`` node (type ``"return"``), and each plate that has a size is
+    recorded as its subsample site (named after the plate; value: the indices visited).
+
+    Edges (:meth:`add_edge`, :meth:`predecessors`, :meth:`successors`, :attr:`edges`) are
+    kept apart from the sites and cost nothing until the first edge: a ``"flat"`` trace
+    has none, a ``"dense"`` one (``poutine.trace(fn, graph_type="dense")``) has an edge
+    from each sample site to every later one it may depend on
+    (:func:`~pyro.poutine.trace_messenger.identify_dense_edges`).
+
+    :param str graph_type: ``"flat"`` or ``"dense"``.
+    :raises ValueError: for another ``graph_type``.
     """
 
-    __slots__ = ("nodes", "graph_type")
+    __slots__ = ("nodes", "graph_type", "_succ", "_pred", "plate_to_symbol", "symbol_to_dim")
 
     def __init__(self, graph_type: str = "flat") -> None:
         if graph_type not in ("flat", "dense"):
             raise ValueError(f"graph_type must be 'flat' or 'dense', got {graph_type!r}")
         self.nodes: Dict[str, Dict[str, Any]] = {}
         self.graph_type = graph_type
+        # site name -> names of its successors / predecessors; only sites with an edge
+        self._succ: Dict[str, Set[str]] = {}
+        self._pred: Dict[str, Set[str]] = {}
+        self.plate_to_symbol: Dict[str, str] = {}
+        self.symbol_to_dim: Dict[str, int] = {}
 
     # ----------------------------------------------------------- mapping API
 
@@ -52,10 +72,14 @@ class Trace(Mapping):
         return f"Trace({list(self.nodes)})"
 
     def add_node(self, site_name: str, **kwargs: Any) -> None:
-        """Add a site. A second sample site with one name is an error: names identify
-        sites across model and guide, so each must be unique."""
+        """Add a site whose keys are ``kwargs``. A second sample site with one name is an
+        error: names identify sites across model and guide, so each must be unique.
+
+        :raises RuntimeError: naming the site, when it duplicates a sample site."""
         old = self.nodes.get(site_name)
-        if old is not None and (old["type"] == "sample" or kwargs.get("type") == "sample"):
+        if old is not None and (old.get("type") == "sample" or kwargs.get("type") == "sample") \
+                and not (site_is_subsample(old) and site_is_subsample(kwargs)):
+            # (a plate entered twice records its subsample site twice: the last one stays)
             raise RuntimeError(
                 f"Multiple {kwargs.get('type')} sites named {site_name!r}: each site needs a "
                 f"unique name. Inside a loop or a sequential plate, include the index, e.g. "
@@ -63,17 +87,62 @@ class Trace(Mapping):
             )
         self.nodes[site_name] = kwargs
 
+    def add_edge(self, site1: str, site2: str) -> None:
+        """Add the edge ``site1 -> site2`` (``site2`` may depend on ``site1``); a site not
+        yet in the trace is added with no keys."""
+        for site in (site1, site2):
+            if site not in self.nodes:
+                self.nodes[site] = {}
+        self._succ.setdefault(site1, set()).add(site2)
+        self._pred.setdefault(site2, set()).add(site1)
+
     def remove_node(self, site_name: str) -> None:
+        """Remove a site and its edges.
+
+        :raises KeyError: if the trace has no site ``site_name``."""
         del self.nodes[site_name]
+        for pred in self._pred.pop(site_name, ()):
+            self._succ[pred].discard(site_name)
+        for succ in self._succ.pop(site_name, ()):
+            self._pred[succ].discard(site_name)
+
+    def predecessors(self, site_name: str) -> Set[str]:
+        """The sites with an edge to ``site_name`` (a new set).
+
+        :raises KeyError: if the trace has no site ``site_name``."""
+        if site_name not in self.nodes:
+            raise KeyError(site_name)
+        return set(self._pred.get(site_name, ()))
+
+    def successors(self, site_name: str) -> Set[str]:
+        """The sites ``site_name`` has an edge to (a new set).
+
+        :raises KeyError: if the trace has no site ``site_name``."""
+        if site_name not in self.nodes:
+            raise KeyError(site_name)
+        return set(self._succ.get(site_name, ()))
+
+    @property
+    def edges(self) -> Iterator[Tuple[str, str]]:
+        """Iterate over the edges ``(site1, site2)``, grouped by ``site1`` in site order."""
+        for name in self.nodes:
+            for succ in self._succ.get(name, ()):
+                yield name, succ
 
     def copy(self) -> "Trace":
-        """A shallow copy: a new node dict whose sites are new dicts sharing the values."""
+        """A shallow copy: new dicts for the sites (sharing their values) and the edges."""
         new = Trace(self.graph_type)
         new.nodes = {name: site.copy() for name, site in self.nodes.items()}
+        if self._succ:
+            new._succ = {name: set(s) for name, s in self._succ.items()}
+            new._pred = {name: set(s) for name, s in self._pred.items()}
+        new.plate_to_symbol = dict(self.plate_to_symbol)
+        new.symbol_to_dim = dict(self.symbol_to_dim)
         return new
 
     def detach_(self) -> "Trace":
-        """Detach every site value in place (``value.detach()``)."""
+        """Detach every site value in place (``value.detach()``), e.g. to keep a trace
+        without holding on to the autograd graph of the run that made it."""
         for site in self.nodes.values():
             v = site.get("value")
             if isinstance(v, torch.Tensor):
@@ -84,7 +153,8 @@ class Trace(Mapping):
 
     def _sample_sites(self, site_filter: SiteFilter):
         for name, site in self.nodes.items():
-            if site["type"] == "sample" and site_filter(name, site) and not site_is_subsample(site):
+            if site.get("type") == "sample" and site_filter(name, site) \
+                    and not site_is_subsample(site):
                 yield name, site
 
     def log_prob_sum(self, site_filter: SiteFilter = _allow_all) -> torch.Tensor:
@@ -155,17 +225,17 @@ class Trace(Mapping):
 
     @property
     def param_nodes(self) -> List[str]:
-        return [n for n, s in self.nodes.items() if s["type"] == "param"]
+        return [n for n, s in self.nodes.items() if s.get("type") == "param"]
 
     @property
     def stochastic_nodes(self) -> List[str]:
         """Latent (unobserved) sample sites, plate subsample sites excluded."""
         return [n for n, s in self.nodes.items()
-                if s["type"] == "sample" and not s["is_observed"] and not site_is_subsample(s)]
+                if s.get("type") == "sample" and not s["is_observed"] and not site_is_subsample(s)]
 
     @property
     def observation_nodes(self) -> List[str]:
-        return [n for n, s in self.nodes.items() if s["type"] == "sample" and s["is_observed"]]
+        return [n for n, s in self.nodes.items() if s.get("type") == "sample" and s["is_observed"]]
 
     @property
     def reparameterized_nodes(self) -> List[str]:
@@ -177,45 +247,68 @@ class Trace(Mapping):
         return [n for n in self.stochastic_nodes
                 if not getattr(self.nodes[n]["fn"], "has_rsample", False)]
 
-    def iter_stochastic_nodes(self):
-        """Iterate over ``(name, site)`` of latent sample sites."""
+    def iter_stochastic_nodes(self) -> Iterator[Tuple[str, Dict[str, Any]]]:
+        """Iterate over ``(name, site)`` of latent sample sites (plate subsample sites
+        excluded), in site order."""
         for name in self.stochastic_nodes:
             yield name, self.nodes[name]
 
     # ------------------------------------------------------------- display
 
     def format_shapes(self, title: str = "Trace Shapes:", last_site: Optional[str] = None) -> str:
-        """A table of each site's batch and event shapes (and log-prob shapes when
-        computed), for debugging shape errors."""
-        rows = [[title, "", ""], ["Param Sites:", "", ""]]
+        """A table of each site's shapes, for debugging shape errors: param sites with
+        their value's shape, then, for each sample site (plates included, as their
+        subsample sites), rows ``dist``, ``value`` and (once computed) ``log_prob``, with
+        batch dims right-aligned left of ``|`` and event dims right of it.
+
+        :param str title: the first line.
+        :param str last_site: stop after this site (e.g. where a shape error was raised).
+        """
+        if not self.nodes:
+            return title
+        params: List[List[str]] = []
+        samples: List[Tuple[List[str], List[str]]] = []  # (name + batch dims, event dims)
+        # A plate's subsample site has the constant log density 0: shown once computed.
+        has_log_prob = any("log_prob" in site for site in self.nodes.values())
         for name, site in self.nodes.items():
-            if site["type"] == "param":
-                rows.append([name, " ".join(map(str, site["value"].shape)), ""])
+            kind = site.get("type")
+            if kind == "param":
+                params.append([str(d) for d in site["value"].shape])
+            elif kind == "sample":
+                samples.extend(_sample_rows(name, site, has_log_prob))
             if name == last_site:
                 break
-        rows.append(["Sample Sites:", "", ""])
-        for name, site in self.nodes.items():
-            if site["type"] != "sample":
-                continue
-            fn = site["fn"]
-            batch = getattr(fn, "batch_shape", ())
-            event = getattr(fn, "event_shape", ())
-            rows.append([f"{name} dist", " ".join(map(str, batch)) + " |",
-                         " ".join(map(str, event))])
-            value = site["value"]
-            if isinstance(value, torch.Tensor):
-                cut = value.dim() - len(event)
-                rows.append(["value", " ".join(map(str, value.shape[:cut])) + " |",
-                             " ".join(map(str, value.shape[cut:]))])
-            if "log_prob" in site:
-                rows.append(["log_prob", " ".join(map(str, site["log_prob"].shape)) + " |", ""])
-            if name == last_site:
-                break
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        return "\n".join(
-            f"{r[0].rjust(widths[0])} {r[1].rjust(widths[1])} {r[2].ljust(widths[2])}".rstrip()
-            for r in rows
-        )
+        # batch dims end left of the "|" column; param shapes end in it
+        width = max([len(b) - 1 for b, _ in samples] + [len(p) - 1 for p in params] + [0])
+        rows = [[title], ["Param Sites:"]]
+        rows += [[name] + [""] * (width + 1 - len(p)) + p
+                 for name, p in zip(self.param_nodes, params)]
+        rows.append(["Sample Sites:"])
+        for batch, event in samples:
+            rows.append([batch[0]] + [""] * (width + 1 - len(batch)) + batch[1:] + ["|"] + event)
+        ncols = max(len(r) for r in rows)
+        rows = [r + [""] * (ncols - len(r)) for r in rows]
+        widths = [max(len(r[i]) for r in rows) for i in range(ncols)]
+        return "\n".join(" ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def _sample_rows(name: str, site: Dict[str, Any],
+                 has_log_prob: bool) -> List[Tuple[List[str], List[str]]]:
+    # The dist / value / log_prob rows of format_shapes for one sample site.
+    fn = site["fn"]
+    event = tuple(getattr(fn, "event_shape", ()))
+    rows = [([f"{name} dist"] + [str(d) for d in getattr(fn, "batch_shape", ())],
+             [str(d) for d in event])]
+    value = site.get("value")
+    if isinstance(value, torch.Tensor):
+        cut = max(value.dim() - len(event), 0)
+        rows.append((["value"] + [str(d) for d in value.shape[:cut]],
+                     [str(d) for d in value.shape[cut:]]))
+    if "log_prob" in site:
+        rows.append((["log_prob"] + [str(d) for d in site["log_prob"].shape], []))
+    elif has_log_prob and site_is_subsample(site):
+        rows.append((["log_prob"], []))
+    return rows
 
 
 def _site_error(name: str, site: Dict[str, Any], err: Exception) -> ValueError:

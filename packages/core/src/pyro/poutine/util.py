@@ -6,7 +6,7 @@ from typing import Any, Dict, List
 
 def site_is_subsample(site: Dict[str, Any]) -> bool:
     """Whether ``site`` is the subsample site a subsampled plate records."""
-    return site["type"] == "sample" and type(site["fn"]).__name__ == "_Subsample"
+    return site.get("type") == "sample" and type(site.get("fn")).__name__ == "_Subsample"
 
 
 def site_is_factor(site: Dict[str, Any]) -> bool:
