@@ -8,6 +8,7 @@ __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 import pyro.plugins
 
 from .abstract_infer import EmpiricalMarginal, Marginal, TracePosterior
+from .discrete import infer_discrete
 from .elbo import ELBO
 from .enum import config_enumerate
 from .fitting import fit
@@ -41,6 +42,7 @@ __all__ = [
     "config_enumerate",
     "enable_validation",
     "fit",
+    "infer_discrete",
     "is_validation_enabled",
 ]
 

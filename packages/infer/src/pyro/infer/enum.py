@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from pyro import poutine
 
@@ -12,6 +12,7 @@ from .util import is_validation_enabled, plate_nesting, site_is_subsample
 __all__ = [
     "EnumFactors",
     "config_enumerate",
+    "enum_factor_tree",
     "get_importance_trace",
     "iter_discrete_escape",
     "iter_discrete_extend",
@@ -168,6 +169,7 @@ class EnumFactors:
         self._vars: Dict[Tuple[str, int], str] = {}
         self.symbol_to_dim: Dict[str, int] = {}
         self.plate_scale: Dict[str, float] = {}
+        self.plate_frame: Dict[str, Any] = {}
         self.var_site: Dict[str, str] = {}
         self._guide_dims: Dict[int, int] = {}
         if guide_trace is not None:
@@ -180,6 +182,7 @@ class EnumFactors:
         if sym is None:
             sym = self._plates[frame.name] = chr(0x3400 + len(self._plates))
             self.symbol_to_dim[sym] = frame.dim
+            self.plate_frame[sym] = frame
             full = getattr(frame, "full_size", None)
             if full is not None and frame.size and full != frame.size:
                 self.plate_scale[sym] = full / frame.size
@@ -200,6 +203,10 @@ class EnumFactors:
         sym = self.var_symbol(side, site["infer"]["_dim_to_id"][dim], dim)
         self.var_site[sym] = site["name"]
         return sym
+
+    def frames(self, ordinal) -> frozenset:
+        """The plate frames of an ordinal of plate symbols."""
+        return frozenset(self.plate_frame[s] for s in ordinal)
 
     def ordinal(self, site) -> frozenset:
         """The plate symbols of the vectorized plates around ``site``."""
@@ -256,3 +263,81 @@ class EnumFactors:
         filler = iter(chr(0x2000 + i) for i in range(depth))
         target = "".join(c if c != "?" else next(filler) for c in target)
         return align(term, dims, target)
+
+
+class EnumTree(NamedTuple):
+    """A trace's log densities sorted for tensor variable elimination (see
+    :func:`enum_factor_tree`)."""
+
+    packer: EnumFactors
+    tree: Dict[frozenset, List[Any]]   # plate symbols -> labelled log factors
+    sum_syms: set                      # symbols of the variables to sum out
+    plain_sites: List[dict]            # sites whose factor holds none of them
+    tree_sites: List[dict]             # sites whose factor is in the tree
+    scales: List[Tuple[str, Any]]      # (site name, scale without subsampling) of tree sites
+
+
+def _is_subsample_site(site) -> bool:
+    return type(site["fn"]).__name__ == "_Subsample"
+
+
+def site_log_prob(site):
+    """The unscaled log density of a sample site, computed once and cached on the site.
+
+    :raises ValueError: naming the site when the distribution cannot score its value.
+    """
+    lp = site.get("unscaled_log_prob")
+    if lp is None:
+        try:
+            lp = site["fn"].log_prob(site["value"], *site["args"], **site["kwargs"])
+        except ValueError as e:
+            raise ValueError(f"Error computing log_prob at site {site['name']!r}: {e}") from e
+        site["unscaled_log_prob"] = lp
+    return lp
+
+
+def enum_factor_tree(model_trace, guide_trace=None, scale_terms: bool = False) -> EnumTree:
+    """Sort the sample sites of an enumerated ``model_trace`` into a plated tensor tree of
+    labelled log factors (for :mod:`pyro.ops.contract`) and the sites that hold none of
+    the variables the model enumerates (and ``guide_trace``, if given, does not sample).
+
+    :param bool scale_terms: multiply each factor by its site's ``poutine.scale`` (without
+        the subsampling part, which the ring applies where the plate is multiplied);
+        otherwise the scales are returned for the caller to apply.
+    """
+    from pyro.primitive_distributions.util import scale_and_mask
+
+    guide_nodes = guide_trace.nodes if guide_trace is not None else {}
+    packer = EnumFactors(guide_trace)
+    sum_syms = set()
+    sites = []
+    for name, site in model_trace.nodes.items():
+        if site["type"] != "sample" or _is_subsample_site(site):
+            continue
+        sites.append(site)
+        in_guide = name in guide_nodes and guide_nodes[name]["type"] == "sample"
+        if not in_guide:  # a replayed guide site's variable is the guide's
+            sym = packer.site_symbol(site, "model")
+            if sym is not None:
+                sum_syms.add(sym)
+    result = EnumTree(packer, {}, sum_syms, [], [], [])
+    for site in sites:
+        if not sum_syms:
+            result.plain_sites.append(site)
+            continue
+        raw = site_log_prob(site)
+        ordinal = packer.ordinal(site)
+        # the subsampling part of the site's scale is applied where its plate is multiplied
+        subsample = 1.0
+        for sym in ordinal:
+            subsample *= packer.plate_scale.get(sym, 1.0)
+        scale = site["scale"] if subsample == 1.0 else site["scale"] / subsample
+        term = packer.pack(scale_and_mask(raw, scale if scale_terms else 1.0, site["mask"]),
+                           site)
+        if not set(term._pyro_dims) & sum_syms:
+            result.plain_sites.append(site)
+            continue
+        result.tree.setdefault(ordinal, []).append(term)
+        result.tree_sites.append(site)
+        result.scales.append((site["name"], scale))
+    return result

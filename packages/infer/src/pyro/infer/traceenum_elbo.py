@@ -13,7 +13,13 @@ from pyro.primitive_distributions.util import scale_and_mask
 
 from .checks import check_model_guide_match, check_traces_site_shapes
 from .elbo import ELBO, collect_params
-from .enum import EnumFactors, iter_discrete_escape, iter_discrete_extend
+from .enum import (
+    EnumFactors,
+    enum_factor_tree,
+    iter_discrete_escape,
+    iter_discrete_extend,
+    site_log_prob,
+)
 from .search import iter_complete_traces
 from .trace_runner import TraceRunner
 from .util import is_identically_one, is_validation_enabled, plate_frames, torch_item
@@ -25,15 +31,7 @@ def _is_subsample(site) -> bool:
     return type(site["fn"]).__name__ == "_Subsample"
 
 
-def _raw_log_prob(site) -> torch.Tensor:
-    lp = site.get("unscaled_log_prob")
-    if lp is None:
-        try:
-            lp = site["fn"].log_prob(site["value"], *site["args"], **site["kwargs"])
-        except ValueError as e:
-            raise ValueError(f"Error computing log_prob at site {site['name']!r}: {e}") from e
-        site["unscaled_log_prob"] = lp
-    return lp
+_raw_log_prob = site_log_prob
 
 
 class TraceEnum_ELBO(ELBO):
@@ -289,48 +287,18 @@ def enum_model_costs(model_trace, guide_trace) -> List[Tuple[FrozenSet, Any]]:
     plates' subsampling scales and the sites' common ``poutine.scale``, are returned with
     the factors that hold no such variable.
     """
-    guide_nodes = guide_trace.nodes
-    packer = EnumFactors(guide_trace)
-    sum_syms = set()
-    sites = []
-    for name, site in model_trace.nodes.items():
-        if site["type"] != "sample" or _is_subsample(site):
-            continue
-        sites.append(site)
-        in_guide = name in guide_nodes and guide_nodes[name]["type"] == "sample"
-        if not in_guide:  # a replayed guide site's variable is the guide's
-            sym = packer.site_symbol(site, "model")
-            if sym is not None:
-                sum_syms.add(sym)
-    costs: List[Tuple[FrozenSet, Any]] = []
-    tree: Dict[FrozenSet, List[torch.Tensor]] = {}
-    frames_of: Dict[FrozenSet, FrozenSet] = {}
-    factor_scales = []
-    for site in sites:
-        raw = _raw_log_prob(site)
-        frames = plate_frames(site)
-        if not sum_syms:
-            costs.append((frames, scale_and_mask(raw, site["scale"], site["mask"])))
-            continue
-        term = packer.pack(scale_and_mask(raw, 1.0, site["mask"]), site)
-        if not set(term._pyro_dims) & sum_syms:
-            costs.append((frames, scale_and_mask(raw, site["scale"], site["mask"])))
-            continue
-        ordinal = packer.ordinal(site)
-        frames_of[ordinal] = frames
-        tree.setdefault(ordinal, []).append(term)
-        # the subsampling part of the site's scale is applied where its plate is multiplied
-        subsample = 1.0
-        for sym in ordinal:
-            subsample *= packer.plate_scale.get(sym, 1.0)
-        scale = site["scale"]
-        factor_scales.append((site["name"], scale if subsample == 1.0 else scale / subsample))
+    enum = enum_factor_tree(model_trace, guide_trace)
+    packer, tree = enum.packer, enum.tree
+    costs: List[Tuple[FrozenSet, Any]] = [
+        (plate_frames(site), scale_and_mask(_raw_log_prob(site), site["scale"], site["mask"]))
+        for site in enum.plain_sites
+    ]
     if not tree:
         return costs
-    common = _common_scale(factor_scales)
+    common = _common_scale(enum.scales)
     ring = LogRing(plate_scale=packer.plate_scale)
-    for ordinal, terms in contract_tensor_tree(tree, sum_syms, ring=ring).items():
-        frames = frames_of[ordinal]
+    for ordinal, terms in contract_tensor_tree(tree, enum.sum_syms, ring=ring).items():
+        frames = packer.frames(ordinal)
         scale = 1.0
         for sym in ordinal:
             scale *= packer.plate_scale.get(sym, 1.0)
