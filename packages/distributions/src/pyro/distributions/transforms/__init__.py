@@ -31,7 +31,18 @@ from torch.distributions.transforms import (
 )
 
 from ..torch_transform import ComposeTransformModule, TransformModule
-from .affine_autoregressive import AffineAutoregressive, affine_autoregressive
+from .affine_autoregressive import (
+    AffineAutoregressive,
+    ConditionalAffineAutoregressive,
+    affine_autoregressive,
+    conditional_affine_autoregressive,
+)
+from .affine_coupling import (
+    AffineCoupling,
+    ConditionalAffineCoupling,
+    affine_coupling,
+    conditional_affine_coupling,
+)
 from .basic import ELUTransform, LeakyReLUTransform, elu, leaky_relu
 from .cholesky import CholeskyTransform, CorrLCholeskyTransform, CorrMatrixCholeskyTransform
 from .discrete_cosine import DiscreteCosineTransform
@@ -57,6 +68,14 @@ from .power import PositivePowerTransform
 from .radial import ConditionalRadial, Radial, conditional_radial, radial
 from .simplex_to_ordered import SimplexToOrderedTransform
 from .softplus import SoftplusLowerCholeskyTransform
+from .spline import ConditionalSpline, Spline, conditional_spline, spline
+from .spline_autoregressive import (
+    ConditionalSplineAutoregressive,
+    SplineAutoregressive,
+    conditional_spline_autoregressive,
+    spline_autoregressive,
+)
+from .spline_coupling import SplineCoupling, spline_coupling
 from .sylvester import Sylvester, sylvester
 from .unit_cholesky import UnitLowerCholeskyTransform
 from .utils import iterated
@@ -64,15 +83,20 @@ from .utils import iterated
 __all__ = [
     "AbsTransform",
     "AffineAutoregressive",
+    "AffineCoupling",
     "AffineTransform",
     "CatTransform",
     "CholeskyTransform",
     "ComposeTransform",
     "ComposeTransformModule",
+    "ConditionalAffineAutoregressive",
+    "ConditionalAffineCoupling",
     "ConditionalHouseholder",
     "ConditionalMatrixExponential",
     "ConditionalPlanar",
     "ConditionalRadial",
+    "ConditionalSpline",
+    "ConditionalSplineAutoregressive",
     "CorrCholeskyTransform",
     "CorrLCholeskyTransform",
     "CorrMatrixCholeskyTransform",
@@ -101,6 +125,9 @@ __all__ = [
     "SoftmaxTransform",
     "SoftplusLowerCholeskyTransform",
     "SoftplusTransform",
+    "Spline",
+    "SplineAutoregressive",
+    "SplineCoupling",
     "StackTransform",
     "StickBreakingTransform",
     "Sylvester",
@@ -109,10 +136,15 @@ __all__ = [
     "TransformModule",
     "UnitLowerCholeskyTransform",
     "affine_autoregressive",
+    "affine_coupling",
+    "conditional_affine_autoregressive",
+    "conditional_affine_coupling",
     "conditional_householder",
     "conditional_matrix_exponential",
     "conditional_planar",
     "conditional_radial",
+    "conditional_spline",
+    "conditional_spline_autoregressive",
     "elu",
     "householder",
     "identity_transform",
@@ -122,5 +154,8 @@ __all__ = [
     "permute",
     "planar",
     "radial",
+    "spline",
+    "spline_autoregressive",
+    "spline_coupling",
     "sylvester",
 ]

@@ -7,9 +7,16 @@ import torch
 import torch.nn.functional as F
 
 from .. import constraints
+from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
+from ._nn import ContextBoundNN, pyro_nn
 
-__all__ = ["AffineAutoregressive", "affine_autoregressive"]
+__all__ = [
+    "AffineAutoregressive",
+    "ConditionalAffineAutoregressive",
+    "affine_autoregressive",
+    "conditional_affine_autoregressive",
+]
 
 
 class AffineAutoregressive(TransformModule):
@@ -106,6 +113,43 @@ class AffineAutoregressive(TransformModule):
         return log_scale.sum(-1)
 
 
+class ConditionalAffineAutoregressive(ConditionalTransformModule):
+    """A family of affine autoregressive transforms indexed by a context:
+    ``condition(context)`` returns the :class:`AffineAutoregressive` whose network is
+    ``x -> autoregressive_nn(x, context)`` (its parameters are this module's, so
+    ``pyro.module("flow", cond_flow)`` trains every member of the family).
+
+    :param autoregressive_nn: a ``pyro.nn.ConditionalAutoRegressiveNN`` with
+        ``param_dims=[1, 1]`` (or any module ``(x, context) -> (mean, scale_param)`` with the
+        autoregressive property in ``x``).
+    :param kwargs: ``log_scale_min_clip``, ``log_scale_max_clip``, ``sigmoid_bias``,
+        ``stable``: see :class:`AffineAutoregressive`.
+
+    Shapes: ``x`` is ``batch + (input_dim,)``, ``context`` is ``batch' + (context_dim,)``,
+    broadcast with ``batch``.
+
+    **References**
+
+    [1] Kingma et al. (2016), Improving Variational Inference with Inverse Autoregressive
+    Flow, NeurIPS.
+
+    [2] Germain et al. (2015), MADE: Masked Autoencoder for Distribution Estimation, ICML.
+    """
+
+    domain = constraints.real_vector
+    codomain = constraints.real_vector
+    bijective = True
+
+    def __init__(self, autoregressive_nn: Callable, **kwargs) -> None:
+        super().__init__()
+        self.nn = autoregressive_nn
+        self.kwargs = kwargs
+
+    def condition(self, context: torch.Tensor) -> AffineAutoregressive:
+        """The transform for ``context`` (shape ``batch' + (context_dim,)``)."""
+        return AffineAutoregressive(ContextBoundNN(self.nn, context), **self.kwargs)
+
+
 def affine_autoregressive(
     input_dim: int, hidden_dims: Optional[Sequence[int]] = None, **kwargs
 ) -> AffineAutoregressive:
@@ -116,13 +160,23 @@ def affine_autoregressive(
     :param kwargs: passed to :class:`AffineAutoregressive`.
     :raises ImportError: if pyro-nn (which provides ``AutoRegressiveNN``) is not installed.
     """
-    try:
-        from pyro.nn import AutoRegressiveNN
-    except ImportError as e:  # pragma: no cover - depends on installed packages
-        raise ImportError(
-            "affine_autoregressive needs pyro.nn.AutoRegressiveNN: `pip install pyro-nn`, or "
-            "build AffineAutoregressive(your_autoregressive_network) directly"
-        ) from e
+    AutoRegressiveNN = pyro_nn("AutoRegressiveNN", "affine_autoregressive")
     if hidden_dims is None:
         hidden_dims = [3 * input_dim + 1]
     return AffineAutoregressive(AutoRegressiveNN(input_dim, hidden_dims), **kwargs)
+
+
+def conditional_affine_autoregressive(
+    input_dim: int,
+    context_dim: int,
+    hidden_dims: Optional[Sequence[int]] = None,
+    **kwargs,
+) -> ConditionalAffineAutoregressive:
+    """Build a :class:`ConditionalAffineAutoregressive` on a
+    ``pyro.nn.ConditionalAutoRegressiveNN`` with hidden widths ``hidden_dims`` (default
+    ``[10 * input_dim]``); ``kwargs`` go to the transform."""
+    carn = pyro_nn("ConditionalAutoRegressiveNN", "conditional_affine_autoregressive")
+    if hidden_dims is None:
+        hidden_dims = [10 * input_dim]
+    net = carn(input_dim, context_dim, hidden_dims, param_dims=[1, 1])
+    return ConditionalAffineAutoregressive(net, **kwargs)
