@@ -1,0 +1,141 @@
+"""``torch.jit.trace`` for functions that call :func:`pyro.param`.
+
+A traced function must receive every tensor it reads that requires grad as an input, or
+gradients cannot reach it. :func:`trace` therefore runs the function once eagerly to learn
+which parameters it reads, then traces it with their unconstrained leaf tensors as extra
+inputs (inside the trace, :func:`pyro.param` returns the constrained values computed from
+those inputs); later calls pass the current leaves, so optimizer updates and gradients
+flow as without tracing.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.distributions import transform_to
+
+import pyro
+import pyro.poutine as poutine
+from pyro.util import ignore_jit_warnings
+
+from .linalg import ignore_torch_deprecation_warnings
+
+__all__ = ["CompiledFunction", "trace"]
+
+
+class CompiledFunction:
+    """Output of :func:`trace`: a lazily traced version of ``fn``.
+
+    One trace is made per calling convention (number of positional arguments and the
+    values of the keyword arguments, which are fixed into the trace); they are kept in
+    :attr:`compiled`, a dict from that key to the ``torch.jit.ScriptFunction``, on which
+    torch's diagnostic methods (``.graph``, ``.code``) can be called.
+
+    :param fn: the function to trace; positional arguments must be tensors (or nested
+        tuples / lists of tensors), keyword arguments hashable constants.
+    :param ignore_warnings: silence ``torch.jit.TracerWarning`` while tracing.
+    :param jit_options: keyword arguments of :func:`torch.jit.trace`, e.g.
+        ``{"check_trace": False}``.
+    """
+
+    def __init__(
+        self,
+        fn: Callable,
+        ignore_warnings: bool = False,
+        jit_options: dict | None = None,
+    ) -> None:
+        self.fn = fn
+        self.ignore_warnings = ignore_warnings
+        self.jit_options = {} if jit_options is None else dict(jit_options)
+        self.compiled: dict[tuple, Any] = {}
+        self._param_names: dict[tuple, list[str]] = {}
+        functools.update_wrapper(self, fn, updated=())
+
+    def _key(self, args: tuple, kwargs: dict) -> tuple:
+        try:
+            key = (len(args), tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            raise TypeError(
+                f"pyro.ops.jit.trace({getattr(self.fn, '__name__', self.fn)!r}): keyword "
+                f"arguments are fixed into the trace and must be hashable constants; pass "
+                f"tensors positionally"
+            ) from None
+        return key
+
+    def _compile(self, key: tuple, args: tuple, kwargs: dict) -> None:
+        # One eager run finds the params fn reads (and creates them with their inits).
+        with poutine.block(), poutine.trace(param_only=True) as capture:
+            self.fn(*args, **kwargs)
+        names = [name for name, site in capture.trace.nodes.items() if site["type"] == "param"]
+        unconstrained = [pyro.param(name).unconstrained() for name in names]
+        n = len(unconstrained)
+
+        store = pyro.get_param_store()
+
+        def flat_fn(*params_and_args):
+            # pyro.param must return values computed from the graph's inputs (the store's
+            # own leaves would be frozen into the trace as constants).
+            inputs = dict(zip(names, params_and_args[:n]))
+
+            def substitute_fn(msg):
+                value = inputs.get(msg["name"])
+                if value is None:
+                    return None
+                return transform_to(store.get_constraint(msg["name"]))(value)
+
+            with poutine.substitute(substitute_fn=substitute_fn):
+                if self.ignore_warnings:
+                    with ignore_jit_warnings():
+                        return self.fn(*params_and_args[n:], **kwargs)
+                return self.fn(*params_and_args[n:], **kwargs)
+
+        with ignore_torch_deprecation_warnings(), poutine.block():
+            self.compiled[key] = torch.jit.trace(
+                flat_fn, tuple(unconstrained) + tuple(args), **self.jit_options
+            )
+        self._param_names[key] = names
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key = self._key(args, kwargs)
+        store = pyro.get_param_store()
+        if key not in self.compiled or any(n not in store for n in self._param_names[key]):
+            self._compile(key, args, kwargs)
+        # pyro.param here lets enclosing handlers (e.g. SVI's param capture) see the
+        # params, which the compiled graph itself does not call.
+        unconstrained = [pyro.param(name).unconstrained() for name in self._param_names[key]]
+        return self.compiled[key](*unconstrained, *args)
+
+
+def trace(
+    fn: Callable | None = None,
+    ignore_warnings: bool = False,
+    jit_options: dict | None = None,
+) -> CompiledFunction | Callable[[Callable], CompiledFunction]:
+    """Lazy replacement for :func:`torch.jit.trace` that works with functions calling
+    :func:`pyro.param`; usable as a decorator with or without arguments::
+
+        def model(x):
+            scale = pyro.param("scale", torch.tensor(0.5), constraint=constraints.positive)
+            return pyro.sample("y", dist.Normal(x, scale))
+
+        @pyro.ops.jit.trace
+        def model_log_prob_fn(x, y):
+            cond_model = pyro.condition(model, data={"y": y})
+            tr = pyro.poutine.trace(cond_model).get_trace(x)
+            return tr.log_prob_sum()
+
+    Tracing records tensor operations only: Python control flow and the effects of
+    handlers are fixed at the first call (as with :func:`torch.jit.trace`).
+
+    :param fn: the function to trace.
+    :param ignore_warnings: silence ``torch.jit.TracerWarning`` while tracing.
+    :param jit_options: keyword arguments of :func:`torch.jit.trace`.
+    :returns: a :class:`CompiledFunction` (or a decorator making one when ``fn`` is
+        ``None``).
+    """
+    if fn is None:
+        return lambda fn: trace(fn, ignore_warnings=ignore_warnings, jit_options=jit_options)
+    return CompiledFunction(fn, ignore_warnings=ignore_warnings, jit_options=jit_options)
