@@ -6,7 +6,6 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 
 from pyro import poutine
 
-from .search import iter_complete_traces
 from .util import is_validation_enabled, plate_nesting, site_is_subsample
 
 __all__ = [
@@ -104,11 +103,32 @@ def iter_discrete_extend(trace, site, **ignored) -> list:
 
 
 def iter_discrete_traces(graph_type: str, fn: Callable, *args, **kwargs) -> Iterator:
-    """Yield every complete trace of ``fn`` over the values of its sites marked for
-    sequential enumeration (other sites are sampled once per trace)."""
-    yield from iter_complete_traces(
-        fn, args, kwargs, escape_fn=iter_discrete_escape, extend_fn=iter_discrete_extend
-    )
+    """Yield every complete trace of ``fn`` over the values of its sites marked
+    ``infer={"enumerate": "sequential"}`` (other sites are sampled once per trace).
+
+    Depth first, in Pyro's order: the last support value of each site first. ``fn`` runs
+    once per complete trace, plus one partial run (stopped at the site) per sequential
+    site and value prefix; a program with no sequential site runs exactly once.
+
+    :param str graph_type: ``"flat"`` or ``"dense"`` (the traces' graph type).
+    """
+    stack = [poutine.Trace()]
+    while stack:
+        partial = stack.pop()
+        tracer = poutine.trace(
+            poutine.escape(
+                poutine.replay(fn, trace=partial),
+                escape_fn=lambda msg, partial=partial: iter_discrete_escape(partial, msg),
+            ),
+            graph_type=graph_type,
+        )
+        try:
+            trace = tracer.get_trace(*args, **kwargs)
+        except poutine.NonlocalExit as e:
+            # pushed in support order, so the last value is visited first
+            stack.extend(iter_discrete_extend(tracer.trace.copy(), e.site))
+            continue
+        yield trace
 
 
 def get_importance_trace(

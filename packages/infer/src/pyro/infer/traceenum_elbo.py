@@ -16,12 +16,9 @@ from .elbo import ELBO, collect_params
 from .enum import (
     EnumFactors,
     enum_factor_tree,
-    iter_discrete_escape,
-    iter_discrete_extend,
+    iter_discrete_traces,
     site_log_prob,
 )
-from .search import iter_complete_traces
-from .trace_runner import TraceRunner
 from .util import is_identically_one, is_validation_enabled, plate_frames, torch_item
 
 __all__ = ["TraceEnum_ELBO"]
@@ -72,8 +69,6 @@ class TraceEnum_ELBO(ELBO):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._runner = TraceRunner()
-        self._sequential = False
         self._checked: set = set()
 
     # ------------------------------------------------------------------ traces
@@ -87,58 +82,28 @@ class TraceEnum_ELBO(ELBO):
 
     def _iter_enum_traces(self, model: Callable, guide: Callable, args, kwargs):
         """Yield ``(model_trace, guide_trace)`` for each sequentially enumerated guide
-        trace (one pair when the guide has no sequential sites)."""
+        trace, in Pyro's order (one pair when the guide has no sequential sites). The
+        guide runs under parallel enumeration first; the model then runs once against
+        each complete guide trace, its enumeration dims left of the guide's."""
         if self.max_plate_nesting == float("inf"):
             self._guess_max_plate_nesting(model, guide, args, kwargs)
-        first = self._first_enum_dim()
-        if not self._sequential:
-            model_trace, guide_trace = self._runner.run(
-                model, guide, args, kwargs,
-                guide_first_enum_dim=first,
-                model_first_enum_dim=self._model_first_dim(None, first),
-            )
-            if not any(
-                site["type"] == "sample" and site["infer"].get("enumerate") == "sequential"
-                for site in guide_trace.nodes.values()
-            ):
-                model_trace, guide_trace = self._model_rerun_if_needed(
-                    model, guide, args, kwargs, model_trace, guide_trace, first
-                )
-                self._validate(model_trace, guide_trace)
-                yield model_trace, guide_trace
-                return
-            self._sequential = True
         from pyro.poutine.enum_messenger import EnumMessenger
 
+        first = self._first_enum_dim()
         enum_guide = EnumMessenger(first_available_dim=first)(guide)
-        for guide_trace in iter_complete_traces(
-            enum_guide, args, kwargs,
-            escape_fn=iter_discrete_escape, extend_fn=iter_discrete_extend,
-        ):
+        for guide_trace in iter_discrete_traces("flat", enum_guide, *args, **kwargs):
             model_trace = self._run_model(model, guide_trace, args, kwargs, first)
             self._validate(model_trace, guide_trace)
             yield model_trace, guide_trace
 
     def _model_first_dim(self, guide_trace, first: int) -> int:
-        # The model's enumeration dims go left of the guide's. Before the guide has run,
-        # use the dims the guide used last time.
-        if guide_trace is None:
-            return getattr(self, "_last_model_first_dim", first)
+        # The model's enumeration dims go left of the guide's.
         dims = [
             site["infer"]["_enumerate_dim"]
             for site in guide_trace.nodes.values()
             if site["type"] == "sample" and site["infer"].get("_enumerate_dim") is not None
         ]
         return min(dims) - 1 if dims else first
-
-    def _model_rerun_if_needed(self, model, guide, args, kwargs, model_trace, guide_trace,
-                               first):
-        wanted = self._model_first_dim(guide_trace, first)
-        if wanted == getattr(self, "_last_model_first_dim", first):
-            return model_trace, guide_trace
-        # The guide enumerated more dims than last time: rerun the model left of them.
-        self._last_model_first_dim = wanted
-        return self._run_model(model, guide_trace, args, kwargs, first), guide_trace
 
     def _run_model(self, model, guide_trace, args, kwargs, first):
         from pyro import poutine
