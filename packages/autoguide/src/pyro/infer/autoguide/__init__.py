@@ -12,6 +12,7 @@ from .continuous import (
     AutoLowRankMultivariateNormal,
     AutoMultivariateNormal,
 )
+from .discrete import AutoDiscreteParallel
 from .guide_list import AutoCallable, AutoGuideList
 from .guides import AutoDelta, AutoGuide, AutoNormal
 from .iaf import AutoIAFNormal
@@ -23,6 +24,7 @@ __all__ = [
     "AutoContinuous",
     "AutoDelta",
     "AutoDiagonalNormal",
+    "AutoDiscreteParallel",
     "AutoGuide",
     "AutoGuideList",
     "AutoIAFNormal",
