@@ -1,11 +1,18 @@
 """Transforms: every transform of :mod:`torch.distributions.transforms` plus Pyro's.
 
-Pyro's additions: :class:`OrderedTransform`, :class:`CorrLCholeskyTransform`,
-:class:`CorrMatrixCholeskyTransform`, :class:`SoftplusLowerCholeskyTransform`,
-:class:`UnitLowerCholeskyTransform`, :class:`LowerCholeskyAffine`, :class:`Normalize`,
-:class:`Permute`, the learnable :class:`AffineAutoregressive` flow, the module bases
-:class:`TransformModule` / :class:`ComposeTransformModule`, and the helpers
-:func:`permute`, :func:`iterated`, :func:`affine_autoregressive`.
+Pyro's additions: bijections (:class:`OrderedTransform`, :class:`CholeskyTransform`,
+:class:`CorrLCholeskyTransform`, :class:`CorrMatrixCholeskyTransform`,
+:class:`SoftplusLowerCholeskyTransform`, :class:`UnitLowerCholeskyTransform`,
+:class:`LowerCholeskyAffine`, :class:`Normalize`, :class:`Permute`, :class:`ELUTransform`,
+:class:`LeakyReLUTransform`, :class:`PositivePowerTransform`,
+:class:`SimplexToOrderedTransform`, :class:`DiscreteCosineTransform`,
+:class:`HaarTransform`); learnable normalizing flows (affine / spline / neural / block
+autoregressive, affine and spline coupling, planar, radial, Sylvester, Householder, matrix
+exponential, polynomial, elementwise spline, generalized channel permutation, batch norm),
+most with a ``Conditional*`` version whose ``condition(context)`` gives the transform for a
+context; the module bases :class:`TransformModule` / :class:`ComposeTransformModule`; and a
+lower-case helper per flow (``spline_coupling(input_dim)``, ...) that builds its network
+from pyro-nn.
 """
 from torch.distributions.transforms import (
     AbsTransform,
@@ -44,8 +51,16 @@ from .affine_coupling import (
     conditional_affine_coupling,
 )
 from .basic import ELUTransform, LeakyReLUTransform, elu, leaky_relu
+from .batchnorm import BatchNorm, batchnorm
+from .block_autoregressive import BlockAutoregressive, block_autoregressive
 from .cholesky import CholeskyTransform, CorrLCholeskyTransform, CorrMatrixCholeskyTransform
 from .discrete_cosine import DiscreteCosineTransform
+from .generalized_channel_permute import (
+    ConditionalGeneralizedChannelPermute,
+    GeneralizedChannelPermute,
+    conditional_generalized_channel_permute,
+    generalized_channel_permute,
+)
 from .haar import HaarTransform
 from .householder import (
     ConditionalHouseholder,
@@ -60,10 +75,17 @@ from .matrix_exponential import (
     conditional_matrix_exponential,
     matrix_exponential,
 )
+from .neural_autoregressive import (
+    ConditionalNeuralAutoregressive,
+    NeuralAutoregressive,
+    conditional_neural_autoregressive,
+    neural_autoregressive,
+)
 from .normalize import Normalize
 from .ordered import OrderedTransform
 from .permute import Permute, permute
 from .planar import ConditionalPlanar, Planar, conditional_planar, planar
+from .polynomial import Polynomial, polynomial
 from .power import PositivePowerTransform
 from .radial import ConditionalRadial, Radial, conditional_radial, radial
 from .simplex_to_ordered import SimplexToOrderedTransform
@@ -85,14 +107,18 @@ __all__ = [
     "AffineAutoregressive",
     "AffineCoupling",
     "AffineTransform",
+    "BatchNorm",
+    "BlockAutoregressive",
     "CatTransform",
     "CholeskyTransform",
     "ComposeTransform",
     "ComposeTransformModule",
     "ConditionalAffineAutoregressive",
     "ConditionalAffineCoupling",
+    "ConditionalGeneralizedChannelPermute",
     "ConditionalHouseholder",
     "ConditionalMatrixExponential",
+    "ConditionalNeuralAutoregressive",
     "ConditionalPlanar",
     "ConditionalRadial",
     "ConditionalSpline",
@@ -104,6 +130,7 @@ __all__ = [
     "DiscreteCosineTransform",
     "ELUTransform",
     "ExpTransform",
+    "GeneralizedChannelPermute",
     "HaarTransform",
     "Householder",
     "IndependentTransform",
@@ -111,10 +138,12 @@ __all__ = [
     "LowerCholeskyAffine",
     "LowerCholeskyTransform",
     "MatrixExponential",
+    "NeuralAutoregressive",
     "Normalize",
     "OrderedTransform",
     "Permute",
     "Planar",
+    "Polynomial",
     "PositiveDefiniteTransform",
     "PositivePowerTransform",
     "PowerTransform",
@@ -137,22 +166,29 @@ __all__ = [
     "UnitLowerCholeskyTransform",
     "affine_autoregressive",
     "affine_coupling",
+    "batchnorm",
+    "block_autoregressive",
     "conditional_affine_autoregressive",
     "conditional_affine_coupling",
+    "conditional_generalized_channel_permute",
     "conditional_householder",
     "conditional_matrix_exponential",
+    "conditional_neural_autoregressive",
     "conditional_planar",
     "conditional_radial",
     "conditional_spline",
     "conditional_spline_autoregressive",
     "elu",
+    "generalized_channel_permute",
     "householder",
     "identity_transform",
     "iterated",
     "leaky_relu",
     "matrix_exponential",
+    "neural_autoregressive",
     "permute",
     "planar",
+    "polynomial",
     "radial",
     "spline",
     "spline_autoregressive",

@@ -1,0 +1,179 @@
+"""Neural autoregressive flows (Huang et al. 2018) with deep sigmoidal-style flows."""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions.transforms import SigmoidTransform, TanhTransform, Transform
+
+from .. import constraints
+from ..conditional import ConditionalTransformModule
+from ..torch_transform import TransformModule
+from ._nn import ContextBoundNN, default_hidden, pyro_nn
+from .basic import ELUTransform, LeakyReLUTransform
+
+__all__ = [
+    "ConditionalNeuralAutoregressive",
+    "NeuralAutoregressive",
+    "conditional_neural_autoregressive",
+    "neural_autoregressive",
+]
+
+_ACTIVATIONS = {
+    "ELU": ELUTransform,
+    "LeakyReLU": LeakyReLUTransform,
+    "sigmoid": SigmoidTransform,
+    "tanh": TanhTransform,
+}
+_EPS = 1e-6
+
+
+def activation_transform(activation: str, who: str) -> Transform:
+    """The invertible activation named ``activation`` (``'ELU'``, ``'LeakyReLU'``,
+    ``'sigmoid'`` or ``'tanh'``).
+
+    :raises ValueError: on another name.
+    """
+    if activation not in _ACTIVATIONS:
+        raise ValueError(
+            f"{who}: activation must be one of {sorted(_ACTIVATIONS)}; got {activation!r}"
+        )
+    return _ACTIVATIONS[activation]()
+
+
+class NeuralAutoregressive(TransformModule):
+    r"""The neural autoregressive flow with a deep sigmoidal flow transformer: for each
+    dimension,
+
+    .. math:: y_i = \sigma^{-1}\Big(\sum_{j=1}^{H} w_{ij}\, \sigma(a_{ij} x_i + b_{ij})\Big),
+
+    where :math:`\sigma` is the invertible ``activation``, :math:`a_{ij} > 0` (softplus),
+    :math:`w_{i\cdot}` on the simplex (softmax), and :math:`(a, b, w)` the outputs of an
+    autoregressive network on the preceding inputs: monotone in :math:`x_i`, hence
+    invertible.
+
+    :param autoregressive_nn: e.g. ``AutoRegressiveNN(D, [h], param_dims=[H, H, H])``,
+        returning three tensors of shape ``batch + (H, D)``.
+    :param int hidden_units: :math:`H`.
+    :param str activation: ``'sigmoid'`` (the DSF of [1]), ``'tanh'``, ``'ELU'`` or
+        ``'LeakyReLU'``.
+
+    Shapes: ``x``, ``y`` are ``batch_shape + (D,)``, ``log_abs_det_jacobian`` is
+    ``batch_shape``. There is no closed-form inverse: use the flow to score data (the
+    direction it computes) or in the sampling direction where its cache supplies the inverse
+    of values it produced.
+
+    **References**
+
+    [1] Huang, Krueger, Lacoste, Courville (2018), *Neural Autoregressive Flows*, ICML.
+    """
+
+    domain = constraints.real_vector
+    codomain = constraints.real_vector
+    bijective = True
+    autoregressive = True
+
+    def __init__(
+        self, autoregressive_nn: Callable, hidden_units: int = 16, activation: str = "sigmoid"
+    ) -> None:
+        super().__init__(cache_size=1)
+        self.arn = autoregressive_nn
+        self.hidden_units = int(hidden_units)
+        self.activation = activation
+        self.T = activation_transform(activation, "NeuralAutoregressive")
+        self.logsoftmax = nn.LogSoftmax(dim=-2)
+        self._cached_logDetJ = None
+
+    def _call(self, x):
+        out = self.arn(x)
+        if not isinstance(out, (tuple, list)) or len(out) != 3:
+            raise ValueError(
+                "NeuralAutoregressive needs an autoregressive network with param_dims="
+                f"[{self.hidden_units}] * 3 returning (a, b, w)"
+            )
+        a_pre, b, w_pre = out
+        a = F.softplus(a_pre)
+        log_w = self.logsoftmax(w_pre)
+        pre = a * x.unsqueeze(-2) + b
+        act = self.T(pre)
+        s = (log_w.exp() * act).sum(-2)
+        if isinstance(self.T, SigmoidTransform):
+            s = s.clamp(_EPS, 1 - _EPS)
+        elif isinstance(self.T, TanhTransform):
+            s = s.clamp(-1 + _EPS, 1 - _EPS)
+        y = self.T.inv(s)
+        # log dy/dx = log sum_j w_j a_j act'(pre_j) - log act'(y)
+        log_ds_dx = torch.logsumexp(log_w + a.log() + self.T.log_abs_det_jacobian(pre, act), -2)
+        log_detJ = log_ds_dx - self.T.log_abs_det_jacobian(y, s)
+        self._cached_logDetJ = (x, y, log_detJ.sum(-1))
+        return y
+
+    def _inverse(self, y):
+        raise NotImplementedError(
+            "NeuralAutoregressive has no closed-form inverse: score data with it (the forward "
+            "direction), or sample through it where its cache holds the inverse"
+        )
+
+    def log_abs_det_jacobian(self, x, y):
+        cached = self._cached_logDetJ
+        if cached is None or cached[0] is not x or cached[1] is not y:
+            self._call(x)
+        return self._cached_logDetJ[2]
+
+
+class ConditionalNeuralAutoregressive(ConditionalTransformModule):
+    """A neural autoregressive flow whose network also reads a context:
+    ``condition(context)`` returns the :class:`NeuralAutoregressive` with network
+    ``x -> autoregressive_nn(x, context)``.
+
+    :param autoregressive_nn: e.g. a ``pyro.nn.ConditionalAutoRegressiveNN`` with
+        ``param_dims=[H, H, H]``.
+    :param kwargs: ``hidden_units``, ``activation``.
+
+    **References**
+
+    [1] Huang, Krueger, Lacoste, Courville (2018), *Neural Autoregressive Flows*, ICML.
+    """
+
+    domain = constraints.real_vector
+    codomain = constraints.real_vector
+    bijective = True
+
+    def __init__(self, autoregressive_nn: Callable, **kwargs) -> None:
+        super().__init__()
+        self.nn = autoregressive_nn
+        self.kwargs = kwargs
+
+    def condition(self, context: torch.Tensor) -> NeuralAutoregressive:
+        return NeuralAutoregressive(ContextBoundNN(self.nn, context), **self.kwargs)
+
+
+def neural_autoregressive(
+    input_dim: int,
+    hidden_dims: Optional[Sequence[int]] = None,
+    activation: str = "sigmoid",
+    width: int = 16,
+) -> NeuralAutoregressive:
+    """A :class:`NeuralAutoregressive` with ``width`` transformer units on a
+    ``pyro.nn.AutoRegressiveNN`` (hidden widths default ``[3 * input_dim + 1]``)."""
+    arn = pyro_nn("AutoRegressiveNN", "neural_autoregressive")
+    hidden = default_hidden(hidden_dims, 3 * input_dim + 1, 1)
+    net = arn(input_dim, hidden, param_dims=[width] * 3)
+    return NeuralAutoregressive(net, hidden_units=width, activation=activation)
+
+
+def conditional_neural_autoregressive(
+    input_dim: int,
+    context_dim: int,
+    hidden_dims: Optional[Sequence[int]] = None,
+    activation: str = "sigmoid",
+    width: int = 16,
+) -> ConditionalNeuralAutoregressive:
+    """A :class:`ConditionalNeuralAutoregressive` on a
+    ``pyro.nn.ConditionalAutoRegressiveNN`` (hidden widths default ``[3 * input_dim + 1]``)."""
+    carn = pyro_nn("ConditionalAutoRegressiveNN", "conditional_neural_autoregressive")
+    hidden = default_hidden(hidden_dims, 3 * input_dim + 1, 1)
+    net = carn(input_dim, context_dim, hidden, param_dims=[width] * 3)
+    return ConditionalNeuralAutoregressive(net, hidden_units=width, activation=activation)

@@ -1,0 +1,116 @@
+"""Sum-of-squares polynomial flows (Jaini et al. 2019)."""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional, Sequence
+
+import torch
+from torch import nn
+
+from .. import constraints
+from ..torch_transform import TransformModule
+from ._nn import default_hidden, pyro_nn
+
+__all__ = ["Polynomial", "polynomial"]
+
+
+class Polynomial(TransformModule):
+    r"""The sum-of-squares polynomial autoregressive flow: for each dimension,
+
+    .. math:: y_i = c_i + \int_0^{x_i} \sum_{k=1}^{K}
+              \Big(\sum_{r=0}^{R} a^{(i)}_{k,r} u^r\Big)^2 \, du,
+
+    a polynomial of degree :math:`2R + 1` increasing in :math:`x_i`, where the
+    coefficients :math:`a^{(i)}` are outputs of an autoregressive network on the preceding
+    inputs and :math:`c` (``c``, shape ``(D,)``) is learnable.
+
+    :param autoregressive_nn: e.g. ``AutoRegressiveNN(D, [h], param_dims=[(R + 1) * K])``,
+        returning ``batch + ((R + 1) * K, D)``.
+    :param int input_dim: ``D``.
+    :param int count_degree: :math:`R`, the degree of the polynomials squared.
+    :param int count_sum: :math:`K`, the number of squares summed.
+
+    Shapes: ``x``, ``y`` are ``batch_shape + (D,)``, ``log_abs_det_jacobian`` is
+    ``batch_shape``. There is no closed-form inverse (values the flow produced come from its
+    cache).
+
+    **References**
+
+    [1] Jaini, Selby, Yu (2019), *Sum-of-Squares Polynomial Flow*, ICML.
+    """
+
+    domain = constraints.real_vector
+    codomain = constraints.real_vector
+    bijective = True
+    autoregressive = True
+
+    def __init__(
+        self, autoregressive_nn: Callable, input_dim: int, count_degree: int, count_sum: int
+    ) -> None:
+        super().__init__(cache_size=1)
+        if count_degree < 0 or count_sum < 1:
+            raise ValueError(
+                f"Polynomial needs count_degree >= 0 and count_sum >= 1; got {count_degree}, "
+                f"{count_sum}"
+            )
+        self.arn = autoregressive_nn
+        self.input_dim = int(input_dim)
+        self.count_degree = int(count_degree)
+        self.count_sum = int(count_sum)
+        self.c = nn.Parameter(
+            torch.empty(self.input_dim).uniform_(-1 / math.sqrt(input_dim),
+                                                 1 / math.sqrt(input_dim))
+        )
+        r = torch.arange(self.count_degree + 1, dtype=torch.float)
+        # exponent r + s + 1 of the integral of u^r u^s, for each pair (r, s)
+        self.register_buffer("_powers", (r.unsqueeze(-1) + r + 1).long(), persistent=False)
+        self._cached_logDetJ = None
+
+    def _coefficients(self, x):
+        a = self.arn(x)
+        n = (self.count_degree + 1) * self.count_sum
+        if a.shape[-2:] != (n, self.input_dim):
+            raise ValueError(
+                f"Polynomial needs an autoregressive network returning batch + ({n}, "
+                f"{self.input_dim}) (param_dims=[{n}]); got {tuple(a.shape)}"
+            )
+        # (batch, K, R + 1, D)
+        return a.reshape(a.shape[:-2] + (self.count_sum, self.count_degree + 1, self.input_dim))
+
+    def _call(self, x):
+        a = self._coefficients(x)
+        r1 = self.count_degree + 1
+        # x^0 ... x^(2R + 1), shape (batch, 2R + 2, D)
+        x_pows = x.unsqueeze(-2) ** torch.arange(2 * r1, dtype=x.dtype, device=x.device
+                                                 ).unsqueeze(-1)
+        pair = a.unsqueeze(-2) * a.unsqueeze(-3)  # (batch, K, R+1, R+1, D): a_r a_s
+        powers = self._powers.to(x.device)
+        integral = (pair.sum(-4) / powers.to(x.dtype).unsqueeze(-1)
+                    * x_pows[..., powers, :]).sum((-3, -2))
+        y = self.c + integral
+        poly = (a * x_pows[..., :r1, :].unsqueeze(-3)).sum(-2)  # (batch, K, D)
+        log_detJ = poly.pow(2).sum(-2).log().sum(-1)
+        self._cached_logDetJ = (x, y, log_detJ)
+        return y
+
+    def _inverse(self, y):
+        raise NotImplementedError(
+            "Polynomial has no closed-form inverse: score data with it (the forward "
+            "direction), or sample through it where its cache holds the inverse"
+        )
+
+    def log_abs_det_jacobian(self, x, y):
+        cached = self._cached_logDetJ
+        if cached is None or cached[0] is not x or cached[1] is not y:
+            self._call(x)
+        return self._cached_logDetJ[2]
+
+
+def polynomial(input_dim: int, hidden_dims: Optional[Sequence[int]] = None) -> Polynomial:
+    """A :class:`Polynomial` flow (degree 4, sums of 3 squares) on a
+    ``pyro.nn.AutoRegressiveNN`` (hidden widths default ``[10 * input_dim]``)."""
+    arn = pyro_nn("AutoRegressiveNN", "polynomial")
+    count_degree, count_sum = 4, 3
+    hidden = default_hidden(hidden_dims, 10 * input_dim, 1)
+    net = arn(input_dim, hidden, param_dims=[(count_degree + 1) * count_sum])
+    return Polynomial(net, input_dim, count_degree, count_sum)
