@@ -1,8 +1,8 @@
 """Neural networks for deep probabilistic programming (pyro-nn).
 
-* :class:`PyroModule`, :class:`PyroParam`, :class:`PyroSample`, :func:`pyro_method`,
-  :func:`to_pyro_module_`: torch modules whose attributes are Pyro parameters and sample
-  sites (:mod:`pyro.nn.module`).
+* :class:`PyroModule`, :class:`PyroModuleList`, :class:`PyroParam`, :class:`PyroSample`,
+  :func:`pyro_method`, :func:`to_pyro_module_`: torch modules whose attributes are Pyro
+  parameters and sample sites (:mod:`pyro.nn.module`).
 * :class:`AutoRegressiveNN`, :class:`ConditionalAutoRegressiveNN`, :class:`MaskedLinear`:
   MADE networks (:mod:`pyro.nn.auto_reg_nn`); :class:`DenseNN`,
   :class:`ConditionalDenseNN` (:mod:`pyro.nn.dense_nn`).
@@ -28,6 +28,7 @@ from .inverse_autoregressive import (
 )
 from .module import (
     PyroModule,
+    PyroModuleList,
     PyroParam,
     PyroSample,
     clear,
@@ -49,6 +50,7 @@ __all__ = [
     "InverseAutoregressiveFlow",
     "MaskedLinear",
     "PyroModule",
+    "PyroModuleList",
     "PyroParam",
     "PyroSample",
     "affine_autoregressive",

@@ -53,6 +53,7 @@ from pyro.params.param_store import UnconstrainedRef
 
 __all__ = [
     "PyroModule",
+    "PyroModuleList",
     "PyroParam",
     "PyroSample",
     "clear",
@@ -508,6 +509,33 @@ def to_pyro_module_(m: torch.nn.Module, recurse: bool = True) -> None:
             child._pyro_set_supermodule(m._pyro_get_fullname(key), m._pyro_context)
         else:
             _name_descendants(child, m._pyro_get_fullname(key), m._pyro_context)
+
+
+class PyroModuleList(torch.nn.ModuleList, PyroModule):
+    """A ``torch.nn.ModuleList`` that is a :class:`PyroModule` (also spelled
+    ``PyroModule[torch.nn.ModuleList]``): its PyroModule elements are named ``"<list
+    name>.<index>"`` and share the root's context, e.g. a stack of Bayesian layers::
+
+        self.layers = PyroModuleList([PyroModule[nn.Linear](4, 4) for _ in range(3)])
+
+    :param modules: an iterable of modules to add (default none).
+
+    Indexing with an integer gives the element; slicing gives a plain
+    ``torch.nn.ModuleList`` of the same (still named) elements, so that a slice does not
+    rename them.
+    """
+
+    def __init__(self, modules=None) -> None:
+        super().__init__(modules)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return torch.nn.ModuleList(list(self._modules.values())[idx])
+        return super().__getitem__(idx)
+
+
+# PyroModule[torch.nn.ModuleList] is this class, not a generated mixin
+_PyroModuleMeta._mixin_cache[torch.nn.ModuleList] = PyroModuleList
 
 
 def clear(mod: PyroModule) -> None:
