@@ -7,6 +7,34 @@ import torch
 
 from .messenger import Messenger
 
+__all__ = ["EnumMessenger", "enumerate_site"]
+
+
+def enumerate_site(msg) -> torch.Tensor:
+    """The values a sample site marked for enumeration takes: its distribution's
+    ``enumerate_support(expand=False)``, of shape ``(K,) + (1,) * len(batch_shape) +
+    event_shape`` (torch's convention).
+    :class:`EnumMessenger` then moves ``K`` to a fresh enumeration dim.
+
+    :raises ValueError: naming the site when its distribution has no finite support, or
+        when it asks for Monte Carlo enumeration (``infer={"num_samples": ...}``), which
+        this project does not support (sum the site out exactly instead).
+    """
+    name = msg["name"]
+    fn = msg["fn"]
+    if not getattr(fn, "has_enumerate_support", False):
+        raise ValueError(
+            f"site {name!r} is marked for enumeration but {type(fn).__name__} has no finite "
+            f"support; remove infer={{'enumerate': ...}} from it (config_enumerate only "
+            f"marks discrete sites)"
+        )
+    if msg["infer"].get("num_samples") is not None:
+        raise ValueError(
+            f"site {name!r}: Monte Carlo enumeration (infer={{'num_samples': ...}}) is not "
+            f"supported; drop num_samples to sum the site out exactly"
+        )
+    return fn.enumerate_support(expand=False)
+
 
 class EnumMessenger(Messenger):
     """Enumerate in parallel every latent sample site marked
@@ -55,17 +83,7 @@ class EnumMessenger(Messenger):
             return
         name = msg["name"]
         fn = msg["fn"]
-        if not getattr(fn, "has_enumerate_support", False):
-            raise ValueError(
-                f"site {name!r} is marked for enumeration but {type(fn).__name__} has no finite "
-                f"support; remove infer={{'enumerate': ...}} from it (config_enumerate only "
-                f"marks discrete sites)"
-            )
-        if msg["infer"].get("num_samples") is not None:
-            raise ValueError(
-                f"site {name!r}: Monte Carlo enumeration (infer={{'num_samples': ...}}) is not "
-                f"supported; drop num_samples to sum the site out exactly"
-            )
+        support = enumerate_site(msg)
         if self.first_available_dim is None:
             raise ValueError(
                 f"site {name!r} is marked for parallel enumeration but poutine.enum has no "
@@ -86,7 +104,6 @@ class EnumMessenger(Messenger):
             dim -= 1
         # The support along `dim`, singleton elsewhere (upstream enumeration dims of the
         # distribution's batch shape may lie left of `dim`).
-        support = fn.enumerate_support(expand=False)
         event_shape = fn.event_shape
         value = support.reshape(support.shape[:1] + (1,) * (-1 - dim) + event_shape)
         if msg["infer"].get("expand", False):
