@@ -83,7 +83,9 @@ def test_hmc_trajectory_length_and_num_steps():
     with pytest.raises(ValueError, match="step_size"):
         HMC(normal_normal, step_size=0.0)
     with pytest.raises(ValueError, match="full_mass"):
-        HMC(normal_normal, full_mass=[("mu",)])
+        HMC(normal_normal, full_mass="dense")
+    with pytest.raises(ValueError, match="two groups"):
+        HMC(normal_normal, full_mass=[("mu",), ("mu",)])
 
 
 def test_hmc_without_adaptation_keeps_the_step_size():

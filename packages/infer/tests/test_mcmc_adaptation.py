@@ -8,24 +8,22 @@ import torch
 
 import pyro
 from pyro.infer.mcmc import MCMC, NUTS
-from pyro.infer.mcmc.adaptation import (
-    DualAveraging,
-    WarmupAdapter,
-    WelfordCovariance,
-    adapt_schedule,
-)
+from pyro.infer.mcmc.adaptation import WarmupAdapter, adapt_schedule
+from pyro.ops.dual_averaging import DualAveraging
+from pyro.ops.welford import WelfordCovariance
 
 torch.set_num_threads(1)
 
 
 def test_dual_averaging_converges_to_the_target_accept_prob():
     # A deterministic acceptance curve a(eps) = 1 / (1 + eps^2): a(eps*) = 0.8 at eps* = 0.5.
-    da = DualAveraging(prox_center=math.log(10 * 2.0), target_accept_prob=0.8)
-    log_eps = da.log_step_size
+    da = DualAveraging(prox_center=math.log(10 * 2.0))
+    log_eps = da.get_state()[0]
     for _ in range(3000):
         eps = math.exp(log_eps)
-        log_eps = da.step(1.0 / (1.0 + eps * eps))
-    assert math.exp(da.averaged_log_step_size) == pytest.approx(0.5, rel=0.01)
+        da.step(0.8 - 1.0 / (1.0 + eps * eps))
+        log_eps = da.get_state()[0]
+    assert math.exp(da.get_state()[1]) == pytest.approx(0.5, rel=0.01)
 
 
 def test_dual_averaging_with_noisy_acceptance():
@@ -33,17 +31,34 @@ def test_dual_averaging_with_noisy_acceptance():
     # iterate still targets a = 0.6, eps* = -log(0.6) = 0.511. With ~5000 noisy steps the
     # averaged log step has sd ~ 1 / (gamma-weighted sqrt(t)) ~ 0.03; tolerance 15%.
     rng = random.Random(0)
-    da = DualAveraging(prox_center=0.0, target_accept_prob=0.6)
-    log_eps = da.log_step_size
+    da = DualAveraging(prox_center=0.0)
+    log_eps = da.get_state()[0]
     for _ in range(5000):
         a = math.exp(-math.exp(log_eps))
-        log_eps = da.step(1.0 if rng.random() < a else 0.0)
-    assert math.exp(da.averaged_log_step_size) == pytest.approx(-math.log(0.6), rel=0.15)
+        da.step(0.6 - (1.0 if rng.random() < a else 0.0))
+        log_eps = da.get_state()[0]
+    assert math.exp(da.get_state()[1]) == pytest.approx(-math.log(0.6), rel=0.15)
 
 
-def test_dual_averaging_rejects_bad_target():
-    with pytest.raises(ValueError, match="target_accept_prob"):
-        DualAveraging(target_accept_prob=1.0)
+def test_dual_averaging_is_elementwise_over_chains():
+    # a batch of two chains with targets 0.8 / 0.6 matches two scalar runs
+    batched = DualAveraging(prox_center=torch.tensor([0.0, 1.0], dtype=torch.float64))
+    scalars = [DualAveraging(prox_center=0.0), DualAveraging(prox_center=1.0)]
+    for t in range(50):
+        g = torch.tensor([0.1 * math.sin(t), 0.2 * math.cos(t)], dtype=torch.float64)
+        batched.step(g)
+        for i, da in enumerate(scalars):
+            da.step(float(g[i]))
+    for i, da in enumerate(scalars):
+        assert float(batched.get_state()[0][i]) == pytest.approx(da.get_state()[0], rel=1e-12)
+        assert float(batched.get_state()[1][i]) == pytest.approx(da.get_state()[1], rel=1e-12)
+
+
+def test_dual_averaging_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="kappa"):
+        DualAveraging(kappa=0.4)
+    with pytest.raises(ValueError, match="gamma"):
+        DualAveraging(gamma=0.0)
 
 
 @pytest.mark.parametrize("diagonal", [True, False])
@@ -55,12 +70,13 @@ def test_welford_matches_numpy(diagonal):
         w.update(torch.tensor(row))
     cov = np.cov(x.T)
     expected = np.diag(cov) if diagonal else cov
-    np.testing.assert_allclose(w.covariance(regularize=False).numpy(), expected, rtol=1e-10)
+    np.testing.assert_allclose(w.get_covariance(regularize=False).numpy(), expected,
+                               rtol=1e-10)
     # Stan's shrinkage: n/(n+5) cov + 1e-3 * 5/(n+5) I
     shrunk = 50 / 55 * expected + 1e-3 * 5 / 55 * (np.ones(3) if diagonal else np.eye(3))
-    np.testing.assert_allclose(w.covariance().numpy(), shrunk, rtol=1e-10)
+    np.testing.assert_allclose(w.get_covariance().numpy(), shrunk, rtol=1e-10)
     with pytest.raises(RuntimeError, match="at least 2"):
-        WelfordCovariance().covariance()
+        WelfordCovariance().get_covariance()
 
 
 def test_adapt_schedule_matches_stan():
@@ -85,20 +101,22 @@ def test_adapt_schedule_matches_stan():
 
 def test_warmup_adapter_updates_metric_at_window_ends():
     adapter = WarmupAdapter(step_size=0.1, adapt_step_size=False, adapt_mass_matrix=True)
-    z0 = torch.zeros(2, dtype=torch.float64)
-    adapter.configure(100, z0)
-    torch.testing.assert_close(adapter.inverse_mass_matrix, torch.ones(2, dtype=torch.float64))
+    z0 = torch.zeros(1, 2, dtype=torch.float64)
+    adapter.configure(100, mass_matrix_shape={("a", "b"): (2,)}, initial=z0)
+    key = ("a", "b")
+    torch.testing.assert_close(adapter.inverse_mass_matrix[key],
+                               torch.ones(1, 2, dtype=torch.float64))
     torch.manual_seed(0)
-    draws = torch.randn(100, 2, dtype=torch.float64) * torch.tensor([3.0, 0.5],
-                                                                    dtype=torch.float64)
+    draws = torch.randn(100, 1, 2, dtype=torch.float64) * torch.tensor([3.0, 0.5],
+                                                                       dtype=torch.float64)
     for i in range(100):
-        adapter.step(i, draws[i], 0.8)
+        adapter.step(i, draws[i], torch.tensor([0.8]))
     # the single slow window is iterations 15..89
     w = WelfordCovariance()
     for i in range(15, 90):
-        w.update(draws[i])
-    torch.testing.assert_close(adapter.inverse_mass_matrix, w.covariance())
-    assert adapter.step_size == 0.1  # not adapted
+        w.update(draws[i, 0])
+    torch.testing.assert_close(adapter.inverse_mass_matrix[key][0], w.get_covariance())
+    assert float(adapter.step_size) == 0.1  # not adapted
 
 
 def test_nuts_warmup_reaches_the_target_acceptance():

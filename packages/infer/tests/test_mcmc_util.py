@@ -11,6 +11,7 @@ import pyro.distributions as dist
 import pyro.poutine as poutine
 from pyro.infer.initialization import init_to_feasible
 from pyro.infer.mcmc import MCMC, NUTS
+from pyro.infer.mcmc.fast_potential import PotentialEnergy
 from pyro.infer.mcmc.util import (
     diagnostics,
     format_summary,
@@ -111,14 +112,16 @@ def test_user_transforms_and_initial_params():
 def test_jit_compiled_potential_agrees_with_eager():
     pyro.set_rng_seed(3)
     eager, z0, _ = setup_potential(model, (DATA,))
-    jitted, _, _ = setup_potential(model, (DATA,), jit_compile=True, ignore_jit_warnings=True,
-                                   initial_params=eager.unpack(z0))
+    fast = PotentialEnergy(lambda z: eager.potential(z.reshape(-1)).reshape(1), True,
+                           ignore_jit_warnings=True)
+    fast(z0.unsqueeze(0))
+    assert fast.compiled
     for _ in range(3):
         z = z0 + 0.2 * torch.randn_like(z0)
         pe_e, g_e = eager(z)
-        pe_j, g_j = jitted(z)
-        assert pe_j == pytest.approx(pe_e, rel=1e-5)
-        torch.testing.assert_close(g_j, g_e, rtol=1e-4, atol=1e-5)
+        pe_j, g_j = fast(z.unsqueeze(0))
+        assert pe_j.item() == pytest.approx(pe_e, rel=1e-5)
+        torch.testing.assert_close(g_j[0], g_e, rtol=1e-4, atol=1e-5)
 
 
 def test_jit_compiled_nuts_runs():

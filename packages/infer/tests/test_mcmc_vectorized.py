@@ -6,12 +6,9 @@ import pyro
 import pyro.distributions as dist
 import pyro.poutine as poutine
 from pyro.infer.mcmc import HMC, MCMC, NUTS
+from pyro.infer.mcmc.batched_potential import BatchedModelPotential, vectorize_potential
+from pyro.infer.mcmc.fast_potential import _value_and_grad
 from pyro.infer.mcmc.util import setup_potential
-from pyro.infer.mcmc.vectorized import (
-    BatchedModelPotential,
-    VmapModelPotential,
-    choose_batched_potential,
-)
 from pyro.ops.stats import effective_sample_size
 
 torch.set_num_threads(1)
@@ -53,9 +50,9 @@ def _setup(model, *args):
 
 def test_batched_potential_matches_per_chain_evaluation():
     single, trace, z = _setup(eight_schools, SIGMA, Y)
-    batched = choose_batched_potential(eight_schools, (SIGMA, Y), {}, single, trace, None, z)
+    batched = vectorize_potential(single, trace, z)
     assert isinstance(batched, BatchedModelPotential)  # eight schools broadcasts over chains
-    pe, grad = batched(z)
+    pe, grad = _value_and_grad(batched, z)
     assert pe.shape == (4,) and grad.shape == z.shape
     for c in range(4):
         pe_c, grad_c = single(z[c])
@@ -66,9 +63,9 @@ def test_batched_potential_matches_per_chain_evaluation():
 def test_event_shaped_latents_fall_back_to_vmap():
     data = torch.tensor([[0.0, 1.0, 2.0], [0.5, 1.5, 1.5]])
     single, trace, z = _setup(event_model, data)
-    batched = choose_batched_potential(event_model, (data,), {}, single, trace, None, z)
-    assert isinstance(batched, VmapModelPotential)
-    pe, grad = batched(z)
+    batched = vectorize_potential(single, trace, z)
+    assert not isinstance(batched, BatchedModelPotential)  # torch.func.vmap
+    pe, grad = _value_and_grad(batched, z)
     for c in range(4):
         pe_c, grad_c = single(z[c])
         assert float(pe[c]) == pytest.approx(pe_c, rel=1e-5)
@@ -83,12 +80,16 @@ def test_control_flow_on_latents_is_rejected():
         mcmc.run(torch.tensor(0.3))
 
 
-def test_potential_fn_kernels_are_rejected():
-    kernel = NUTS(potential_fn=lambda p: (p["x"] ** 2).sum())
-    mcmc = MCMC(kernel, num_samples=5, num_chains=2, chain_method="vectorized",
-                initial_params={"x": torch.zeros(2, 1)}, disable_progbar=True)
-    with pytest.raises(ValueError, match="model"):
-        mcmc.run()
+def test_potential_fn_kernels_run_vectorized():
+    pyro.set_rng_seed(0)
+    kernel = NUTS(potential_fn=lambda p: 0.5 * (p["x"] ** 2).sum())
+    mcmc = MCMC(kernel, num_samples=200, warmup_steps=100, num_chains=2,
+                chain_method="vectorized", initial_params={"x": torch.zeros(2, 1)},
+                disable_progbar=True)
+    mcmc.run()
+    x = mcmc.get_samples(group_by_chain=True)["x"]
+    assert x.shape == (2, 200, 1)
+    assert abs(float(x.mean())) < 4.5 / 20  # sd 1, at least ~400 effective draws
 
 
 DATA = torch.tensor([1.2, 0.4, 2.2, 1.9, 0.7, 1.4, 1.1, 2.5, 0.3, 1.6])

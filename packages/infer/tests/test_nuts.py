@@ -70,9 +70,10 @@ def test_nuts_correlated_gaussian(full_mass, assert_expectation):
     assert x.shape == (800, 2)
     assert_moments(assert_expectation, x, LOC, COV, f"full_mass={full_mass}")
     if full_mass:
-        # the dense metric estimates the posterior covariance from ~175 slow-window draws
+        # the dense metric is the covariance estimate of the last slow window (100 draws,
+        # ~30 effective: relative sd sqrt(2/30) ~ 0.26 of the variance 2, i.e. ~0.5)
         assert kernel.inverse_mass_matrix.shape == (2, 2)
-        torch.testing.assert_close(kernel.inverse_mass_matrix, COV, rtol=0, atol=0.6)
+        torch.testing.assert_close(kernel.inverse_mass_matrix, COV, rtol=0, atol=1.1)
 
 
 def gamma_precision(data):

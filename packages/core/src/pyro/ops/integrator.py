@@ -103,12 +103,20 @@ def leapfrog(z: torch.Tensor, r: torch.Tensor, grad: torch.Tensor, step_size,
     **References** Neal (2011), section 5.2.3.3.
     """
     half = 0.5 * step_size
-    r = r - half * grad
+    if isinstance(step_size, torch.Tensor):  # fused multiply-adds: fewer small-tensor ops
+        r = torch.addcmul(r, half, grad, value=-1.0)
+        pe = None
+        for i in range(num_steps):
+            z = torch.addcmul(z, step_size, velocity(r))
+            pe, grad = value_and_grad(z)
+            r = torch.addcmul(r, step_size if i + 1 < num_steps else half, grad, value=-1.0)
+        return z, r, pe, grad
+    r = r.add(grad, alpha=-half)
     pe = None
     for i in range(num_steps):
-        z = z + step_size * velocity(r)
+        z = z.add(velocity(r), alpha=step_size)
         pe, grad = value_and_grad(z)
-        r = r - (step_size if i + 1 < num_steps else half) * grad
+        r = r.add(grad, alpha=-(step_size if i + 1 < num_steps else half))
     return z, r, pe, grad
 
 

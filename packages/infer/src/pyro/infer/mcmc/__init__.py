@@ -1,6 +1,6 @@
 """Markov chain Monte Carlo: the :class:`MCMC` driver and the :class:`HMC` and
 :class:`NUTS` kernels (Hamiltonian Monte Carlo on the unconstrained latent space)."""
-from .adaptation import DualAveraging, WarmupAdapter, WelfordCovariance
+from .adaptation import ArrowheadMassMatrix, BlockMassMatrix, WarmupAdapter
 from .api import MCMC
 from .hmc import HMC
 from .mcmc_kernel import MCMCKernel
@@ -11,10 +11,10 @@ __all__ = [
     "HMC",
     "MCMC",
     "NUTS",
-    "DualAveraging",
+    "ArrowheadMassMatrix",
+    "BlockMassMatrix",
     "MCMCKernel",
     "WarmupAdapter",
-    "WelfordCovariance",
     "initialize_model",
     "print_summary",
     "summary",

@@ -1,262 +1,417 @@
-"""Warmup adaptation of HMC / NUTS: step size by dual averaging and the mass matrix
-(diagonal or dense) from windowed sample (co)variances, on Stan's schedule.
+"""Warmup adaptation of HMC / NUTS for a batch of chains: the step size by dual
+averaging and the mass matrix from windowed sample covariances, on Stan's schedule.
+
+The mass matrix acts on the flat vector of unconstrained coordinates, shaped
+``(C, D)`` for ``C`` chains. It is made of blocks over groups of latent sites (Pyro's
+``full_mass=[("a", "b"), ...]``): a dense block per group, one diagonal block for the
+other sites (:class:`BlockMassMatrix`), or an arrowhead matrix whose dense rows are the
+grouped sites (:class:`ArrowheadMassMatrix`). Each chain has its own matrix.
 
 **References**
 
-- M. D. Hoffman, A. Gelman (2014), "The No-U-Turn Sampler: Adaptively Setting Path
-  Lengths in Hamiltonian Monte Carlo", JMLR 15, algorithm 5 (dual averaging, section 3.2).
-- Y. Nesterov (2009), "Primal-dual subgradient methods for convex problems",
-  Mathematical Programming 120.
-- Stan Development Team, "Stan Reference Manual", section "HMC algorithm parameters /
-  Automatic parameter tuning" (adaptation windows and the regularized metric).
-- B. P. Welford (1962), "Note on a method for calculating corrected sums of squares and
-  products", Technometrics 4(3).
+- M. D. Hoffman, A. Gelman (2014), "The No-U-Turn Sampler", JMLR 15, section 3.2.
+- Stan Development Team, "Stan Reference Manual", "HMC algorithm parameters" (the
+  adaptation windows and the regularized metric).
+- M. Betancourt (2017), "A Conceptual Introduction to Hamiltonian Monte Carlo",
+  arXiv:1701.02434, section 4.2 (Euclidean-Gaussian kinetic energy).
 """
 from __future__ import annotations
 
-import math
-from typing import NamedTuple
+from collections import namedtuple
 
 import torch
 
-__all__ = ["AdaptWindow", "DualAveraging", "WarmupAdapter", "WelfordCovariance", "adapt_schedule"]
+from pyro.ops.arrowhead import SymmArrowhead, sqrt, triu_inverse, triu_matvecmul
+from pyro.ops.dual_averaging import DualAveraging
+from pyro.ops.welford import WelfordArrowheadCovariance, WelfordCovariance
 
+__all__ = ["ArrowheadMassMatrix", "BlockMassMatrix", "WarmupAdapter", "adapt_window",
+           "adapt_schedule"]
 
-class DualAveraging:
-    """Nesterov dual averaging of a log step size towards a target acceptance statistic
-    (Hoffman & Gelman 2014, algorithm 5).
-
-    After ``t`` updates with acceptance statistics ``a_1..a_t``::
-
-        H_t = (1 - 1/(t + t0)) H_{t-1} + (target - a_t) / (t + t0)
-        x_t = mu - sqrt(t) / gamma * H_t                   (the log step size to use next)
-        xbar_t = t^-kappa x_t + (1 - t^-kappa) xbar_{t-1}  (the one to keep after warmup)
-
-    :param float prox_center: ``mu``, the point the iterates shrink towards
-        (``log(10 * step_size)`` in the paper).
-    :param float target_accept_prob: the target ``delta`` of the mean acceptance statistic.
-    :param float t0: stabilizes the first iterations (10).
-    :param float kappa: decay of the averaging weights, in (0.5, 1] (0.75).
-    :param float gamma: shrinkage towards ``mu`` (0.05).
-
-    **References** Hoffman & Gelman (2014), JMLR 15, section 3.2.
-    """
-
-    __slots__ = ("prox_center", "target", "t0", "kappa", "gamma", "_t", "_h_bar", "_x", "_x_bar")
-
-    def __init__(self, prox_center: float = 0.0, target_accept_prob: float = 0.8,
-                 t0: float = 10.0, kappa: float = 0.75, gamma: float = 0.05) -> None:
-        if not 0 < target_accept_prob < 1:
-            raise ValueError(f"target_accept_prob must be in (0, 1), got {target_accept_prob}")
-        self.prox_center = prox_center
-        self.target = target_accept_prob
-        self.t0 = t0
-        self.kappa = kappa
-        self.gamma = gamma
-        self.reset(prox_center)
-
-    def reset(self, prox_center: float | None = None) -> None:
-        """Restart the averaging, optionally around a new ``prox_center``."""
-        if prox_center is not None:
-            self.prox_center = prox_center
-        self._t = 0
-        self._h_bar = 0.0
-        self._x = self.prox_center
-        self._x_bar = 0.0
-
-    def step(self, accept_prob: float) -> float:
-        """Record one acceptance statistic; returns the new log step size ``x_t``."""
-        self._t += 1
-        t = self._t
-        w = 1.0 / (t + self.t0)
-        self._h_bar = (1.0 - w) * self._h_bar + w * (self.target - accept_prob)
-        self._x = self.prox_center - math.sqrt(t) / self.gamma * self._h_bar
-        eta = t ** (-self.kappa)
-        self._x_bar = eta * self._x + (1.0 - eta) * self._x_bar
-        return self._x
-
-    @property
-    def log_step_size(self) -> float:
-        """The current iterate ``x_t``."""
-        return self._x
-
-    @property
-    def averaged_log_step_size(self) -> float:
-        """The averaged iterate ``xbar_t`` (used once warmup ends)."""
-        return self._x_bar if self._t > 0 else self._x
-
-
-class WelfordCovariance:
-    """Running mean and (co)variance of vectors by Welford's algorithm, with Stan's
-    regularization of the estimate towards ``1e-3 * I``.
-
-    :param bool diagonal: estimate only the variances (a vector) instead of the full
-        covariance matrix.
-    """
-
-    __slots__ = ("diagonal", "n", "_mean", "_m2")
-
-    def __init__(self, diagonal: bool = True) -> None:
-        self.diagonal = diagonal
-        self.reset()
-
-    def reset(self) -> None:
-        self.n = 0
-        self._mean = None
-        self._m2 = None
-
-    def update(self, x: torch.Tensor) -> None:
-        """Add one sample ``x`` shaped ``(D,)``."""
-        x = x.detach()
-        self.n += 1
-        if self._mean is None:
-            self._mean = x.clone()
-            self._m2 = x.new_zeros(x.shape if self.diagonal else x.shape + x.shape)
-            return
-        delta = x - self._mean
-        self._mean.add_(delta, alpha=1.0 / self.n)
-        delta_after = x - self._mean
-        if self.diagonal:
-            self._m2.addcmul_(delta, delta_after)
-        else:
-            self._m2.add_(torch.outer(delta_after, delta))
-
-    def covariance(self, regularize: bool = True) -> torch.Tensor:
-        """The unbiased sample (co)variance; with ``regularize``, shrunk as in Stan:
-        ``n / (n + 5) * cov + 1e-3 * 5 / (n + 5) * I``.
-
-        :raises RuntimeError: with fewer than 2 samples.
-        """
-        if self.n < 2:
-            raise RuntimeError(f"need at least 2 samples to estimate a covariance, have {self.n}")
-        cov = self._m2 / (self.n - 1)
-        if regularize:
-            n = self.n
-            shrink = 1e-3 * 5.0 / (n + 5.0)
-            cov = cov * (n / (n + 5.0))
-            if self.diagonal:
-                cov = cov + shrink
-            else:
-                cov = cov + shrink * torch.eye(cov.size(0), dtype=cov.dtype, device=cov.device)
-        return cov
-
-
-class AdaptWindow(NamedTuple):
-    """Warmup iterations ``start..end`` (inclusive) of one adaptation phase."""
-
-    start: int
-    end: int
+adapt_window = namedtuple("adapt_window", ["start", "end"])
+adapt_window.__doc__ = "Warmup iterations ``start..end`` (inclusive) of one adaptation phase."
 
 
 def adapt_schedule(warmup_steps: int, init_buffer: int = 75, term_buffer: int = 50,
-                   base_window: int = 25) -> list[AdaptWindow]:
+                   base_window: int = 25) -> list[adapt_window]:
     """Stan's warmup windows: a fast initial buffer (step size only), slow windows of
-    doubling length (step size + mass matrix; the metric is updated at the end of each),
-    and a fast terminal buffer (step size only).
+    doubling length (the mass matrix is re-estimated at the end of each), and a fast
+    terminal buffer. With fewer than 20 warmup steps there is a single window; when the
+    default sizes do not fit, the buffers take 15% and 10% of warmup.
 
-    The first and last windows are the buffers; the ones in between are the slow windows.
-    With fewer than 20 warmup steps there is a single window. When the default sizes do
-    not fit, the buffers take 15% and 10% of warmup and one slow window the rest.
-
-    :returns: the windows, in order, covering ``0..warmup_steps - 1``.
+    :returns: windows covering ``0 .. warmup_steps - 1`` (the slow ones are all but the
+        first and the last).
     """
     if warmup_steps < 20:
-        return [AdaptWindow(0, warmup_steps - 1)] if warmup_steps > 0 else []
+        return [adapt_window(0, warmup_steps - 1)] if warmup_steps > 0 else []
     if init_buffer + term_buffer + base_window > warmup_steps:
         init_buffer = int(0.15 * warmup_steps)
         term_buffer = int(0.1 * warmup_steps)
         base_window = warmup_steps - init_buffer - term_buffer
-    windows = [AdaptWindow(0, init_buffer - 1)]
+    windows = [adapt_window(0, init_buffer - 1)]
     slow_end = warmup_steps - term_buffer
     start, size = init_buffer, base_window
     while start < slow_end:
         end = start + size
-        # a doubled next window that would not fit is merged into this one
-        if end + 2 * size > slow_end:
+        if end + 2 * size > slow_end:  # a doubled next window that would not fit is merged
             end = slow_end
-        windows.append(AdaptWindow(start, end - 1))
+        windows.append(adapt_window(start, end - 1))
         start, size = end, 2 * size
-    windows.append(AdaptWindow(slow_end, warmup_steps - 1))
+    windows.append(adapt_window(slow_end, warmup_steps - 1))
     return windows
 
 
+# ----------------------------------------------------------------------- blocks
+
+
+class _Block:
+    """One block of the inverse mass matrix over coordinates ``idx`` (None: all, in order)
+    for ``C`` chains."""
+
+    kind = "diag"
+
+    def __init__(self, key: tuple, idx: torch.Tensor | None, size: int) -> None:
+        self.key, self.idx, self.size = key, idx, size
+        self.inverse = None
+        self.welford = self._make_welford()
+
+    def _make_welford(self):
+        return WelfordCovariance(diagonal=True)
+
+    def default(self, c: int, like: torch.Tensor, init_scale: float) -> torch.Tensor:
+        return like.new_full((c, self.size), init_scale)
+
+    def set(self, inverse: torch.Tensor) -> None:
+        if not bool((inverse > 0).all()):
+            raise ValueError(f"the diagonal inverse mass matrix of sites {self.key} must be "
+                             f"positive")
+        self.inverse = inverse
+        self._sqrt = inverse.rsqrt()
+
+    def velocity(self, r: torch.Tensor) -> torch.Tensor:
+        return self.inverse * r
+
+    def momentum(self, eps: torch.Tensor) -> torch.Tensor:
+        return eps * self._sqrt
+
+    def estimate(self) -> torch.Tensor:
+        return self.welford.get_covariance(regularize=True)
+
+
+class _DenseBlock(_Block):
+    kind = "dense"
+
+    def _make_welford(self):
+        return WelfordCovariance(diagonal=False)
+
+    def default(self, c, like, init_scale):
+        eye = torch.eye(self.size, dtype=like.dtype, device=like.device)
+        return (init_scale * eye).expand(c, self.size, self.size).clone()
+
+    def set(self, inverse: torch.Tensor) -> None:
+        chol, info = torch.linalg.cholesky_ex(inverse)
+        if bool((info != 0).any()):
+            raise ValueError(f"the dense inverse mass matrix of sites {self.key} is not "
+                             f"positive definite; use a diagonal one or more warmup steps")
+        self.inverse = inverse
+        # M^-1 = L L^T  =>  r = L^-T eps has covariance (L L^T)^-1 = M
+        eye = torch.eye(self.size, dtype=inverse.dtype, device=inverse.device)
+        self._sqrt = torch.linalg.solve_triangular(chol, eye.expand_as(chol), upper=False).mT
+
+    def velocity(self, r):
+        return (self.inverse @ r.unsqueeze(-1)).squeeze(-1)
+
+    def momentum(self, eps):
+        return (self._sqrt @ eps.unsqueeze(-1)).squeeze(-1)
+
+
+class _ArrowheadBlock(_Block):
+    """Inverse mass matrix ``SymmArrowhead(top (C, h, n), bottom_diag (C, n - h))``."""
+
+    kind = "arrowhead"
+
+    def __init__(self, key, idx, size, head_size: int) -> None:
+        self.head_size = head_size
+        super().__init__(key, idx, size)
+
+    def _make_welford(self):
+        return WelfordArrowheadCovariance(head_size=self.head_size)
+
+    def default(self, c, like, init_scale):
+        h, n = self.head_size, self.size
+        top = like.new_zeros(c, h, n)
+        top[:, torch.arange(h), torch.arange(h)] = init_scale
+        return SymmArrowhead(top, like.new_full((c, n - h), init_scale))
+
+    def set(self, inverse: SymmArrowhead) -> None:
+        inverse = SymmArrowhead(*inverse)
+        try:
+            self._sqrt = triu_inverse(sqrt(inverse))
+        except RuntimeError as e:
+            raise ValueError(f"the arrowhead inverse mass matrix of sites {self.key} is not "
+                             f"positive definite ({e})") from None
+        self.inverse = inverse
+
+    def velocity(self, r):
+        h = self.head_size
+        top = self.inverse.top
+        head = (top @ r.unsqueeze(-1)).squeeze(-1)
+        tail = (top[..., h:].mT @ r[..., :h].unsqueeze(-1)).squeeze(-1) \
+            + self.inverse.bottom_diag * r[..., h:]
+        return torch.cat([head, tail], dim=-1)
+
+    def momentum(self, eps):
+        # M^-1 = U U^T (U = sqrt) => r = U^-T eps has covariance M
+        return triu_matvecmul(self._sqrt, eps, transpose=True)
+
+
+class BlockMassMatrix:
+    """A block-diagonal (inverse) mass matrix over the flat unconstrained coordinates:
+    one dense block per group of sites named in ``full_mass``, and a diagonal block for
+    the remaining sites. Each of ``C`` chains has its own matrix.
+
+    The kernel calls :meth:`configure` with the groups and the coordinate layout, then
+    during warmup :meth:`update` with each position and :meth:`end_adaptation` at the end
+    of each slow window.
+
+    :param float init_scale: the initial inverse mass matrix is ``init_scale * I``.
+
+    **References** Stan Reference Manual (metric adaptation); Betancourt (2017), 4.2.
+    """
+
+    def __init__(self, init_scale: float = 1.0) -> None:
+        self.init_scale = float(init_scale)
+        self.blocks: list[_Block] = []
+        self.adapt_mass_matrix = True
+        self._perm = None
+        self._inv_perm = None
+
+    # ------------------------------------------------------------- layout
+
+    def configure(self, mass_matrix_shape: dict[tuple, tuple], adapt_mass_matrix: bool = True,
+                  options: dict | None = None, *, layout: dict[str, slice] | None = None,
+                  initial: torch.Tensor | None = None) -> None:
+        """Set the block structure.
+
+        :param dict mass_matrix_shape: site-name tuple -> ``(n,)`` (diagonal block) or
+            ``(n, n)`` (dense block), ``n`` the number of unconstrained coordinates of the
+            group.
+        :param bool adapt_mass_matrix: re-estimate the blocks during warmup.
+        :param dict options: ``dtype`` / ``device`` of the matrices.
+        :param dict layout: site name -> slice of the flat vector (default: the groups'
+            coordinates in the order given).
+        :param torch.Tensor initial: a tensor ``(C, D)`` whose batch size, dtype and device
+            the initial matrices follow.
+        """
+        self.adapt_mass_matrix = adapt_mass_matrix
+        options = options or {}
+        if initial is None:
+            total = sum(shape[0] for shape in mass_matrix_shape.values())
+            initial = torch.zeros(1, total, **options)
+        self.blocks = []
+        start = 0
+        c = initial.size(0)
+        dim = initial.size(-1)
+        for key, shape in mass_matrix_shape.items():
+            n = int(shape[0])
+            if layout is None:
+                idx = torch.arange(start, start + n)
+            else:
+                idx = torch.cat([torch.arange(dim)[layout[name]] for name in key])
+            start += n
+            block = self._make_block(key, idx, n, len(shape) == 2)
+            block.set(block.default(c, initial, self.init_scale))
+            self.blocks.append(block)
+        covered = torch.cat([b.idx for b in self.blocks]) if self.blocks else torch.arange(0)
+        if len(self.blocks) == 1 and torch.equal(covered, torch.arange(dim)):
+            self.blocks[0].idx = None  # one block over every coordinate in order: no gathers
+        for b in self.blocks:
+            if b.idx is not None:
+                b.idx = b.idx.to(initial.device)
+
+    def _make_block(self, key, idx, n, dense) -> _Block:
+        return (_DenseBlock if dense else _Block)(key, idx, n)
+
+    # --------------------------------------------------------------- values
+
+    @property
+    def inverse_mass_matrix(self) -> dict[tuple, torch.Tensor]:
+        """Site-name tuple -> the inverse mass matrix of that block: ``(C, n)`` (diagonal)
+        or ``(C, n, n)`` (dense), or a :class:`~pyro.ops.arrowhead.SymmArrowhead`."""
+        return {b.key: b.inverse for b in self.blocks}
+
+    @inverse_mass_matrix.setter
+    def inverse_mass_matrix(self, value: dict[tuple, torch.Tensor]) -> None:
+        for b in self.blocks:
+            if b.key in value:
+                v = value[b.key]
+                if isinstance(v, torch.Tensor):
+                    ndim = 2 if b.kind == "dense" else 1
+                    if v.dim() == ndim:  # one matrix for every chain
+                        v = v.expand((b.inverse.shape[0],) + v.shape)
+                b.set(v)
+
+    def kinetic_grad(self, r: torch.Tensor) -> torch.Tensor:
+        """The velocity ``M^-1 r`` of momenta ``r`` shaped ``(C, D)``."""
+        if len(self.blocks) == 1 and self.blocks[0].idx is None:
+            return self.blocks[0].velocity(r)
+        out = torch.empty_like(r)
+        for b in self.blocks:
+            out[..., b.idx] = b.velocity(r[..., b.idx])
+        return out
+
+    def sample_momentum(self, like: torch.Tensor) -> torch.Tensor:
+        """A draw ``r ~ Normal(0, M)`` per chain, shaped like ``like`` ``(C, D)``."""
+        eps = torch.randn_like(like)
+        if len(self.blocks) == 1 and self.blocks[0].idx is None:
+            return self.blocks[0].momentum(eps)
+        out = torch.empty_like(eps)
+        for b in self.blocks:
+            out[..., b.idx] = b.momentum(eps[..., b.idx])
+        return out
+
+    # ----------------------------------------------------------- adaptation
+
+    def update(self, z: torch.Tensor, z_grad: torch.Tensor | None = None) -> None:
+        """Record one warmup position ``z`` ``(C, D)`` (``z_grad`` is not used)."""
+        if not self.adapt_mass_matrix:
+            return
+        for b in self.blocks:
+            b.welford.update(z if b.idx is None else z[..., b.idx])
+
+    def end_adaptation(self) -> None:
+        """Replace each block by its regularized estimate and restart the estimates."""
+        if not self.adapt_mass_matrix:
+            return
+        for b in self.blocks:
+            if b.welford.n_samples >= 2:
+                b.set(b.estimate())
+            b.welford.reset()
+
+
+class ArrowheadMassMatrix(BlockMassMatrix):
+    """An arrowhead inverse mass matrix: dense rows and columns for the coordinates of the
+    sites named in ``full_mass`` groups (the "head", e.g. global parameters of a
+    hierarchical model), diagonal elsewhere. It is estimated by
+    :class:`~pyro.ops.welford.WelfordArrowheadCovariance`; momenta are drawn through the
+    triangular arrowhead square root (:mod:`pyro.ops.arrowhead`), so a step costs
+    ``O(h D)`` instead of the ``O(D^2)`` of a dense matrix.
+
+    Use it as ``kernel.mass_matrix_adapter = ArrowheadMassMatrix()`` before running.
+
+    :param float init_scale: the initial inverse mass matrix is ``init_scale * I``.
+    """
+
+    def configure(self, mass_matrix_shape, adapt_mass_matrix=True, options=None, *,
+                  layout=None, initial=None):
+        self.adapt_mass_matrix = adapt_mass_matrix
+        options = options or {}
+        if initial is None:
+            total = sum(shape[0] for shape in mass_matrix_shape.values())
+            initial = torch.zeros(1, total, **options)
+        dim = initial.size(-1)
+        head, rest, names = [], [], []
+        start = 0
+        for key, shape in mass_matrix_shape.items():
+            n = int(shape[0])
+            idx = (torch.arange(start, start + n) if layout is None
+                   else torch.cat([torch.arange(dim)[layout[name]] for name in key]))
+            start += n
+            (head if len(shape) == 2 else rest).append(idx)
+            names.extend(key)
+        head_idx = torch.cat(head) if head else torch.arange(0)
+        perm = torch.cat([head_idx] + rest)
+        block = _ArrowheadBlock(tuple(names), perm.to(initial.device), dim, head_idx.numel())
+        if torch.equal(perm, torch.arange(dim)):
+            block.idx = None
+        block.set(block.default(initial.size(0), initial, self.init_scale))
+        self.blocks = [block]
+
+
+# ----------------------------------------------------------------------- adapter
+
+
 class WarmupAdapter:
-    """Drives step size and mass matrix adaptation over the warmup iterations.
+    """Step size and mass matrix adaptation of a batch of chains during warmup.
 
-    Usage by a kernel: :meth:`configure` at setup, then once per warmup iteration
-    :meth:`step` with the iteration index, the unconstrained position ``z`` and the
-    acceptance statistic. The adapter owns ``step_size`` and ``inverse_mass_matrix``
-    (a vector for a diagonal metric, a matrix for a dense one) and calls
-    ``find_step_size(step_size)`` -> new step size whenever the metric changes (and
-    at the start) so that the kernel can re-run its step-size heuristic.
+    The step size (one per chain) follows dual averaging of ``target_accept_prob - a_t``
+    around ``log(10 * step_size)``; after each slow window the mass matrix adapter takes
+    its new estimate and the kernel's step-size heuristic restarts the averaging.
 
+    :param float step_size: the initial step size.
     :param bool adapt_step_size: run dual averaging during warmup.
-    :param bool adapt_mass_matrix: estimate the inverse mass matrix in the slow windows.
-    :param bool dense_mass: a dense (full) instead of a diagonal mass matrix.
-    :param float target_accept_prob: target of dual averaging.
+    :param float target_accept_prob: the target mean acceptance statistic.
+    :param bool adapt_mass_matrix: re-estimate the mass matrix in the slow windows.
+    :param bool dense_mass: Pyro's ``full_mass``: True (one dense block), False
+        (diagonal) or a list of site-name tuples (a dense block per group).
 
     **References** Hoffman & Gelman (2014); Stan Reference Manual (adaptation).
     """
 
-    def __init__(self, step_size: float = 1.0, adapt_step_size: bool = True,
-                 adapt_mass_matrix: bool = True, dense_mass: bool = False,
-                 target_accept_prob: float = 0.8) -> None:
-        self.step_size = float(step_size)
+    def __init__(self, step_size: float = 1.0, adapt_step_size: bool = False,
+                 target_accept_prob: float = 0.8, adapt_mass_matrix: bool = False,
+                 dense_mass: bool | list = False) -> None:
+        self.initial_step_size = float(step_size)
+        self.step_size: torch.Tensor | float = float(step_size)
         self.adapt_step_size = adapt_step_size
+        self.target_accept_prob = target_accept_prob
         self.adapt_mass_matrix = adapt_mass_matrix
         self.dense_mass = dense_mass
-        self.target_accept_prob = target_accept_prob
-        self.dual_averaging = DualAveraging(target_accept_prob=target_accept_prob)
-        self.welford = WelfordCovariance(diagonal=not dense_mass)
-        self.inverse_mass_matrix: torch.Tensor | None = None
-        self.schedule: list[AdaptWindow] = []
+        self.mass_matrix_adapter: BlockMassMatrix = BlockMassMatrix()
+        self._dual = DualAveraging()
+        self.adaptation_schedule: list[adapt_window] = []
         self._slow_ends: set[int] = set()
-        self._slow_starts: set[int] = set()
-        self._warmup_steps = 0
+        self._slow_range: tuple[int, int] = (0, -1)
         self._find_step_size = None
+        self._warmup_steps = 0
 
-    def configure(self, warmup_steps: int, initial_z: torch.Tensor, find_step_size=None,
-                  inverse_mass_matrix: torch.Tensor | None = None) -> None:
-        """Reset for a new chain of ``warmup_steps`` warmup iterations from ``initial_z``."""
+    def configure(self, warmup_steps: int, initial_step_size=None,
+                  mass_matrix_shape: dict | None = None, find_reasonable_step_size_fn=None,
+                  options: dict | None = None, *, layout=None,
+                  initial: torch.Tensor | None = None) -> None:
+        """Reset for new chains at ``initial`` ``(C, D)`` with ``warmup_steps`` warmup
+        iterations; ``find_reasonable_step_size_fn(step_size (C,)) -> (C,)`` is the
+        kernel's heuristic, run now and after each slow window."""
         self._warmup_steps = warmup_steps
-        self._find_step_size = find_step_size
-        dim = initial_z.numel()
-        if inverse_mass_matrix is None:
-            inverse_mass_matrix = (torch.eye(dim, dtype=initial_z.dtype, device=initial_z.device)
-                                   if self.dense_mass else initial_z.new_ones(dim))
-        self.inverse_mass_matrix = inverse_mass_matrix
-        self.welford.reset()
-        self.schedule = adapt_schedule(warmup_steps)
-        slow = self.schedule[1:-1] if len(self.schedule) > 2 else []
-        self._slow_starts = {w.start for w in slow}
+        self._find_step_size = find_reasonable_step_size_fn
+        if initial_step_size is not None:
+            self.initial_step_size = float(initial_step_size)
+        self.mass_matrix_adapter.configure(mass_matrix_shape, self.adapt_mass_matrix, options,
+                                           layout=layout, initial=initial)
+        self.adaptation_schedule = adapt_schedule(warmup_steps)
+        slow = self.adaptation_schedule[1:-1]
         self._slow_ends = {w.end for w in slow}
-        if self.adapt_step_size and find_step_size is not None:
-            self.step_size = find_step_size(self.step_size)
-        self.dual_averaging.reset(math.log(10 * self.step_size))
+        self._slow_range = (slow[0].start, slow[-1].end) if slow else (0, -1)
+        # step sizes are adapted in double precision; the kernel casts them to z's dtype
+        self.step_size = torch.full(initial.shape[:1], self.initial_step_size,
+                                    dtype=torch.float64, device=initial.device)
+        if self.adapt_step_size and find_reasonable_step_size_fn is not None:
+            self.step_size = find_reasonable_step_size_fn(self.step_size)
+        self._reset_dual()
 
-    def in_slow_window(self, i: int) -> bool:
-        for w in self.schedule[1:-1]:
-            if w.start <= i <= w.end:
-                return True
-        return False
+    def _reset_dual(self) -> None:
+        self._dual.prox_center = torch.log(10 * self.step_size)
+        self._dual.reset()
 
-    def step(self, i: int, z: torch.Tensor, accept_prob: float) -> None:
-        """Adapt after warmup iteration ``i`` (0-based) that ended at ``z``."""
-        if i >= self._warmup_steps:
+    @property
+    def inverse_mass_matrix(self):
+        return self.mass_matrix_adapter.inverse_mass_matrix
+
+    def step(self, t: int, z: torch.Tensor, accept_prob: torch.Tensor,
+             z_grad: torch.Tensor | None = None) -> None:
+        """Adapt after warmup iteration ``t`` (0-based) that ended at ``z`` ``(C, D)`` with
+        mean acceptance statistics ``accept_prob`` ``(C,)``."""
+        if t >= self._warmup_steps:
             return
         if self.adapt_step_size:
-            log_step = self.dual_averaging.step(accept_prob)
-            if i == self._warmup_steps - 1:
-                self.step_size = math.exp(self.dual_averaging.averaged_log_step_size)
-            else:
-                self.step_size = math.exp(log_step)
-        if self.adapt_mass_matrix and self._slow_ends:
-            if self.in_slow_window(i):
-                self.welford.update(z)
-            if i in self._slow_ends:
-                self.inverse_mass_matrix = self.welford.covariance(regularize=True)
-                self.welford.reset()
+            self._dual.step(self.target_accept_prob - accept_prob)
+            x_t, x_avg = self._dual.get_state()
+            self.step_size = torch.exp(x_avg if t == self._warmup_steps - 1 else x_t)
+        if self.adapt_mass_matrix and self._slow_range[0] <= t <= self._slow_range[1]:
+            self.mass_matrix_adapter.update(z, z_grad)
+            if t in self._slow_ends:
+                self.mass_matrix_adapter.end_adaptation()
                 if self.adapt_step_size:
                     if self._find_step_size is not None:
                         self.step_size = self._find_step_size(self.step_size)
-                    self.dual_averaging.reset(math.log(10 * self.step_size))
+                    self._reset_dual()

@@ -17,6 +17,7 @@ import pyro.plugins
 import pyro.poutine as poutine
 from pyro.util import set_rng_seed, validation_enabled
 
+from .batched_potential import vectorize_potential
 from .mcmc_kernel import MCMCKernel
 from .progress import make_progress_bar, set_description, set_postfix
 from .util import collect_deterministic, print_summary
@@ -61,27 +62,8 @@ def _sample_chain(kernel: MCMCKernel, num_samples: int, warmup_steps: int, args:
         kernel.initial_params = initial_params
     kernel.setup(warmup_steps, *args, **kwargs)
     try:
-        params = kernel.initial_params
-        sample_hook = pyro.plugins.event_hook("pyro_mcmc_sample")
-        kept = []
-        total = warmup_steps + num_samples
-        last_report = 0
-        for i in range(total):
-            params = kernel.sample(params)
-            warm = i < warmup_steps
-            j = i if warm else i - warmup_steps
-            if not warm:
-                kept.append(params if save_params is None
-                            else {k: params[k] for k in save_params})
-            if hook_fn is not None:
-                hook_fn(kernel, params, labels[0] if warm else labels[1], j)
-            if sample_hook is not None:
-                sample_hook(kernel=kernel, params=params, stage="warmup" if warm else "sample",
-                            i=j, chain_id=chain_id)
-            if progress is not None and (i + 1 - last_report >= 10 or i + 1 == total
-                                         or i + 1 == warmup_steps):
-                progress(i + 1 - last_report, i + 1, kernel.logging())
-                last_report = i + 1
+        kept = _run_iterations(kernel, kernel.initial_params, num_samples, warmup_steps,
+                               hook_fn, labels, save_params, progress, chain_id, 1)
         samples = ({name: torch.stack([p[name].detach() for p in kept]) for name in kept[0]}
                    if kept else {})
         result = {
@@ -94,6 +76,41 @@ def _sample_chain(kernel: MCMCKernel, num_samples: int, warmup_steps: int, args:
     finally:
         kernel.cleanup()
     return result
+
+
+def _run_iterations(kernel: MCMCKernel, params: dict, num_samples: int, warmup_steps: int,
+                    hook_fn: Callable | None, labels: tuple[str, str], save_params: list | None,
+                    progress, chain_id: int | None, num_chains: int) -> list[dict]:
+    """Warmup then sampling iterations of a set-up kernel; returns the kept params.
+
+    ``chain_id=None`` means the kernel advances ``num_chains`` chains as one batch: the
+    ``pyro_mcmc_sample`` event then fires once per chain with that chain's params.
+    """
+    sample_hook = pyro.plugins.event_hook("pyro_mcmc_sample")
+    kept = []
+    total = warmup_steps + num_samples
+    last_report = 0
+    for i in range(total):
+        params = kernel.sample(params)
+        warm = i < warmup_steps
+        j = i if warm else i - warmup_steps
+        if not warm:
+            kept.append(params if save_params is None else {k: params[k] for k in save_params})
+        if hook_fn is not None:
+            hook_fn(kernel, params, labels[0] if warm else labels[1], j)
+        if sample_hook is not None:
+            stage = "warmup" if warm else "sample"
+            if chain_id is None:
+                for c in range(num_chains):
+                    sample_hook(kernel=kernel, params={k: v[c] for k, v in params.items()},
+                                stage=stage, i=j, chain_id=c)
+            else:
+                sample_hook(kernel=kernel, params=params, stage=stage, i=j, chain_id=chain_id)
+        if progress is not None and (i + 1 - last_report >= 10 or i + 1 == total
+                                     or i + 1 == warmup_steps):
+            progress(i + 1 - last_report, i + 1, kernel.logging())
+            last_report = i + 1
+    return kept
 
 
 def _chain_worker(queue, chain_id: int, seed: int, payload: bytes | tuple) -> None:
@@ -344,9 +361,53 @@ class MCMC:
         return ordered
 
     def _run_vectorized(self, args, kwargs) -> list[dict]:
-        from .vectorized import run_vectorized_chains
+        """All chains in one batch of the kernel (HMC / NUTS): one model run per leapfrog
+        step for every chain (see :mod:`~pyro.infer.mcmc.batched_potential`)."""
+        kernel = self.kernel
+        if not hasattr(kernel, "_setup_chains"):
+            raise ValueError(f"chain_method='vectorized' needs a kernel that advances a batch "
+                             f"of chains (HMC, NUTS); {type(kernel).__name__} does not: use "
+                             f"chain_method='sequential'")
+        c = self.num_chains
+        init = self.initial_params
+        if init is None and kernel._user_initial_params is not None:
+            init = ({k: torch.as_tensor(v).expand((c,) + torch.as_tensor(v).shape)
+                     for k, v in kernel._user_initial_params.items()} if c > 1
+                    else kernel._user_initial_params)
+        if init is not None and c > 1:
+            _slice_chain(init, c - 1, c)  # checks the leading chain dim
 
-        return run_vectorized_chains(self, args, kwargs)
+        def vectorize(single, trace, z0):
+            return vectorize_potential(single, trace, z0, kernel.max_plate_nesting)
+
+        kernel._setup_chains(self.warmup_steps, args, kwargs, c, init, vectorize)
+        bar = make_progress_bar(self.warmup_steps + self.num_samples,
+                                "Warmup" if self.warmup_steps else "Sample",
+                                self.disable_progbar)
+        progress = None
+        if bar is not None:
+            warmup = self.warmup_steps
+
+            def progress(n: int, done: int, info: dict) -> None:
+                bar.update(n)
+                set_postfix(bar, info)
+                if done == warmup:
+                    set_description(bar, "Sample")
+        try:
+            draws = _run_iterations(kernel, kernel.initial_params, self.num_samples,
+                                    self.warmup_steps, self.hook_fn, ("Warmup", "Sample"),
+                                    self.save_params, progress, chain_id=None, num_chains=c)
+        finally:
+            kernel.cleanup()
+            if bar is not None:
+                bar.close()
+        samples = ({name: torch.stack([p[name].detach() for p in draws], dim=1)
+                    for name in draws[0]} if draws else {})
+        transforms = dict(kernel.transforms)
+        deterministic = list(getattr(kernel.potential, "deterministic_names", []) or [])
+        return [{"samples": {k: v[i] for k, v in samples.items()},
+                 "diagnostics": kernel.chain_diagnostics(i), "transforms": transforms,
+                 "deterministic": deterministic} for i in range(c)]
 
     def _collect(self, results: list[dict]) -> None:
         self._diagnostics = [r["diagnostics"] for r in results]

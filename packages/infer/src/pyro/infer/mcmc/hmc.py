@@ -1,44 +1,65 @@
-"""Hamiltonian Monte Carlo with a fixed trajectory length, warmup adaptation of the step
-size (dual averaging) and of a diagonal or dense mass matrix.
+"""Hamiltonian Monte Carlo for a batch of chains (one chain is a batch of one).
+
+The state of ``C`` chains is the flat unconstrained position ``z`` shaped ``(C, D)``
+with its potential energy ``(C,)`` and gradient ``(C, D)``. Every chain has its own step
+size and mass matrix, adapted during warmup by :class:`~.adaptation.WarmupAdapter`; the
+one integrator is :func:`pyro.ops.integrator.leapfrog`. :class:`~.nuts.NUTS` replaces the
+fixed-length trajectory by its tree builder and shares everything else.
 
 **References**
 
 - S. Duane, A. D. Kennedy, B. J. Pendleton, D. Roweth (1987), "Hybrid Monte Carlo",
   Physics Letters B 195(2).
-- R. M. Neal (2011), "MCMC using Hamiltonian dynamics", Handbook of Markov Chain Monte
-  Carlo, chapter 5.
-- M. D. Hoffman, A. Gelman (2014), "The No-U-Turn Sampler", JMLR 15 (algorithms 4 and 5:
-  the step-size heuristic and dual averaging).
+- R. M. Neal (2011), "MCMC using Hamiltonian dynamics", Handbook of MCMC, chapter 5.
+- M. D. Hoffman, A. Gelman (2014), "The No-U-Turn Sampler", JMLR 15 (algorithm 4: the
+  step-size heuristic; algorithm 5: dual averaging).
 """
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from pyro.ops.integrator import leapfrog
+
 from ..initialization import init_to_uniform
-from .adaptation import WarmupAdapter
-from .integrator import EuclideanMetric, velocity_verlet
+from .adaptation import BlockMassMatrix, WarmupAdapter
+from .fast_potential import PotentialEnergy
 from .mcmc_kernel import MCMCKernel
 from .util import _constrained_to_unconstrained, make_dict_potential, setup_potential
 
 __all__ = ["HMC"]
 
 
+def _check_full_mass(full_mass) -> None:
+    if isinstance(full_mass, bool):
+        return
+    if not isinstance(full_mass, (list, tuple)) or not all(
+            isinstance(g, (list, tuple)) and all(isinstance(n, str) for n in g)
+            for g in full_mass):
+        raise ValueError(f"full_mass must be True, False or a list of tuples of site names "
+                         f"(a dense block per group), got {full_mass!r}")
+    seen: set[str] = set()
+    for group in full_mass:
+        overlap = seen.intersection(group)
+        if overlap:
+            raise ValueError(f"full_mass: site(s) {sorted(overlap)} appear in two groups")
+        seen.update(group)
+
+
 class HMC(MCMCKernel):
     """Hamiltonian Monte Carlo kernel.
 
-    Each transition draws a momentum ``r ~ N(0, M)``, integrates Hamilton's equations
-    with ``num_steps = max(1, int(trajectory_length / step_size))`` leapfrog steps on the
+    Each transition draws momenta ``r ~ N(0, M)``, integrates Hamilton's equations with
+    ``num_steps = max(1, int(trajectory_length / step_size))`` leapfrog steps on the
     unconstrained latent space and accepts the end point with probability
     ``min(1, exp(H_0 - H_L))``. During warmup the step size is tuned by dual averaging
     towards ``target_accept_prob`` and the mass matrix is estimated on Stan's windows.
 
-    :param callable model: a Pyro model with continuous latent sites (or give
-        ``potential_fn``).
+    :param callable model: a Pyro model (or give ``potential_fn``). Discrete sites marked
+        for enumeration are summed out of the potential.
     :param callable potential_fn: ``potential_fn(params: dict) -> tensor``, the potential
         energy of unconstrained ``params``; needs ``initial_params``.
     :param float step_size: the initial leapfrog step size.
@@ -47,15 +68,22 @@ class HMC(MCMCKernel):
     :param int num_steps: leapfrog steps per trajectory at the initial step size.
     :param bool adapt_step_size: tune the step size during warmup.
     :param bool adapt_mass_matrix: estimate the mass matrix during warmup.
-    :param bool full_mass: a dense mass matrix instead of a diagonal one.
+    :param full_mass: ``False`` (diagonal mass matrix), ``True`` (dense) or a list of
+        tuples of site names: a dense block for each group, diagonal for the other sites.
     :param dict transforms: site name -> transform from the site's constrained support to
         unconstrained space (default ``biject_to(site.support).inv``).
-    :param int max_plate_nesting: number of plate dims the model uses; only
-        ``chain_method="vectorized"`` needs it, and infers it from the model when omitted
-        (discrete latent sites cannot be enumerated by MCMC here, so nothing else does).
-    :param bool jit_compile: trace the potential energy with ``torch.jit.trace``.
+    :param int max_plate_nesting: number of plate dims of the model (found from the model
+        when omitted; enumeration and ``chain_method="vectorized"`` use it).
+    :param jit_compile: ``None`` (default): evaluate the potential with a traced plan of
+        the model's log density when the plan reproduces the model (checked), else run the
+        model; ``True``: as Pyro, trace with ``torch.jit.trace`` (warns if impossible);
+        ``False``: always run the model.
+    :param dict jit_options: keyword arguments of ``torch.jit.trace``.
+    :param bool ignore_jit_warnings: silence tracer warnings.
     :param float target_accept_prob: target of the step-size adaptation.
     :param callable init_strategy: initialization strategy (site -> constrained value).
+    :param float min_stepsize: lower bound of the step-size search.
+    :param float max_stepsize: upper bound of the step-size search.
     :raises ValueError: for inconsistent arguments.
 
     **References** Duane et al. (1987); Neal (2011); Hoffman & Gelman (2014).
@@ -64,17 +92,15 @@ class HMC(MCMCKernel):
     def __init__(self, model: Callable | None = None, potential_fn: Callable | None = None,
                  step_size: float = 1, trajectory_length: float | None = None,
                  num_steps: int | None = None, adapt_step_size: bool = True,
-                 adapt_mass_matrix: bool = True, full_mass: bool = False,
+                 adapt_mass_matrix: bool = True, full_mass: bool | list = False,
                  transforms: dict | None = None, max_plate_nesting: int | None = None,
-                 jit_compile: bool = False, jit_options: dict | None = None,
+                 jit_compile: bool | None = None, jit_options: dict | None = None,
                  ignore_jit_warnings: bool = False, target_accept_prob: float = 0.8,
                  init_strategy: Callable = init_to_uniform, *,
                  min_stepsize: float = 1e-10, max_stepsize: float = 1e10) -> None:
         if (model is None) == (potential_fn is None):
             raise ValueError("HMC/NUTS need exactly one of model= or potential_fn=")
-        if not isinstance(full_mass, bool):
-            raise ValueError(f"full_mass must be True or False, got {full_mass!r}; block-"
-                             f"structured mass matrices are not supported, use full_mass=True")
+        _check_full_mass(full_mass)
         if not step_size > 0:
             raise ValueError(f"step_size must be positive, got {step_size}")
         if num_steps is not None and int(num_steps) < 1:
@@ -103,56 +129,82 @@ class HMC(MCMCKernel):
         self.min_stepsize = min_stepsize
         self.max_stepsize = max_stepsize
         self._max_sliced_energy = 1000.0
-        self._adapter = WarmupAdapter(step_size, adapt_step_size, adapt_mass_matrix,
-                                      dense_mass=full_mass,
-                                      target_accept_prob=target_accept_prob)
+        self._adapter = WarmupAdapter(step_size, adapt_step_size, target_accept_prob,
+                                      adapt_mass_matrix, full_mass)
         self._user_initial_params: dict | None = None
+        self._cache: dict = {}
         self._reset_state()
 
     def _reset_state(self) -> None:
         self._potential = None
+        self._energy: PotentialEnergy | None = None
         self._z = None
-        self._pe = math.nan
+        self._pe = None
         self._grad = None
-        self._metric: EuclideanMetric | None = None
-        self._metric_source = None
+        self._num_chains = 1
         self._last_params: dict | None = None
         self._prototype_trace = None
         self._warmup_steps = 0
         self._t = 0
-        self._rng = random.Random()
-        self._divergences: list[int] = []
-        self._accept_sum = 0.0
+        self._divergences: list[list[int]] = []
+        self._accept_sum = None
         self._accept_count = 0
-        self._phase_accept_sum = 0.0
+        self._phase_accept = None
         self._phase_count = 0
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        # per-chain state is rebuilt by setup(); only the configuration travels
-        for key in ("_potential", "_z", "_grad", "_metric", "_metric_source", "_last_params",
+        for key in ("_potential", "_energy", "_z", "_pe", "_grad", "_last_params",
                     "_prototype_trace"):
             state[key] = None
+        state["_cache"] = {}
         return state
 
     # ------------------------------------------------------------- properties
 
     @property
-    def step_size(self) -> float:
-        return self._adapter.step_size
+    def step_size(self) -> float | torch.Tensor:
+        """The current step size (a float for one chain, a ``(C,)`` tensor for several)."""
+        s = self._adapter.step_size
+        if isinstance(s, torch.Tensor) and s.numel() == 1:
+            return float(s)
+        return s
 
     @step_size.setter
-    def step_size(self, value: float) -> None:
-        self._adapter.step_size = float(value)
+    def step_size(self, value) -> None:
+        if self._z is not None:
+            self._adapter.step_size = torch.ones(self._num_chains, dtype=torch.float64,
+                                                 device=self._z.device) * value
+        else:
+            self._adapter.step_size = value
+            self._initial_step_size = float(value)
 
     @property
-    def inverse_mass_matrix(self) -> torch.Tensor | None:
-        """The inverse mass matrix: ``(D,)`` (diagonal) or ``(D, D)`` (``full_mass``)."""
-        return self._adapter.inverse_mass_matrix
+    def mass_matrix_adapter(self) -> BlockMassMatrix:
+        """The mass matrix (:class:`~.adaptation.BlockMassMatrix` or
+        :class:`~.adaptation.ArrowheadMassMatrix`); assign before running to change it."""
+        return self._adapter.mass_matrix_adapter
+
+    @mass_matrix_adapter.setter
+    def mass_matrix_adapter(self, value: BlockMassMatrix) -> None:
+        self._adapter.mass_matrix_adapter = value
+
+    @property
+    def inverse_mass_matrix(self):
+        """The inverse mass matrix: ``(D,)`` / ``(D, D)`` for one chain with one block,
+        else the dict site-name tuple -> block of :attr:`mass_matrix_adapter`."""
+        inv = self.mass_matrix_adapter.inverse_mass_matrix
+        if len(inv) == 1 and self._num_chains == 1:
+            value = next(iter(inv.values()))
+            if isinstance(value, torch.Tensor):
+                return value[0]
+        return inv
 
     @property
     def num_steps(self) -> int:
-        return max(1, int(self.trajectory_length / self.step_size))
+        step = self.step_size
+        step = float(step.min()) if isinstance(step, torch.Tensor) else float(step)
+        return max(1, int(self.trajectory_length / step))
 
     @property
     def initial_params(self) -> dict | None:
@@ -172,119 +224,255 @@ class HMC(MCMCKernel):
 
     @property
     def potential(self):
-        """The flat potential (after :meth:`setup`): ``potential(z) -> (energy, grad)``."""
+        """The model's potential (after :meth:`setup`): layout (``pack`` / ``unpack``) and
+        ``potential(z)`` of one flat point."""
         return self._potential
+
+    def clear_cache(self) -> None:
+        """Forget the traced potential kept between runs (e.g. after changing the model's
+        data in place)."""
+        self._cache = {}
 
     # ------------------------------------------------------------------ setup
 
     def setup(self, warmup_steps: int, *args: Any, **kwargs: Any) -> None:
-        """Trace the model at a starting point and reset the adaptation for a new chain."""
+        """Prepare one chain of ``model(*args, **kwargs)`` with ``warmup_steps`` warmup
+        iterations (initial point, potential, adaptation)."""
+        self._setup_chains(warmup_steps, args, kwargs, 1, self._user_initial_params)
+
+    def _setup_chains(self, warmup_steps: int, args: tuple, kwargs: dict, num_chains: int,
+                      initial_params: dict | None, vectorize=None) -> None:
+        """Set up ``num_chains`` chains advancing together (``initial_params`` carries a
+        leading chain dim when ``num_chains > 1``)."""
         user_params = self._user_initial_params
         self._reset_state()
+        self._user_initial_params = user_params
         self._warmup_steps = int(warmup_steps)
+        self._num_chains = c = int(num_chains)
         if self.model is not None:
-            potential, z0, trace = setup_potential(
-                self.model, args, kwargs, self._user_transforms, self.jit_compile,
-                self.jit_options, self.ignore_jit_warnings, self.init_strategy, user_params)
-            self._prototype_trace = trace
+            z0 = self._setup_model(args, kwargs, c, initial_params, vectorize)
         else:
-            potential = make_dict_potential(self.potential_fn, user_params)
-            z0 = potential.pack({k: torch.as_tensor(v) for k, v in user_params.items()})
-        self._potential = potential
+            z0 = self._setup_potential_fn(c, initial_params)
         self._z = z0.detach()
-        self._pe, self._grad = potential(self._z)
-        self._last_params = potential.unpack(self._z)
-        self._rng = random.Random(int(torch.randint(0, 2**62, ()).item()))
-        self._adapter.step_size = self._initial_step_size
+        self._pe, self._grad = self._energy(self._z)
+        self._divergences = [[] for _ in range(c)]
+        self._accept_sum = self._z.new_zeros(c)
+        self._phase_accept = self._z.new_zeros(c)
+        self._last_params = self._unpack(self._z)
         find = self._find_reasonable_step_size if self.adapt_step_size else None
-        self._adapter.configure(self._warmup_steps, self._z, find_step_size=find)
-        self._sync_metric()
+        self._adapter.initial_step_size = self._initial_step_size
+        self._adapter.configure(self._warmup_steps, mass_matrix_shape=self._mass_shape(),
+                                find_reasonable_step_size_fn=find, layout=self._layout(),
+                                initial=self._z)
+
+    def _setup_model(self, args, kwargs, c, initial_params, vectorize) -> torch.Tensor:
+        inits, first = [], None
+        for chain in range(c):
+            init = initial_params
+            if init is not None and c > 1:
+                init = {k: torch.as_tensor(v)[chain] for k, v in init.items()}
+            potential, z0, trace = setup_potential(
+                self.model, args, kwargs, self._user_transforms, self.init_strategy, init,
+                self.max_plate_nesting)
+            if first is None:
+                first = potential
+                self._prototype_trace = trace
+            inits.append(z0)
+        self._potential = first
+        z0 = torch.stack(inits)
+        sites = [(s.name, s.shape) for s in first.sites]
+        if self._cache_hit(c, args, kwargs, sites):
+            self._energy = self._cache["energy"]
+            return z0
+        if c == 1:
+            single = first.potential
+
+            def fn(z):
+                return single(z.reshape(-1)).reshape(1)
+        else:
+            fn = vectorize(first, self._prototype_trace, z0)
+        self._energy = PotentialEnergy(fn, self.jit_compile, self.jit_options,
+                                       self.ignore_jit_warnings)
+        # the plan holds the data as constants: reuse it only for the very same objects
+        self._cache = {"energy": self._energy, "num_chains": c, "args": args,
+                       "kwargs": dict(kwargs), "sites": sites}
+        return z0
+
+    def _cache_hit(self, c: int, args: tuple, kwargs: dict, sites: list) -> bool:
+        cache = self._cache
+        if not cache or cache["num_chains"] != c or cache["sites"] != sites:
+            return False
+        old_args, old_kwargs = cache["args"], cache["kwargs"]
+        return (len(old_args) == len(args) and all(a is b for a, b in zip(old_args, args))
+                and old_kwargs.keys() == kwargs.keys()
+                and all(old_kwargs[k] is kwargs[k] for k in kwargs))
+
+    def _setup_potential_fn(self, c, initial_params) -> torch.Tensor:
+        if not initial_params:
+            make_dict_potential(self.potential_fn, initial_params)  # raises the error
+        example = initial_params
+        if c > 1:
+            example = {k: torch.as_tensor(v)[0] for k, v in initial_params.items()}
+        potential = make_dict_potential(self.potential_fn, example)
+        self._potential = potential
+        batch = torch.Size([c]) if c > 1 else torch.Size()
+        z0 = potential.pack({k: torch.as_tensor(v) for k, v in initial_params.items()}, batch)
+        single = potential.potential
+
+        def fn(z):
+            return torch.stack([single(z[i]).reshape(()) for i in range(z.size(0))])
+
+        self._energy = PotentialEnergy(fn, False)
+        return z0.reshape(c, -1)
+
+    def _layout(self) -> dict[str, slice]:
+        out, start = {}, 0
+        for s in self._potential.sites:
+            out[s.name] = slice(start, start + s.size)
+            start += s.size
+        return out
+
+    def _mass_shape(self) -> dict[tuple, tuple]:
+        sites = self._potential.sites
+        sizes = {s.name: s.size for s in sites}
+        names = [s.name for s in sites]
+        if self.full_mass is True:
+            return {tuple(names): (sum(sizes.values()),) * 2}
+        shape: dict[tuple, tuple] = {}
+        grouped: set[str] = set()
+        for group in (self.full_mass or []):
+            missing = [n for n in group if n not in sizes]
+            if missing:
+                raise ValueError(f"full_mass names site(s) {missing} that are not continuous "
+                                 f"latent sites of the model; latent sites: {names}")
+            n = sum(sizes[k] for k in group)
+            shape[tuple(group)] = (n, n)
+            grouped.update(group)
+        rest = tuple(k for k in names if k not in grouped)
+        if rest:
+            shape[rest] = (sum(sizes[k] for k in rest),)
+        return shape
+
+    def _unpack(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self._potential.unpack(z[0] if self._num_chains == 1 else z)
 
     def cleanup(self) -> None:
         self._last_params = None
 
-    def _sync_metric(self) -> None:
-        source = self._adapter.inverse_mass_matrix
-        if source is not self._metric_source:
-            if self._metric is None:
-                self._metric = EuclideanMetric(source)
-            else:
-                self._metric.set(source)
-            self._metric_source = source
+    # ------------------------------------------------------------ the dynamics
 
-    def _find_reasonable_step_size(self, step_size: float) -> float:
-        """Double or halve the step size until the acceptance probability of one leapfrog
-        step from the current point crosses 0.8 (Hoffman & Gelman 2014, algorithm 4, with
-        Stan's threshold)."""
-        self._sync_metric()
-        metric, z, pe, grad = self._metric, self._z, self._pe, self._grad
+    def _velocity(self, r: torch.Tensor) -> torch.Tensor:
+        return self.mass_matrix_adapter.kinetic_grad(r)
+
+    def _hamiltonian(self, pe: torch.Tensor, r: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """``U + r.v / 2`` per chain, NaN read as +inf (a point outside the support)."""
+        return torch.nan_to_num(torch.add(pe, (r * v).sum(-1), alpha=0.5), nan=math.inf)
+
+    def _find_reasonable_step_size(self, step: torch.Tensor) -> torch.Tensor:
+        """Double or halve each chain's step size until the acceptance probability of one
+        leapfrog step from the current point crosses 0.8 (Hoffman & Gelman 2014, algorithm
+        4, with Stan's threshold)."""
+        z, pe, grad = self._z, self._pe, self._grad
         log_target = math.log(0.8)
+        mm = self.mass_matrix_adapter
 
-        def log_accept(eps: float) -> float:
-            r = metric.sample_momentum(z)
-            h0 = pe + metric.kinetic_energy(r)
-            _, r1, pe1, _ = velocity_verlet(z, r, grad, eps, self._potential, metric, 1)
-            delta = h0 - (pe1 + metric.kinetic_energy(r1))
-            return delta if delta == delta else -math.inf
+        def log_accept(eps: torch.Tensor) -> torch.Tensor:
+            r = mm.sample_momentum(z)
+            h0 = self._hamiltonian(pe, r, self._velocity(r))
+            _, r1, pe1, _ = leapfrog(z, r, grad, eps.to(z.dtype).unsqueeze(-1), self._energy,
+                                     self._velocity)
+            d = h0 - self._hamiltonian(pe1, r1, self._velocity(r1))
+            return torch.nan_to_num(d, nan=-math.inf)
 
-        direction = 1 if log_accept(step_size) > log_target else -1
+        step = step.clone()
+        up = log_accept(step) > log_target
+        active = torch.ones_like(up)
         for _ in range(100):
-            new = step_size * (2.0 if direction == 1 else 0.5)
-            if not self.min_stepsize <= new <= self.max_stepsize:
+            new = torch.where(up, step * 2, step / 2)
+            active = active & (new >= self.min_stepsize) & (new <= self.max_stepsize)
+            if not bool(active.any()):
                 break
-            step_size = new
-            d = log_accept(step_size)
-            if (d > log_target) != (direction == 1):
+            step = torch.where(active, new, step)
+            active = active & ((log_accept(step) > log_target) == up).to(active.device)
+            if not bool(active.any()):
                 break
-        return step_size
+        return step
+
+    def _transition(self, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One HMC proposal per chain; returns (acceptance probabilities, divergent)."""
+        z, pe, grad = self._z, self._pe, self._grad
+        r = self.mass_matrix_adapter.sample_momentum(z)
+        h0 = self._hamiltonian(pe, r, self._velocity(r))
+        steps = (self.trajectory_length / eps).floor().clamp(min=1).long()
+        lo, hi = int(steps.min()), int(steps.max())
+        e = eps.unsqueeze(-1)
+        if lo == hi:
+            z1, r1, pe1, g1 = leapfrog(z, r, grad, e, self._energy, self._velocity, lo)
+        else:  # chains with fewer steps stop early: masked updates
+            z1, r1, pe1, g1 = z, r, pe, grad
+            for k in range(hi):
+                zn, rn, pn, gn = leapfrog(z1, r1, g1, e, self._energy, self._velocity)
+                go = k < steps
+                g2 = go.unsqueeze(-1)
+                z1, r1 = torch.where(g2, zn, z1), torch.where(g2, rn, r1)
+                pe1, g1 = torch.where(go, pn, pe1), torch.where(g2, gn, g1)
+        delta = self._hamiltonian(pe1, r1, self._velocity(r1)) - h0
+        delta = torch.nan_to_num(delta, nan=math.inf)
+        accept_prob = torch.exp(-delta.clamp(min=0.0))
+        take = torch.rand_like(accept_prob) < accept_prob
+        t2 = take.unsqueeze(-1)
+        self._z = torch.where(t2, z1, z)
+        self._pe = torch.where(take, pe1, pe)
+        self._grad = torch.where(t2, g1, grad)
+        return accept_prob, delta > self._max_sliced_energy
 
     # ----------------------------------------------------------------- sample
 
-    def _transition(self) -> tuple[float, bool]:
-        """One HMC proposal from the current state; returns (accept prob, divergent)."""
-        metric = self._metric
-        z, pe, grad = self._z, self._pe, self._grad
-        r = metric.sample_momentum(z)
-        h0 = pe + metric.kinetic_energy(r)
-        step_size = self.step_size
-        z1, r1, pe1, g1 = velocity_verlet(z, r, grad, step_size, self._potential, metric,
-                                          self.num_steps)
-        h1 = pe1 + metric.kinetic_energy(r1)
-        delta = h1 - h0 if h1 == h1 else math.inf
-        accept_prob = 1.0 if delta <= 0 else math.exp(-delta)
-        if self._rng.random() < accept_prob:
-            self._z, self._pe, self._grad = z1, pe1, g1
-        return accept_prob, delta > self._max_sliced_energy
-
     def sample(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """One transition; ``params`` maps site names to unconstrained values."""
+        """One transition of every chain; ``params`` maps site names to unconstrained
+        values (with a leading chain dim when several chains run together)."""
         if params is not self._last_params:
-            self._z = self._potential.pack(params).detach()
-            self._pe, self._grad = self._potential(self._z)
-        self._sync_metric()
-        accept_prob, diverging = self._transition()
+            batch = torch.Size([self._num_chains]) if self._num_chains > 1 else torch.Size()
+            self._z = self._potential.pack(params, batch).reshape(self._num_chains, -1).detach()
+            self._pe, self._grad = self._energy(self._z)
+        step = self._adapter.step_size.to(self._z.dtype)
+        accept_prob, diverging = self._transition(step)
         t = self._t
         if t < self._warmup_steps:
-            self._adapter.step(t, self._z, accept_prob)
+            self._adapter.step(t, self._z, accept_prob, self._grad)
         else:
             if t == self._warmup_steps:
-                self._phase_accept_sum, self._phase_count = 0.0, 0
-            if diverging:
-                self._divergences.append(t - self._warmup_steps)
+                self._phase_accept.zero_()
+                self._phase_count = 0
+            if bool(diverging.any()):
+                for i in diverging.nonzero().flatten().tolist():
+                    self._divergences[i].append(t - self._warmup_steps)
             self._accept_sum += accept_prob
             self._accept_count += 1
-        self._phase_accept_sum += accept_prob
+        self._phase_accept += accept_prob
         self._phase_count += 1
         self._t = t + 1
-        self._last_params = self._potential.unpack(self._z)
+        self._last_params = self._unpack(self._z)
         return self._last_params
 
     # ------------------------------------------------------------ reporting
 
     def logging(self) -> dict[str, Any]:
-        mean = self._phase_accept_sum / max(self._phase_count, 1)
-        return {"step size": f"{self.step_size:.2e}", "acc. prob": f"{mean:.3f}"}
+        """Progress bar fields: step size and mean acceptance probability of the stage."""
+        steps = self._adapter.step_size
+        steps = steps.tolist() if isinstance(steps, torch.Tensor) else [float(steps)]
+        mean = float(self._phase_accept.mean()) / max(self._phase_count, 1) \
+            if self._phase_accept is not None else math.nan
+        size = (f"{steps[0]:.2e}" if len(steps) == 1
+                else f"{min(steps):.2e}..{max(steps):.2e}")
+        return {"step size": size, "acc. prob": f"{mean:.3f}"}
+
+    def chain_diagnostics(self, chain: int) -> dict[str, Any]:
+        """Divergent transitions (sampling-iteration indices) and the mean acceptance
+        probability of chain ``chain`` of the batch."""
+        rate = (float(self._accept_sum[chain]) / self._accept_count if self._accept_count
+                else math.nan)
+        return {"divergences": list(self._divergences[chain]), "acceptance rate": rate}
 
     def diagnostics(self) -> dict[str, Any]:
-        rate = self._accept_sum / self._accept_count if self._accept_count else math.nan
-        return {"divergences": list(self._divergences), "acceptance rate": rate}
+        return self.chain_diagnostics(0)

@@ -8,7 +8,6 @@ in a trace's ``log_prob_sum``), so one gradient costs one model run and one back
 """
 from __future__ import annotations
 
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -18,6 +17,7 @@ from torch.distributions.transforms import ComposeTransform, IndependentTransfor
 
 import pyro.distributions  # noqa: F401  (registers Pyro's constraints with biject_to)
 from pyro.poutine.messenger import Messenger
+from pyro.poutine.util import site_is_subsample
 
 __all__ = ["DictPotential", "LatentSite", "ModelPotential"]
 
@@ -94,7 +94,7 @@ class _LogJointMessenger(Messenger):
             self.log_joint = None
 
     def process_message(self, msg) -> None:
-        if msg["type"] == "sample" and not msg["is_observed"]:
+        if msg["type"] == "sample" and not msg["is_observed"] and not site_is_subsample(msg):
             value = self.values.get(msg["name"])
             if value is None:
                 raise ValueError(
@@ -105,7 +105,7 @@ class _LogJointMessenger(Messenger):
             msg["value"] = value
 
     def postprocess_message(self, msg) -> None:
-        if msg["type"] != "sample":
+        if msg["type"] != "sample" or site_is_subsample(msg):
             return
         mask = msg["mask"]
         if mask is False:
@@ -203,32 +203,22 @@ class DictPotential(_PotentialBase):
 
 
 class ModelPotential(_PotentialBase):
-    """Potential energy of ``model(*model_args, **model_kwargs)`` on the flat vector.
+    """Potential energy of ``model(*model_args, **model_kwargs)`` on the flat vector,
+    evaluated by running the model (the reference that
+    :class:`~pyro.infer.mcmc.fast_potential.PotentialEnergy` compiles).
 
     :param callable model: the model.
     :param list sites: the latent sites (:class:`LatentSite`), in model order.
-    :param bool jit_compile: trace the potential with ``torch.jit.trace`` on first use
-        (the model must then be traceable: no data-dependent Python control flow).
     """
 
     def __init__(self, model: Callable, model_args: tuple, model_kwargs: dict,
-                 sites: list[LatentSite], jit_compile: bool = False,
-                 jit_options: dict | None = None, ignore_jit_warnings: bool = False) -> None:
+                 sites: list[LatentSite]) -> None:
         super().__init__(sites)
         self.model = model
         self.model_args = tuple(model_args)
         self.model_kwargs = dict(model_kwargs)
-        self.jit_compile = jit_compile
-        self.jit_options = {"check_trace": False} if jit_options is None else dict(jit_options)
-        self.ignore_jit_warnings = ignore_jit_warnings
         self._messenger = _LogJointMessenger()
-        self._jitted = None
         self._plan = [(s.name, s.unconstrained_shape, s.transform) for s in self.sites]
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_jitted"] = None
-        return state
 
     def constrain(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         out = {}
@@ -255,24 +245,9 @@ class ModelPotential(_PotentialBase):
             log_joint = z.new_zeros(())
         return log_joint, log_det
 
-    def _eager_potential(self, z: torch.Tensor) -> torch.Tensor:
+    def _potential_impl(self, z: torch.Tensor) -> torch.Tensor:
         log_joint, log_det = self.log_joint_and_values(z)
         return -log_joint if log_det is None else -(log_joint + log_det)
-
-    def _potential_impl(self, z: torch.Tensor) -> torch.Tensor:
-        if self.jit_compile:
-            if self._jitted is None:
-                self._jitted = self._trace(z)
-            return self._jitted(z)
-        return self._eager_potential(z)
-
-    def _trace(self, z: torch.Tensor):
-        example = z.detach()
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=DeprecationWarning)
-            if self.ignore_jit_warnings:
-                warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-            return torch.jit.trace(self._eager_potential, (example,), **self.jit_options)
 
 
 def make_latent_site(name: str, fn, value: torch.Tensor,
@@ -292,7 +267,7 @@ def latent_sites_from_trace(trace_nodes: "OrderedDict[str, dict]",
     transforms = {} if transforms is None else transforms
     sites, init = [], {}
     for name, node in trace_nodes.items():
-        if node["type"] != "sample" or node["is_observed"]:
+        if node["type"] != "sample" or node["is_observed"] or site_is_subsample(node):
             continue
         site, u = make_latent_site(name, node["fn"], node["value"].detach(), transforms.get(name))
         sites.append(site)

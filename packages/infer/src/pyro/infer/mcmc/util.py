@@ -102,10 +102,8 @@ def _deterministic_names(trace) -> list[str]:
 
 
 def setup_potential(model: Callable, model_args: tuple = (), model_kwargs: dict | None = None,
-                    transforms: dict | None = None, jit_compile: bool = False,
-                    jit_options: dict | None = None, ignore_jit_warnings: bool = False,
-                    init_strategy: Callable = init_to_uniform,
-                    initial_params: dict | None = None):
+                    transforms: dict | None = None, init_strategy: Callable = init_to_uniform,
+                    initial_params: dict | None = None, max_plate_nesting: int | None = None):
     """Trace ``model`` and build its flat potential.
 
     Tries up to 100 initializations from ``init_strategy`` until the potential energy and
@@ -123,9 +121,7 @@ def setup_potential(model: Callable, model_args: tuple = (), model_kwargs: dict 
         trace = _trace_with_init(model, model_args, model_kwargs, init_strategy)
         sites, init = latent_sites_from_trace(trace.nodes, transforms)
         if potential is None:
-            potential = ModelPotential(model, model_args, model_kwargs, sites,
-                                       jit_compile=jit_compile, jit_options=jit_options,
-                                       ignore_jit_warnings=ignore_jit_warnings)
+            potential = ModelPotential(model, model_args, model_kwargs, sites)
             potential.deterministic_names = _deterministic_names(trace)
         if initial_params is not None:
             z0 = potential.pack({k: torch.as_tensor(v) for k, v in initial_params.items()})
@@ -179,8 +175,8 @@ def initialize_model(model: Callable, model_args: tuple = (), model_kwargs: dict
             chain_init = ({k: v[chain] for k, v in initial_params.items()}
                           if num_chains > 1 else initial_params)
         potential, z0, trace = setup_potential(
-            model, model_args, model_kwargs, transforms, jit_compile, jit_options,
-            skip_jit_warnings, init_strategy, chain_init)
+            model, model_args, model_kwargs, transforms, init_strategy, chain_init,
+            max_plate_nesting)
         if first is None:
             first = (potential, trace)
         inits.append(potential.unpack(z0))
