@@ -13,6 +13,12 @@ from .elbo import ELBO
 from .enum import config_enumerate
 from .fitting import fit
 from .importance import Importance
+from .jit_elbo import (
+    JitTrace_ELBO,
+    JitTraceEnum_ELBO,
+    JitTraceGraph_ELBO,
+    JitTraceMeanField_ELBO,
+)
 from .mcmc import HMC, MCMC, NUTS
 from .predictive import Predictive
 from .search import Search
@@ -31,6 +37,10 @@ __all__ = [
     "SVI",
     "EmpiricalMarginal",
     "Importance",
+    "JitTraceEnum_ELBO",
+    "JitTraceGraph_ELBO",
+    "JitTraceMeanField_ELBO",
+    "JitTrace_ELBO",
     "Marginal",
     "Predictive",
     "Search",
