@@ -4,6 +4,8 @@
   parameter names to unconstrained tensors (e.g. the ``param`` sites of a trace).
 * :class:`PyroMultiOptimizer` / :class:`TorchMultiOptimizer`: a PyroOptim behind that
   interface (gradients by ``torch.autograd.grad``).
+* :class:`Newton`: batched Newton steps (:func:`pyro.ops.newton.newton_step`) on
+  low-dimensional parameters, with optional per-parameter trust regions.
 * :class:`MixedMultiOptimizer`: different optimizers for different parameter names (lists
   of names, glob patterns, regular expressions or predicates), one call. It is also
   callable like a PyroOptim, ``optim(params)``, so it can be given to ``SVI``.
@@ -17,6 +19,8 @@ from abc import ABC, abstractmethod
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
+
+from pyro.ops.newton import newton_step
 
 from .optim import ArgsOrCallable, PyroOptim, _param_store_name
 from .state_io import OptimStateError, check_optim_state, load_state, save_state
@@ -78,6 +82,51 @@ class TorchMultiOptimizer(PyroMultiOptimizer):
         clip_args: Optional[ArgsOrCallable] = None,
     ) -> None:
         super().__init__(PyroOptim(optim_constructor, optim_args, clip_args))
+
+
+class Newton(MultiOptimizer):
+    """Newton's method on batched low-dimensional variables: each parameter of shape
+    ``batch_shape + (D,)`` (small ``D``) takes one :func:`~pyro.ops.newton.newton_step`
+    on ``loss``, within a trust region of radius ``trust_radii[name]`` when given.
+
+    :meth:`get_step` returns differentiable updated values; :meth:`step` writes them
+    into the parameters in place, detached. The loss must be a sum of independent terms
+    over each parameter's batch dims (the Hessian is computed blockwise per batch element).
+
+    :param dict trust_radii: parameter name -> trust region radius; names not listed take
+        unregularized Newton steps (an infinite radius).
+    :raises ValueError: for a nonpositive radius.
+    """
+
+    def __init__(self, trust_radii: Optional[Dict[str, float]] = None) -> None:
+        self.trust_radii = dict(trust_radii or {})
+        for name, radius in self.trust_radii.items():
+            if not radius > 0:
+                raise ValueError(f"Newton: the trust radius of {name!r} must be positive, "
+                                 f"got {radius}")
+
+    def step(self, loss: torch.Tensor, params: Dict[str, torch.Tensor]) -> None:
+        """Replace each parameter's data by its Newton update (detached)."""
+        updated = self.get_step(loss, params)
+        with torch.no_grad():
+            for name, value in params.items():
+                value.copy_(updated[name])
+
+    def get_step(
+        self, loss: torch.Tensor, params: Dict[str, torch.Tensor]
+    ) -> Dict[str, torch.Tensor]:
+        """Newton updates of ``params`` as a dict name -> tensor, differentiable with
+        respect to whatever ``loss`` depends on besides them.
+
+        :raises ValueError: for a parameter without a rightmost (vector) dim.
+        """
+        updated = {}
+        for name, value in params.items():
+            if value.dim() == 0:
+                raise ValueError(f"Newton: parameter {name!r} is a scalar; give it a "
+                                 f"rightmost dim of size D (e.g. shape (1,))")
+            updated[name], _ = newton_step(loss, value, self.trust_radii.get(name))
+        return updated
 
 
 def _compile_selector(selector: Selector) -> Callable[[str], bool]:
