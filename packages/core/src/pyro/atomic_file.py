@@ -87,6 +87,8 @@ def atomic_write(filename: Union[str, os.PathLike]) -> Iterator[BinaryIO]:
 
 def _naming(e: OSError, given: str) -> OSError:
     """The same kind of OSError, naming the user's path instead of the temporary file."""
+    if e.errno is None:  # not from the OS: nothing names the temporary file
+        return e
     return type(e)(e.errno, f"{e.strerror} (while writing {given!r})", given)
 
 

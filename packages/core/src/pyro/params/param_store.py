@@ -6,7 +6,6 @@ the constrained value. Optimizers update the unconstrained tensors.
 """
 from __future__ import annotations
 
-import os
 import re
 import warnings
 import weakref
@@ -16,13 +15,19 @@ from typing import Any, Callable, Dict, ItemsView, Iterator, KeysView, Optional,
 import torch
 from torch.distributions import constraints, transform_to
 
-from ..atomic_file import atomic_write
 from ..util import is_validation_enabled
+from .param_file import (  # noqa: F401  (atomic_torch_save, safe_torch_load: public here)
+    FORMAT,
+    ParamStoreError,
+    atomic_torch_save,
+    constraint_to_spec,
+    read_param_file,
+    safe_torch_load,
+)
 
 StateDict = Dict[str, Dict[str, Any]]
 
 _MODULE_NAMESPACE_DIVIDER = "$$$"
-_FORMAT = "pyro-param-store"
 
 
 def param_with_module_name(pyro_name: str, param_name: str) -> str:
@@ -63,10 +68,6 @@ class UnconstrainedRef:
 
     def __reduce__(self):
         return (UnconstrainedRef, ())
-
-
-class ParamStoreError(ValueError):
-    """A parameter file or state that cannot be loaded."""
 
 
 class ParamStoreDict:
@@ -269,23 +270,31 @@ class ParamStoreDict:
 
     def set_state(self, state: StateDict) -> None:
         """Restore a state from :meth:`get_state` (or :meth:`load`), keeping constraints.
+        All or nothing: every entry is checked before any parameter changes.
 
         Leaf tensors are stored as they are (``requires_grad`` is switched on); other
         tensors are detached copies.
 
-        :raises ParamStoreError: if ``state`` is not a dict with a ``"params"`` dict.
+        :raises ParamStoreError: if ``state`` is not a dict with a ``"params"`` dict of
+            tensors, or a constraint has no transform.
         """
         if not isinstance(state, dict) or not isinstance(state.get("params"), dict):
             raise ParamStoreError("set_state expected a dict with 'params' and 'constraints' "
                                   "(what get_state() returns)")
         cons = state.get("constraints") or {}
+        staged = []
         for name, unconstrained in state["params"].items():
             if not isinstance(unconstrained, torch.Tensor):
                 raise ParamStoreError(f"set_state: parameter {name!r} is a "
                                       f"{type(unconstrained).__name__}, not a tensor")
             constraint = cons.get(name, constraints.real)
-            transform = None if type(constraint) is type(constraints.real) \
-                else _transform_for(name, constraint)
+            try:
+                transform = None if type(constraint) is type(constraints.real) \
+                    else _transform_for(name, constraint)
+            except ValueError as e:
+                raise ParamStoreError(f"set_state: {e}") from None
+            staged.append((name, unconstrained, constraint, transform))
+        for name, unconstrained, constraint, transform in staged:
             if unconstrained.is_leaf:
                 leaf = unconstrained.requires_grad_(True)
             else:
@@ -301,37 +310,29 @@ class ParamStoreDict:
         recreated on load without executing code from the file.
         """
         payload = {
-            "format": _FORMAT,
+            "format": FORMAT,
             "version": 1,
             "params": {name: p.detach().cpu() for name, p in self._params.items()},
-            "constraints": {name: _constraint_to_spec(name, c)
+            "constraints": {name: constraint_to_spec(name, c)
                             for name, c in self._constraints.items()},
         }
         atomic_torch_save(payload, filename)
 
     def load(self, filename: str, map_location=None) -> None:
-        """Load parameters saved by :meth:`save` into the store (existing names are
-        overwritten). Uses ``torch.load(weights_only=True)``: a file never executes code.
+        """Load parameters saved by :meth:`save` (or by pyro-ppl 1.9's ``save``) into the
+        store; existing names are overwritten. Uses ``torch.load(weights_only=True)``: a
+        file never executes code (pyro-ppl's pickled constraint objects are read as plain
+        data and rebuilt from the known constraint classes).
 
-        :raises ParamStoreError: if the file is missing, corrupt or not a Pyro param file.
+        All or nothing: every tensor is checked first (a dense floating point tensor
+        whose memory does not repeat or overlap; the shape of the live parameter it
+        replaces, if there is one; a value its constraint's transform accepts), and the
+        store is changed only if every entry passes.
+
+        :raises ParamStoreError: if the file is missing, corrupt, not a Pyro param file, or
+            an entry cannot be used (naming the file and the entry).
         """
-        state = safe_torch_load(filename, map_location, what="ParamStore")
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ParamStoreError(
-                f"{filename!r} is not a Pyro ParamStore file (made by ParamStoreDict.save); "
-                f"check the path"
-            )
-        params, specs = state.get("params"), state.get("constraints")
-        if not isinstance(params, dict) or not isinstance(specs, dict) or not all(
-                isinstance(p, torch.Tensor) for p in params.values()):
-            raise ParamStoreError(f"{filename!r} is a damaged Pyro ParamStore file: its "
-                                  f"'params' or 'constraints' entry is missing or malformed")
-        try:
-            cons = {name: _constraint_from_spec(name, spec, filename)
-                    for name, spec in specs.items()}
-        except (KeyError, TypeError, AttributeError) as e:
-            raise ParamStoreError(f"{filename!r} is a damaged Pyro ParamStore file: a "
-                                  f"constraint entry is malformed ({e!r})") from e
+        params, cons = read_param_file(filename, map_location, live=self._params)
         self.set_state({"params": params, "constraints": cons})
 
     @contextmanager
@@ -374,125 +375,3 @@ def _transform_for(name: str, constraint):
 
 def _short(t: torch.Tensor) -> str:
     return str(t.detach().flatten()[:6].tolist()) + ("..." if t.numel() > 6 else "")
-
-
-def _constraint_to_spec(name: str, c) -> Dict[str, Any]:
-    # Constraints are stored as (class name, arguments): plain data that weights_only
-    # loading accepts, rebuilt from torch's (and registered) constraint classes.
-    args = {k: _arg_to_spec(name, c, k, v) for k, v in vars(c).items()}
-    return {"class": type(c).__name__, "module": type(c).__module__, "args": args}
-
-
-def _arg_to_spec(name: str, c, key: str, v) -> Any:
-    if isinstance(v, torch.Tensor):
-        return v.detach().cpu()
-    if v is None or isinstance(v, (int, float, bool, str)):
-        return v
-    if isinstance(v, constraints.Constraint):
-        return _constraint_to_spec(name, v)
-    if isinstance(v, (list, tuple)):  # e.g. constraints.cat / stack
-        return [_arg_to_spec(name, c, key, x) for x in v]
-    raise ValueError(
-        f"cannot save parameter {name!r}: its constraint {c} holds {key}={v!r} "
-        f"({type(v).__name__}), which a parameter file cannot store"
-    )
-
-
-def _arg_from_spec(name: str, v, filename: str) -> Any:
-    if isinstance(v, dict):
-        return _constraint_from_spec(name, v, filename)
-    if isinstance(v, list):
-        return [_arg_from_spec(name, x, filename) for x in v]
-    return v
-
-
-def _constraint_classes() -> Tuple[Dict[str, type], list]:
-    import importlib
-
-    found: Dict[str, type] = {}
-    singletons = []
-    modules = [constraints]
-    try:
-        modules.append(importlib.import_module("pyro.distributions.constraints"))
-    except ImportError:
-        pass
-    for mod in modules:
-        for obj in vars(mod).values():
-            if isinstance(obj, type) and issubclass(obj, constraints.Constraint):
-                found[f"{obj.__module__}.{obj.__name__}"] = obj
-            elif isinstance(obj, constraints.Constraint):
-                found[f"{type(obj).__module__}.{type(obj).__name__}"] = type(obj)
-                singletons.append(obj)
-    return found, singletons
-
-
-def _constraint_from_spec(name: str, spec: Dict[str, Any], filename: str):
-    key = f"{spec['module']}.{spec['class']}"
-    classes, singletons = _constraint_classes()
-    cls = classes.get(key)
-    if cls is None:
-        raise ParamStoreError(
-            f"{filename!r}: parameter {name!r} has constraint {key}, which is not available "
-            f"here; install the package that defines it before loading"
-        )
-    obj = cls.__new__(cls)
-    constraints.Constraint.__init__(obj)
-    for k, v in spec["args"].items():
-        setattr(obj, k, _arg_from_spec(name, v, filename))
-    # The module-level objects (constraints.real, constraints.positive, ...) themselves,
-    # so that identity checks keep working after a load.
-    for known in singletons:
-        if type(known) is cls and _same_args(vars(known), vars(obj)):
-            return known
-    return obj
-
-
-def _same_args(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
-    if a.keys() != b.keys():
-        return False
-    for k in a:
-        x, y = a[k], b[k]
-        if isinstance(x, torch.Tensor) or isinstance(y, torch.Tensor):
-            if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
-                    and x.shape == y.shape and bool((x == y).all())):
-                return False
-        elif x != y:
-            return False
-    return True
-
-
-def atomic_torch_save(obj: Any, filename: Union[str, os.PathLike]) -> None:
-    """``torch.save`` to ``filename`` atomically (see :func:`pyro.atomic_file.atomic_write`):
-    a crash leaves either the old file or the new one, never a torn one."""
-    with atomic_write(filename) as f:
-        torch.save(obj, f)
-
-
-def safe_torch_load(filename: Union[str, os.PathLike], map_location=None,
-                    what: str = "Pyro", *, error: type[Exception] = ParamStoreError,
-                    missing_error: Optional[type[Exception]] = None, remedy: str = "") -> Any:
-    """``torch.load(filename, weights_only=True)`` with errors that name the file: only
-    tensors and plain containers are read, no code from the file is ever executed.
-
-    :param what: what the file holds, for messages (``"ParamStore"``, ``"optimizer state"``).
-    :param error: the exception class raised for a missing, corrupt, truncated or unsafe
-        file (default :class:`ParamStoreError`).
-    :param missing_error: the exception class raised instead of ``error`` when the file does
-        not exist (e.g. ``FileNotFoundError``).
-    :param remedy: a sentence appended to the message about an unreadable file, saying
-        what to do.
-    :raises error: (or ``missing_error``) naming the file and the cause.
-    """
-    filename = os.fspath(filename)
-    if not os.path.exists(filename):
-        raise (missing_error or error)(
-            f"cannot load {what} file {filename!r}: no such file (check the path)")
-    try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
-    except Exception as e:  # corrupt, truncated, or holding code (refused by weights_only)
-        raise error(
-            f"cannot load {what} file {filename!r}: it is corrupt, truncated or not a file "
-            f"saved by Pyro ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
-            f"Files are loaded with weights_only=True and never execute code."
-            + (f" {remedy}" if remedy else "")
-        ) from e
