@@ -235,3 +235,54 @@ def test_every_unrolled_assignment():
                 term = term * y[a, b, i]
             total += term
     assert torch.allclose(naive, torch.as_tensor(total))
+
+
+def test_adjoint_map_backward_through_chained_einsums():
+    from pyro.ops.einsum import torch_map
+    from pyro.ops.einsum.adjoint import require_backward
+
+    torch.manual_seed(10)
+    x, y, z = torch.randn(3, 4), torch.randn(4, 5), torch.randn(5, 2)
+    for t in (x, y, z):
+        require_backward(t)
+    m = torch_map.einsum("ab,bc->c", x, y)
+    out = torch_map.einsum("c,cd->", m, z)
+    out._pyro_backward()
+    joint = x[:, :, None, None] + y[None, :, :, None] + z[None, None]
+    best = torch.unravel_index(joint.argmax(), joint.shape)
+    got = (x._pyro_backward_result["a"], x._pyro_backward_result["b"],
+           z._pyro_backward_result["c"], z._pyro_backward_result["d"])
+    assert [int(g) for g in got] == [int(b) for b in best]
+    assert y._pyro_backward_result["b"] == x._pyro_backward_result["b"]
+    assert torch.allclose(out, joint.max())
+
+
+def test_adjoint_sample_frequencies():
+    from pyro.ops.einsum import torch_sample
+    from pyro.ops.einsum.adjoint import require_backward
+
+    torch.manual_seed(11)
+    x = torch.randn(2, 3)
+    exact = x.reshape(-1).softmax(0)
+    n = 3000
+    counts = torch.zeros(6)
+    for _ in range(n):
+        require_backward(x)
+        torch_sample.einsum("ab->", x)._pyro_backward()
+        r = x._pyro_backward_result
+        counts[r["a"] * 3 + r["b"]] += 1
+    freq = counts / n
+    assert torch.all((freq - exact).abs() < 5 * (exact * (1 - exact) / n).sqrt() + 1e-3)
+
+
+def test_unflatten_and_split_samples():
+    from pyro.ops.einsum.adjoint import einsum_backward_sample, unflatten
+
+    flat = label(torch.tensor([0, 5, 11]), "i")
+    parts = unflatten(flat, "i", "ab", (3, 4))
+    assert parts["a"].tolist() == [0, 1, 2] and parts["b"].tolist() == [0, 1, 3]
+    ops = [label(torch.zeros(3, 4), "ab"), label(torch.zeros(4), "b")]
+    split = einsum_backward_sample(ops, {"a": parts["a"]}, {"b": parts["b"]})
+    assert set(split[0]) == {"a", "b"} and set(split[1]) == {"b"}
+    with pytest.raises(ValueError, match="both samples"):
+        einsum_backward_sample(ops, {"a": parts["a"]}, {"a": parts["a"]})

@@ -185,3 +185,20 @@ def test_no_enumerated_site_warns():
 
     with pytest.warns(UserWarning, match="no sample sites configured"):
         infer_discrete(model, first_available_dim=-1)()
+
+
+def test_backward_sample_messenger_rerun_uses_posterior_values():
+    from pyro.infer.traceenum_elbo import BackwardSampleMessenger
+
+    torch.manual_seed(4)
+    model = plated_model(2000)
+    enum_trace = poutine.trace(poutine.enum(model, first_available_dim=-2)).get_trace()
+    guide_trace = poutine.trace(lambda: None).get_trace()
+    z, w1, w2 = BackwardSampleMessenger(enum_trace, guide_trace)(model)()
+    assert z.shape == () and w1.shape == (2000,)
+    single = plated_model(1)
+    logs = torch.tensor([log_joint(single, {"z": z, "w1": torch.tensor([a]),
+                                           "w2": torch.tensor([b])})
+                         for a in range(2) for b in range(2)]).reshape(2, 2)
+    p = (logs.logsumexp(0) - logs.logsumexp((0, 1))).exp()[1].item()  # p(w2 = 1 | z, o)
+    assert abs(w2.float().mean().item() - p) < 5 * (p * (1 - p) / 2000) ** 0.5

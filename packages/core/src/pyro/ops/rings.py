@@ -341,21 +341,20 @@ class _BackwardRing(LogRing):
         :returns: ``{symbol: labelled long tensor}``; each value is labelled with the plate
             symbols it varies along.
         """
+        from .einsum.adjoint import unflatten  # (einsum imports this module)
+
         values: Dict[str, torch.Tensor] = dict(given or {})
         for joint, dims, elim in reversed(self.tape):
             elim_syms = [dims[i] for i in elim]
             table, tdims = joint, dims
             for s in [s for s in dims if s in values and s not in elim_syms]:
-                table, tdims = _condition(table, tdims, s, values[s])
+                table, tdims = condition(table, tdims, s, values[s])
             kept = "".join(s for s in tdims if s not in elim_syms)
             table = align(table, tdims, kept + "".join(elim_syms))
             batch = table.shape[: len(kept)]
             flat = table.reshape(batch + (-1,))
-            idx = self._choose(flat)
-            sizes = [table.shape[len(kept) + k] for k in range(len(elim_syms))]
-            for s, n in reversed(list(zip(elim_syms, sizes))):
-                values[s] = label(idx % n, kept)
-                idx = torch.div(idx, n, rounding_mode="floor")
+            sizes = table.shape[len(kept):]
+            values.update(unflatten(self._choose(flat), kept, "".join(elim_syms), sizes))
         return values
 
 
@@ -402,18 +401,19 @@ class MarginalRing(LogRing):
         return out
 
 
-def _condition(table: torch.Tensor, dims: str, sym: str, value: torch.Tensor):
+def condition(table: torch.Tensor, dims: str, sym: str, value: torch.Tensor):
     """Index ``table`` at ``sym = value`` (``value`` a labelled index tensor whose symbols
-    are plates); the result drops ``sym`` and gains the plates of ``value``."""
-    vdims = _dims(value)
+    are plates, or none for a 0-dim value); the result drops ``sym`` and gains the plates of
+    ``value``. Returns ``(table, dims)``."""
+    vdims = getattr(value, "_pyro_dims", "")
     target = _union([dims, vdims])
     t = align(table, dims, target)
-    v = align(value, vdims, target)
+    v = align(value, vdims, target) if vdims else value.reshape((1,) * len(target))
     pos = target.index(sym)
     shape = list(torch.broadcast_shapes(t.shape, v.shape))
     shape[pos] = t.shape[pos]
     t = t.expand(shape)
     ishape = list(shape)
     ishape[pos] = 1
-    out = t.gather(pos, v.expand(ishape).long()).squeeze(pos)
+    out = t.gather(pos, v.long().expand(ishape)).squeeze(pos)
     return out, target.replace(sym, "")

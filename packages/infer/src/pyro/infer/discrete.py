@@ -23,56 +23,12 @@ from typing import Callable, Dict, Optional
 import torch
 
 from pyro import poutine
-from pyro.ops.contract import contract_tensor_tree
-from pyro.ops.rings import MapRing, SampleRing
 from pyro.poutine.messenger import Messenger
 
-from .enum import enum_factor_tree
+from .enum import posterior_ring, sample_enumerated
 from .traceenum_elbo import TraceEnum_ELBO
 
 __all__ = ["SamplePosteriorMessenger", "TraceEnumSample_ELBO", "infer_discrete"]
-
-
-def _ring(temperature) -> SampleRing | MapRing:
-    if temperature == 1:
-        return SampleRing()
-    if temperature == 0:
-        return MapRing()
-    raise ValueError(f"infer_discrete: temperature must be 0 (MAP) or 1 (sample), got "
-                     f"{temperature!r}")
-
-
-def _support_value(site, index: torch.Tensor) -> torch.Tensor:
-    """The support value at ``index`` (a batch of positions in the site's support)."""
-    fn = site["fn"]
-    support = fn.enumerate_support(expand=False)
-    support = support.reshape((support.shape[0],) + tuple(fn.event_shape))
-    return support[index.to(support.device)]
-
-
-def sample_enumerated(trace, temperature=1, guide_trace=None) -> Dict[str, torch.Tensor]:
-    """Draw (``temperature=1``) or maximize (``temperature=0``) the joint posterior of the
-    sites enumerated in ``trace`` (made under ``poutine.enum``), given the other sites.
-
-    :returns: ``{site name: value}``; each value has the site's plate dims (and the dims of
-        variables ``guide_trace`` enumerates, if any), and no enumeration dim of its own.
-    """
-    enum = enum_factor_tree(trace, guide_trace, scale_terms=True)
-    if not enum.sum_syms:
-        return {}
-    ring = _ring(temperature)
-    ring.plate_scale = enum.packer.plate_scale
-    contract_tensor_tree(enum.tree, enum.sum_syms, ring=ring)
-    drawn = ring.backward()
-    values = {}
-    for sym, name in enum.packer.var_site.items():
-        if sym not in enum.sum_syms:
-            continue
-        index = drawn[sym]
-        if index._pyro_dims:
-            index = enum.packer.unpack(index)
-        values[name] = _support_value(trace.nodes[name], index)
-    return values
 
 
 class SamplePosteriorMessenger(Messenger):
@@ -145,7 +101,7 @@ def infer_discrete(
     if not isinstance(first_available_dim, int) or first_available_dim >= 0:
         raise ValueError(f"infer_discrete: first_available_dim must be a negative int "
                          f"(-1 - max_plate_nesting), got {first_available_dim!r}")
-    _ring(temperature)  # validate early
+    posterior_ring(temperature)  # validate early
 
     @functools.wraps(fn)
     def conditioned(*args, **kwargs):

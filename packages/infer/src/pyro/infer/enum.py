@@ -1,8 +1,13 @@
-"""Marking discrete sites for enumeration, and enumerating them sequentially."""
+"""Discrete enumeration: marking sites (:func:`config_enumerate`), enumerating them
+sequentially (:func:`iter_discrete_traces`), turning enumerated traces into labelled factor
+trees for :mod:`pyro.ops.contract` (:class:`EnumFactors`, :func:`enum_factor_tree`) and
+drawing their posterior values (:func:`sample_enumerated`)."""
 from __future__ import annotations
 
 import functools
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
+
+import torch
 
 from pyro import poutine
 
@@ -12,6 +17,8 @@ __all__ = [
     "EnumFactors",
     "config_enumerate",
     "enum_factor_tree",
+    "posterior_ring",
+    "sample_enumerated",
     "get_importance_trace",
     "iter_discrete_escape",
     "iter_discrete_extend",
@@ -361,3 +368,53 @@ def enum_factor_tree(model_trace, guide_trace=None, scale_terms: bool = False) -
         result.tree_sites.append(site)
         result.scales.append((site["name"], scale))
     return result
+
+
+def posterior_ring(temperature):
+    """The ring drawing posterior values: a SampleRing at temperature 1, a MapRing at 0.
+
+    :raises ValueError: for any other temperature.
+    """
+    from pyro.ops.rings import MapRing, SampleRing
+
+    if temperature == 1:
+        return SampleRing()
+    if temperature == 0:
+        return MapRing()
+    raise ValueError(f"infer_discrete: temperature must be 0 (MAP) or 1 (sample), got "
+                     f"{temperature!r}")
+
+
+def _support_value(site, index: torch.Tensor) -> torch.Tensor:
+    """The support value at ``index`` (a batch of positions in the site's support)."""
+    fn = site["fn"]
+    support = fn.enumerate_support(expand=False)
+    support = support.reshape((support.shape[0],) + tuple(fn.event_shape))
+    return support[index.to(support.device)]
+
+
+def sample_enumerated(trace, temperature=1, guide_trace=None) -> Dict[str, torch.Tensor]:
+    """Draw (``temperature=1``) or maximize (``temperature=0``) the joint posterior of the
+    sites enumerated in ``trace`` (made under ``poutine.enum``), given the other sites.
+
+    :returns: ``{site name: value}``; each value has the site's plate dims (and the dims of
+        variables ``guide_trace`` enumerates, if any), and no enumeration dim of its own.
+    """
+    from pyro.ops.contract import contract_tensor_tree
+
+    enum = enum_factor_tree(trace, guide_trace, scale_terms=True)
+    if not enum.sum_syms:
+        return {}
+    ring = posterior_ring(temperature)
+    ring.plate_scale = enum.packer.plate_scale
+    contract_tensor_tree(enum.tree, enum.sum_syms, ring=ring)
+    drawn = ring.backward()
+    values = {}
+    for sym, name in enum.packer.var_site.items():
+        if sym not in enum.sum_syms:
+            continue
+        index = drawn[sym]
+        if index._pyro_dims:
+            index = enum.packer.unpack(index)
+        values[name] = _support_value(trace.nodes[name], index)
+    return values

@@ -9,6 +9,7 @@ import torch
 
 from pyro.ops.contract import contract_tensor_tree
 from pyro.ops.rings import LogRing
+from pyro.poutine.messenger import Messenger
 from pyro.primitive_distributions.util import scale_and_mask
 
 from .checks import check_model_guide_match, check_traces_site_shapes
@@ -17,11 +18,12 @@ from .enum import (
     EnumFactors,
     enum_factor_tree,
     iter_discrete_traces,
+    sample_enumerated,
     site_log_prob,
 )
 from .util import is_identically_one, is_validation_enabled, plate_frames, torch_item
 
-__all__ = ["TraceEnum_ELBO"]
+__all__ = ["BackwardSampleMessenger", "TraceEnum_ELBO"]
 
 
 def _is_subsample(site) -> bool:
@@ -290,6 +292,30 @@ def _check_guide_variables(term, ordinal, packer: EnumFactors, guide_trace) -> N
                 f"and on a model-enumerated variable outside them; enumerate that variable in "
                 f"the model instead, or sample it in the guide"
             )
+
+
+class BackwardSampleMessenger(Messenger):
+    """While the model runs again, give each site the model enumerated in ``enum_trace``
+    (a model trace from :class:`TraceEnum_ELBO`, replayed against ``guide_trace``) a value
+    drawn from its exact posterior given the guide's values and the observations.
+
+    :param enum_trace: the enumerated model trace.
+    :param guide_trace: the guide trace it was replayed against.
+    """
+
+    def __init__(self, enum_trace, guide_trace) -> None:
+        super().__init__()
+        self.enum_trace = enum_trace
+        self.guide_trace = guide_trace
+        self.values = sample_enumerated(enum_trace, 1, guide_trace)
+
+    def _pyro_sample(self, msg) -> None:
+        value = self.values.get(msg["name"])
+        if value is None or msg["is_observed"]:
+            return
+        msg["value"] = value
+        msg["infer"] = {k: v for k, v in msg["infer"].items() if k != "enumerate"}
+        msg["done"] = True
 
 
 def _detach(x: Any) -> Any:

@@ -1,18 +1,31 @@
-"""Max-plus einsum: operands are log values; sums become maxima (most probable values).
+"""Max-plus einsum: operands are log values; sums become maxima. The backward pass
+(:mod:`pyro.ops.einsum.adjoint`) gives the jointly most probable values of the maximized
+variables.
 """
 from __future__ import annotations
 
 import torch
 
 from . import contract
+from .adjoint import attach
 from .util import Tensordot, transpose
 
 __all__ = ["einsum", "tensordot", "transpose"]
 
 
 def einsum(equation: str, *operands: torch.Tensor) -> torch.Tensor:
-    """Evaluate ``equation`` in this module's semiring (see the module docstring)."""
-    return contract(equation, *operands, backend=__name__)
+    """Evaluate ``equation`` in this module's semiring (see the module docstring). When
+    an operand was marked by :func:`~pyro.ops.einsum.adjoint.require_backward`, the result
+    gets a ``_pyro_backward`` node drawing the contracted variables."""
+    result = contract(equation, *operands, backend=__name__)
+    inputs, output = equation.replace(" ", "").split("->")
+    for x, dims in zip(operands, inputs.split(",")):
+        x._pyro_dims = dims
+    return attach(result, operands, output, _choose)
+
+
+def _choose(logits: torch.Tensor) -> torch.Tensor:
+    return logits.argmax(-1)
 
 
 tensordot = Tensordot(einsum)

@@ -1,20 +1,32 @@
-"""Log-sum-exp einsum for backward sampling: the forward pass is the log-sum-exp contraction;
-pass a :class:`~pyro.ops.rings.SampleRing` to :func:`pyro.ops.contract.contract_tensor_tree`
-to draw the summed variables afterwards.
+"""Log-sum-exp einsum for backward sampling: the forward pass is the log-sum-exp
+contraction; the backward pass (:mod:`pyro.ops.einsum.adjoint`) draws the summed
+variables from their exact posterior. Plated contractions do the same with
+:class:`~pyro.ops.rings.SampleRing`.
 """
 from __future__ import annotations
 
 import torch
 
 from . import contract
+from .adjoint import attach
 from .util import Tensordot, transpose
 
 __all__ = ["einsum", "tensordot", "transpose"]
 
 
 def einsum(equation: str, *operands: torch.Tensor) -> torch.Tensor:
-    """Evaluate ``equation`` in this module's semiring (see the module docstring)."""
-    return contract(equation, *operands, backend=__name__)
+    """Evaluate ``equation`` in this module's semiring (see the module docstring). When
+    an operand was marked by :func:`~pyro.ops.einsum.adjoint.require_backward`, the result
+    gets a ``_pyro_backward`` node drawing the contracted variables."""
+    result = contract(equation, *operands, backend=__name__)
+    inputs, output = equation.replace(" ", "").split("->")
+    for x, dims in zip(operands, inputs.split(",")):
+        x._pyro_dims = dims
+    return attach(result, operands, output, _choose)
+
+
+def _choose(logits: torch.Tensor) -> torch.Tensor:
+    return torch.distributions.Categorical(logits=logits).sample()
 
 
 tensordot = Tensordot(einsum)
