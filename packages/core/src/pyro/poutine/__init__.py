@@ -11,19 +11,23 @@ from .broadcast_messenger import BroadcastMessenger
 from .condition_messenger import ConditionMessenger
 from .do_messenger import DoMessenger
 from .enum_messenger import EnumMessenger
-from .escape_messenger import EscapeMessenger, NonlocalExit
+from .equalize_messenger import EqualizeMessenger
+from .escape_messenger import EscapeMessenger
+from .guide import GuideMessenger
 from .handlers import (
     block,
     broadcast,
     condition,
     do,
     enum,
+    equalize,
     escape,
     infer_config,
     lift,
     markov,
     mask,
     queue,
+    reparam,
     replay,
     scale,
     seed,
@@ -36,10 +40,12 @@ from .infer_config_messenger import InferConfigMessenger
 from .lift_messenger import LiftMessenger
 from .markov_messenger import MarkovMessenger
 from .mask_messenger import MaskMessenger
-from .messenger import Messenger
+from .messenger import Messenger, unwrap
 from .plate_messenger import PlateMessenger, block_plate
+from .reentrant_messenger import ReentrantMessenger
+from .reparam_messenger import ReparamMessenger
 from .replay_messenger import ReplayMessenger
-from .runtime import apply_stack, effectful
+from .runtime import NonlocalExit, apply_stack, effectful, get_mask
 from .scale_messenger import ScaleMessenger
 from .seed_messenger import SeedMessenger
 from .subsample_messenger import SubsampleMessenger
@@ -47,6 +53,7 @@ from .substitute_messenger import SubstituteMessenger
 from .trace_messenger import TraceMessenger
 from .trace_struct import Trace
 from .uncondition_messenger import UnconditionMessenger
+from .util import enable_validation, is_validation_enabled
 
 __all__ = [
     "BlockMessenger",
@@ -55,7 +62,9 @@ __all__ = [
     "ConditionMessenger",
     "DoMessenger",
     "EnumMessenger",
+    "EqualizeMessenger",
     "EscapeMessenger",
+    "GuideMessenger",
     "IndepMessenger",
     "InferConfigMessenger",
     "LiftMessenger",
@@ -64,6 +73,8 @@ __all__ = [
     "Messenger",
     "NonlocalExit",
     "PlateMessenger",
+    "ReentrantMessenger",
+    "ReparamMessenger",
     "ReplayMessenger",
     "ScaleMessenger",
     "SeedMessenger",
@@ -79,19 +90,25 @@ __all__ = [
     "condition",
     "do",
     "effectful",
+    "enable_validation",
     "enum",
+    "equalize",
     "escape",
+    "get_mask",
     "infer_config",
+    "is_validation_enabled",
     "lift",
     "markov",
     "mask",
     "queue",
+    "reparam",
     "replay",
     "scale",
     "seed",
     "substitute",
     "trace",
     "uncondition",
+    "unwrap",
     "util",
 ]
 

@@ -1,35 +1,15 @@
 """``poutine.escape``: leave the program at a chosen site (non-local exit)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from .messenger import Messenger
-from .runtime import _PYRO_STACK
+from .runtime import _PYRO_STACK, NonlocalExit
 from .trace_messenger import TraceMessenger
 
 # For each trace recorded by a handler outside an escape: (trace, its number of nodes
 # when the escape was entered).
 _Snapshot = List[Tuple[Any, int]]
-
-
-class NonlocalExit(Exception):
-    """Raised by :class:`EscapeMessenger` at an escaped site; ``site`` is its message."""
-
-    def __init__(self, site: Dict[str, Any], *args: Any) -> None:
-        super().__init__(f"escaped at site {site.get('name')!r}", *args)
-        self.site = site
-        self.snapshot: _Snapshot = []
-
-    def reset_stack(self) -> None:
-        """Undo what the aborted execution left in the handlers still on the stack: the
-        traces recorded by :func:`~pyro.poutine.trace` handlers outside the escape lose
-        the sites added since the escape handler was entered, so the program can be run
-        again under them (what :func:`~pyro.poutine.queue` does after each escape)."""
-        for trace, num_nodes in self.snapshot:
-            nodes = trace.nodes
-            for name in list(nodes)[num_nodes:]:
-                del nodes[name]
-        self.snapshot = []
 
 
 class EscapeMessenger(Messenger):

@@ -13,11 +13,13 @@ from .broadcast_messenger import BroadcastMessenger
 from .condition_messenger import ConditionMessenger
 from .do_messenger import DoMessenger
 from .enum_messenger import EnumMessenger
+from .equalize_messenger import EqualizeMessenger
 from .escape_messenger import EscapeMessenger, NonlocalExit
 from .infer_config_messenger import InferConfigMessenger
 from .lift_messenger import LiftMessenger
 from .markov_messenger import MarkovMessenger
 from .mask_messenger import MaskMessenger
+from .reparam_messenger import ReparamHandler, ReparamMessenger
 from .replay_messenger import ReplayMessenger
 from .scale_messenger import ScaleMessenger
 from .seed_messenger import SeedMessenger
@@ -103,6 +105,21 @@ def enum(fn: Optional[Callable] = None, first_available_dim: Optional[int] = Non
 def broadcast(fn: Optional[Callable] = None) -> BroadcastMessenger:
     """Expand distributions to the sizes of their enclosing plates."""
     return BroadcastMessenger(fn)
+
+
+def equalize(fn: Optional[Callable] = None, sites=None, type: Optional[str] = "sample",
+             keep_dist: Optional[bool] = False) -> EqualizeMessenger:
+    """Give the sites whose names match ``sites`` (regular expressions) the value of the
+    first of them; see :class:`~pyro.poutine.equalize_messenger.EqualizeMessenger`."""
+    return EqualizeMessenger(fn, sites=sites, type=type, keep_dist=keep_dist)
+
+
+def reparam(fn: Optional[Callable] = None, config=None) -> ReparamMessenger | ReparamHandler:
+    """Reparameterize the sample sites ``config`` selects (a dict site name ->
+    reparameterizer, or a callable msg -> reparameterizer or None); see
+    :class:`~pyro.poutine.reparam_messenger.ReparamMessenger` for the protocol."""
+    msngr = ReparamMessenger(config=config)
+    return msngr if fn is None else msngr(fn)
 
 
 def uncondition(fn: Optional[Callable] = None) -> UnconditionMessenger:

@@ -142,3 +142,4 @@ class IndepMessenger(Messenger):
         msg["cond_indep_stack"] = (self._frame,) + msg["cond_indep_stack"]
 
     _pyro_param = _pyro_sample
+    _pyro_plate = _pyro_sample  # poutine.runtime.get_plates()

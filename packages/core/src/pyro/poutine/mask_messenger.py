@@ -51,3 +51,5 @@ class MaskMessenger(Messenger):
 
     def _pyro_sample(self, msg) -> None:
         msg["mask"] = combine_masks(msg["mask"], self.mask)
+
+    _pyro_mask = _pyro_sample  # poutine.get_mask()

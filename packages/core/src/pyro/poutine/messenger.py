@@ -143,3 +143,16 @@ def block_messengers(predicate: Callable[[Messenger], bool]):
             _PYRO_STACK[:] = saved
 
     return _ctx()
+
+
+def unwrap(fn: Any) -> Any:
+    """The function that handlers wrap: strips every layer of ``poutine.trace(fn)``,
+    ``poutine.condition(fn, ...)``, ``Messenger()(fn)``, ... and returns the innermost
+    callable (``fn`` itself when it is not wrapped)."""
+    while True:
+        if isinstance(fn, Messenger) and fn.fn is not None:
+            fn = fn.fn
+        elif getattr(fn, "msngr", None) is not None and hasattr(fn, "__wrapped__"):
+            fn = fn.__wrapped__  # Messenger()(fn), TraceHandler, ReparamHandler
+        else:
+            return fn

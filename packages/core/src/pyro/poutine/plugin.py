@@ -1,6 +1,10 @@
 """pyro-core's own plugin: registers the built-in effect handlers, as a third party would."""
 from pyro.plugins import hookimpl
 
+# public names of pyro.poutine that are not handlers
+_NOT_HANDLERS = {"apply_stack", "effectful", "NonlocalExit", "enable_validation",
+                 "is_validation_enabled", "get_mask", "unwrap"}
+
 
 @hookimpl
 def pyro_register_handlers(registry) -> None:
@@ -8,6 +12,5 @@ def pyro_register_handlers(registry) -> None:
 
     for name in poutine.__all__:
         obj = getattr(poutine, name)
-        if callable(obj) and not isinstance(obj, type(poutine)) and name != "apply_stack" \
-                and name != "effectful" and name != "NonlocalExit":
+        if callable(obj) and not isinstance(obj, type(poutine)) and name not in _NOT_HANDLERS:
             registry.add(name, obj)

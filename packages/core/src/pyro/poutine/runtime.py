@@ -20,6 +20,69 @@ _PYRO_STACK: List[Any] = []
 _PYRO_PARAM_STORE: Any = None
 
 
+class InferDict(TypedDict, total=False):
+    """The ``infer`` dict of a site: hints to inference algorithms, set by the user
+    (``pyro.sample(..., infer={...})``, :func:`~pyro.infer.config_enumerate`,
+    ``poutine.infer_config``) or by handlers. Every key is optional.
+
+    - ``enumerate`` (str): ``"parallel"`` or ``"sequential"`` enumeration of a discrete site.
+    - ``expand`` (bool): whether enumerated values are expanded to the batch shape.
+    - ``num_samples`` (int): draws per site instead of exact enumeration.
+    - ``tmc`` (str): ``"diagonal"`` / ``"mixture"``, tensor Monte Carlo.
+    - ``is_auxiliary`` (bool): an auxiliary site (``pyro.factor``, guide-side helpers) that
+      is not matched between model and guide.
+    - ``baseline`` (dict): variance-reduction baseline of a non-reparameterized site.
+    - ``obs`` (Tensor) / ``was_observed`` (bool): the data of a site made latent by
+      ``poutine.uncondition`` / reparameterizers.
+    - ``prior`` (distribution): the prior that a handler replaced (reparameterizers).
+    - ``_deterministic`` (bool): the site was made by ``pyro.deterministic``.
+    - ``_enumerate_dim`` (int), ``_dim_to_id`` (dict), ``_markov_scope``, ``_enum_total``:
+      bookkeeping of enumeration, set by ``poutine.enum`` / ``poutine.markov``.
+    - ``_dim_to_symbol`` (dict), ``_enumerate_symbol`` (str): tensor-dim symbols set by
+      :meth:`~pyro.poutine.trace_struct.Trace.symbolize_dims`.
+    """
+
+    enumerate: str
+    expand: bool
+    num_samples: int
+    tmc: str
+    is_auxiliary: bool
+    baseline: Dict[str, Any]
+    obs: Optional[torch.Tensor]
+    was_observed: bool
+    prior: Any
+    _deterministic: bool
+    _enumerate_dim: int
+    _dim_to_id: Dict[int, int]
+    _markov_scope: Any
+    _enum_total: int
+    _dim_to_symbol: Dict[int, str]
+    _enumerate_symbol: str
+
+
+class NonlocalExit(Exception):
+    """Raised to leave a program at a site (by :class:`~pyro.poutine.EscapeMessenger`);
+    ``site`` is that site's message."""
+
+    def __init__(self, site: "Message", *args: Any, **kwargs: Any) -> None:
+        super().__init__(f"escaped at site {site.get('name')!r}", *args, **kwargs)
+        self.site = site
+        # (trace, its number of nodes when the escape was entered) for each trace
+        # recorded by a handler outside the escape
+        self.snapshot: List[Tuple[Any, int]] = []
+
+    def reset_stack(self) -> None:
+        """Undo what the aborted execution left in the handlers still on the stack: the
+        traces recorded by :func:`~pyro.poutine.trace` handlers outside the escape lose
+        the sites added since the escape handler was entered, so the program can be run
+        again under them (what :func:`~pyro.poutine.queue` does after each escape)."""
+        for trace, num_nodes in self.snapshot:
+            nodes = trace.nodes
+            for name in list(nodes)[num_nodes:]:
+                del nodes[name]
+        self.snapshot = []
+
+
 class Message(TypedDict, total=False):
     """The message sent through the handler stack for each effectful call.
 
@@ -33,7 +96,7 @@ class Message(TypedDict, total=False):
     - ``value`` (Tensor or None): the value of the site; set by the default process step,
       by ``obs=`` or by a handler (replay, condition, substitute).
     - ``is_observed`` (bool): whether ``value`` is data rather than a draw.
-    - ``infer`` (dict): inference hints (``"enumerate"``, ``"baseline"``, ``"is_auxiliary"``...).
+    - ``infer`` (:class:`InferDict`): inference hints (``"enumerate"``, ``"baseline"``...).
     - ``scale`` (float or Tensor): multiplier of the site's log density (plates, ``scale``).
     - ``mask`` (None, bool or bool Tensor): which log-density terms count (``mask`` handler).
     - ``cond_indep_stack`` (tuple of :class:`~pyro.poutine.indep_messenger.CondIndepStackFrame`):
@@ -50,7 +113,7 @@ class Message(TypedDict, total=False):
     kwargs: Dict
     value: Optional[torch.Tensor]
     is_observed: bool
-    infer: Dict[str, Any]
+    infer: InferDict
     scale: Union[float, torch.Tensor]
     mask: Union[None, bool, torch.Tensor]
     cond_indep_stack: Tuple
@@ -88,13 +151,16 @@ def default_process_message(msg: Message) -> None:
     msg["done"] = True
 
 
-def apply_stack(msg: Message) -> Message:
-    """Send ``msg`` down the handler stack, apply the default effect, send it back up.
+def apply_stack(initial_msg: Message) -> Message:
+    """Send ``initial_msg`` down the handler stack, apply the default effect, send it back
+    up; the message is updated in place and returned.
 
     Handlers are visited innermost first by ``process_message``; a handler that sets
     ``msg["stop"]`` hides the message from the handlers outside it. ``postprocess_message``
-    then runs, outermost first, on the handlers that saw the message.
+    then runs, outermost first, on the handlers that saw the message. Finally
+    ``msg["continuation"]``, if set, is called with the message.
     """
+    msg = initial_msg
     stack = _PYRO_STACK
     pointer = 0
     for frame in reversed(stack):
@@ -159,3 +225,36 @@ def effectful(fn: Optional[Callable] = None, type: Optional[str] = None) -> Call
         return msg["value"]
 
     return _fn
+
+
+def _no_value() -> None:
+    return None
+
+
+def get_plates() -> Tuple:
+    """The plates enclosing the caller, as a tuple of
+    :class:`~pyro.poutine.indep_messenger.CondIndepStackFrame` (outermost first): what a
+    sample site made here would record in its ``cond_indep_stack``. Handlers that hide
+    sites (``poutine.block``) hide the plates outside them too."""
+    if not _PYRO_STACK:
+        return ()
+    msg = new_message("plate", None, _no_value)
+    apply_stack(msg)
+    return msg["cond_indep_stack"]
+
+
+def get_mask() -> Union[None, bool, torch.Tensor]:
+    """The mask of the enclosing :func:`~pyro.poutine.mask` handlers (``None`` when there
+    is none): lets a model skip a costly log density that would be masked out anyway,
+    e.g. during prediction::
+
+        if poutine.get_mask() is not False:
+            pyro.factor("foo", expensive_log_density())
+
+    :returns: ``None``, a bool, or a bool tensor (the conjunction of the masks).
+    """
+    if not _PYRO_STACK:
+        return None
+    msg = new_message("mask", None, _no_value)
+    apply_stack(msg)
+    return msg["mask"]

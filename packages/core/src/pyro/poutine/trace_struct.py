@@ -166,7 +166,8 @@ class Trace(Mapping):
                 term = site["log_prob_sum"]
             else:
                 try:
-                    lp = site["fn"].log_prob(site["value"], *site["args"], **site["kwargs"])
+                    lp = site["fn"].log_prob(_tensor(site["value"]), *site["args"],
+                                             **site["kwargs"])
                 except ValueError as e:
                     raise _site_error(name, site, e) from e
                 term = scale_and_mask(lp, site["scale"], site["mask"]).sum()
@@ -195,7 +196,7 @@ class Trace(Mapping):
             if "log_prob" in site:
                 continue
             try:
-                lp = site["fn"].log_prob(site["value"], *site["args"], **site["kwargs"])
+                lp = site["fn"].log_prob(_tensor(site["value"]), *site["args"], **site["kwargs"])
             except ValueError as e:
                 raise _site_error(name, site, e) from e
             site["unscaled_log_prob"] = lp
@@ -212,7 +213,7 @@ class Trace(Mapping):
             if "score_parts" in site:
                 continue
             try:
-                parts = score_parts_of(site["fn"], site["value"])
+                parts = score_parts_of(site["fn"], _tensor(site["value"]))
             except ValueError as e:
                 raise _site_error(name, site, e) from e
             site["unscaled_log_prob"] = parts.log_prob
@@ -220,6 +221,82 @@ class Trace(Mapping):
             site["score_parts"] = parts
             site["log_prob"] = parts.log_prob
             site["log_prob_sum"] = parts.log_prob.sum()
+
+    # ------------------------------------------------------- packed tensors
+
+    def symbolize_dims(self, plate_to_symbol: Optional[Dict[str, str]] = None) -> None:
+        """Name every tensor dim of the sample sites by a one-character symbol, the labels
+        of :mod:`pyro.ops.packed` / :mod:`pyro.ops.contract` terms: each vectorized plate
+        gets an even-numbered symbol (``a``, ``c``, ``e``, ... shared across sites by plate
+        name), the enumeration dim of id ``k`` (``infer["_dim_to_id"]``) the odd-numbered
+        symbol ``2k + 1`` (``b``, ``d``, ...).
+
+        Sets ``infer["_dim_to_symbol"]`` (dim -> symbol) on each sample site and
+        ``infer["_enumerate_symbol"]`` on enumerated ones, and the trace's
+        ``plate_to_symbol`` and ``symbol_to_dim``.
+
+        :param dict plate_to_symbol: symbols already given to plates (e.g. by the guide's
+            trace, so that model and guide agree); updated in place.
+        """
+        plate_to_symbol = {} if plate_to_symbol is None else plate_to_symbol
+        symbol_to_dim: Dict[str, int] = {}
+        for site in self.nodes.values():
+            if site.get("type") != "sample":
+                continue
+            dim_to_symbol: Dict[int, str] = {}
+            for frame in site["cond_indep_stack"]:
+                if frame.dim is None:
+                    continue
+                symbol = plate_to_symbol.get(frame.name)
+                if symbol is None:
+                    symbol = plate_to_symbol[frame.name] = _symbol(2 * len(plate_to_symbol))
+                symbol_to_dim[symbol] = frame.dim
+                dim_to_symbol[frame.dim] = symbol
+            infer = site["infer"]
+            for dim, id_ in infer.get("_dim_to_id", {}).items():
+                symbol = _symbol(1 + 2 * id_)
+                symbol_to_dim[symbol] = dim
+                dim_to_symbol[dim] = symbol
+            enum_dim = infer.get("_enumerate_dim")
+            if enum_dim is not None:
+                infer["_enumerate_symbol"] = dim_to_symbol[enum_dim]
+            infer["_dim_to_symbol"] = dim_to_symbol
+        self.plate_to_symbol = plate_to_symbol
+        self.symbol_to_dim = symbol_to_dim
+
+    def pack_tensors(self, plate_to_symbol: Optional[Dict[str, str]] = None) -> None:
+        """Store on each sample site ``site["packed"]``: its ``mask`` and (once computed
+        by :meth:`compute_log_prob` or :meth:`compute_score_parts`) ``log_prob``,
+        ``unscaled_log_prob`` and ``score_parts`` as packed tensors
+        (:func:`pyro.ops.packed.pack`: size-1 dims dropped, the others named by the
+        symbols of :meth:`symbolize_dims`, which this calls).
+
+        :param dict plate_to_symbol: as in :meth:`symbolize_dims`.
+        :raises ValueError: naming the site and its shapes, when a tensor has a dim of
+            size > 1 that is neither a plate's nor an enumeration dim.
+        """
+        from ..ops.packed import pack
+
+        self.symbolize_dims(plate_to_symbol)
+        for name, site in self.nodes.items():
+            if site.get("type") != "sample":
+                continue
+            dim_to_symbol = site["infer"]["_dim_to_symbol"]
+            packed = site.setdefault("packed", {})
+            try:
+                packed["mask"] = pack(site["mask"], dim_to_symbol)
+                if "score_parts" in site:
+                    parts = site["score_parts"]
+                    packed["score_parts"] = ScoreParts(
+                        *(pack(t, dim_to_symbol) for t in parts))
+                    packed["log_prob"] = packed["score_parts"].log_prob
+                    packed["unscaled_log_prob"] = pack(site["unscaled_log_prob"], dim_to_symbol)
+                elif "log_prob" in site:
+                    packed["log_prob"] = pack(site["log_prob"], dim_to_symbol)
+                    packed["unscaled_log_prob"] = pack(site["unscaled_log_prob"], dim_to_symbol)
+            except ValueError as e:
+                raise ValueError(f"Error while packing tensors at site {name!r}: {e}\n"
+                                 f"{self.format_shapes(last_site=name)}") from e
 
     # ------------------------------------------------------------ node views
 
@@ -309,6 +386,22 @@ def _sample_rows(name: str, site: Dict[str, Any],
     elif has_log_prob and site_is_subsample(site):
         rows.append((["log_prob"], []))
     return rows
+
+
+_SYMBOLS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _symbol(i: int) -> str:
+    # opt_einsum's symbol numbering: letters first, then code points from 192 on
+    return _SYMBOLS[i] if i < len(_SYMBOLS) else chr(i + 140)
+
+
+def _tensor(value: Any) -> Any:
+    # A site keeps the user's value object (``condition(data={"x": 9.5})`` gives the
+    # program 9.5, as in Pyro); its log density is computed at the equivalent tensor.
+    if isinstance(value, (float, int)) and not isinstance(value, bool):
+        return torch.tensor(value, dtype=torch.get_default_dtype())
+    return value
 
 
 def _site_error(name: str, site: Dict[str, Any], err: Exception) -> ValueError:
