@@ -137,7 +137,9 @@ class Predictive(torch.nn.Module):
     :param int num_samples: the number of draws (from the guide or the prior);
         inferred from ``posterior_samples`` when given.
     :param return_sites: the sites to return; by default the sample sites not in
-        ``posterior_samples`` (every sample site when a guide is given).
+        ``posterior_samples`` (every sample site when a guide is given), observed and
+        ``pyro.deterministic`` sites included (``predictive(...)["rate"]``), plate
+        subsample sites excluded.
         ``"_RETURN"`` requests the model's return value.
     :param bool parallel: run all draws at once inside an outer plate (the model must
         broadcast correctly over batch dims).
