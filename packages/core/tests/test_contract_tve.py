@@ -286,3 +286,21 @@ def test_unflatten_and_split_samples():
     assert set(split[0]) == {"a", "b"} and set(split[1]) == {"b"}
     with pytest.raises(ValueError, match="both samples"):
         einsum_backward_sample(ops, {"a": parts["a"]}, {"a": parts["a"]})
+
+
+def test_marginal_ring_gives_posterior_marginals():
+    from pyro.ops.rings import MarginalRing
+
+    torch.manual_seed(12)
+    ring = MarginalRing()
+    a = ring.require_marginal(label(torch.randn(3), "a"))
+    ab = ring.require_marginal(label(torch.randn(3, 4), "ab"))
+    bc = ring.require_marginal(label(torch.randn(4, 2), "bc"))
+    log_z = ring.sumproduct([a, ab, bc], {"a", "b", "c"})
+    m_a, m_ab, m_bc = ring.marginals(log_z, [a, ab, bc])
+    joint = (a[:, None, None] + ab[:, :, None] + bc[None]).detach()
+    post = (joint - joint.logsumexp((0, 1, 2))).exp()
+    assert torch.allclose(m_a, post.sum((1, 2)), atol=1e-5)
+    assert torch.allclose(m_ab, post.sum(2), atol=1e-5)
+    assert torch.allclose(m_bc, post.sum(0), atol=1e-5)
+    assert m_ab._pyro_dims == "ab"

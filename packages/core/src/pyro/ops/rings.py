@@ -102,38 +102,62 @@ def greedy_order(
     """A pairwise contraction order for terms labelled ``dims_list``: a list of pairs of
     positions in the running list of terms (the pair is removed and its product appended).
 
-    At each step it joins the pair sharing a symbol whose product, after summing out the
-    symbols no other term holds, is smallest (falling back to the two smallest terms).
+    At each step it joins, among the pairs sharing a symbol, the one whose product after
+    summing out the symbols no other term holds is smallest (ties: the smaller joint
+    table); with no shared symbols left, the two smallest terms. Candidate pairs are found
+    through an index from symbols to terms, so a chain of ``n`` factors costs ``O(n^2)``.
     """
     sum_dims = set(sum_dims)
-    live = [set(d) for d in dims_list]
+    live: Dict[int, frozenset] = {i: frozenset(d) for i, d in enumerate(dims_list)}
+    holders: Dict[str, set] = {}
+    for i, ds in live.items():
+        for sym in ds:
+            holders.setdefault(sym, set()).add(i)
+    positions = list(range(len(dims_list)))  # running list: term ids in order
+    next_id = len(dims_list)
     order = []
 
     def size(ds):
-        return math.prod(sizes[s] for s in ds)
+        return math.prod(sizes[sym] for sym in ds)
 
-    while len(live) > 1:
+    def joined(i, j):
+        joint = live[i] | live[j]
+        out = frozenset(sym for sym in joint if sym not in sum_dims
+                        or len(holders[sym] - {i, j}) > 0)
+        return out, joint
+
+    while len(positions) > 1:
         best = None
-        for i in range(len(live)):
-            for j in range(i + 1, len(live)):
-                if not (live[i] & live[j]):
-                    continue
-                joint = live[i] | live[j]
-                others = set().union(*(live[k] for k in range(len(live)) if k not in (i, j)))
-                out = {s for s in joint if s not in sum_dims or s in others}
-                cost = (size(out), size(joint))
-                if best is None or cost < best[0]:
-                    best = (cost, i, j, out)
+        seen = set()
+        for sym, ids in holders.items():
+            if len(ids) < 2:
+                continue
+            ids = sorted(ids)
+            for a in range(len(ids)):
+                for b in range(a + 1, len(ids)):
+                    pair = (ids[a], ids[b])
+                    if pair in seen:
+                        continue
+                    seen.add(pair)
+                    out, joint = joined(*pair)
+                    cost = (size(out), size(joint), pair)
+                    if best is None or cost < best[0]:
+                        best = (cost, pair, out)
         if best is None:  # no shared symbols: outer product of the two smallest
-            i, j = sorted(range(len(live)), key=lambda k: size(live[k]))[:2]
-            i, j = min(i, j), max(i, j)
-            joint = live[i] | live[j]
-            others = set().union(*(live[k] for k in range(len(live)) if k not in (i, j)))
-            out = {s for s in joint if s not in sum_dims or s in others}
+            i, j = sorted(sorted(positions, key=lambda k: size(live[k]))[:2])
+            out, _ = joined(i, j)
         else:
-            _, i, j, out = best
-        order.append((i, j))
-        live = [d for k, d in enumerate(live) if k not in (i, j)] + [out]
+            _, (i, j), out = best
+        pi, pj = positions.index(i), positions.index(j)
+        order.append((min(pi, pj), max(pi, pj)))
+        positions = [k for k in positions if k not in (i, j)] + [next_id]
+        for k in (i, j):
+            for sym in live.pop(k):
+                holders[sym].discard(k)
+        live[next_id] = out
+        for sym in out:
+            holders.setdefault(sym, set()).add(next_id)
+        next_id += 1
     return order
 
 
