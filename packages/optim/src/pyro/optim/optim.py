@@ -1,8 +1,8 @@
 """``PyroOptim``: torch optimizers for parameters that appear while a model runs."""
 from __future__ import annotations
 
-import copy
 import operator
+import os
 import warnings
 from typing import Any, Callable, Dict, Hashable, Iterable, List, Mapping, Optional, Tuple, Union
 
@@ -10,7 +10,15 @@ import torch
 
 from .clipping import ClipFn, check_clip_args, make_clipper
 from .grouping import freeze, is_groupable
-from .state_io import OptimStateError, check_optim_state, load_state, save_state
+from .state_io import (
+    OptimStateError,
+    check_optim_state,
+    check_param_entry,
+    load_state,
+    merge_settings,
+    recordable_settings,
+    save_state,
+)
 
 #: ``optim_args`` / ``clip_args``: a dict, or a callable ``(module_name, param_name) -> dict``.
 ArgsOrCallable = Union[Mapping[str, Any], Callable[[Optional[str], str], Mapping[str, Any]]]
@@ -25,7 +33,8 @@ class _Slot:
     slot owns exactly one parameter (per-parameter mode, Pyro's behaviour).
     """
 
-    __slots__ = ("optimizer", "scheduler", "shared", "key", "clip", "eager_state", "members")
+    __slots__ = ("optimizer", "scheduler", "shared", "key", "clip", "eager_state", "members",
+                 "settings")
 
     def __init__(
         self,
@@ -35,6 +44,7 @@ class _Slot:
         key: Hashable,
         clip: Optional[ClipFn],
         eager_state: bool,
+        settings: Mapping[str, Any],
     ) -> None:
         self.optimizer = optimizer
         self.scheduler = scheduler
@@ -43,6 +53,7 @@ class _Slot:
         self.clip = clip
         self.eager_state = eager_state  # the constructor fills state (Adagrad): copy it on join
         self.members: Dict[torch.Tensor, None] = {}
+        self.settings = settings  # the user's settings (recorded with saved state)
 
 
 #: torch optimizers whose fused kernel PyroOptim uses unless told otherwise
@@ -140,6 +151,8 @@ class PyroOptim:
         self._tensor_of: Dict[str, torch.Tensor] = {}
         self._open: Dict[Hashable, _Slot] = {}  # shared slots that new parameters may join
         self._pending: Dict[str, dict] = {}  # state waiting for its parameter to appear
+        # where each pending entry came from and whether its settings are to be restored
+        self._pending_meta: Dict[str, Tuple[str, bool]] = {}
         # the step plan for the last set of parameters seen
         self._plan: List[Tuple[_Slot, List[torch.Tensor]]] = []
         self._cached: Optional[Tuple[torch.Tensor, ...]] = None
@@ -227,40 +240,63 @@ class PyroOptim:
         settings = self._settings_for(p, name)
         clip_args, clipper, frozen_clip = self._clip_for(p, name)
         entry = self._pending.get(name) if name is not None else None
-        if entry is None:
-            group_settings: Mapping[str, Any] = settings
+        if entry is not None:
+            slot = self._admit_loaded(p, name, settings, entry, clipper, frozen_clip)
+            del self._pending[name]  # consumed (kept if anything above raised)
+            self._pending_meta.pop(name, None)
+        else:
             frozen = self._frozen_args if self._frozen_args is not None else freeze(settings)
             key: Hashable = ("fresh", frozen, frozen_clip)
-        else:
-            group_settings = _saved_settings(entry, name)
-            key = ("loaded", freeze(group_settings), freeze(entry.get("scheduler")), frozen_clip)
-        shared = self.grouped and is_groupable(self._optimizer_constructor, group_settings)
-        slot = self._open.get(key) if shared else None
-        if slot is not None:
-            if entry is not None or slot.eager_state:
-                # build this parameter's initial state the way its own optimizer would
-                donor = self._new_optimizer(p, settings, name)
-                if entry is not None:
-                    _load_optimizer(donor, entry, name)
-                state = donor.state.get(p)
-                if state:
-                    slot.optimizer.state[p] = state
-        else:
-            optimizer = self._new_optimizer(p, settings, name)
-            eager_state = bool(optimizer.state)
-            scheduler = self._new_scheduler(optimizer, name)
-            if entry is not None:
-                _load_optimizer(optimizer, entry, name)
-                if scheduler is not None and entry.get("scheduler") is not None:
-                    _load_scheduler(scheduler, entry["scheduler"], name)
-            slot = _Slot(optimizer, scheduler, shared, key, clipper, eager_state)
-            self._slots.append(slot)
-            if shared:
-                self._open[key] = slot
-        if entry is not None:
-            del self._pending[name]  # consumed (kept if anything above raised)
+            shared = self.grouped and is_groupable(self._optimizer_constructor, settings)
+            slot = self._open.get(key) if shared else None
+            if slot is not None:
+                if slot.eager_state:
+                    # build this parameter's initial state the way its own optimizer would
+                    donor = self._new_optimizer(p, settings, name)
+                    state = donor.state.get(p)
+                    if state:
+                        slot.optimizer.state[p] = state
+            else:
+                optimizer = self._new_optimizer(p, settings, name)
+                scheduler = self._new_scheduler(optimizer, name)
+                slot = self._new_slot(optimizer, scheduler, shared, key, clipper, settings)
         slot.members[p] = None
         self._slot_of[p] = slot
+        return slot
+
+    def _admit_loaded(self, p: torch.Tensor, name: str, settings: Mapping[str, Any],
+                      entry: dict, clipper: Optional[ClipFn], frozen_clip: Hashable) -> _Slot:
+        """Give a parameter with loaded state its optimizer: every tensor of the state is
+        checked against ``p`` before the optimizer sees it, and the user's settings win
+        over the file's (:func:`~pyro.optim.state_io.merge_settings`)."""
+        source, restore = self._pending_meta.get(name, ("PyroOptim.set_state()", False))
+        optimizer = self._new_optimizer(p, settings, name)
+        scheduler = self._new_scheduler(optimizer, name)
+        _check_saved_by(optimizer, entry, name)
+        entry = check_param_entry(entry, name, source, p, type(optimizer).__name__)
+        group = optimizer.param_groups[0]
+        merged = merge_settings(group, entry, settings, restore,
+                                f"{source}, parameter {name!r}")
+        _load_optimizer(optimizer, {"state": entry["state"],
+                                    "param_groups": [{**merged, "params": [0]}]}, name)
+        if scheduler is not None and entry.get("scheduler") is not None:
+            _load_scheduler(scheduler, entry["scheduler"], name)
+        key = ("loaded", freeze(merged), freeze(entry.get("scheduler")), frozen_clip)
+        shared = self.grouped and is_groupable(self._optimizer_constructor, merged)
+        slot = self._open.get(key) if shared else None
+        if slot is not None:
+            state = optimizer.state.get(p)
+            if state:
+                slot.optimizer.state[p] = state
+            return slot
+        return self._new_slot(optimizer, scheduler, shared, key, clipper, settings)
+
+    def _new_slot(self, optimizer: torch.optim.Optimizer, scheduler: Any, shared: bool,
+                  key: Hashable, clipper: Optional[ClipFn], settings: Mapping[str, Any]) -> _Slot:
+        slot = _Slot(optimizer, scheduler, shared, key, clipper, bool(optimizer.state), settings)
+        self._slots.append(slot)
+        if shared:
+            self._open[key] = slot
         return slot
 
     def _settings_for(self, p: torch.Tensor, name: Optional[str]) -> Mapping[str, Any]:
@@ -359,42 +395,72 @@ class PyroOptim:
         else:
             entry = slot.optimizer.state_dict()
         entry["optimizer"] = type(slot.optimizer).__name__
+        entry["settings"] = recordable_settings(slot.settings)
         if slot.scheduler is not None:
             entry["scheduler"] = slot.scheduler.state_dict()
         return entry
 
-    def set_state(self, state_dict: Dict[str, dict]) -> None:
+    def set_state(self, state_dict: Dict[str, dict], *, restore_settings: bool = False) -> None:
         """Set the state of parameters by name, from :meth:`get_state` (of this or another
         optimizer of the same kind, in either mode). A parameter's state is applied the
         next time it is stepped; a parameter already seen restarts from the given state.
-        The entries are copied.
+        The entries are copied and checked (tensors against the parameter of that name
+        where it exists, again when it is stepped: see :meth:`load`).
 
-        :raises OptimStateError: if ``state_dict`` is not in the format of :meth:`get_state`.
+        :param restore_settings: take the settings saved with the state (``lr``,
+            ``betas``, ...) instead of this optimizer's own (see :meth:`load`).
+        :raises OptimStateError: if ``state_dict`` is not in the format of :meth:`get_state`
+            or an entry does not fit its parameter.
         """
         check_optim_state(state_dict, "PyroOptim.set_state()")
-        self._set_state(copy.deepcopy(state_dict))
+        self._set_state(state_dict, "PyroOptim.set_state()", restore_settings)
 
-    def _set_state(self, state_dict: Dict[str, dict]) -> None:
-        for name, entry in state_dict.items():
+    def _set_state(self, state_dict: Dict[str, dict], source: str,
+                   restore_settings: bool = False) -> None:
+        import pyro
+
+        store = pyro.get_param_store()
+        optimizer_name = getattr(self._optimizer_constructor, "__name__", None)
+        # all or nothing: every entry is checked before any is applied
+        checked = {name: check_param_entry(entry, name, source, store.get_unconstrained(name),
+                                           optimizer_name)
+                   for name, entry in state_dict.items()}
+        for name, entry in checked.items():
             old = self._tensor_of.get(name)
             if old is not None:
                 self._forget(old)
             self._pending[name] = entry
+            self._pending_meta[name] = (source, restore_settings)
 
     def save(self, filename: str) -> None:
         """Save the optimizer state (:meth:`get_state`) to ``filename`` atomically (a
         temporary file in the same directory, fsync'ed, then renamed)."""
         save_state(self.get_state(), filename)
 
-    def load(self, filename: str, map_location: Optional[Any] = None) -> None:
+    def load(self, filename: str, map_location: Optional[Any] = None, *,
+             restore_settings: bool = False) -> None:
         """Load optimizer state written by :meth:`save` (``torch.load(weights_only=True)``:
         no code from the file runs). State tensors are moved to each parameter's device and
         dtype when the parameter is next seen.
 
+        Every tensor is checked before an optimizer sees it (a dense tensor whose memory
+        does not repeat or overlap, of the parameter's shape, or a single finite step
+        count), against the live parameter of that name now and again when the parameter
+        is stepped, so a file saved for another model fails with an error naming the file
+        and the parameter instead of reaching a torch kernel.
+
+        This optimizer's settings win over the file's: a setting given to this optimizer
+        is taken from the file only if it is unchanged since the save (its saved value is
+        then its evolution, e.g. a decayed or scheduled ``lr``, so a resume is exact);
+        ``fused`` / ``foreach`` / ``capturable`` / ``differentiable`` are never taken from
+        a file. Pass ``restore_settings=True`` to take the saved settings.
+
         :raises FileNotFoundError: if the file does not exist.
-        :raises OptimStateError: if the file is corrupt or does not hold optimizer state.
+        :raises OptimStateError: if the file is corrupt, does not hold optimizer state, or
+            an entry does not fit its parameter.
         """
-        self._set_state(load_state(filename, map_location))
+        source = f"optimizer state file {os.fspath(filename)!r}"
+        self._set_state(load_state(filename, map_location), source, restore_settings)
 
     def __repr__(self) -> str:
         mode = "grouped" if self.grouped else "per-parameter"
@@ -445,17 +511,7 @@ def _call_per_param(
     return dict(result)
 
 
-def _saved_settings(entry: dict, name: str) -> dict:
-    groups = entry["param_groups"]
-    if len(groups) != 1:
-        raise OptimStateError(
-            f"the saved optimizer state of parameter {name!r} has {len(groups)} parameter "
-            f"groups; PyroOptim state has exactly one per parameter"
-        )
-    return {k: v for k, v in groups[0].items() if k != "params"}
-
-
-def _load_optimizer(optimizer: torch.optim.Optimizer, entry: dict, name: Optional[str]) -> None:
+def _check_saved_by(optimizer: torch.optim.Optimizer, entry: dict, name: Optional[str]) -> None:
     saved_by = entry.get("optimizer")
     if saved_by is not None and saved_by != type(optimizer).__name__:
         raise OptimStateError(
@@ -463,6 +519,9 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, entry: dict, name: Optiona
             f"this optimizer is {type(optimizer).__name__}; drop the entry from the state to "
             f"start this parameter afresh, or resume with {saved_by}"
         )
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, entry: dict, name: Optional[str]) -> None:
     try:
         optimizer.load_state_dict({"state": entry["state"], "param_groups": entry["param_groups"]})
     except (KeyError, ValueError, TypeError, RuntimeError) as e:
