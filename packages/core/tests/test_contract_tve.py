@@ -304,3 +304,13 @@ def test_marginal_ring_gives_posterior_marginals():
     assert torch.allclose(m_ab, post.sum(2), atol=1e-5)
     assert torch.allclose(m_bc, post.sum(0), atol=1e-5)
     assert m_ab._pyro_dims == "ab"
+
+
+def test_einsum_multiple_outputs_and_plates():
+    torch.manual_seed(13)
+    x, y = torch.rand(3), torch.rand(3, 4)
+    out_a, out_b = einsum("a,ab->a,b", x, y)
+    assert torch.allclose(out_a, torch.einsum("a,ab->a", x, y))
+    assert torch.allclose(out_b, torch.einsum("a,ab->b", x, y))
+    (plated,) = einsum("a,ai->", x, y, plates="i")
+    assert torch.allclose(plated, (x * y.prod(1)).sum())

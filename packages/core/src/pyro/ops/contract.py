@@ -261,17 +261,17 @@ def einsum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
     """Contract ``operands`` as ``equation`` says, with one or more outputs.
 
     Like :func:`torch.einsum` but with an explicit output list (``"ab,bc->ac,c"`` returns
-    two tensors) and a choice of semiring: ``backend`` is ``"torch"`` (sum-product,
-    default), ``"pyro.ops.einsum.torch_log"`` (log-sum-exp), ``..._map`` (max-plus),
-    ``..._sample`` or ``..._marginal``. ``cache`` (a dict) is shared between the outputs.
+    two tensors), optional plates, and a choice of semiring: ``backend`` is ``"torch"``
+    (sum-product, default), ``"pyro.ops.einsum.torch_log"`` (log-sum-exp), ``..._map``
+    (max-plus), ``..._sample`` or ``..._marginal``. ``cache`` (a dict) is shared between
+    the outputs.
 
+    :param str plates: plate symbols (as ``batch_dims`` of :func:`ubersum`; default none).
+    :param bool modulo_total: see :func:`ubersum`.
     :returns: a tuple of tensors, one per output, dims ordered as the output names them.
     """
-    backend = kwargs.pop("backend", "torch")
-    cache = kwargs.pop("cache", None)
-    if kwargs:
-        raise TypeError(f"einsum: unexpected keyword arguments {sorted(kwargs)}")
-    return ubersum(equation, *operands, batch_dims="", backend=backend, cache=cache)
+    plates = kwargs.pop("plates", "")
+    return ubersum(equation, *operands, batch_dims=plates, **kwargs)
 
 
 def ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
