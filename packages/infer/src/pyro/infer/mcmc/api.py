@@ -3,10 +3,12 @@ the draws, and reports them in constrained space with diagnostics and a summary 
 from __future__ import annotations
 
 import contextlib
+import copy
 import multiprocessing
 import pickle
 import traceback
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -15,15 +17,21 @@ import torch
 
 import pyro.plugins
 import pyro.poutine as poutine
+from pyro.ops.streaming import CountMeanVarianceStats, StatsOfDict
 from pyro.util import set_rng_seed, validation_enabled
 
 from .batched_potential import vectorize_potential
 from .mcmc_kernel import MCMCKernel
 from .progress import make_progress_bar, set_description, set_postfix
-from .util import collect_deterministic, print_summary
+from .util import (
+    collect_deterministic,
+    diagnostics_from_stats,
+    format_stats_summary,
+    print_summary,
+)
 from .util import diagnostics as site_diagnostics
 
-__all__ = ["MCMC"]
+__all__ = ["AbstractMCMC", "MCMC", "StreamingMCMC"]
 
 CHAIN_METHODS = ("sequential", "parallel", "vectorized")
 
@@ -48,7 +56,7 @@ def _slice_chain(initial_params: dict | None, chain: int, num_chains: int) -> di
 def _sample_chain(kernel: MCMCKernel, num_samples: int, warmup_steps: int, args: tuple,
                   kwargs: dict, chain_id: int, initial_params: dict | None,
                   hook_fn: Callable | None, save_params: list | None, progress,
-                  num_chains: int = 1) -> dict:
+                  num_chains: int = 1, sink: Callable[[dict], None] | None = None) -> dict:
     """Run one chain; ``progress(n, done, logging)`` is called every few iterations.
 
     ``hook_fn(kernel, params, stage, i)`` gets Pyro's stage labels (``"Warmup"`` /
@@ -63,7 +71,7 @@ def _sample_chain(kernel: MCMCKernel, num_samples: int, warmup_steps: int, args:
     kernel.setup(warmup_steps, *args, **kwargs)
     try:
         kept = _run_iterations(kernel, kernel.initial_params, num_samples, warmup_steps,
-                               hook_fn, labels, save_params, progress, chain_id, 1)
+                               hook_fn, labels, save_params, progress, chain_id, 1, sink)
         samples = ({name: torch.stack([p[name].detach() for p in kept]) for name in kept[0]}
                    if kept else {})
         result = {
@@ -80,8 +88,10 @@ def _sample_chain(kernel: MCMCKernel, num_samples: int, warmup_steps: int, args:
 
 def _run_iterations(kernel: MCMCKernel, params: dict, num_samples: int, warmup_steps: int,
                     hook_fn: Callable | None, labels: tuple[str, str], save_params: list | None,
-                    progress, chain_id: int | None, num_chains: int) -> list[dict]:
-    """Warmup then sampling iterations of a set-up kernel; returns the kept params.
+                    progress, chain_id: int | None, num_chains: int,
+                    sink: Callable[[dict], None] | None = None) -> list[dict]:
+    """Warmup then sampling iterations of a set-up kernel; returns the kept params (or
+    hands each to ``sink`` and keeps nothing).
 
     ``chain_id=None`` means the kernel advances ``num_chains`` chains as one batch: the
     ``pyro_mcmc_sample`` event then fires once per chain with that chain's params.
@@ -95,7 +105,11 @@ def _run_iterations(kernel: MCMCKernel, params: dict, num_samples: int, warmup_s
         warm = i < warmup_steps
         j = i if warm else i - warmup_steps
         if not warm:
-            kept.append(params if save_params is None else {k: params[k] for k in save_params})
+            draw = params if save_params is None else {k: params[k] for k in save_params}
+            if sink is None:
+                kept.append(draw)
+            else:
+                sink(draw)
         if hook_fn is not None:
             hook_fn(kernel, params, labels[0] if warm else labels[1], j)
         if sample_hook is not None:
@@ -140,7 +154,30 @@ def _chain_worker(queue, chain_id: int, seed: int, payload: bytes | tuple) -> No
         queue.put(("error", chain_id, traceback.format_exc()))
 
 
-class MCMC:
+class AbstractMCMC(ABC):
+    """Base of the MCMC drivers: a kernel run for ``num_chains`` chains.
+
+    :param MCMCKernel kernel: the transition kernel.
+    :param int num_chains: number of chains.
+    :param dict transforms: site -> transform from constrained values to the kernel's
+        space (None: the kernel's).
+    """
+
+    def __init__(self, kernel: MCMCKernel, num_chains: int, transforms: dict | None) -> None:
+        self.kernel = kernel
+        self.num_chains = int(num_chains)
+        self.transforms = transforms
+
+    @abstractmethod
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        """Run the chains on ``model(*args, **kwargs)``."""
+
+    @abstractmethod
+    def diagnostics(self) -> dict[str, Any]:
+        """Convergence diagnostics of the run."""
+
+
+class MCMC(AbstractMCMC):
     """Markov chain Monte Carlo driver.
 
     :param MCMCKernel kernel: the transition kernel, e.g. ``NUTS(model)``.
@@ -167,7 +204,7 @@ class MCMC:
         sequential with a warning when the kernel or the model cannot be pickled for a
         non-fork start method); ``"vectorized"`` runs all chains in lockstep as one batch,
         for HMC and NUTS kernels on models that broadcast over a leading batch dim (see
-        :mod:`pyro.infer.mcmc.vectorized`).
+        :mod:`pyro.infer.mcmc.batched_potential`).
     :raises ValueError: for invalid arguments.
 
     Draws are kept in the kernel's (unconstrained) space and mapped back to the supports
@@ -195,7 +232,7 @@ class MCMC:
                 else "sequential"
         if chain_method not in CHAIN_METHODS:
             raise ValueError(f"chain_method must be one of {CHAIN_METHODS}, got {chain_method!r}")
-        self.kernel = kernel
+        super().__init__(kernel, num_chains, transforms)
         self.num_samples = int(num_samples)
         self.warmup_steps = warmup_steps
         self.initial_params = initial_params
@@ -257,11 +294,15 @@ class MCMC:
                 results.append(_sample_chain(
                     self.kernel, self.num_samples, self.warmup_steps, args, kwargs, chain,
                     _slice_chain(self.initial_params, chain, self.num_chains), self.hook_fn,
-                    self.save_params, progress, self.num_chains))
+                    self.save_params, progress, self.num_chains, self._sink(chain)))
             finally:
                 if bar is not None:
                     bar.close()
         return results
+
+    def _sink(self, chain: int) -> Callable[[dict], None] | None:
+        """Where chain ``chain``'s draws go (None: kept in memory)."""
+        return None
 
     def _bar_updater(self, bar, chain: int):
         warmup = self.warmup_steps
@@ -427,17 +468,28 @@ class MCMC:
             for name, value in self._samples.items():
                 t = self.transforms.get(name) if self.transforms else None
                 out[name] = value if t is None else t.inv(value)
-            model = getattr(self.kernel, "model", None)
-            names = [n for n in getattr(self, "_deterministic_names", [])
-                     if self.save_params is None or n in self.save_params]
-            if model is not None and names:
-                out.update(collect_deterministic(model, self._args, self._kwargs, out, names))
             self._constrained = out
         return self._constrained
 
+    def get_deterministic(self, group_by_chain: bool = False) -> dict[str, torch.Tensor]:
+        """Values of the model's ``pyro.deterministic`` sites at every draw (shaped as
+        :meth:`get_samples`), by re-running the model on each draw."""
+        model = getattr(self.kernel, "model", None)
+        names = [n for n in getattr(self, "_deterministic_names", [])
+                 if self.save_params is None or n in self.save_params]
+        if model is None or not names:
+            return {}
+        out = collect_deterministic(model, self._args, self._kwargs,
+                                    self._constrained_samples(), names)
+        if not group_by_chain:
+            out = {k: v.reshape((-1,) + v.shape[2:]) for k, v in out.items()}
+        return out
+
     def get_samples(self, num_samples: int | None = None,
                     group_by_chain: bool = False) -> dict[str, torch.Tensor]:
-        """Draws in constrained space: site -> ``(num_chains * num_samples,) + shape``, or
+        """Draws of the latent sites in constrained space (``pyro.deterministic`` sites are
+        in :meth:`get_deterministic`, or use :class:`~pyro.infer.Predictive`):
+        site -> ``(num_chains * num_samples,) + shape``, or
         ``(num_chains, num_samples) + shape`` with ``group_by_chain``. With ``num_samples``,
         that many draws picked at random with replacement (per chain when grouped).
 
@@ -469,11 +521,104 @@ class MCMC:
         """Print per-site mean, std, median, ``prob`` HPD interval, n_eff and r_hat, and the
         number of divergent transitions."""
         print_summary(self.get_samples(group_by_chain=True), prob=prob)
+        self._print_kernel_counts()
+
+    def _print_kernel_counts(self) -> None:
         divergences = sum(len(d.get("divergences", []) or []) for d in self._diagnostics)
         if any("divergences" in d for d in self._diagnostics):
             print(f"Number of divergences: {divergences}")
+        if any("tree depth saturation" in d for d in self._diagnostics):
+            saturated = sum(d.get("tree depth saturation", 0) for d in self._diagnostics)
+            if saturated:
+                print(f"Transitions that hit max_tree_depth: {saturated} (consider a larger "
+                      f"max_tree_depth or a reparametrization)")
 
     def __repr__(self) -> str:
         return (f"MCMC({type(self.kernel).__name__}, num_samples={self.num_samples}, "
                 f"warmup_steps={self.warmup_steps}, num_chains={self.num_chains}, "
                 f"chain_method={self.chain_method!r})")
+
+
+class StreamingMCMC(MCMC):
+    """MCMC that keeps statistics of the draws instead of the draws: memory does not grow
+    with ``num_samples``. Chains run one after the other; each draw (constrained, latent
+    sites) updates that chain's copy of ``statistics``.
+
+    :param statistics: a :class:`~pyro.ops.streaming.StreamingStats` over dicts of sites
+        (default ``StatsOfDict(default=CountMeanVarianceStats)``: count, mean and variance
+        of each site).
+
+    Other arguments as :class:`MCMC` (without ``mp_context``: chains are sequential).
+    """
+
+    def __init__(self, kernel: MCMCKernel, num_samples: int, warmup_steps: int | None = None,
+                 initial_params: dict | None = None, statistics=None, num_chains: int = 1,
+                 hook_fn: Callable | None = None, disable_progbar: bool = False,
+                 disable_validation: bool = True, transforms: dict | None = None,
+                 save_params: list | None = None) -> None:
+        super().__init__(kernel, num_samples, warmup_steps, initial_params, num_chains,
+                         hook_fn, None, disable_progbar, disable_validation, transforms,
+                         save_params, chain_method="sequential")
+        if statistics is None:
+            statistics = StatsOfDict(default=CountMeanVarianceStats)
+        self._statistics_prototype = statistics
+        self._statistics: dict[int, Any] = {}
+
+    def _sink(self, chain: int) -> Callable[[dict], None]:
+        stats = copy.deepcopy(self._statistics_prototype)
+        self._statistics[chain] = stats
+        kernel = self.kernel
+
+        def sink(params: dict) -> None:
+            transforms = self._user_transforms or kernel.transforms
+            stats.update({name: (transforms[name].inv(v) if name in transforms else v)
+                          .detach() for name, v in params.items()})
+        return sink
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        """Run every chain, updating the statistics (previous ones are replaced)."""
+        self._statistics = {}
+        super().run(*args, **kwargs)
+
+    def _collect(self, results: list[dict]) -> None:
+        self._diagnostics = [r["diagnostics"] for r in results]
+        self.transforms = (dict(self._user_transforms) if self._user_transforms is not None
+                           else results[0]["transforms"])
+        self._samples = {}
+
+    def get_samples(self, num_samples=None, group_by_chain=False):
+        raise ValueError("StreamingMCMC keeps statistics, not draws: use get_statistics() "
+                         "(or MCMC to keep the draws)")
+
+    def get_statistics(self, group_by_chain: bool = True) -> dict:
+        """The statistics: ``{chain: stats.get()}`` with ``group_by_chain``, else the
+        statistics of all chains merged.
+
+        :raises ValueError: before :meth:`run`.
+        """
+        if not self._statistics:
+            raise ValueError("StreamingMCMC.get_statistics: call run(...) first")
+        if group_by_chain:
+            return {c: s.get() for c, s in sorted(self._statistics.items())}
+        merged = None
+        for _, s in sorted(self._statistics.items()):
+            merged = s if merged is None else merged.merge(s)
+        return merged.get()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Site -> ``{"r_hat": ...}`` from the per-chain means and variances (see
+        :func:`~pyro.infer.mcmc.util.diagnostics_from_stats`), plus the kernel's per-chain
+        diagnostics."""
+        out = diagnostics_from_stats(self.get_statistics(group_by_chain=True),
+                                     self.num_samples, self.num_chains)
+        for key in self._diagnostics[0] if self._diagnostics else []:
+            out[key] = {f"chain {i}": d.get(key) for i, d in enumerate(self._diagnostics)}
+        return out
+
+    def summary(self, prob: float = 0.9) -> None:
+        """Print each site's mean, std and r_hat (quantiles need the draws: use MCMC)."""
+        stats = self.get_statistics(group_by_chain=False)
+        diag = diagnostics_from_stats(self.get_statistics(group_by_chain=True),
+                                      self.num_samples, self.num_chains)
+        print(format_stats_summary(stats, diag))
+        self._print_kernel_counts()

@@ -26,6 +26,9 @@ from .potential import DictPotential, ModelPotential, latent_sites_from_trace
 
 __all__ = [
     "diagnostics",
+    "diagnostics_from_stats",
+    "predictive",
+    "select_samples",
     "initialize_model",
     "print_summary",
     "setup_potential",
@@ -305,3 +308,99 @@ def collect_deterministic(model: Callable, model_args: tuple, model_kwargs: dict
             for name in names:
                 out[name].append(collector.collected[name])
     return {name: torch.stack(vals).reshape(batch + vals[0].shape) for name, vals in out.items()}
+
+
+# ------------------------------------------------------------------ streaming / samples
+
+
+def diagnostics_from_stats(statistics: dict, num_samples: int, num_chains: int) -> dict:
+    """Gelman-Rubin ``r_hat`` of each site from per-chain streaming statistics (no draws
+    kept, so no split chains and no ``n_eff``).
+
+    :param dict statistics: chain -> site -> ``{"count", "mean", "variance"}`` (what
+        :meth:`StreamingMCMC.get_statistics` returns).
+    :param int num_samples: draws per chain.
+    :param int num_chains: number of chains.
+    :returns: site -> ``{"r_hat": tensor}`` (NaN with a single chain).
+
+    **References** A. Gelman, D. B. Rubin (1992), "Inference from iterative simulation
+    using multiple sequences", Statistical Science 7(4).
+    """
+    out: dict = OrderedDict()
+    chains = [statistics[c] for c in sorted(statistics)]
+    if not chains:
+        return out
+    n = float(num_samples)
+    for name in chains[0]:
+        site = [c[name] for c in chains if "mean" in c.get(name, {})]
+        if not site:
+            continue
+        means = torch.stack([torch.as_tensor(s["mean"]) for s in site])
+        variances = torch.stack([torch.as_tensor(s["variance"]) for s in site])
+        if num_chains < 2 or len(site) < 2:
+            out[name] = {"r_hat": torch.full_like(means[0], float("nan"))}
+            continue
+        within = variances.mean(0)
+        between = n * means.var(0)
+        var_plus = (n - 1) / n * within + between / n
+        out[name] = {"r_hat": (var_plus / within).sqrt()}
+    return out
+
+
+def format_stats_summary(stats: dict, diagnostics: dict) -> str:
+    """A table of mean, std and r_hat per scalar component from merged streaming
+    statistics (site -> ``{"mean", "variance", ...}``)."""
+    lines = [f"{'':>20}{'mean':>10}{'std':>10}{'r_hat':>10}"]
+    for name, site in stats.items():
+        if "mean" not in site:
+            continue
+        mean = torch.as_tensor(site["mean"]).reshape(-1).tolist()
+        std = torch.as_tensor(site["variance"]).sqrt().reshape(-1).tolist()
+        r_hat = diagnostics.get(name, {}).get("r_hat")
+        r_hat = ([math.nan] * len(mean) if r_hat is None else r_hat.reshape(-1).tolist())
+        for i, (m, s, r) in enumerate(zip(mean, std, r_hat)):
+            label = name if len(mean) == 1 else f"{name}[{i}]"
+            lines.append(f"{label:>20}{m:>10.2f}{s:>10.2f}{r:>10.2f}")
+    return "\n".join(lines)
+
+
+def select_samples(samples: dict[str, torch.Tensor], num_samples: int | None = None,
+                   group_by_chain: bool = False) -> dict[str, torch.Tensor]:
+    """``num_samples`` draws picked at random without replacement from ``samples``
+    (site -> ``(num_draws, ...)``, or ``(num_chains, num_draws, ...)`` with
+    ``group_by_chain``, the same draws for every site); all of them when None.
+
+    :raises ValueError: when more draws are asked for than there are.
+    """
+    if num_samples is None or not samples:
+        return samples
+    dim = 1 if group_by_chain else 0
+    first = next(iter(samples.values()))
+    total = first.size(dim)
+    if num_samples > total:
+        raise ValueError(f"select_samples: asked for {num_samples} draws, only {total} exist")
+    idx = torch.randperm(total, device=first.device)[:num_samples]
+    return {k: v.index_select(dim, idx) for k, v in samples.items()}
+
+
+def predictive(model: Callable, posterior_samples: dict[str, torch.Tensor], *args: Any,
+               **kwargs: Any) -> dict[str, torch.Tensor]:
+    """Pyro's deprecated helper: :class:`pyro.infer.Predictive` of ``model`` at the
+    posterior draws, called with ``*args, **kwargs``.
+
+    Keyword options (taken out of ``kwargs``): ``num_samples`` (default: the number of
+    draws), ``return_sites`` (default: the sites not in ``posterior_samples``),
+    ``return_trace`` (return the vectorized trace instead).
+
+    :returns: site -> tensor with a leading draw dim.
+    """
+    from ..predictive import Predictive
+
+    num_samples = kwargs.pop("num_samples", None)
+    return_sites = kwargs.pop("return_sites", None)
+    return_trace = kwargs.pop("return_trace", False)
+    pred = Predictive(model, posterior_samples=posterior_samples, num_samples=num_samples,
+                      return_sites=return_sites)
+    if return_trace:
+        return pred.get_vectorized_trace(*args, **kwargs)
+    return pred(*args, **kwargs)
