@@ -274,6 +274,20 @@ CASES = {
         lambda b, p: dist.StableWithLogProb(p.u(b, 0.5, 0.9), p.u(b, -0.9, 0.9), p.pos(b),
                                             p.real(b), coords="S"),
         lambda d, x: _levy_stable_logpdf(d, x), moments="none", rtol=2e-3),
+    "ExtendedBetaBinomial": Case(
+        lambda b, p: dist.ExtendedBetaBinomial(p.pos(b), p.pos(b), 6),
+        lambda d, x: st.betabinom(6, _np(d.concentration1), _np(d.concentration0)).logpmf(x)),
+    "ExtendedBinomial": Case(lambda b, p: dist.ExtendedBinomial(7, p.u(b, 0.1, 0.9)),
+                             lambda d, x: st.binom(7, _np(d.probs)).logpmf(x)),
+    "LKJCorrCholesky": Case(lambda b, p: _lkj_corr_cholesky(3, p.pos(b)), moments="none"),
+    "ProjectedNormal": Case(lambda b, p: dist.ProjectedNormal(p.real(b + (3,))),
+                            moments="none", rsample_fd=True),
+    # Exponential(rate) by rejection from Exponential(rate / 2): log_prob is exact
+    "Rejector": Case(
+        lambda b, p: (lambda rate: dist.Rejector(dist.Exponential(rate / 2),
+                                                 lambda x: -rate * x / 2,
+                                                 torch.tensor(0.5).log()))(p.pos(b)),
+        lambda d, x: st.expon(scale=0.5 / _np(d.propose.rate)).logpdf(x), moments="none"),
     "OrderedLogistic": Case(
         lambda b, p: dist.OrderedLogistic(p.real(b), p.pos(b + (3,)).cumsum(-1) - 3),
         lambda d, x: np.log(_ordered_logistic_probs(d, x)), moments="none"),
@@ -305,6 +319,11 @@ CASES = {
         lambda d, x: st.gamma(_np(d.base_dist.concentration),
                               scale=1 / _np(d.base_dist.rate)).logpdf(x)),
 }
+
+
+def _lkj_corr_cholesky(dim, eta):
+    with pytest.warns(FutureWarning):
+        return dist.LKJCorrCholesky(dim, eta)
 
 
 def _levy_stable_logpdf(d, x):
@@ -381,7 +400,9 @@ def test_shape_laws(name, batch_shape, seed):
     # score_parts: log_prob, score_function, entropy_term by reparameterizability
     parts = d.score_parts(x)
     assert torch.equal(parts.log_prob, d.log_prob(x))
-    if d.has_rsample:
+    if isinstance(d, dist.Rejector):  # reparameterized, plus a rejection correction term
+        assert torch.equal(parts.entropy_term, parts.log_prob)
+    elif d.has_rsample:
         assert parts.score_function == 0 and torch.equal(parts.entropy_term, parts.log_prob)
     else:
         assert parts.entropy_term == 0 and torch.equal(parts.score_function, parts.log_prob)

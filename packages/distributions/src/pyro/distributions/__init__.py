@@ -23,14 +23,17 @@ from .conjugate import BetaBinomial, DirichletMultinomial, GammaPoisson
 from .constraint_registry import biject_to, transform_to
 from .delta import Delta
 from .empirical import Empirical
+from .extended import ExtendedBetaBinomial, ExtendedBinomial
 from .folded import FoldedDistribution
 from .improper_uniform import ImproperUniform
 from .kl import kl_divergence, register_kl
-from .lkj import LKJ
+from .lkj import LKJ, LKJCorrCholesky
 from .logistic import Logistic
 from .masked_mixture import MaskedMixture
 from .multivariate_studentt import MultivariateStudentT
 from .ordered_logistic import OrderedLogistic
+from .projected_normal import ProjectedNormal
+from .rejector import Rejector
 from .soft_laplace import SoftLaplace
 from .stable import Stable, StableWithLogProb
 from .torch import *  # noqa: F401,F403 (every torch family, generated)
@@ -56,14 +59,19 @@ PYRO_FAMILIES = [
     "Delta",
     "DirichletMultinomial",
     "Empirical",
+    "ExtendedBetaBinomial",
+    "ExtendedBinomial",
     "FoldedDistribution",
     "GammaPoisson",
     "ImproperUniform",
     "LKJ",
+    "LKJCorrCholesky",
     "Logistic",
     "MaskedMixture",
     "MultivariateStudentT",
     "OrderedLogistic",
+    "ProjectedNormal",
+    "Rejector",
     "SoftLaplace",
     "Stable",
     "StableWithLogProb",
@@ -86,15 +94,20 @@ __all__ = [
     "Distribution",
     "Empirical",
     "ExpandedDistribution",
+    "ExtendedBetaBinomial",
+    "ExtendedBinomial",
     "FoldedDistribution",
     "GammaPoisson",
     "ImproperUniform",
     "LKJ",
+    "LKJCorrCholesky",
     "Logistic",
     "MaskedDistribution",
     "MaskedMixture",
     "MultivariateStudentT",
     "OrderedLogistic",
+    "ProjectedNormal",
+    "Rejector",
     "SoftLaplace",
     "Stable",
     "StableWithLogProb",

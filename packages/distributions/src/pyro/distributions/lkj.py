@@ -1,13 +1,15 @@
 """The LKJ distribution over correlation matrices."""
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from . import constraints
 from .torch import LKJCholesky, TransformedDistribution
 from .transforms.cholesky import CorrMatrixCholeskyTransform
 
-__all__ = ["LKJ"]
+__all__ = ["LKJ", "LKJCorrCholesky"]
 
 
 class LKJ(TransformedDistribution):
@@ -57,3 +59,21 @@ class LKJ(TransformedDistribution):
         off = off[..., None, None].expand(self.batch_shape + (self.dim, self.dim))
         eye = torch.eye(self.dim, dtype=off.dtype, device=off.device, ).bool()
         return torch.where(eye, off.new_zeros(()), off)
+
+
+class LKJCorrCholesky(LKJCholesky):
+    """Deprecated alias of :class:`~pyro.distributions.LKJCholesky` with Pyro's older
+    parameter names: ``d`` is ``dim`` and ``eta`` is ``concentration``.
+
+    :raises FutureWarning: (a warning) on every construction; use ``LKJCholesky(dim,
+        concentration)`` instead.
+    """
+
+    def __init__(self, d: int, eta, validate_args=None) -> None:
+        warnings.warn(
+            "class LKJCorrCholesky(d, eta, validate_args=None) is deprecated in favor of "
+            "LKJCholesky(dim, concentration, validate_args=None).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__(d, concentration=eta, validate_args=validate_args)
