@@ -271,7 +271,6 @@ def read_param_file(
         used; for a pyro-ppl file that cannot be read, with a migration hint.
     """
     filename = os.fspath(filename)
-    where = f"ParamStore file {filename!r}"
     classes = constraint_classes()
     with torch.serialization.safe_globals(_stand_ins(classes)):
         try:
@@ -283,6 +282,23 @@ def read_param_file(
         raise ParamStoreError(f"{filename!r} is not a Pyro ParamStore file (a dict with "
                               f"'params' and 'constraints', made by ParamStoreDict.save); "
                               f"check the path")
+    return check_param_payload(state, f"ParamStore file {filename!r}", live, classes)
+
+
+def check_param_payload(
+    state: Mapping[str, Any],
+    where: str,
+    live: Optional[Mapping[str, torch.Tensor]] = None,
+    classes=None,
+) -> Tuple[Dict[str, torch.Tensor], Dict[str, Any]]:
+    """Check the ``{"params", "constraints"}`` part of a file read by
+    :func:`read_param_file` or a checkpoint (``where`` names them in messages)."""
+    if classes is None:
+        classes = constraint_classes()
+    filename = where
+    if not isinstance(state.get("params"), dict) or \
+            not isinstance(state.get("constraints", {}), dict):
+        raise ParamStoreError(f"{where}: 'params' and 'constraints' must be dicts")
     if "format" in state and (state["format"] != FORMAT or state.get("version", 1) != 1):
         raise ParamStoreError(f"{where} has format {state.get('format')!r} version "
                               f"{state.get('version')!r}; this version of Pyro reads "
@@ -296,7 +312,7 @@ def read_param_file(
             raise ParamStoreError(f"{where}: parameter names must be strings, got {name!r}")
         entry = f"{where}, parameter {name!r}"
         if not isinstance(value, torch.Tensor):
-            raise ParamStoreError(f"{filename!r} is a damaged Pyro ParamStore file: parameter "
+            raise ParamStoreError(f"{filename} is damaged: parameter "
                                   f"{name!r} is a {type(value).__name__}, not a tensor; save it "
                                   f"again with ParamStoreDict.save.")
         old = live.get(name)

@@ -309,14 +309,18 @@ class ParamStoreDict:
         Constraints are saved by name (those of ``torch.distributions.constraints``) and
         recreated on load without executing code from the file.
         """
-        payload = {
+        atomic_torch_save(self.file_payload(), filename)
+
+    def file_payload(self) -> Dict[str, Any]:
+        """What :meth:`save` writes: plain data only (tensors on the CPU, constraints by
+        class name and arguments), readable with ``torch.load(weights_only=True)``."""
+        return {
             "format": FORMAT,
             "version": 1,
             "params": {name: p.detach().cpu() for name, p in self._params.items()},
             "constraints": {name: constraint_to_spec(name, c)
                             for name, c in self._constraints.items()},
         }
-        atomic_torch_save(payload, filename)
 
     def load(self, filename: str, map_location=None) -> None:
         """Load parameters saved by :meth:`save` (or by pyro-ppl 1.9's ``save``) into the

@@ -118,6 +118,10 @@ class AutoContinuous(AutoGuide):
     def _setup_latent(self) -> None:
         """Create the initial values of the subclass's parameters (``latent_dim`` known)."""
 
+    def _param_names(self) -> Optional[List[str]]:
+        names = getattr(self, "_names", None)
+        return list(names.values()) if isinstance(names, dict) else None
+
     def _init_loc(self) -> torch.Tensor:
         """The initial unconstrained latent vector (``init_loc_fn`` of every site), shape
         ``(latent_dim,)``."""

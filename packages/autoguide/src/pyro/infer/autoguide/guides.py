@@ -19,6 +19,7 @@ import pyro.distributions as dist
 from pyro import poutine
 from pyro.distributions import constraints
 from pyro.poutine.util import site_is_subsample
+from pyro.util import get_rng_state, set_rng_state
 
 from .initialization import InitMessenger, init_to_feasible, init_to_median
 
@@ -126,6 +127,9 @@ class AutoGuide(torch.nn.Module):
         record its latent sites and their plates."""
         init_fn = self._init_loc_fn()
         model = self.model if init_fn is None else InitMessenger(init_fn)(self.model)
+        # the RNG state before: restored if the parameters turn out to exist already, so
+        # that a run resumed from a checkpoint draws exactly what the uninterrupted one did
+        rng = get_rng_state()
         with poutine.block():
             trace = poutine.trace(model).get_trace(*args, **kwargs)
         self.prototype_trace = trace
@@ -164,6 +168,23 @@ class AutoGuide(torch.nn.Module):
             self._sites.append(_Site(name, fn_event_dim, event_dim, transform, tuple(frames),
                                      unconstrained, support, value.shape))
         self._setup_params()
+        if self._params_exist():
+            set_rng_state(rng)
+
+    def _param_names(self) -> Optional[List[str]]:
+        """The ParamStore names of this guide's parameters once set up (``None``: not
+        known; then any parameter named ``PREFIX.*`` counts)."""
+        return None
+
+    def _params_exist(self) -> bool:
+        """Whether this guide's parameters are in the ParamStore (e.g. loaded from a
+        checkpoint): then setting up must not consume randomness."""
+        store = pyro.get_param_store()
+        names = self._param_names()
+        if names is None:
+            start = self.prefix + "."
+            return any(k.startswith(start) for k in store.keys())
+        return bool(names) and all(n in store for n in names)
 
     def _setup_params(self) -> None:
         """Create this guide's parameters from ``self._sites`` (subclasses)."""
@@ -293,6 +314,9 @@ class AutoNormal(AutoGuide):
             self._init_locs[site.name] = init_loc
             self._init_scales[site.name] = torch.full_like(init_loc, self._init_scale)
 
+    def _param_names(self) -> Optional[List[str]]:
+        return list(self._loc_names.values()) + list(self._scale_names.values())
+
     def _loc_scale(self, site: _Site):
         loc = pyro.param(self._loc_names[site.name], self._init_locs[site.name])
         scale = pyro.param(self._scale_names[site.name], self._init_scales[site.name],
@@ -377,6 +401,9 @@ class AutoDelta(AutoGuide):
                               site.frames, value, site.support, site.shape)
             self._names[site.name] = self._param_name(site.name)
             self._inits[site.name] = self._full_size_init(init_site, value).clone()
+
+    def _param_names(self) -> Optional[List[str]]:
+        return list(self._names.values())
 
     def _value(self, site: _Site) -> torch.Tensor:
         value = pyro.param(self._names[site.name], self._inits[site.name],
