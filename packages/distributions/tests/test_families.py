@@ -262,6 +262,20 @@ CASES = {
                                           _np(d.component1.scale)).logpdf(x),
                               st.norm(_np(d.component0.loc), _np(d.component0.scale)).logpdf(x)),
         rsample_fd=True),
+    "GaussianScaleMixture": Case(
+        lambda b, p: dist.GaussianScaleMixture(p.pos(b + (2,)), p.real(b + (3,)),
+                                               p.pos(b + (3,))),
+        lambda d, x: _diag_mixture_logpdf(d, x, np.zeros(tuple(d.batch_shape) + (3, 2)),
+                                          _np(d.component_scale)[..., None]
+                                          * _np(d.coord_scale)[..., None, :])),
+    "MixtureOfDiagNormals": Case(
+        lambda b, p: dist.MixtureOfDiagNormals(p.real(b + (3, 2)), p.pos(b + (3, 2)),
+                                               p.real(b + (3,))),
+        lambda d, x: _diag_mixture_logpdf(d, x, _np(d.locs), _np(d.coord_scale))),
+    "MixtureOfDiagNormalsSharedCovariance": Case(
+        lambda b, p: dist.MixtureOfDiagNormalsSharedCovariance(
+            p.real(b + (3, 2)), p.pos(b + (2,)), p.real(b + (3,))),
+        lambda d, x: _diag_mixture_logpdf(d, x, _np(d.locs), _np(d.coord_scale)[..., None, :])),
     "MultivariateStudentT": Case(
         lambda b, p: dist.MultivariateStudentT(p.pos(b, 5, 8), p.real(b + (3,)), p.tril(b, 3)),
         lambda d, x: per_batch(d, x, lambda i, xi: st.multivariate_t(
@@ -269,7 +283,7 @@ CASES = {
         n_mc=50000),
     "Stable": Case(
         lambda b, p: dist.Stable(p.u(b, 1.2, 1.9), p.u(b, -0.9, 0.9), p.pos(b), p.real(b)),
-        lambda d, x: _levy_stable_logpdf(d, x), moments="none", rtol=2e-3),
+        lambda d, x: _levy_stable_logpdf(d, x), moments="none", rtol=2e-3, rsample_fd=True),
     "StableWithLogProb": Case(
         lambda b, p: dist.StableWithLogProb(p.u(b, 0.5, 0.9), p.u(b, -0.9, 0.9), p.pos(b),
                                             p.real(b), coords="S"),
@@ -324,6 +338,13 @@ CASES = {
 def _lkj_corr_cholesky(dim, eta):
     with pytest.warns(FutureWarning):
         return dist.LKJCorrCholesky(dim, eta)
+
+
+def _diag_mixture_logpdf(d, x, locs, scales):
+    # sum over components of w_k prod_i N(x_i; loc_ki, scale_ki)
+    w = _np(torch.softmax(d.component_logits, -1))
+    comp = st.norm(locs, scales).logpdf(x[..., None, :]).sum(-1)
+    return np.log((w * np.exp(comp)).sum(-1))
 
 
 def _levy_stable_logpdf(d, x):
@@ -557,6 +578,9 @@ def test_enumerate_support_probabilities_sum_to_one(name, batch_shape, seed):
 # noise, so with the noise fixed (same seed) autograd must match finite differences.
 _L = torch.tensor([[1.0, 0.0], [0.3, 0.8]], dtype=torch.float64)
 FD_CASES = {
+    "ProjectedNormal": ([0.3, -1.2, 0.8], lambda t: dist.ProjectedNormal(t)),
+    # the Chambers-Mallows-Stuck transform of fixed uniform/exponential noise
+    "Stable": ([1.5, 0.3, 1.2, 0.4], lambda t: dist.Stable(t[0], t[1], t[2], t[3])),
     "Normal": ([0.3, 1.2], lambda t: dist.Normal(t[0], t[1])),
     "Cauchy": ([0.3, 1.2], lambda t: dist.Cauchy(t[0], t[1])),
     "Laplace": ([0.3, 1.2], lambda t: dist.Laplace(t[0], t[1])),

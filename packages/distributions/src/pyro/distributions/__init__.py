@@ -22,9 +22,12 @@ from .conditional import (
 from .conjugate import BetaBinomial, DirichletMultinomial, GammaPoisson
 from .constraint_registry import biject_to, transform_to
 from .delta import Delta
+from .diag_normal_mixture import MixtureOfDiagNormals
+from .diag_normal_mixture_shared_cov import MixtureOfDiagNormalsSharedCovariance
 from .empirical import Empirical
 from .extended import ExtendedBetaBinomial, ExtendedBinomial
 from .folded import FoldedDistribution
+from .gaussian_scale_mixture import GaussianScaleMixture
 from .improper_uniform import ImproperUniform
 from .kl import kl_divergence, register_kl
 from .lkj import LKJ, LKJCorrCholesky
@@ -63,11 +66,14 @@ PYRO_FAMILIES = [
     "ExtendedBinomial",
     "FoldedDistribution",
     "GammaPoisson",
+    "GaussianScaleMixture",
     "ImproperUniform",
     "LKJ",
     "LKJCorrCholesky",
     "Logistic",
     "MaskedMixture",
+    "MixtureOfDiagNormals",
+    "MixtureOfDiagNormalsSharedCovariance",
     "MultivariateStudentT",
     "OrderedLogistic",
     "ProjectedNormal",
@@ -98,12 +104,15 @@ __all__ = [
     "ExtendedBinomial",
     "FoldedDistribution",
     "GammaPoisson",
+    "GaussianScaleMixture",
     "ImproperUniform",
     "LKJ",
     "LKJCorrCholesky",
     "Logistic",
     "MaskedDistribution",
     "MaskedMixture",
+    "MixtureOfDiagNormals",
+    "MixtureOfDiagNormalsSharedCovariance",
     "MultivariateStudentT",
     "OrderedLogistic",
     "ProjectedNormal",
