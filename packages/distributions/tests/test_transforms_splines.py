@@ -204,3 +204,26 @@ def test_spline_autoregressive_is_autoregressive():
     perm = t.arn.get_permutation()
     ordered = jac[perm][:, perm]
     assert torch.equal(ordered.triu(1), torch.zeros_like(ordered))
+
+
+def test_clear_cache_between_optimizer_steps():
+    # Pyro's normalizing-flows tutorial: the same data tensor is scored at every step
+    base = dist.Normal(torch.zeros(2), torch.ones(2))
+    flow = T.Spline(2, count_bins=4)
+    flow_dist = dist.TransformedDistribution(base, [flow])
+    data = torch.randn(50, 2)
+    optimizer = torch.optim.Adam(flow.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(3):
+        optimizer.zero_grad()
+        loss = -flow_dist.log_prob(data).mean()
+        loss.backward()
+        optimizer.step()
+        flow_dist.clear_cache()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    # without clearing, the inverse cached at the previous step (freed graph) is reused
+    loss = -flow_dist.log_prob(data).mean()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        (-flow_dist.log_prob(data).mean()).backward()

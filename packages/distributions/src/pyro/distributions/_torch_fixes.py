@@ -68,4 +68,29 @@ class _GeneralizedParetoFix:
         return torch.where(eq_zero, -z, -torch.log1p(safe_c * z) / safe_c)
 
 
-FIXES = {"LKJCholesky": _LKJCholeskyFix, "GeneralizedPareto": _GeneralizedParetoFix}
+def _clear_transform_cache(t) -> None:
+    t._cached_x_y = None, None
+    for part in getattr(t, "parts", ()):  # ComposeTransform
+        _clear_transform_cache(part)
+    inner = getattr(t, "base_transform", None)  # IndependentTransform
+    if inner is not None:
+        _clear_transform_cache(inner)
+
+
+class _TransformedDistributionFix:
+    """Pyro's ``TransformedDistribution.clear_cache``, which torch lacks."""
+
+    def clear_cache(self) -> None:
+        """Forget the ``(x, y)`` pair each transform cached. Call it after each optimizer
+        step when a flow scores the same data tensor repeatedly: otherwise ``log_prob``
+        reuses the inverse computed (with the old parameters and a freed graph) at the
+        previous step."""
+        for t in self.transforms:
+            _clear_transform_cache(t)
+
+
+FIXES = {
+    "LKJCholesky": _LKJCholeskyFix,
+    "GeneralizedPareto": _GeneralizedParetoFix,
+    "TransformedDistribution": _TransformedDistributionFix,
+}

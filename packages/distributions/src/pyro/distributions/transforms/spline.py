@@ -111,21 +111,27 @@ def _linear(b: _Bin, lam: torch.Tensor, v: torch.Tensor, inverse: bool):
     den = (1 - lam) + lam * wc
     ym = ((1 - lam) * b.y + lam * wc * y1) / den
     wm = b.d0 * den * b.w / (wc * b.h)
+    # each piece is evaluated on inputs clamped to its own range, so that the piece that
+    # torch.where discards has no zero denominators (whose NaN gradients would leak)
     if inverse:
         low = v <= ym
-        phi_low = lam * (b.y - v) / ((wm - 1) * v + b.y - wm * ym)
-        phi_high = (wm * (ym - v) + wc * lam * (v - y1)) / (wm * (ym - v) + wc * (v - y1))
+        v_low, v_high = torch.minimum(v, ym), torch.maximum(v, ym)
+        phi_low = lam * (v_low - b.y) / (wm * (ym - v_low) + (v_low - b.y))
+        phi_high = (wm * (ym - v_high) + wc * lam * (v_high - y1)) / (
+            wm * (ym - v_high) + wc * (v_high - y1)
+        )
         phi = torch.where(low, phi_low, phi_high).clamp(0, 1)
     else:
         phi = (v - b.x) / b.w
         low = phi <= lam
-    den_low = (lam - phi) + wm * phi
-    den_high = wm * (1 - phi) + wc * (phi - lam)
+    phi_low, phi_high = torch.minimum(phi, lam), torch.maximum(phi, lam)
+    den_low = (lam - phi_low) + wm * phi_low
+    den_high = wm * (1 - phi_high) + wc * (phi_high - lam)
     if inverse:
         out = b.x + phi * b.w
     else:
-        out_low = (b.y * (lam - phi) + wm * ym * phi) / den_low
-        out_high = (wm * ym * (1 - phi) + wc * y1 * (phi - lam)) / den_high
+        out_low = (b.y * (lam - phi_low) + wm * ym * phi_low) / den_low
+        out_high = (wm * ym * (1 - phi_high) + wc * y1 * (phi_high - lam)) / den_high
         out = torch.where(low, out_low, out_high)
     num = torch.where(low, wm * lam * (ym - b.y), wm * wc * (1 - lam) * (y1 - ym))
     den2 = torch.where(low, den_low, den_high)
