@@ -8,6 +8,7 @@ import torch
 
 from pyro import poutine
 from pyro.plugins import event_hook
+from pyro.site_errors import explain_invalid_parameter
 
 from .abstract_infer import TracePosterior
 from .elbo import ELBO, collect_params
@@ -124,12 +125,18 @@ class SVI(TracePosterior):
 
     def _step(self, args, kwargs) -> float:
         fast = self._fast
-        if fast is not None:
-            loss, params = fast(self.model, self.guide, args, kwargs)
-        else:
-            with poutine.trace(param_only=True) as capture:
-                loss = self.loss_and_grads(self.model, self.guide, *args, **kwargs)
-            params = collect_params(capture.trace)
+        try:  # free unless it raises
+            if fast is not None:
+                loss, params = fast(self.model, self.guide, args, kwargs)
+            else:
+                with poutine.trace(param_only=True) as capture:
+                    loss = self.loss_and_grads(self.model, self.guide, *args, **kwargs)
+                params = collect_params(capture.trace)
+        except ValueError as e:
+            better = explain_invalid_parameter(e)  # name the site and the pyro.param
+            if better is None:
+                raise
+            raise better from e
         self.optim(params)
         zero_grads(params)
         return torch_item(loss)
@@ -138,7 +145,13 @@ class SVI(TracePosterior):
         """The loss estimate (a float) with no gradient computed and no parameter
         changed. ``args`` and ``kwargs`` are passed to the model and the guide."""
         with torch.no_grad():
-            return torch_item(self.loss(self.model, self.guide, *args, **kwargs))
+            try:
+                return torch_item(self.loss(self.model, self.guide, *args, **kwargs))
+            except ValueError as e:
+                better = explain_invalid_parameter(e)
+                if better is None:
+                    raise
+                raise better from e
 
     # ------------------------------------------------ deprecated TracePosterior API
 
