@@ -7,6 +7,7 @@ from typing import Sequence
 import torch
 from torch.distributions.transforms import Transform
 
+from ._torch_fixes import _clear_transform_cache
 from .torch import TransformedDistribution
 
 __all__ = [
@@ -64,6 +65,10 @@ class ConstantConditionalTransform(ConditionalTransform):
     def condition(self, context):
         return self.transform
 
+    def clear_cache(self) -> None:
+        """Forget the ``(x, y)`` pair(s) the transform cached."""
+        _clear_transform_cache(self.transform)
+
 
 class ConditionalTransformedDistribution(ConditionalDistribution):
     """A base distribution and transforms, any of which may be conditional.
@@ -90,3 +95,11 @@ class ConditionalTransformedDistribution(ConditionalDistribution):
         base_dist = self.base_dist.condition(context)
         transforms = [t.condition(context) for t in self.transforms]
         return TransformedDistribution(base_dist, transforms)
+
+    def clear_cache(self) -> None:
+        """Forget the caches of the unconditional transforms (the conditional ones are made
+        afresh by each ``condition``); call it after each optimizer step when scoring the
+        same data tensor repeatedly."""
+        for t in self.transforms:
+            if isinstance(t, ConstantConditionalTransform):
+                t.clear_cache()
