@@ -1,5 +1,7 @@
 """Statistics of Monte Carlo draws: autocorrelation, effective sample size, R-hat,
-credible intervals, quantiles, WAIC, resampling and per-site summaries.
+credible intervals, (weighted) quantiles, WAIC, resampling and per-site summaries; the
+scoring rules CRPS and energy score of sampled forecasts; and the generalized Pareto fit
+behind Pareto smoothed importance sampling.
 
 Every function takes torch tensors and returns tensors of the same dtype and device;
 this module depends on torch only.
