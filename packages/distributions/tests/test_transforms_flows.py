@@ -312,3 +312,21 @@ def test_clamp_preserve_gradients():
     assert torch.equal(y, torch.tensor([-1.0, 0.5, 1.0]))
     y.sum().backward()
     assert torch.equal(x.grad, torch.ones(3))
+
+
+@needs_nn
+def test_conditional_compose_transform_module():
+    from pyro.distributions.conditional import ConditionalComposeTransformModule
+
+    cond = T.conditional_planar(D, CONTEXT)
+    plain = T.Planar(D)
+    chain = ConditionalComposeTransformModule([cond, plain, T.ExpTransform()])
+    # the networks of every module part are registered
+    assert {id(p) for p in chain.parameters()} == (
+        {id(p) for p in cond.parameters()} | {id(p) for p in plain.parameters()})
+    context, x = torch.randn(CONTEXT), torch.randn(5, D)
+    t = chain.condition(context)
+    assert isinstance(t, T.ComposeTransformModule)
+    expected = T.ExpTransform()(plain(cond.condition(context)(x)))
+    assert torch.allclose(t(x), expected)
+    assert t.log_abs_det_jacobian(x, t(x)).shape == (5,)

@@ -9,8 +9,10 @@ from torch.distributions.transforms import Transform
 
 from ._torch_fixes import _clear_transform_cache
 from .torch import TransformedDistribution
+from .torch_transform import ComposeTransformModule
 
 __all__ = [
+    "ConditionalComposeTransformModule",
     "ConditionalDistribution",
     "ConditionalTransform",
     "ConditionalTransformModule",
@@ -44,6 +46,34 @@ class ConditionalTransformModule(ConditionalTransform, torch.nn.Module):
 
     def __hash__(self) -> int:
         return torch.nn.Module.__hash__(self)
+
+
+class ConditionalComposeTransformModule(ConditionalTransformModule, torch.nn.ModuleList):
+    """A chain of transforms, any of which may be conditional, that is itself a conditional
+    transform module: ``condition(context)`` conditions every conditional part and returns
+    their :class:`~pyro.distributions.transforms.ComposeTransformModule` (applied left to
+    right). The parts that are ``nn.Module`` s are registered, so ``pyro.module`` or
+    ``.parameters()`` reach every network.
+
+    :param transforms: a list of transforms and conditional transforms.
+    :param int cache_size: the cache size of the composed transform.
+    """
+
+    def __init__(self, transforms: Sequence, cache_size: int = 0) -> None:
+        torch.nn.ModuleList.__init__(self)
+        self.transforms = [
+            t if isinstance(t, ConditionalTransform) else ConstantConditionalTransform(t)
+            for t in transforms
+        ]
+        self.cache_size = cache_size
+        for t in transforms:
+            if isinstance(t, torch.nn.Module):
+                self.append(t)
+
+    def condition(self, context: torch.Tensor) -> ComposeTransformModule:
+        return ComposeTransformModule(
+            [t.condition(context) for t in self.transforms], cache_size=self.cache_size
+        )
 
 
 class ConstantConditionalDistribution(ConditionalDistribution):
