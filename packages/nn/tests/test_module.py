@@ -104,7 +104,8 @@ def test_regression_sites_and_shapes():
     model = Regression()
     x = torch.randn(5, 2)
     tr = sites(model, x)
-    assert set(tr) == {"linear.weight", "linear.bias", "obs"}
+    # "data": the plate, recorded as its subsample site (as in Pyro)
+    assert set(tr) == {"linear.weight", "linear.bias", "data", "obs"}
     assert tr["linear.weight"]["value"].shape == (1, 2)
     y = model(x)
     assert y.shape == (5,)
