@@ -281,6 +281,10 @@ CASES = {
         lambda d, x: per_batch(d, x, lambda i, xi: st.multivariate_t(
             _np(d.loc)[i], _np(d.covariance_matrix)[i], df=_np(d.df)[i]).logpdf(xi)),
         n_mc=50000),
+    "SoftAsymmetricLaplace": Case(
+        lambda b, p: dist.SoftAsymmetricLaplace(p.real(b), p.pos(b), p.pos(b, 0.5, 2),
+                                                p.pos(b, 0.2, 1.5)),
+        lambda d, x: _soft_asymmetric_laplace_logpdf(d, x), rsample_fd=True),
     "Stable": Case(
         lambda b, p: dist.Stable(p.u(b, 1.2, 1.9), p.u(b, -0.9, 0.9), p.pos(b), p.real(b)),
         lambda d, x: _levy_stable_logpdf(d, x), moments="none", rtol=2e-3, rsample_fd=True),
@@ -347,6 +351,23 @@ def _diag_mixture_logpdf(d, x, locs, scales):
     return np.log((w * np.exp(comp)).sum(-1))
 
 
+def _soft_asymmetric_laplace_logpdf(d, x):
+    # numerical convolution of N(0, s^2) with scipy's asymmetric Laplace
+    from scipy import integrate
+
+    s = _np(d.scale * d.softness)
+    out = np.empty(np.broadcast(x, s).shape)
+    xb, sb, locb = np.broadcast_arrays(x, s, _np(d.loc))
+    kb = np.broadcast_to(_np(d.asymmetry), xb.shape)
+    scb = np.broadcast_to(_np(d.scale), xb.shape)
+    for i in np.ndindex(*xb.shape):
+        al = st.laplace_asymmetric(kb[i], 0.0, scb[i])
+        f = st.norm(locb[i], sb[i])
+        out[i] = np.log(integrate.quad(lambda a: al.pdf(a) * f.pdf(xb[i] - a), -np.inf, 0)[0]
+                        + integrate.quad(lambda a: al.pdf(a) * f.pdf(xb[i] - a), 0, np.inf)[0])
+    return out
+
+
 def _levy_stable_logpdf(d, x):
     # scipy's "S1" is Pyro's coords="S" (away from stability 1, where conventions differ)
     st.levy_stable.parameterization = "S0" if d.coords == "S0" else "S1"
@@ -373,7 +394,7 @@ def _ordered_logistic_probs(d, x):
     return np.take_along_axis(probs, x.astype(int)[..., None], -1)[..., 0]
 
 
-ABSTRACT = {"Distribution", "TorchDistribution"}
+ABSTRACT = {"Distribution", "ExponentialFamily", "TorchDistribution"}
 
 
 def exported_families():
@@ -578,6 +599,8 @@ def test_enumerate_support_probabilities_sum_to_one(name, batch_shape, seed):
 # noise, so with the noise fixed (same seed) autograd must match finite differences.
 _L = torch.tensor([[1.0, 0.0], [0.3, 0.8]], dtype=torch.float64)
 FD_CASES = {
+    "SoftAsymmetricLaplace": ([0.3, 1.2, 0.7, 0.5],
+                              lambda t: dist.SoftAsymmetricLaplace(t[0], t[1], t[2], t[3])),
     "ProjectedNormal": ([0.3, -1.2, 0.8], lambda t: dist.ProjectedNormal(t)),
     # the Chambers-Mallows-Stuck transform of fixed uniform/exponential noise
     "Stable": ([1.5, 0.3, 1.2, 0.4], lambda t: dist.Stable(t[0], t[1], t[2], t[3])),

@@ -6,13 +6,11 @@ Importing this package registers Pyro's constraints with torch's ``biject_to`` /
 ``transform_to`` and Pyro's KL pairs with torch's ``kl_divergence``. Names that plugins
 register (``pyro_register_distributions``) are found through the module ``__getattr__``.
 """
-from torch.distributions import Distribution
-
 import pyro.plugins
 
 from . import constraint_registry, constraints, kl, transforms  # noqa: F401 (registrations)
 from . import torch as _torch_families
-from .asymmetric_laplace import AsymmetricLaplace
+from .asymmetriclaplace import AsymmetricLaplace, SoftAsymmetricLaplace
 from .conditional import (
     ConditionalDistribution,
     ConditionalTransform,
@@ -24,6 +22,7 @@ from .constraint_registry import biject_to, transform_to
 from .delta import Delta
 from .diag_normal_mixture import MixtureOfDiagNormals
 from .diag_normal_mixture_shared_cov import MixtureOfDiagNormalsSharedCovariance
+from .distribution import Distribution
 from .empirical import Empirical
 from .extended import ExtendedBetaBinomial, ExtendedBinomial
 from .folded import FoldedDistribution
@@ -32,12 +31,12 @@ from .improper_uniform import ImproperUniform
 from .kl import kl_divergence, register_kl
 from .lkj import LKJ, LKJCorrCholesky
 from .logistic import Logistic
-from .masked_mixture import MaskedMixture
+from .mixture import MaskedMixture
 from .multivariate_studentt import MultivariateStudentT
 from .ordered_logistic import OrderedLogistic
 from .projected_normal import ProjectedNormal
 from .rejector import Rejector
-from .soft_laplace import SoftLaplace
+from .softlaplace import SoftLaplace
 from .stable import Stable, StableWithLogProb
 from .torch import *  # noqa: F401,F403 (every torch family, generated)
 from .torch_distribution import (
@@ -78,6 +77,7 @@ PYRO_FAMILIES = [
     "OrderedLogistic",
     "ProjectedNormal",
     "Rejector",
+    "SoftAsymmetricLaplace",
     "SoftLaplace",
     "Stable",
     "StableWithLogProb",
@@ -117,6 +117,7 @@ __all__ = [
     "OrderedLogistic",
     "ProjectedNormal",
     "Rejector",
+    "SoftAsymmetricLaplace",
     "SoftLaplace",
     "Stable",
     "StableWithLogProb",

@@ -35,8 +35,43 @@ from .fast_beta import FastBeta
 #: against scipy like the rest).
 SPEEDUPS = {"Beta": FastBeta}
 
-#: torch classes that are abstract bases, not families.
-_ABSTRACT = frozenset({"Distribution", "ExponentialFamily"})
+#: torch's abstract base of every distribution (Pyro's own is :mod:`.distribution`); the
+#: abstract ``ExponentialFamily`` is wrapped like a family, as Pyro does.
+_ABSTRACT = frozenset({"Distribution"})
+
+
+class _PoissonIsSparse:
+    """Pyro's ``Poisson(rate, *, is_sparse=False)``: with ``is_sparse=True`` ``log_prob``
+    evaluates the data-dependent terms only where the value is nonzero (faster for
+    sparse count data; same result)."""
+
+    _pyro_signature = True  # the wrapper shows this __init__'s parameters
+
+    def __init__(self, rate, *, is_sparse: bool = False, validate_args=None):
+        _td.Poisson.__init__(self, rate, validate_args=validate_args)
+        self.is_sparse = is_sparse
+
+    def expand(self, batch_shape, _instance=None):
+        new = _expand(self, batch_shape, _instance)
+        if new is not self and isinstance(new, _td.Poisson):
+            new.is_sparse = getattr(self, "is_sparse", False)
+        return new
+
+    def log_prob(self, value):
+        if not getattr(self, "is_sparse", False):
+            return _td.Poisson.log_prob(self, value)
+        if self._validate_args:
+            self._validate_sample(value)
+        rate, value = torch.broadcast_tensors(self.rate, value)
+        result = -rate.clone()
+        nz = value > 0
+        v, r = value[nz], rate[nz]
+        result[nz] = result[nz] + v * r.log() - torch.lgamma(v + 1)
+        return result
+
+
+#: Pyro's parameters where they differ from torch's.
+PYRO_PARAMETERS = {"Poisson": _PoissonIsSparse}
 
 
 def _expand(self, batch_shape, _instance=None):
@@ -94,6 +129,8 @@ def _make_init(torch_cls: type, mixin=None):
     torch_init = torch_cls.__init__
     own_init = vars(mixin).get("__init__") if mixin is not None else None
     init = own_init or torch_init
+    signature_source = own_init if own_init is not None and getattr(
+        mixin, "_pyro_signature", False) else torch_init
 
     def __init__(self, *args, **kwargs):
         try:
@@ -110,9 +147,13 @@ def _make_init(torch_cls: type, mixin=None):
 
     __init__._pyro_wraps = torch_init
     __init__.__doc__ = torch_init.__doc__
-    __init__.__signature__ = inspect.signature(torch_init)
+    __init__.__signature__ = inspect.signature(signature_source)
     __init__.__qualname__ = f"{torch_cls.__name__}.__init__"
     return __init__
+
+
+def _mixin_of(name: str):
+    return FIXES.get(name) or SPEEDUPS.get(name) or PYRO_PARAMETERS.get(name)
 
 
 def _wrap(torch_cls: type) -> type:
@@ -124,11 +165,11 @@ def _wrap(torch_cls: type) -> type:
         + f"\n\n    (Pyro wrapper of :class:`torch.distributions.{name}` with "
         ":class:`~pyro.distributions.torch_distribution.TorchDistributionMixin`.)\n",
         "_torch_class": torch_cls,
-        "__init__": _make_init(torch_cls, FIXES.get(name) or SPEEDUPS.get(name)),
+        "__init__": _make_init(torch_cls, _mixin_of(name)),
         "_get_checked_instance": _get_checked_instance,
         "expand": _expand,
     }
-    fix = FIXES.get(name) or SPEEDUPS.get(name)
+    fix = _mixin_of(name)
     if fix is not None and "expand" in vars(fix):
         namespace["expand"] = vars(fix)["expand"]
     bases = (torch_cls, TorchDistributionMixin) if fix is None else (fix, torch_cls,

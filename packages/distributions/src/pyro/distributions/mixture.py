@@ -7,7 +7,36 @@ from torch.distributions import constraints
 from .torch_distribution import TorchDistribution
 from .util import broadcast_shape
 
-__all__ = ["MaskedMixture"]
+__all__ = ["MaskedConstraint", "MaskedMixture"]
+
+
+class MaskedConstraint(constraints.Constraint):
+    """Two constraints interleaved elementwise by a mask: ``constraint1`` holds where
+    ``mask`` is True, ``constraint0`` where it is False.
+
+    :param torch.Tensor mask: a bool tensor.
+    :param constraint0: the constraint where ``mask == 0``.
+    :param constraint1: the constraint where ``mask == 1``.
+    """
+
+    def __init__(self, mask: torch.Tensor, constraint0, constraint1) -> None:
+        self.mask = mask
+        self.constraint0 = constraint0
+        self.constraint1 = constraint1
+        super().__init__()
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.constraint0.is_discrete or self.constraint1.is_discrete
+
+    @property
+    def event_dim(self) -> int:
+        return max(self.constraint0.event_dim, self.constraint1.event_dim)
+
+    def check(self, value):
+        ok0 = self.constraint0.check(value)
+        ok1 = self.constraint1.check(value)
+        return torch.where(self.mask, ok1, ok0)
 
 
 class MaskedMixture(TorchDistribution):
@@ -42,7 +71,12 @@ class MaskedMixture(TorchDistribution):
 
     @constraints.dependent_property
     def support(self):
-        return self.component0.support
+        """The support of ``component1`` where the mask is True, of ``component0`` where
+        it is False (one constraint when both components share it)."""
+        if self.component0.support is self.component1.support:
+            return self.component0.support
+        return MaskedConstraint(self.mixture_mask, self.component0.support,
+                                self.component1.support)
 
     @property
     def has_rsample(self) -> bool:
