@@ -31,8 +31,8 @@ class ELBO:
         instead of a Python loop. The model and guide must then broadcast correctly.
     :param bool strict_enumeration_warning: warn when a TraceEnum_ELBO finds nothing to
         enumerate.
-    :param bool ignore_jit_warnings: accepted for API compatibility (no JIT here).
-    :param dict jit_options: accepted for API compatibility.
+    :param bool ignore_jit_warnings: the Jit* ELBOs silence the tracer's warnings.
+    :param dict jit_options: the Jit* ELBOs pass them to ``torch.jit.trace``.
     :param bool retain_graph: passed to ``backward``.
     :param float tail_adaptive_beta: accepted for API compatibility.
 
