@@ -203,7 +203,8 @@ def _mcmc_runner(kernel_name: str, model: Callable, data: Dict[str, Any], *,
     t0 = time.perf_counter()
     mcmc.run(**data)
     group = num_chains > 1
-    samples = mcmc.get_samples(group_by_chain=group)
+    samples = dict(mcmc.get_samples(group_by_chain=group))
+    samples.update(mcmc.get_deterministic(group_by_chain=group))  # reported beside latents
     info = {"algo": kernel_name, "num_samples": num_samples, "warmup_steps": warmup_steps,
             "num_chains": num_chains, "time_s": time.perf_counter() - t0}
     diagnostics = getattr(mcmc, "diagnostics", None)

@@ -269,6 +269,10 @@ def latent_sites_from_trace(trace_nodes: "OrderedDict[str, dict]",
     for name, node in trace_nodes.items():
         if node["type"] != "sample" or node["is_observed"] or site_is_subsample(node):
             continue
+        support = getattr(node["fn"], "support", None)
+        if getattr(support, "is_discrete", False) and \
+                node["infer"].get("enumerate") == "parallel":
+            continue  # summed out by the potential
         site, u = make_latent_site(name, node["fn"], node["value"].detach(), transforms.get(name))
         sites.append(site)
         init[name] = u

@@ -22,9 +22,18 @@ from pyro.poutine.messenger import Messenger
 from pyro.poutine.util import site_is_subsample
 
 from ..initialization import init_to_uniform
+from .batched_potential import max_batch_dims
+from .enum_potential import (
+    EnumModelPotential,
+    TraceEinsumEvaluator,
+    TraceTreeEvaluator,
+    is_enumerated,
+)
 from .potential import DictPotential, ModelPotential, latent_sites_from_trace
 
 __all__ = [
+    "TraceEinsumEvaluator",
+    "TraceTreeEvaluator",
     "diagnostics",
     "diagnostics_from_stats",
     "predictive",
@@ -54,14 +63,16 @@ def _check_site(msg: dict) -> None:
     support = getattr(fn, "support", None)
     if support is not None and getattr(support, "is_discrete", False):
         enum = msg["infer"].get("enumerate")
-        hint = (" (it is marked for enumeration, which MCMC does not support yet)"
-                if enum else "")
+        if enum == "parallel":  # summed out of the potential (see enum_potential)
+            _check_full_data(msg)
+            return
+        hint = (f" (enumerate={enum!r}: MCMC sums out only parallel enumeration, use "
+                f"config_enumerate(model, 'parallel'))" if enum else "")
         raise ValueError(
             f"MCMC: latent sample site {msg['name']!r} is discrete ({type(fn).__name__} "
             f"with support {support}){hint}. HMC and NUTS need continuous latent sites: "
-            f"sum the discrete variable out of the model by hand (e.g. a mixture "
-            f"distribution; enumeration with config_enumerate / TraceEnum is not supported "
-            f"by MCMC here), observe it, or use a continuous relaxation "
+            f"mark it infer={{'enumerate': 'parallel'}} (or config_enumerate) to sum it out, "
+            f"observe it, or use a continuous relaxation "
             f"(RelaxedBernoulliStraightThrough, RelaxedOneHotCategorical)."
         )
     _check_full_data(msg)
@@ -81,6 +92,8 @@ class _InitMessenger(Messenger):
             _check_full_data(msg)
             return
         _check_site(msg)
+        if is_enumerated(msg):
+            return  # sampled here for the prototype trace; enumerated in the potential
         if msg["value"] is None:
             with torch.no_grad():
                 value = self.init_strategy(msg)
@@ -104,6 +117,15 @@ def _deterministic_names(trace) -> list[str]:
             if site["type"] == "sample" and site["infer"].get("_deterministic")]
 
 
+def _plate_dims(trace) -> int:
+    dims = 0
+    for site in trace.nodes.values():
+        for frame in site.get("cond_indep_stack", ()):
+            if frame.dim is not None:
+                dims = max(dims, -frame.dim)
+    return dims
+
+
 def setup_potential(model: Callable, model_args: tuple = (), model_kwargs: dict | None = None,
                     transforms: dict | None = None, init_strategy: Callable = init_to_uniform,
                     initial_params: dict | None = None, max_plate_nesting: int | None = None):
@@ -124,7 +146,12 @@ def setup_potential(model: Callable, model_args: tuple = (), model_kwargs: dict 
         trace = _trace_with_init(model, model_args, model_kwargs, init_strategy)
         sites, init = latent_sites_from_trace(trace.nodes, transforms)
         if potential is None:
-            potential = ModelPotential(model, model_args, model_kwargs, sites)
+            if any(is_enumerated(site) for site in trace.nodes.values()):
+                mpn = max(max_batch_dims(trace) if max_plate_nesting is None
+                          else max_plate_nesting, _plate_dims(trace))
+                potential = EnumModelPotential(model, model_args, model_kwargs, sites, mpn)
+            else:
+                potential = ModelPotential(model, model_args, model_kwargs, sites)
             potential.deterministic_names = _deterministic_names(trace)
         if initial_params is not None:
             z0 = potential.pack({k: torch.as_tensor(v) for k, v in initial_params.items()})
