@@ -77,3 +77,16 @@ def test_conditional_distribution_clear_cache_reaches_constant_transforms():
     assert flow._cached_x_y[1] is y
     cond.clear_cache()
     assert flow._cached_x_y == (None, None)
+
+
+def test_transform_module_clear_cache():
+    flow = T.Spline(2)
+    chain = T.ComposeTransformModule([flow, T.Planar(2)])
+    x = torch.randn(3, 2)
+    y = flow(x)
+    assert flow._cached_x_y[0] is x and flow.inv(y) is x
+    flow.clear_cache()
+    assert flow._cached_x_y == (None, None)
+    chain(x)
+    chain.clear_cache()
+    assert all(p._cached_x_y == (None, None) for p in chain.parts)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch.distributions.transforms import ComposeTransform, Transform
 
+from ._torch_fixes import _clear_transform_cache
+
 __all__ = ["ComposeTransformModule", "TransformModule"]
 
 
@@ -27,6 +29,11 @@ class TransformModule(Transform, torch.nn.Module):
     def __repr__(self) -> str:
         return torch.nn.Module.__repr__(self)
 
+    def clear_cache(self) -> None:
+        """Forget the cached ``(x, y)`` pair (e.g. after an optimizer step changed the
+        parameters while the same input tensor will be transformed again)."""
+        _clear_transform_cache(self)
+
 
 class ComposeTransformModule(ComposeTransform, torch.nn.ModuleList):
     """A :class:`~torch.distributions.transforms.ComposeTransform` of transforms that is
@@ -47,3 +54,7 @@ class ComposeTransformModule(ComposeTransform, torch.nn.ModuleList):
 
     def __repr__(self) -> str:
         return torch.nn.Module.__repr__(self)
+
+    def clear_cache(self) -> None:
+        """Forget the cached ``(x, y)`` pairs of the composition and of every part."""
+        _clear_transform_cache(self)
