@@ -72,6 +72,11 @@ def test_condition_and_obs_keep_the_users_value_object():
     data = torch.tensor([0.5])
     assert poutine.condition(model, data={"x": data})() is data
 
+    # the log density is computed at the equivalent tensor, validation on
+    tr = poutine.trace(poutine.condition(model, data={"x": value})).get_trace()
+    assert tr.nodes["x"]["value"] is value
+    assert tr.log_prob_sum().item() == pytest.approx(-0.5 * math.log(2 * math.pi) - 1.125)
+
     obs = 2.5
     with poutine.trace() as tracer:
         assert pyro.sample("y", dist.Normal(0.0, 1.0), obs=obs) is obs

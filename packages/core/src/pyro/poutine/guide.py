@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, Set, Tuple, Union
 import torch
 
 from ..primitive_distributions import Delta
+from .messenger import Messenger
 from .trace_messenger import TraceMessenger
 from .trace_struct import Trace
 from .util import site_is_subsample
@@ -59,6 +60,9 @@ class GuideMessenger(TraceMessenger, ABC):
         model_trace, _ = self.get_traces()
         return {name: site["value"] for name, site in model_trace.nodes.items()
                 if site["type"] == "sample" and not site_is_subsample(site)}
+
+    # TraceMessenger skips the type dispatch on the way down; this handler needs it
+    process_message = Messenger.process_message
 
     def _pyro_sample(self, msg) -> None:
         if self._in_posterior:

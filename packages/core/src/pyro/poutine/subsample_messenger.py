@@ -120,6 +120,7 @@ class SubsampleMessenger(IndepMessenger):
             apply_stack(msg)
             subsample = msg["value"]
             self._subsampled = self._subsampled or len(subsample) != self.size
+            self._indices = subsample
         elif self._subsampled and subsample is None:
             subsample = _Subsample(self.size, subsample_size, device).sample()
         if self._subsampled:

@@ -77,6 +77,9 @@ class TraceMessenger(Messenger):
             self(*args, **kwargs)
         return self.trace
 
+    def process_message(self, msg) -> None:
+        pass  # records on the way up only; no per-message dispatch on the hot path
+
     def postprocess_message(self, msg) -> None:
         if self.param_only and msg["type"] != "param":
             return
