@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch.distributions.transforms import Transform
 
+from pyro.ops.tensor_utils import dct, idct
+
 from .. import constraints
-from ._spectral import dct, idct
 
 __all__ = ["DiscreteCosineTransform"]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from torch.distributions.transforms import Transform
 
+from pyro.ops.tensor_utils import haar_transform, inverse_haar_transform
+
 from .. import constraints
-from ._spectral import haar, inverse_haar
 from .discrete_cosine import _check_dim
 
 __all__ = ["HaarTransform"]
@@ -57,10 +58,10 @@ class HaarTransform(Transform):
         x = x.movedim(self.dim, -1)
         if self.flip:
             x = x.flip(-1)
-        return haar(x).movedim(-1, self.dim)
+        return haar_transform(x).movedim(-1, self.dim)
 
     def _inverse(self, y):
-        x = inverse_haar(y.movedim(self.dim, -1))
+        x = inverse_haar_transform(y.movedim(self.dim, -1))
         if self.flip:
             x = x.flip(-1)
         return x.movedim(-1, self.dim)
