@@ -10,6 +10,7 @@ import pyro.plugins
 
 from . import constraint_registry, constraints, kl, transforms  # noqa: F401 (registrations)
 from . import torch as _torch_families
+from .affine_beta import AffineBeta
 from .asymmetriclaplace import AsymmetricLaplace, SoftAsymmetricLaplace
 from .conditional import (
     ConditionalDistribution,
@@ -27,15 +28,23 @@ from .empirical import Empirical
 from .extended import ExtendedBetaBinomial, ExtendedBinomial
 from .folded import FoldedDistribution
 from .gaussian_scale_mixture import GaussianScaleMixture
+from .grouped_normal_normal import GroupedNormalNormal
 from .improper_uniform import ImproperUniform
 from .kl import kl_divergence, register_kl
 from .lkj import LKJ, LKJCorrCholesky
-from .logistic import Logistic
+from .log_normal_negative_binomial import LogNormalNegativeBinomial
+from .logistic import Logistic, SkewLogistic
 from .mixture import MaskedMixture
 from .multivariate_studentt import MultivariateStudentT
+from .nanmasked import NanMaskedMultivariateNormal, NanMaskedNormal
 from .ordered_logistic import OrderedLogistic
+from .polya_gamma import TruncatedPolyaGamma
 from .projected_normal import ProjectedNormal
 from .rejector import Rejector
+from .relaxed_straight_through import (
+    RelaxedBernoulliStraightThrough,
+    RelaxedOneHotCategoricalStraightThrough,
+)
 from .softlaplace import SoftLaplace
 from .stable import Stable, StableWithLogProb
 from .torch import *  # noqa: F401,F403 (every torch family, generated)
@@ -48,6 +57,7 @@ from .torch_distribution import (
 from .torch_transform import ComposeTransformModule, TransformModule
 from .unit import Unit
 from .util import enable_validation, is_validation_enabled, validation_enabled
+from .von_mises_3d import VonMises3D
 from .zero_inflated import (
     ZeroInflatedDistribution,
     ZeroInflatedNegativeBinomial,
@@ -56,6 +66,7 @@ from .zero_inflated import (
 
 #: Pyro's families beyond torch's (every one is tested in tests/test_families.py).
 PYRO_FAMILIES = [
+    "AffineBeta",
     "AsymmetricLaplace",
     "BetaBinomial",
     "Delta",
@@ -66,28 +77,38 @@ PYRO_FAMILIES = [
     "FoldedDistribution",
     "GammaPoisson",
     "GaussianScaleMixture",
+    "GroupedNormalNormal",
     "ImproperUniform",
     "LKJ",
     "LKJCorrCholesky",
+    "LogNormalNegativeBinomial",
     "Logistic",
     "MaskedMixture",
     "MixtureOfDiagNormals",
     "MixtureOfDiagNormalsSharedCovariance",
     "MultivariateStudentT",
+    "NanMaskedMultivariateNormal",
+    "NanMaskedNormal",
     "OrderedLogistic",
     "ProjectedNormal",
     "Rejector",
+    "RelaxedBernoulliStraightThrough",
+    "RelaxedOneHotCategoricalStraightThrough",
+    "SkewLogistic",
     "SoftAsymmetricLaplace",
     "SoftLaplace",
     "Stable",
     "StableWithLogProb",
+    "TruncatedPolyaGamma",
     "Unit",
+    "VonMises3D",
     "ZeroInflatedDistribution",
     "ZeroInflatedNegativeBinomial",
     "ZeroInflatedPoisson",
 ]
 
 __all__ = [
+    "AffineBeta",
     "AsymmetricLaplace",
     "BetaBinomial",
     "ComposeTransformModule",
@@ -105,18 +126,25 @@ __all__ = [
     "FoldedDistribution",
     "GammaPoisson",
     "GaussianScaleMixture",
+    "GroupedNormalNormal",
     "ImproperUniform",
     "LKJ",
     "LKJCorrCholesky",
+    "LogNormalNegativeBinomial",
     "Logistic",
     "MaskedDistribution",
     "MaskedMixture",
     "MixtureOfDiagNormals",
     "MixtureOfDiagNormalsSharedCovariance",
     "MultivariateStudentT",
+    "NanMaskedMultivariateNormal",
+    "NanMaskedNormal",
     "OrderedLogistic",
     "ProjectedNormal",
     "Rejector",
+    "RelaxedBernoulliStraightThrough",
+    "RelaxedOneHotCategoricalStraightThrough",
+    "SkewLogistic",
     "SoftAsymmetricLaplace",
     "SoftLaplace",
     "Stable",
@@ -124,7 +152,9 @@ __all__ = [
     "TorchDistribution",
     "TorchDistributionMixin",
     "TransformModule",
+    "TruncatedPolyaGamma",
     "Unit",
+    "VonMises3D",
     "ZeroInflatedDistribution",
     "ZeroInflatedNegativeBinomial",
     "ZeroInflatedPoisson",
