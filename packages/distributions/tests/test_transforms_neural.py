@@ -245,3 +245,21 @@ def test_batchnorm_gamma_constraint_and_density():
     assert flow_dist.log_prob(x_of(10, 2)).shape == (10,)
     with pytest.raises(ValueError, match="batch"):
         T.BatchNorm(2)._inverse(torch.zeros(1, 2))
+
+
+def test_neural_autoregressive_output_order_is_a_w_b():
+    # a network that ignores its input: (a, w, b) in Pyro's order, shapes (H, D)
+    a = torch.tensor([[0.5, 1.0], [2.0, -1.0]], dtype=torch.float64)
+    w = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    b = torch.tensor([[0.1, -0.3], [0.2, 0.4]], dtype=torch.float64)
+
+    class Fixed(torch.nn.Module):
+        def forward(self, x):
+            shape = x.shape[:-1] + a.shape
+            return a.expand(shape), w.expand(shape), b.expand(shape)
+
+    t = T.NeuralAutoregressive(Fixed(), hidden_units=2)
+    x = x_of(5, 2)
+    weights = torch.softmax(w, dim=-2)
+    s = (weights * torch.sigmoid(torch.nn.functional.softplus(a) * x.unsqueeze(-2) + b)).sum(-2)
+    assert torch.allclose(t(x), torch.logit(s))

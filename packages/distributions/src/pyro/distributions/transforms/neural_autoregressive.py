@@ -50,12 +50,12 @@ class NeuralAutoregressive(TransformModule):
     .. math:: y_i = \sigma^{-1}\Big(\sum_{j=1}^{H} w_{ij}\, \sigma(a_{ij} x_i + b_{ij})\Big),
 
     where :math:`\sigma` is the invertible ``activation``, :math:`a_{ij} > 0` (softplus),
-    :math:`w_{i\cdot}` on the simplex (softmax), and :math:`(a, b, w)` the outputs of an
-    autoregressive network on the preceding inputs: monotone in :math:`x_i`, hence
-    invertible.
+    :math:`w_{i\cdot}` on the simplex (softmax), and :math:`(a, w, b)` the outputs (in this
+    order, as in Pyro) of an autoregressive network on the preceding inputs: monotone in
+    :math:`x_i`, hence invertible.
 
     :param autoregressive_nn: e.g. ``AutoRegressiveNN(D, [h], param_dims=[H, H, H])``,
-        returning three tensors of shape ``batch + (H, D)``.
+        returning three tensors ``(a, w, b)`` of shape ``batch + (H, D)``.
     :param int hidden_units: :math:`H`.
     :param str activation: ``'sigmoid'`` (the DSF of [1]), ``'tanh'``, ``'ELU'`` or
         ``'LeakyReLU'``.
@@ -91,9 +91,9 @@ class NeuralAutoregressive(TransformModule):
         if not isinstance(out, (tuple, list)) or len(out) != 3:
             raise ValueError(
                 "NeuralAutoregressive needs an autoregressive network with param_dims="
-                f"[{self.hidden_units}] * 3 returning (a, b, w)"
+                f"[{self.hidden_units}] * 3 returning (a, w, b)"
             )
-        a_pre, b, w_pre = out
+        a_pre, w_pre, b = out
         a = F.softplus(a_pre)
         log_w = self.logsoftmax(w_pre)
         pre = a * x.unsqueeze(-2) + b
