@@ -252,8 +252,6 @@ CASES = {
     "GammaPoisson": Case(lambda b, p: dist.GammaPoisson(p.pos(b, 1, 4), p.pos(b)),
                          lambda d, x: st.nbinom(_np(d.concentration),
                                                 _np(d.rate) / (1 + _np(d.rate))).logpmf(x)),
-    "ImproperUniform": Case(lambda b, p: dist.ImproperUniform(constraints.positive, b, (2,)),
-                            lambda d, x: np.zeros(x.shape[:-1]), moments="none"),
     "LKJ": Case(lambda b, p: dist.LKJ(3, p.pos(b)), n_mc=5000),
     "Logistic": Case(lambda b, p: dist.Logistic(p.real(b), p.pos(b)),
                      lambda d, x: st.logistic(_np(d.loc), _np(d.scale)).logpdf(x),
@@ -451,9 +449,10 @@ def exported_families():
     )
 
 
-#: families whose batch shape is always () (one joint likelihood, or a fixed scalar law):
-#: the batch-shape laws above do not apply; tests/test_scalar_families.py covers them.
-SCALAR_ONLY = {"GroupedNormalNormal", "TruncatedPolyaGamma"}
+#: families the sampling and batch-shape laws above do not apply to, covered by
+#: tests/test_scalar_families.py and test_wrappers.py: batch shape always () (one joint
+#: likelihood, a fixed scalar law), or no sampler (an improper density).
+SCALAR_ONLY = {"GroupedNormalNormal", "ImproperUniform", "TruncatedPolyaGamma"}
 
 
 def test_every_family_has_a_case():
@@ -530,7 +529,7 @@ def test_shape_laws(name, batch_shape, seed):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("name", sorted(set(CASES) - {"ImproperUniform"}))  # no parameters
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_parameters_on_cuda_give_samples_on_cuda(name):
     d = CASES[name].make(torch.Size((2,)), P(0, device="cuda"))
     x = d.sample((3,))

@@ -247,12 +247,13 @@ def test_unit_has_empty_values():
     assert not d.has_rsample and dist.Unit(0.0, has_rsample=True).has_rsample
 
 
-def test_improper_uniform_samples_in_support_and_scores_zero():
+def test_improper_uniform_cannot_be_sampled_and_scores_zero():
     d = dist.ImproperUniform(dist.constraints.positive_ordered_vector, (2,), (3,))
-    x = d.sample((4,))
-    assert x.shape == (4, 2, 3)
-    assert dist.constraints.positive_ordered_vector.check(x).all()
+    with pytest.raises(NotImplementedError, match="sampling"):
+        d.sample((4,))
+    x = torch.tensor([0.5, 1.0, 3.0]).expand(4, 2, 3)
     assert torch.equal(d.log_prob(x), torch.zeros(4, 2))
+    assert d.expand((5, 2)).log_prob(x[0]).shape == (5, 2)
     with pytest.raises(ValueError, match="event_shape"):
         dist.ImproperUniform(dist.constraints.simplex, (), ())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-from torch.distributions import constraints, transform_to
+from torch.distributions import constraints
 
 from .torch_distribution import TorchDistribution
 from .util import broadcast_shape
@@ -16,10 +16,10 @@ class ImproperUniform(TorchDistribution):
     r"""Improper flat "density" on ``support``: ``log_prob`` is 0 everywhere in it.
 
     Used as a prior that adds nothing to the log joint (for example a latent site whose
-    density a ``pyro.factor`` supplies). Since no normalized distribution exists,
-    ``sample`` returns *initialization* points, not draws from a density: uniform in (-2, 2)
-    in the unconstrained space, mapped into ``support`` by ``transform_to(support)`` (as
-    Pyro's ``init_to_uniform`` does).
+    density a ``pyro.factor`` supplies, or one that a reparameterizer or guide replaces).
+    No normalized distribution exists, so, as in Pyro, :meth:`sample` raises
+    ``NotImplementedError``: give such a site a value (``poutine.condition``,
+    ``init_to_value``, a guide).
 
     :param support: a constraint with a ``transform_to`` registration.
     :param batch_shape: the batch shape.
@@ -63,8 +63,5 @@ class ImproperUniform(TorchDistribution):
         return torch.zeros((), dtype=dtype, device=value.device).expand(shape)
 
     def sample(self, sample_shape=torch.Size()):
-        transform = transform_to(self._support)
-        shape = torch.Size(sample_shape) + self.batch_shape + self.event_shape
-        unconstrained_shape = transform.inverse_shape(shape)
-        u = torch.rand(unconstrained_shape) * 4 - 2
-        return transform(u)
+        """:raises NotImplementedError: always (an improper density has no draws)."""
+        raise NotImplementedError("ImproperUniform does not support sampling")
