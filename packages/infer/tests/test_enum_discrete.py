@@ -202,3 +202,51 @@ def test_backward_sample_messenger_rerun_uses_posterior_values():
                          for a in range(2) for b in range(2)]).reshape(2, 2)
     p = (logs.logsumexp(0) - logs.logsumexp((0, 1))).exp()[1].item()  # p(w2 = 1 | z, o)
     assert abs(w2.float().mean().item() - p) < 5 * (p * (1 - p) / 2000) ** 0.5
+
+
+def test_compute_marginals_match_brute_force():
+    model = plated_model(2)
+    marginals = TraceEnum_ELBO(max_plate_nesting=1).compute_marginals(model, lambda: None)
+    assert list(marginals) == ["z", "w1", "w2"]
+    table = {}
+    for v in itertools.product(range(2), repeat=5):
+        table[v] = log_joint(model, {"z": torch.tensor(v[0]), "w1": torch.tensor(v[1:3]),
+                                     "w2": torch.tensor(v[3:5])})
+    logs = torch.tensor(list(table.values()))
+    probs = dict(zip(table, (logs - logs.logsumexp(0)).exp().tolist()))
+
+    def marginal(pos, value):
+        return sum(p for v, p in probs.items() if v[pos] == value)
+
+    assert marginals["z"].probs[1].item() == pytest.approx(marginal(0, 1), abs=1e-5)
+    assert marginals["w1"].batch_shape == (2,)
+    for i in range(2):
+        assert marginals["w1"].probs[i, 1].item() == pytest.approx(marginal(1 + i, 1), abs=1e-5)
+        assert marginals["w2"].probs[i, 1].item() == pytest.approx(marginal(3 + i, 1), abs=1e-5)
+
+
+def test_compute_marginals_of_a_bernoulli_site_is_a_bernoulli():
+    @config_enumerate
+    def model():
+        z = pyro.sample("z", dist.Bernoulli(0.3))
+        pyro.sample("x", dist.Normal(z, 1.0), obs=torch.tensor(0.8))
+
+    m = TraceEnum_ELBO(max_plate_nesting=0).compute_marginals(model, lambda: None)
+    lp = torch.tensor([0.7, 0.3]).log() + dist.Normal(torch.tensor([0.0, 1.0]), 1.0).log_prob(
+        torch.tensor(0.8))
+    assert isinstance(m["z"], dist.Bernoulli)
+    assert m["z"].probs.item() == pytest.approx((lp - lp.logsumexp(0)).exp()[1].item(), abs=1e-6)
+
+
+def test_sample_posterior_returns_the_model_value_at_a_posterior_draw():
+    torch.manual_seed(5)
+    n = 3000
+    z, w1, w2 = TraceEnum_ELBO(max_plate_nesting=1).sample_posterior(plated_model(n),
+                                                                    lambda: None)
+    assert z.shape == () and w1.shape == (n,) and w2.shape == (n,)
+    single = plated_model(1)
+    logs = torch.tensor([log_joint(single, {"z": z, "w1": torch.tensor([a]),
+                                           "w2": torch.tensor([b])})
+                         for a in range(2) for b in range(2)]).reshape(2, 2)
+    p = (logs.logsumexp(1) - logs.logsumexp((0, 1))).exp()[1].item()  # p(w1 = 1 | z, o)
+    assert abs(w1.float().mean().item() - p) < 5 * (p * (1 - p) / n) ** 0.5

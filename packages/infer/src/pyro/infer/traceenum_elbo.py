@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import OrderedDict
 from typing import Any, Callable, Dict, FrozenSet, List, Tuple
 
 import torch
@@ -203,6 +204,32 @@ class TraceEnum_ELBO(ELBO):
 
     # -------------------------------------------------------------------- API
 
+    def compute_marginals(self, model: Callable, guide: Callable, *args, **kwargs) -> dict:
+        """The exact posterior marginal of each site the model enumerates, given the
+        observations and one sample of the guide.
+
+        Computed as the gradient of the log partition function with respect to an
+        indicator factor per variable (:class:`~pyro.ops.rings.MarginalRing`).
+
+        :returns: an ``OrderedDict`` from site name to a distribution over the site's
+            values with the site's plate batch shape: ``Bernoulli(logits=...)`` for a
+            Bernoulli site, ``Categorical(logits=...)`` over support positions otherwise.
+        :raises ValueError: when the guide enumerates variables (marginals are then
+            conditional on each of their values; sample them in the guide instead).
+        """
+        model_trace, guide_trace = next(iter(self._iter_enum_traces(model, guide, args, kwargs)))
+        return enum_marginals(model_trace, guide_trace)
+
+    def sample_posterior(self, model: Callable, guide: Callable, *args, **kwargs):
+        """Run the model once with every site it enumerates drawn from its exact joint
+        posterior given the observations and one sample of the guide (backward sampling
+        through the same contraction as the loss); returns what the model returns."""
+        model_trace, guide_trace = next(iter(self._iter_enum_traces(model, guide, args, kwargs)))
+        from pyro import poutine
+
+        with BackwardSampleMessenger(model_trace, guide_trace):
+            return poutine.replay(model, trace=guide_trace)(*args, **kwargs)
+
     def differentiable_loss(self, model: Callable, guide: Callable, *args, **kwargs):
         """The negative ELBO as a differentiable tensor (exact over enumerated sites)."""
         loss = 0.0
@@ -276,6 +303,58 @@ def enum_model_costs(model_trace, guide_trace) -> List[Tuple[FrozenSet, Any]]:
             term = packer.unpack(term)
             costs.append((frames, term if is_identically_one(scale) else term * scale))
     return costs
+
+
+def enum_marginals(model_trace, guide_trace) -> "OrderedDict[str, Any]":
+    """Posterior marginals of the model-enumerated sites of ``model_trace`` (see
+    :meth:`TraceEnum_ELBO.compute_marginals`)."""
+    import pyro.distributions as dist
+    from pyro.ops.contract import contract_to_tensor
+    from pyro.ops.rings import MarginalRing, align, label
+
+    for site in guide_trace.nodes.values():
+        if site["type"] == "sample" and site["infer"].get("_enumerate_dim") is not None:
+            raise ValueError(
+                f"compute_marginals: the guide enumerates site {site['name']!r}; the model's "
+                f"marginals would depend on its value. Sample it in the guide instead"
+            )
+    enum = enum_factor_tree(model_trace, guide_trace)
+    packer = enum.packer
+    tree = {o: list(ts) for o, ts in enum.tree.items()}
+    markers = []
+    for sym, name in packer.var_site.items():
+        if sym not in enum.sum_syms:
+            continue
+        site = model_trace.nodes[name]
+        ordinal = packer.ordinal(site)
+        plates = sorted(ordinal, key=lambda p: packer.symbol_to_dim[p])
+        k = site["fn"].enumerate_support(expand=False).shape[0]
+        like = site_log_prob(site)
+        shape = (k,) + tuple(packer.plate_frame[p].size for p in plates)
+        marker = torch.zeros(shape, dtype=like.dtype, device=like.device).requires_grad_()
+        tree.setdefault(ordinal, []).append(label(marker, sym + "".join(plates)))
+        markers.append((name, site, marker, sym, plates))
+    result: "OrderedDict[str, Any]" = OrderedDict()
+    if not markers:
+        return result
+    with torch.enable_grad():
+        log_z = contract_to_tensor(tree, enum.sum_syms,
+                                   ring=MarginalRing(plate_scale=packer.plate_scale))
+        grads = torch.autograd.grad(log_z.sum(), [m[2] for m in markers])
+    for (name, site, _, sym, plates), grad in zip(markers, grads):
+        # d log Z / d indicator is the marginal, times the subsampling scale of its plates
+        probs = grad / grad.sum(0, keepdim=True)
+        probs = align(probs, sym + "".join(plates), "".join(plates) + sym)
+        depth = max([-packer.symbol_to_dim[p] for p in plates], default=0)
+        batch = [1] * depth
+        for p in plates:
+            batch[depth + packer.symbol_to_dim[p]] = packer.plate_frame[p].size
+        logits = probs.reshape(tuple(batch) + (probs.shape[-1],)).log()
+        if isinstance(site["fn"], torch.distributions.Bernoulli):
+            result[name] = dist.Bernoulli(logits=logits[..., 1] - logits[..., 0])
+        else:
+            result[name] = dist.Categorical(logits=logits)
+    return result
 
 
 def _check_guide_variables(term, ordinal, packer: EnumFactors, guide_trace) -> None:
