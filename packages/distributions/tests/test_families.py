@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 import pyro.distributions as dist
-from pyro.distributions import constraints, transforms
+from pyro.distributions import transforms
 from pyro.distributions.torch_distribution import TorchDistributionMixin
 
 SETTINGS = settings(
