@@ -257,3 +257,36 @@ def test_select_samples_picks_distinct_draws():
     torch.testing.assert_close(out["b"], out["a"] * 2)
     with pytest.raises(ValueError, match="11"):
         select_samples(s, 11)
+
+
+def test_logger_records_drive_one_progress_bar_per_chain():
+    import logging
+    import queue
+
+    from pyro.infer.mcmc.api import logger_thread
+    from pyro.infer.mcmc.logger import (
+        MCMCLoggingHandler,
+        ProgressBar,
+        TqdmHandler,
+        initialize_logger,
+    )
+
+    q = queue.Queue()
+    for chain in range(2):  # two chains log through a queue, as child processes do
+        log = initialize_logger(logging.getLogger(f"test-mcmc-chain-{chain}"), f"CHAIN:{chain}",
+                                log_queue=q)
+        log.info({"progress": 4, "stage": "Warmup", "postfix": {"step size": "1e-1"}})
+        log.info({"progress": 6 - chain, "stage": "Sample"})
+    records = [q.get() for _ in range(4)]
+    bars = ProgressBar(4, 6, num_bars=2)
+    handler = MCMCLoggingHandler(TqdmHandler(), bars)
+    for r in records:
+        handler.handle(r)
+    assert [b.n for b in bars.progress_bars] == [10, 9]
+    assert "Sample [1]" in bars.progress_bars[1].desc
+    bars.close()
+    for r in records:  # logger_thread drains the queue until None
+        q.put(r)
+    q.put(None)
+    logger_thread(q, 4, 6, 2, disable_progbar=True)
+    assert q.empty()

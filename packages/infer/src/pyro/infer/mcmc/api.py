@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import multiprocessing
 import pickle
 import traceback
@@ -21,6 +22,7 @@ from pyro.ops.streaming import CountMeanVarianceStats, StatsOfDict
 from pyro.util import set_rng_seed, validation_enabled
 
 from .batched_potential import vectorize_potential
+from .logger import MCMCLoggingHandler, ProgressBar, TqdmHandler
 from .mcmc_kernel import MCMCKernel
 from .progress import make_progress_bar, set_description, set_postfix
 from .util import (
@@ -31,7 +33,7 @@ from .util import (
 )
 from .util import diagnostics as site_diagnostics
 
-__all__ = ["AbstractMCMC", "MCMC", "StreamingMCMC"]
+__all__ = ["AbstractMCMC", "MCMC", "StreamingMCMC", "logger_thread"]
 
 CHAIN_METHODS = ("sequential", "parallel", "vectorized")
 
@@ -125,6 +127,27 @@ def _run_iterations(kernel: MCMCKernel, params: dict, num_samples: int, warmup_s
             progress(i + 1 - last_report, i + 1, kernel.logging())
             last_report = i + 1
     return kept
+
+
+def logger_thread(log_queue, warmup_steps: int, num_samples: int, num_chains: int,
+                  disable_progbar: bool = False) -> None:
+    """Draw the progress of ``num_chains`` chains that log into ``log_queue`` (records of
+    :mod:`pyro.infer.mcmc.logger`, e.g. from chains in child processes), one bar per
+    chain; other records are printed. Returns when ``None`` is put on the queue (run it in
+    a thread).
+    """
+    bars = ProgressBar(warmup_steps, num_samples, disable=disable_progbar, num_bars=num_chains)
+    handler = TqdmHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    dispatch = MCMCLoggingHandler(handler, bars)
+    try:
+        while True:
+            record = log_queue.get()
+            if record is None:
+                break
+            dispatch.handle(record)
+    finally:
+        bars.close()
 
 
 def _chain_worker(queue, chain_id: int, seed: int, payload: bytes | tuple) -> None:
