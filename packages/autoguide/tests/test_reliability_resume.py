@@ -11,7 +11,8 @@ import torch
 
 import pyro
 import pyro.distributions as dist
-from pyro.infer.autoguide import AutoDelta, AutoMultivariateNormal, AutoNormal
+from pyro import poutine
+from pyro.infer.autoguide import AutoDelta, AutoGuideList, AutoMultivariateNormal, AutoNormal
 from pyro.infer.autoguide.initialization import init_to_median, init_to_sample
 
 pytest.importorskip("pyro.optim", reason="training needs pyro-optim")
@@ -104,19 +105,27 @@ def model():
     pyro.sample("b", dist.Gamma(2.0, 1.0).expand([3]).to_event(1))
 
 
+def guide_list():
+    guide = AutoGuideList(model)
+    guide.append(AutoDelta(poutine.block(model, expose=["a"]), init_loc_fn=init_to_sample))
+    guide.append(AutoNormal(poutine.block(model, hide=["a"]), init_loc_fn=init_to_sample))
+    return guide
+
+
 @pytest.mark.parametrize("make_guide", [
     lambda: AutoNormal(model, init_loc_fn=init_to_sample),
     lambda: AutoDelta(model, init_loc_fn=init_to_median),
     lambda: AutoMultivariateNormal(model, init_loc_fn=init_to_sample),
-], ids=["AutoNormal", "AutoDelta", "AutoMultivariateNormal"])
+    guide_list,
+], ids=["AutoNormal", "AutoDelta", "AutoMultivariateNormal", "AutoGuideList"])
 def test_autoguide_setup_consumes_no_randomness_when_its_params_exist(make_guide):
     make_guide()()  # creates the parameters
     state = torch.get_rng_state()
     guide = make_guide()
-    guide._setup_prototype()
+    guide._ensure_setup((), {})
     assert torch.equal(torch.get_rng_state(), state)
     # a guide whose parameters are new draws its initial values as before
     pyro.clear_param_store()
     guide = make_guide()
-    guide._setup_prototype()
+    guide._ensure_setup((), {})
     assert not torch.equal(torch.get_rng_state(), state)

@@ -9,6 +9,7 @@ import torch
 
 from pyro import poutine
 from pyro.poutine.util import site_is_subsample
+from pyro.util import get_rng_state, set_rng_state
 
 from .continuous import AutoContinuous
 from .guides import AutoGuide
@@ -165,6 +166,7 @@ class AutoGuideList(AutoGuide):
     def _setup_parts(self, args, kwargs) -> None:
         if not self._parts:
             raise ValueError("AutoGuideList has no parts; append guides first")
+        rng = get_rng_state()  # restored below if every part's parameters exist
         if self.prototype_trace is None:
             self._setup_prototype(*args, **kwargs)
         model_sites = _latent_values(self.prototype_trace)
@@ -196,6 +198,9 @@ class AutoGuideList(AutoGuide):
             frames.update(part._prototype_frames)
         self._prototype_frames = frames
         self._parts_ready = True
+        autos = [part for part in self._parts if not isinstance(part, AutoCallable)]
+        if autos and all(part._params_exist() for part in autos):
+            set_rng_state(rng)  # resuming: setting up consumed no randomness
 
     def _ensure_setup(self, args, kwargs) -> None:
         if not self._parts_ready:
