@@ -236,7 +236,9 @@ class ConditionalAutoRegressiveNN(nn.Module):
             self.output_multiplier, hidden_degrees=degrees,
         )
         for i, d in enumerate(degrees):
-            self.register_buffer(f"mask_encoding_{i}", d)
+            # derived data, kept out of the state dict so that Pyro's checkpoints (which hold
+            # the masks and the permutation) load strictly
+            self.register_buffer(f"mask_encoding_{i}", d, persistent=False)
         widths = [self.context_dim + self.input_dim] + self.hidden_dims
         widths.append(self.input_dim * self.output_multiplier)
         self.layers = nn.ModuleList(
