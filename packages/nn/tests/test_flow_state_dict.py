@@ -24,3 +24,15 @@ def test_flow_round_trip_through_state_dict():
     x = torch.randn(4, 3)
     assert torch.allclose(copy(x), flow(x))
     assert set(flow.state_dict()) == {"arn." + k for k in flow.arn.state_dict()}
+
+
+def test_spline_autoregressive_loads_pyro_layout():
+    flow = T.spline_autoregressive(2)
+    state = flow.state_dict()
+    # Pyro 1.9 saves the network a second time under "spline.nn."
+    pyro_state = dict(state, **{"spline.nn." + k[len("arn."):]: v
+                                for k, v in state.items() if k.startswith("arn.")})
+    copy = T.spline_autoregressive(2)
+    copy.load_state_dict(pyro_state)  # strict
+    x = torch.randn(3, 2)
+    assert torch.allclose(copy(x), flow(x))

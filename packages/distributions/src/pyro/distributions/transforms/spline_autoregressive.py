@@ -38,6 +38,12 @@ class _SplineAutoregressiveMixin:
         return ConditionedSpline(params, bound=self.bound, order=self.order)
 
 
+def _drop_pyro_duplicate_keys(state_dict, prefix, *args) -> None:
+    # Pyro 1.9's checkpoints hold the network twice, as "arn." and as "spline.nn."
+    for key in [k for k in state_dict if k.startswith(prefix + "spline.nn.")]:
+        del state_dict[key]
+
+
 class SplineAutoregressive(_SplineAutoregressiveMixin, TransformModule):
     r"""An autoregressive spline flow: :math:`y_i = g_{\theta_i(x_{<i})}(x_i)` where
     :math:`g` is a monotonic rational spline (see :class:`~.spline.Spline`) and
@@ -83,6 +89,7 @@ class SplineAutoregressive(_SplineAutoregressiveMixin, TransformModule):
         self.bound = float(bound)
         self.order = check_order(order)
         self._cache_log_detJ = None
+        self._register_load_state_dict_pre_hook(_drop_pyro_duplicate_keys)
 
     def _call(self, x):
         y, log_detJ = self._spline(x).spline_op(x)
