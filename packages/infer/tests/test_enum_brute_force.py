@@ -245,3 +245,46 @@ def test_dims_of_unknown_origin_are_reported():
     # without validation, the contraction itself names the site and the dim
     with pyro.validation_enabled(False), pytest.raises(ValueError, match="'x'.*neither a plate"):
         TraceEnum_ELBO(max_plate_nesting=1).loss(model, empty_guide)
+
+
+HMM_MEMORY_SCRIPT = """
+import resource, torch, pyro, pyro.distributions as dist
+from pyro.infer import TraceEnum_ELBO
+from pyro.ops.indexing import Vindex
+torch.manual_seed(0)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+trans = torch.softmax(torch.randn(4, 4), -1)
+data = torch.randn(10, 1000)
+def model():
+    with pyro.plate("seqs", 1000, dim=-1):
+        s = torch.tensor(0)
+        for t in range(10):  # no pyro.markov: 10 enumeration dims
+            s = pyro.sample(f"s{t}", dist.Categorical(Vindex(trans)[..., s, :]),
+                            infer={"enumerate": "parallel"})
+            pyro.sample(f"y{t}", dist.Normal(s.float(), 1.0), obs=data[t])
+loss = TraceEnum_ELBO(max_plate_nesting=1).loss(model, lambda: None)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+locs = torch.arange(4.0)
+alpha = trans[0] * dist.Normal(locs, 1.0).log_prob(data[0, :, None]).exp()
+log_z = 0.0
+for t in range(1, 10):  # forward algorithm, renormalized each step
+    norm = alpha.sum(-1, keepdim=True)
+    log_z = log_z + norm.log().sum()
+    alpha = (alpha / norm) @ trans * dist.Normal(locs, 1.0).log_prob(data[t, :, None]).exp()
+log_z = log_z + alpha.sum(-1).log().sum()
+print(loss, -log_z.item(), (after - before) * 1024)
+"""
+
+
+def test_ten_step_hmm_without_markov_runs_in_under_a_gigabyte():
+    # the joint table of 4**10 states x 1000 sequences would take 4 GB in float32
+    import subprocess
+    import sys
+
+    resource = pytest.importorskip("resource", reason="peak memory via getrusage (POSIX)")
+    del resource
+    out = subprocess.run([sys.executable, "-c", HMM_MEMORY_SCRIPT], capture_output=True,
+                         text=True, timeout=300, check=True).stdout.split()
+    loss, exact, grown = float(out[0]), float(out[1]), int(out[2])  # ru_maxrss: KiB
+    assert loss == pytest.approx(exact, rel=1e-5)
+    assert grown < 2**30
