@@ -288,3 +288,18 @@ def test_ten_step_hmm_without_markov_runs_in_under_a_gigabyte():
     loss, exact, grown = float(out[0]), float(out[1]), int(out[2])  # ru_maxrss: KiB
     assert loss == pytest.approx(exact, rel=1e-5)
     assert grown < 2**30
+
+
+def test_guide_local_variable_under_a_model_global_is_refused():
+    def guide():
+        with pyro.plate("i", 2, dim=-1):
+            pyro.sample("y", dist.Categorical(torch.ones(2) / 2), infer={"enumerate": "parallel"})
+
+    def model():
+        z = pyro.sample("z", dist.Categorical(P2), infer={"enumerate": "parallel"})
+        with pyro.plate("i", 2, dim=-1):
+            y = pyro.sample("y", dist.Categorical(Vindex(T2)[..., z, :]))
+            pyro.sample("x", dist.Normal(y.float(), 1.0), obs=torch.zeros(2))
+
+    with pytest.raises(ValueError, match="guide-enumerated site 'y'"):
+        TraceEnum_ELBO(max_plate_nesting=1).loss(model, guide)
