@@ -79,7 +79,8 @@ def test_malformed_state_tensor_is_refused_naming_file_and_entry(tmp_path, make_
 
 
 @pytest.mark.parametrize("step_value", [torch.tensor([1.0, 2.0]), torch.tensor(float("nan")),
-                                        torch.tensor(-3.0), torch.zeros(0)])
+                                        torch.tensor(-3.0), torch.zeros(0), True,
+                                        float("inf")])
 def test_bad_step_count_is_refused(tmp_path, step_value):
     opt = Adam({"lr": 0.1})
     step(opt, ["w"])

@@ -113,6 +113,9 @@ def _state_shape_ok(optimizer_name: Optional[str], key: str, t: torch.Tensor,
 
 def _check_state_value(value: Any, where: str, key: str, p: Optional[torch.Tensor],
                        optimizer_name: Optional[str], builtin: bool) -> Any:
+    if key == "step" and (isinstance(value, bool) or (isinstance(value, torch.Tensor)
+                                                       and value.dtype == torch.bool)):
+        raise OptimStateError(f"{where}: the step count is a boolean, not a count")
     if isinstance(value, torch.Tensor):
         t = check_loaded_tensor(value, where, OptimStateError, dtypes=_NUMERIC,
                                 scalar=key == "step", finite=key == "step")
