@@ -290,6 +290,19 @@ CASES = {
         lambda b, p: dist.RelaxedOneHotCategoricalStraightThrough(p.c(0.5),
                                                                   p.simplex(b + (3,))),
         moments="none"),
+    "SineBivariateVonMises": Case(
+        lambda b, p: dist.SineBivariateVonMises(p.u(b, -2, 2), p.u(b, -2, 2), p.pos(b, 1, 5),
+                                                p.pos(b, 1, 5), weighted_correlation=p.u(b)),
+        moments="none"),
+    "SineSkewed": Case(
+        lambda b, p: dist.SineSkewed(dist.VonMises(p.u(b + (2,), -2, 2),
+                                                   p.pos(b + (2,))).to_event(1),
+                                     p.u(b + (2,), -0.45, 0.45)),
+        lambda d, x: (st.vonmises(_np(d.base_dist.base_dist.concentration),
+                                  _np(d.base_dist.base_dist.loc)).logpdf(x).sum(-1)
+                      + np.log1p((_np(d.skewness) * np.sin(x - _np(d.base_dist.base_dist.loc))
+                                  ).sum(-1))),
+        moments="none"),
     "SkewLogistic": Case(lambda b, p: dist.SkewLogistic(p.real(b), p.pos(b), p.pos(b, 0.5, 3)),
                          lambda d, x: st.genlogistic(_np(d.asymmetry), _np(d.loc),
                                                      _np(d.scale)).logpdf(x),

@@ -29,6 +29,14 @@ from .extended import ExtendedBetaBinomial, ExtendedBinomial
 from .folded import FoldedDistribution
 from .gaussian_scale_mixture import GaussianScaleMixture
 from .grouped_normal_normal import GroupedNormalNormal
+from .hmm import (
+    DiscreteHMM,
+    GammaGaussianHMM,
+    GaussianHMM,
+    GaussianMRF,
+    IndependentHMM,
+    LinearHMM,
+)
 from .improper_uniform import ImproperUniform
 from .kl import kl_divergence, register_kl
 from .lkj import LKJ, LKJCorrCholesky
@@ -45,6 +53,8 @@ from .relaxed_straight_through import (
     RelaxedBernoulliStraightThrough,
     RelaxedOneHotCategoricalStraightThrough,
 )
+from .sine_bivariate_von_mises import SineBivariateVonMises
+from .sine_skewed import SineSkewed
 from .softlaplace import SoftLaplace
 from .stable import Stable, StableWithLogProb
 from .torch import *  # noqa: F401,F403 (every torch family, generated)
@@ -94,6 +104,8 @@ PYRO_FAMILIES = [
     "Rejector",
     "RelaxedBernoulliStraightThrough",
     "RelaxedOneHotCategoricalStraightThrough",
+    "SineBivariateVonMises",
+    "SineSkewed",
     "SkewLogistic",
     "SoftAsymmetricLaplace",
     "SoftLaplace",
@@ -118,18 +130,24 @@ __all__ = [
     "ConditionalTransformedDistribution",
     "Delta",
     "DirichletMultinomial",
+    "DiscreteHMM",
     "Distribution",
     "Empirical",
     "ExpandedDistribution",
     "ExtendedBetaBinomial",
     "ExtendedBinomial",
     "FoldedDistribution",
+    "GammaGaussianHMM",
     "GammaPoisson",
+    "GaussianHMM",
+    "GaussianMRF",
     "GaussianScaleMixture",
     "GroupedNormalNormal",
     "ImproperUniform",
+    "IndependentHMM",
     "LKJ",
     "LKJCorrCholesky",
+    "LinearHMM",
     "LogNormalNegativeBinomial",
     "Logistic",
     "MaskedDistribution",
@@ -144,6 +162,8 @@ __all__ = [
     "Rejector",
     "RelaxedBernoulliStraightThrough",
     "RelaxedOneHotCategoricalStraightThrough",
+    "SineBivariateVonMises",
+    "SineSkewed",
     "SkewLogistic",
     "SoftAsymmetricLaplace",
     "SoftLaplace",
