@@ -227,3 +227,14 @@ def test_clear_cache_between_optimizer_steps():
     loss.backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         (-flow_dist.log_prob(data).mean()).backward()
+
+
+def test_affine_autoregressive_clamps_log_scale_but_not_gradients():
+    t = T.affine_autoregressive(2)
+    with torch.no_grad():
+        t.arn.layers[-1].bias.fill_(10.0)  # log scales far above the clip 3
+    x = torch.randn(2)
+    ladj = t.log_abs_det_jacobian(x, t(x))
+    assert ladj.item() == pytest.approx(6.0)
+    ladj.backward()
+    assert t.arn.layers[-1].bias.grad.abs().sum() > 0

@@ -10,6 +10,7 @@ from .. import constraints
 from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
 from ._nn import ContextBoundNN, pyro_nn
+from .utils import clamp_preserve_gradients
 
 __all__ = [
     "AffineAutoregressive",
@@ -29,7 +30,8 @@ class AffineAutoregressive(TransformModule):
     :param autoregressive_nn: a module mapping ``x`` of shape ``batch + (n,)`` to a pair
         ``(mean, log_scale)`` of the same shape (e.g. ``pyro.nn.AutoRegressiveNN(n, [h],
         param_dims=[1, 1])``).
-    :param float log_scale_min_clip: lower clamp of :math:`\log\sigma_t` (default -5).
+    :param float log_scale_min_clip: lower clamp of :math:`\log\sigma_t` (default -5; the
+        clamp keeps the gradient of the unclamped value).
     :param float log_scale_max_clip: upper clamp of :math:`\log\sigma_t` (default 3).
     :param float sigmoid_bias: bias added before the sigmoid in the stable variant.
     :param bool stable: use the numerically stable variant of Kingma et al. (2016),
@@ -81,7 +83,10 @@ class AffineAutoregressive(TransformModule):
         if self.stable:
             logit = pre_scale + self.sigmoid_bias
             return mean, torch.sigmoid(logit), F.logsigmoid(logit)
-        log_scale = pre_scale.clamp(self.log_scale_min_clip, self.log_scale_max_clip)
+        # clamped value, unclamped gradient (as in Pyro): a saturated scale can still learn
+        log_scale = clamp_preserve_gradients(
+            pre_scale, self.log_scale_min_clip, self.log_scale_max_clip
+        )
         return mean, log_scale.exp(), log_scale
 
     def _call(self, x):
