@@ -132,7 +132,10 @@ def load_checkpoint(filename: Union[str, os.PathLike], optim: Any = None, *,
     extra = state.get("extra") or {}
     if not isinstance(extra, dict):
         raise CheckpointError(f"{where}: 'extra' must be a dict")
-    extra = _check_extra(extra, f"{where}, extra")
+    try:
+        extra = _check_extra(extra, f"{where}, extra")
+    except RecursionError:
+        raise CheckpointError(f"{where}: 'extra' nests containers too deeply") from None
     store = pyro.get_param_store()
     payload = state.get("param_store")
     if not isinstance(payload, dict):
@@ -141,6 +144,8 @@ def load_checkpoint(filename: Union[str, os.PathLike], optim: Any = None, *,
         params, cons = check_param_payload(payload, where, live=dict(store.named_parameters()))
     except ParamStoreError as e:
         raise CheckpointError(str(e)) from e
+    except RecursionError:
+        raise CheckpointError(f"{where}: 'param_store' nests containers too deeply") from None
     rng = _check_rng(state.get("rng"), where) if restore_rng else None
     optim_state = state.get("optim")
     if optim is not None and optim_state is None:

@@ -282,7 +282,11 @@ def read_param_file(
         raise ParamStoreError(f"{filename!r} is not a Pyro ParamStore file (a dict with "
                               f"'params' and 'constraints', made by ParamStoreDict.save); "
                               f"check the path")
-    return check_param_payload(state, f"ParamStore file {filename!r}", live, classes)
+    try:
+        return check_param_payload(state, f"ParamStore file {filename!r}", live, classes)
+    except RecursionError:
+        raise ParamStoreError(f"ParamStore file {filename!r} nests containers too deeply to "
+                              f"be a Pyro file") from None
 
 
 def check_param_payload(

@@ -422,9 +422,13 @@ class PyroOptim:
         store = pyro.get_param_store()
         optimizer_name = getattr(self._optimizer_constructor, "__name__", None)
         # all or nothing: every entry is checked before any is applied
-        checked = {name: check_param_entry(entry, name, source, store.get_unconstrained(name),
-                                           optimizer_name)
-                   for name, entry in state_dict.items()}
+        try:
+            checked = {name: check_param_entry(entry, name, source,
+                                               store.get_unconstrained(name), optimizer_name)
+                       for name, entry in state_dict.items()}
+        except RecursionError:
+            raise OptimStateError(f"{source} nests containers too deeply to be optimizer "
+                                  f"state") from None
         for name, entry in checked.items():
             old = self._tensor_of.get(name)
             if old is not None:
