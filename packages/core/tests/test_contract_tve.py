@@ -314,3 +314,16 @@ def test_einsum_multiple_outputs_and_plates():
     assert torch.allclose(out_b, torch.einsum("a,ab->b", x, y))
     (plated,) = einsum("a,ai->", x, y, plates="i")
     assert torch.allclose(plated, (x * y.prod(1)).sum())
+
+
+def test_log_ring_pairwise_join_is_stable_and_exact():
+    torch.manual_seed(14)
+    x = torch.randn(3, 4) * 50 + 1000.0   # exp would overflow without the shift
+    y = torch.randn(4, 5) * 50 - 1000.0
+    x[0] = -float("inf")                     # a zero-probability row
+    got = LogRing().sumproduct([label(x, "ab"), label(y, "bc")], {"b"})
+    expected = (x[:, :, None] + y[None]).logsumexp(1)
+    assert got._pyro_dims == "ac"
+    assert torch.equal(torch.isinf(got), torch.isinf(expected))
+    finite = torch.isfinite(expected)
+    assert torch.allclose(got[finite], expected[finite], rtol=1e-6)

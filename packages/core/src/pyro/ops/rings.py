@@ -342,6 +342,38 @@ class LogRing(_TensorRing):
     def inv(self, term):
         return label(-term, _dims(term))
 
+    def _join(self, terms, sum_dims):
+        # Two terms and something to sum: a shifted exp, torch.einsum (a batched matmul),
+        # and a log, so the memory is that of the inputs and output, never their product.
+        if len(terms) != 2 or not sum_dims:
+            return super()._join(terms, sum_dims)
+        x, y = terms
+        xd, yd = _dims(x), _dims(y)
+        target = _union([xd, yd])
+        sum_dims = set(sum_dims) & set(target)
+        if not sum_dims or len(target) > len(_LETTERS):
+            return super()._join(terms, sum_dims)
+        out_dims = "".join(s for s in target if s not in sum_dims)
+        letters = {s: _LETTERS[i] for i, s in enumerate(target)}
+        shifted, shifts = [], []
+        for t, td in ((x, xd), (y, yd)):
+            elim = tuple(i for i, s in enumerate(td) if s in sum_dims)
+            shift = t.detach().amax(elim, keepdim=True) if elim else t.detach()
+            shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))
+            shifted.append((t - shift).exp())
+            kept = "".join(s for s in td if s not in sum_dims) if elim else td
+            shifts.append(align(shift.reshape([n for s, n in zip(td, shift.shape)
+                                               if s not in sum_dims or not elim]),
+                                kept, out_dims))
+        equation = "{},{}->{}".format("".join(letters[s] for s in xd),
+                                      "".join(letters[s] for s in yd),
+                                      "".join(letters[s] for s in out_dims))
+        result = torch.einsum(equation, *shifted).log() + shifts[0] + shifts[1]
+        return label(result, out_dims)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
 
 class _BackwardRing(LogRing):
     """A log ring that records each elimination, so that values of the summed variables can
@@ -350,6 +382,10 @@ class _BackwardRing(LogRing):
     def __init__(self, cache=None, dim_to_size=None, plate_scale=None) -> None:
         super().__init__(cache, dim_to_size, plate_scale)
         self.tape: List[Tuple[torch.Tensor, str, Tuple[int, ...]]] = []
+
+    def _join(self, terms, sum_dims):
+        # the joint table of each elimination is recorded for the backward pass
+        return Ring._join(self, terms, sum_dims)
 
     def _record(self, joint, dims, elim):
         self.tape.append((joint.detach(), dims, elim))
