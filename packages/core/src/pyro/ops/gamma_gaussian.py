@@ -28,7 +28,14 @@ from collections.abc import Sequence
 
 import torch
 
-from pyro.ops.gaussian import _LOG_2PI, _batch_dim, _cholesky_parts, _index_event, _mvn_parts
+from pyro.ops.gaussian import (
+    _LOG_2PI,
+    _batch_dim,
+    _cholesky_parts,
+    _index_event,
+    _mvn_parts,
+    _sequential_tensordot,
+)
 from pyro.ops.tensor_utils import matvecmul, precision_to_scale_tril, triangular_solve
 from pyro.primitive_distributions.util import broadcast_shape
 
@@ -39,6 +46,7 @@ __all__ = [
     "gamma_gaussian_tensordot",
     "matrix_and_mvn_to_gamma_gaussian",
     "scale_mvn",
+    "sequential_gamma_gaussian_tensordot",
 ]
 
 
@@ -303,6 +311,19 @@ def gamma_gaussian_tensordot(x: GammaGaussian, y: GammaGaussian, dims: int = 0) 
         return joint
     perm = list(range(na)) + list(range(na + dims, na + dims + nc)) + list(range(na, na + dims))
     return joint.event_permute(perm).marginalize(right=dims)
+
+
+def sequential_gamma_gaussian_tensordot(gamma_gaussian: GammaGaussian) -> GammaGaussian:
+    """Contract a Markov chain of Gamma-Gaussian transition factors (time the rightmost
+    batch dim, ``2 * state_dim`` variables) by a pairwise parallel scan: the factor over
+    ``(x_0, x_T)`` (and ``s``), in ``ceil(log2 T)`` batched steps.
+
+    **References**
+
+    [1] S. Särkkä, Á. F. García-Fernández (2021), "Temporal Parallelization of Bayesian
+        Smoothers", IEEE Transactions on Automatic Control 66(1).
+    """
+    return _sequential_tensordot(gamma_gaussian, "sequential_gamma_gaussian_tensordot")
 
 
 def _mvn_info(mvn):

@@ -547,8 +547,25 @@ def _contract_pairs(g: Gaussian, state_dim: int) -> tuple[Gaussian, Gaussian]:
     perm = list(range(s)) + list(range(2 * s, 3 * s)) + list(range(s, 2 * s))
     contracted = joint.event_permute(perm).marginalize(right=s)
     if T % 2:
-        contracted = Gaussian.cat([contracted, g[..., T - 1 : T]], dim=-1)
+        contracted = type(g).cat([contracted, g[..., T - 1 : T]], dim=-1)
     return contracted, joint
+
+
+def _sequential_tensordot(gaussian, name: str):
+    """The pairwise scan behind :func:`sequential_gaussian_tensordot`, for any factor type
+    with ``cat``, ``event_pad``, ``event_permute``, ``marginalize`` and batch indexing."""
+    if gaussian.dim() % 2:
+        raise ValueError(
+            f"{name} needs factors over (old, new) states of equal size, got "
+            f"{gaussian.dim()} variables"
+        )
+    batch = gaussian.batch_shape
+    if len(batch) == 0 or batch[-1] == 0:
+        raise ValueError(f"{name} needs a nonempty time dim, got batch_shape {tuple(batch)}")
+    s = gaussian.dim() // 2
+    while gaussian.batch_shape[-1] > 1:
+        gaussian, _ = _contract_pairs(gaussian, s)
+    return gaussian[..., 0]
 
 
 def sequential_gaussian_tensordot(gaussian: Gaussian) -> Gaussian:
@@ -559,26 +576,14 @@ def sequential_gaussian_tensordot(gaussian: Gaussian) -> Gaussian:
     :param gaussian: factors over ``(x_{t-1}, x_t)`` (``2 * state_dim`` variables) with time
         as the rightmost batch dim ``T >= 1``.
     :returns: the factor over ``(x_0, x_T)``, batch shape without the time dim.
+    :raises ValueError: if the factor size is odd or the time dim is missing or empty.
 
     **References**
 
     [1] S. Särkkä, Á. F. García-Fernández (2021), "Temporal Parallelization of Bayesian
         Smoothers", IEEE Transactions on Automatic Control 66(1).
     """
-    if gaussian.dim() % 2:
-        raise ValueError(
-            f"sequential_gaussian_tensordot needs factors over (old, new) states of equal "
-            f"size, got {gaussian.dim()} variables"
-        )
-    batch = gaussian.batch_shape
-    if len(batch) == 0 or batch[-1] == 0:
-        raise ValueError(
-            f"sequential_gaussian_tensordot needs a nonempty time dim, got batch_shape {batch}"
-        )
-    s = gaussian.dim() // 2
-    while gaussian.batch_shape[-1] > 1:
-        gaussian, _ = _contract_pairs(gaussian, s)
-    return gaussian[..., 0]
+    return _sequential_tensordot(gaussian, "sequential_gaussian_tensordot")
 
 
 def sequential_gaussian_filter_sample(
