@@ -122,7 +122,7 @@ def _kill_during_save(tmp_path, path, sig, fraction):
         child.stdin.flush()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            tmps = [tmp_path / n for n in strays(tmp_path)]
+            tmps = [tmp_path / n for n in strays(tmp_path) if f".{child.pid}." in n]
             sizes = [t.stat().st_size for t in tmps if t.exists()]
             if sizes and max(sizes) >= fraction * 100e6:
                 break

@@ -59,11 +59,17 @@ def atomic_write(filename: Union[str, os.PathLike]) -> Iterator[BinaryIO]:
         mode = 0o666 & ~_umask()
     except OSError as e:
         raise _naming(e, given) from None
+    # a signal arriving between creating the temporary file and tracking it would leave it
+    # behind: hold SIGTERM/SIGHUP until the handler knows the file
+    held = _hold_fatal_signals()
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{base}.{os.getpid()}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{base}.{os.getpid()}.",
+                                   suffix=".tmp")
+        _track(tmp)
     except OSError as e:
         raise _naming(e, given) from None
-    _track(tmp)
+    finally:
+        _release_fatal_signals(held)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
@@ -131,6 +137,17 @@ def _writer_alive(pid: int, path: str) -> bool:
     except (PermissionError, OverflowError, OSError):
         return True
     return True
+
+
+def _hold_fatal_signals():
+    if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
+        return signal.pthread_sigmask(signal.SIG_BLOCK, _FATAL_SIGNALS)
+    return None
+
+
+def _release_fatal_signals(held) -> None:
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _on_fatal_signal(signum, frame) -> None:
