@@ -11,6 +11,7 @@ from torch.distributions.transforms import SigmoidTransform, TanhTransform, Tran
 from .. import constraints
 from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
+from ._monotone import bisect_increasing, newton_passes
 from ._nn import ContextBoundNN, default_hidden, pyro_nn
 from .basic import ELUTransform, LeakyReLUTransform
 
@@ -61,9 +62,10 @@ class NeuralAutoregressive(TransformModule):
         ``'LeakyReLU'``.
 
     Shapes: ``x``, ``y`` are ``batch_shape + (D,)``, ``log_abs_det_jacobian`` is
-    ``batch_shape``. There is no closed-form inverse: use the flow to score data (the
-    direction it computes) or in the sampling direction where its cache supplies the inverse
-    of values it produced.
+    ``batch_shape``. There is no closed-form inverse: the inverse (``D`` network passes, each
+    solving the elementwise transformers by bisection, then ``D`` Newton passes that give
+    exact gradients) is numerical and much slower than the forward map; the cache supplies
+    the inverse of values the flow produced.
 
     **References**
 
@@ -86,7 +88,7 @@ class NeuralAutoregressive(TransformModule):
         self.logsoftmax = nn.LogSoftmax(dim=-2)
         self._cached_logDetJ = None
 
-    def _call(self, x):
+    def _params(self, x):
         out = self.arn(x)
         if not isinstance(out, (tuple, list)) or len(out) != 3:
             raise ValueError(
@@ -94,8 +96,11 @@ class NeuralAutoregressive(TransformModule):
                 f"[{self.hidden_units}] * 3 returning (a, w, b)"
             )
         a_pre, w_pre, b = out
-        a = F.softplus(a_pre)
-        log_w = self.logsoftmax(w_pre)
+        return F.softplus(a_pre), self.logsoftmax(w_pre), b
+
+    def _transformer(self, x, params):
+        """The elementwise monotone map with the given parameters: ``(y, log dy/dx)``."""
+        a, log_w, b = params
         pre = a * x.unsqueeze(-2) + b
         act = self.T(pre)
         s = (log_w.exp() * act).sum(-2)
@@ -106,15 +111,23 @@ class NeuralAutoregressive(TransformModule):
         y = self.T.inv(s)
         # log dy/dx = log sum_j w_j a_j act'(pre_j) - log act'(y)
         log_ds_dx = torch.logsumexp(log_w + a.log() + self.T.log_abs_det_jacobian(pre, act), -2)
-        log_detJ = log_ds_dx - self.T.log_abs_det_jacobian(y, s)
+        return y, log_ds_dx - self.T.log_abs_det_jacobian(y, s)
+
+    def _call(self, x):
+        y, log_detJ = self._transformer(x, self._params(x))
         self._cached_logDetJ = (x, y, log_detJ.sum(-1))
         return y
 
     def _inverse(self, y):
-        raise NotImplementedError(
-            "NeuralAutoregressive has no closed-form inverse: score data with it (the forward "
-            "direction), or sample through it where its cache holds the inverse"
-        )
+        # D passes fix one more dimension each (in the network's order), by bisection of the
+        # elementwise transformer; Newton passes then attach the exact gradients
+        d = y.size(-1)
+        x = torch.zeros_like(y)
+        with torch.no_grad():
+            for _ in range(d):
+                params = self._params(x)
+                x = bisect_increasing(lambda t: self._transformer(t, params)[0], y)
+        return newton_passes(lambda v: self._transformer(v, self._params(v)), x, y, d)
 
     def log_abs_det_jacobian(self, x, y):
         cached = self._cached_logDetJ

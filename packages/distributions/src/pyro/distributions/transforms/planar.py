@@ -12,19 +12,10 @@ from torch.distributions.transforms import Transform
 from .. import constraints
 from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
+from ._monotone import bisect_increasing, newton_passes
 from ._nn import ContextCall, default_hidden, get_params, pyro_nn
 
 __all__ = ["ConditionalPlanar", "ConditionedPlanar", "Planar", "conditional_planar", "planar"]
-
-
-def _bisect(fn: Callable, target: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, steps: int):
-    """Solve the increasing elementwise ``fn(a) = target`` within the bracket [lo, hi]."""
-    for _ in range(steps):
-        mid = (lo + hi) / 2
-        below = fn(mid) < target
-        lo = torch.where(below, mid, lo)
-        hi = torch.where(below, hi, mid)
-    return (lo + hi) / 2
 
 
 class ConditionedPlanar(Transform):
@@ -39,7 +30,8 @@ class ConditionedPlanar(Transform):
     Shapes: ``x`` and ``y`` are ``batch_shape + (D,)``; ``log_abs_det_jacobian`` is
     ``batch_shape``: :math:`\log|1 + w^\top \hat u\,(1 - \tanh^2(w^\top x + b))|`. The inverse
     solves the scalar increasing equation for :math:`w^\top x` by bisection (then one Newton
-    step, so that gradients flow); the value cached by a forward call is used when present.
+    step, which gives the exact gradients); the value cached by a forward call is used when
+    present.
 
     **References**
 
@@ -69,14 +61,13 @@ class ConditionedPlanar(Transform):
         bias, u_hat, w = self._unpack()
         wy = (w * y).sum(-1, keepdim=True)
         wu = (w * u_hat).sum(-1, keepdim=True)
-        # w.y = a + wu * tanh(a + b) with a = w.x, increasing in a since wu >= -1
-        steps = 64 if y.dtype == torch.float64 else 40
-        with torch.no_grad():
-            spread = wu.abs() + 1
-            a0 = _bisect(lambda a: a + wu * torch.tanh(a + bias), wy, wy - spread, wy + spread,
-                         steps)
-        t = torch.tanh(a0 + bias)
-        a = a0 - (a0 + wu * t - wy) / (1 + wu * (1 - t * t))
+
+        def scalar_map(a):  # w.y = a + wu tanh(a + b), increasing in a = w.x since wu >= -1
+            t = torch.tanh(a + bias)
+            return a + wu * t, torch.log1p(wu * (1 - t * t))
+
+        a = bisect_increasing(lambda v: scalar_map(v)[0], wy)
+        a = newton_passes(scalar_map, a, wy, 1)  # attaches the gradients
         return y - u_hat * torch.tanh(a + bias)
 
     def log_abs_det_jacobian(self, x, y):

@@ -9,6 +9,7 @@ from torch import nn
 
 from .. import constraints
 from ..torch_transform import TransformModule
+from ._monotone import bisect_increasing, newton_passes
 from ._nn import default_hidden, pyro_nn
 
 __all__ = ["Polynomial", "polynomial"]
@@ -31,8 +32,10 @@ class Polynomial(TransformModule):
     :param int count_sum: :math:`K`, the number of squares summed.
 
     Shapes: ``x``, ``y`` are ``batch_shape + (D,)``, ``log_abs_det_jacobian`` is
-    ``batch_shape``. There is no closed-form inverse (values the flow produced come from its
-    cache).
+    ``batch_shape``. There is no closed-form inverse: the inverse is numerical (``D``
+    network passes of elementwise bisection, then ``D`` Newton passes for exact gradients)
+    and much slower than the forward map; the cache supplies the inverse of values the
+    flow produced.
 
     **References**
 
@@ -77,27 +80,34 @@ class Polynomial(TransformModule):
         # (batch, K, R + 1, D)
         return a.reshape(a.shape[:-2] + (self.count_sum, self.count_degree + 1, self.input_dim))
 
-    def _call(self, x):
-        a = self._coefficients(x)
+    def _transformer(self, x, a):
+        """The elementwise polynomials with coefficients ``a``: ``(y, log dy/dx)``."""
         r1 = self.count_degree + 1
         # x^0 ... x^(2R + 1), shape (batch, 2R + 2, D)
-        x_pows = x.unsqueeze(-2) ** torch.arange(2 * r1, dtype=x.dtype, device=x.device
-                                                 ).unsqueeze(-1)
+        exponents = torch.arange(2 * r1, dtype=x.dtype, device=x.device).unsqueeze(-1)
+        x_pows = x.unsqueeze(-2) ** exponents
         pair = a.unsqueeze(-2) * a.unsqueeze(-3)  # (batch, K, R+1, R+1, D): a_r a_s
-        powers = self._powers.to(x.device)
+        powers = self._powers
         integral = (pair.sum(-4) / powers.to(x.dtype).unsqueeze(-1)
                     * x_pows[..., powers, :]).sum((-3, -2))
-        y = self.c + integral
         poly = (a * x_pows[..., :r1, :].unsqueeze(-3)).sum(-2)  # (batch, K, D)
-        log_detJ = poly.pow(2).sum(-2).log().sum(-1)
-        self._cached_logDetJ = (x, y, log_detJ)
+        return self.c + integral, poly.pow(2).sum(-2).log()
+
+    def _call(self, x):
+        y, log_detJ = self._transformer(x, self._coefficients(x))
+        self._cached_logDetJ = (x, y, log_detJ.sum(-1))
         return y
 
     def _inverse(self, y):
-        raise NotImplementedError(
-            "Polynomial has no closed-form inverse: score data with it (the forward "
-            "direction), or sample through it where its cache holds the inverse"
-        )
+        # D passes fix one more dimension each (in the network's order), by bisection of the
+        # elementwise polynomials; Newton passes then attach the exact gradients
+        d = y.size(-1)
+        x = torch.zeros_like(y)
+        with torch.no_grad():
+            for _ in range(d):
+                a = self._coefficients(x)
+                x = bisect_increasing(lambda t: self._transformer(t, a)[0], y)
+        return newton_passes(lambda v: self._transformer(v, self._coefficients(v)), x, y, d)
 
     def log_abs_det_jacobian(self, x, y):
         cached = self._cached_logDetJ

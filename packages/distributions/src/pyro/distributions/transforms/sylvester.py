@@ -7,6 +7,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from ._monotone import bisect_increasing, newton_passes
 from .householder import Householder
 
 __all__ = ["Sylvester", "sylvester"]
@@ -25,8 +26,10 @@ class Sylvester(Householder):
 
     Shapes: ``x``, ``y`` are ``batch_shape + (D,)``; ``log_abs_det_jacobian`` is
     ``batch_shape``: :math:`\sum_i \log|1 + (1 - \tanh^2(\cdot)_i) R_{ii}\tilde R_{ii}|`.
-    There is no closed-form inverse: the inverse of values produced by the forward map is
-    taken from the cache (as in a guide); other values raise.
+    There is no closed-form inverse: the inverse is numerical (in :math:`z = Q^\top x` the
+    map is triangular: bisection one coordinate after the other, then ``D`` Newton passes
+    for exact gradients) and slower than the forward map; the cache supplies the inverse of
+    values the flow produced.
 
     **References**
 
@@ -58,25 +61,36 @@ class Sylvester(Householder):
         # row i of the reflected identity is Q e_i, i.e. column i of Q
         return super()._call(eye).mT
 
-    def _pre(self, x):
-        q = self.Q(x)
-        return q, (x @ q) @ self.S().mT + self.b
+    def _z_map(self, z):
+        r"""In rotated coordinates :math:`z = Q^\top x`: ``(w, log dw_i/dz_i)`` with
+        :math:`w = z + R \tanh(\tilde R z + b)` (upper triangular Jacobian)."""
+        t = torch.tanh(z @ self.S().mT + self.b)
+        diag = torch.tanh(self.R_diag) * torch.tanh(self.S_diag)
+        return z + t @ self.R().mT, torch.log((1 + (1 - t * t) * diag).abs())
 
     def _call(self, x):
-        q, pre = self._pre(x)
-        return x + torch.tanh(pre) @ self.R().mT @ q.mT
+        q = self.Q(x)
+        return self._z_map(x @ q)[0] @ q.mT
 
     def _inverse(self, y):
-        raise NotImplementedError(
-            "Sylvester has no closed-form inverse: use it in the sampling direction (e.g. a "
-            "guide), where the inverse of the values it produced comes from its cache"
-        )
+        # w_i depends on z_i, z_(i+1), ...: solve the last coordinate first, each by
+        # bisection, then D Newton passes attach the exact gradients
+        q = self.Q(y)
+        w = y @ q
+        d = y.size(-1)
+        z = torch.zeros_like(w)
+        with torch.no_grad():
+            for k in reversed(range(d)):
+                def w_k(t, k=k):
+                    v = z.clone()
+                    v[..., k] = t
+                    return self._z_map(v)[0][..., k]
+
+                z[..., k] = bisect_increasing(w_k, w[..., k])
+        return newton_passes(self._z_map, z, w, d) @ q.mT
 
     def log_abs_det_jacobian(self, x, y):
-        _, pre = self._pre(x)
-        diag = torch.tanh(self.R_diag) * torch.tanh(self.S_diag)
-        dtanh = 1 - torch.tanh(pre).pow(2)
-        return torch.log((1 + dtanh * diag).abs()).sum(-1)
+        return self._z_map(x @ self.Q(x))[1].sum(-1)
 
 
 def sylvester(input_dim: int, count_transforms: Optional[int] = None) -> Sylvester:

@@ -1,0 +1,59 @@
+"""Numerical inverses of monotone autoregressive maps (used by the flows that have no
+closed-form inverse): bracketing bisection for the values, then Newton steps that carry the
+exact implicit gradients."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+_MAX_DOUBLINGS = 64
+_MAX_STEPS = 200
+
+
+@torch.no_grad()
+def bisect_increasing(fn: Callable, target: torch.Tensor) -> torch.Tensor:
+    """Solve ``fn(x) == target`` elementwise for an elementwise increasing ``fn`` (same
+    shape in and out), to the precision of the dtype. Returns a tensor without gradient.
+
+    :raises ValueError: if a target is outside the range of ``fn``.
+    """
+    lo = torch.full_like(target, -1.0)
+    hi = torch.full_like(target, 1.0)
+    for _ in range(_MAX_DOUBLINGS):  # widen the bracket [lo, hi] until it holds the root
+        low_bad = fn(lo) > target
+        high_bad = fn(hi) < target
+        if not (low_bad.any() or high_bad.any()):
+            break
+        lo = torch.where(low_bad, 2 * lo, lo)
+        hi = torch.where(high_bad, 2 * hi, hi)
+    else:
+        raise ValueError(
+            "cannot invert the flow: some values lie outside the range of the map (a flow "
+            "whose output is bounded, e.g. BlockAutoregressive without a residual, reaches "
+            "only the values it can produce)"
+        )
+    eps = torch.finfo(target.dtype).eps
+    for _ in range(_MAX_STEPS):
+        mid = (lo + hi) / 2
+        below = fn(mid) < target
+        lo = torch.where(below, mid, lo)
+        hi = torch.where(below, hi, mid)
+        if bool(((hi - lo) <= 4 * eps * torch.maximum(lo.abs(), hi.abs()).clamp(min=1)).all()):
+            break
+    return (lo + hi) / 2
+
+
+def newton_passes(fn: Callable, x: torch.Tensor, y: torch.Tensor, passes: int) -> torch.Tensor:
+    """Refine a solution ``x`` of ``f(x) = y`` for a triangular map ``f`` by ``passes``
+    diagonal Newton steps ``x <- x - (f(x) - y) / diag(df/dx)``; ``fn(x)`` returns
+    ``(f(x), log diag(df/dx))``.
+
+    Started from the exact solution (detached), the values do not move, and after as many
+    passes as the dimension the gradients with respect to ``y`` and to the parameters are
+    those of the exact inverse (the strictly triangular part of the Jacobian is nilpotent).
+    """
+    for _ in range(passes):
+        fx, log_diag = fn(x)
+        x = x - (fx - y) * torch.exp(-log_diag)
+    return x
