@@ -76,3 +76,14 @@ def test_other_errors_pass_through_unchanged():
 
     with pytest.raises(ValueError, match="^my own error$"):
         SVI(m, lambda: None, optim.Adam({"lr": 0.1}), Trace_ELBO()).step()
+
+
+def test_param_gone_nan_is_named():
+    def m():
+        loc = pyro.param("loc", torch.tensor(0.0))
+        pyro.sample("y", dist.Normal(loc, 1.0), obs=torch.tensor(1.0))
+
+    pyro.param("loc", torch.tensor(0.0))
+    pyro.get_param_store()["loc"] = torch.tensor(float("nan"))
+    with pytest.raises(ValueError, match=r"sample site 'y'.*pyro.param\('loc'\)"):
+        SVI(m, lambda: None, optim.Adam({"lr": 0.1}), Trace_ELBO()).step()

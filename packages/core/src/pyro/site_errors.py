@@ -112,8 +112,13 @@ def _matching_params(value: torch.Tensor) -> List[str]:
         for name in list(pyro.get_param_store().keys()):
             try:
                 v = pyro.get_param_store()[name].detach()
-                if v.numel() and torch.equal(v.expand(value.shape), value):
+                if v.numel() and v.dtype == value.dtype and _same(v.expand(value.shape), value):
                     names.append(name)
             except (RuntimeError, ValueError):
                 continue  # not broadcastable to the value's shape
     return names
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    # NaN counts as equal to NaN: a parameter gone NaN is the common case
+    return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
