@@ -222,6 +222,12 @@ CASES = {
             _np(d.df)[i], _np(d.covariance_matrix)[i]).logpdf(np.moveaxis(xi, 0, -1))),
         n_mc=5000),
     # ------------------------------------------------------------------ Pyro's families
+    "AVFMultivariateNormal": Case(
+        lambda b, p: dist.AVFMultivariateNormal(p.real(b + (3,)), p.tril(b, 3),
+                                                p.real((2, 3, 3), 0.3)),
+        lambda d, x: per_batch(d, x, lambda i, xi: st.multivariate_normal(
+            _np(d.loc)[i], _np(d.covariance_matrix)[i]).logpdf(xi)),
+        rsample_fd=True),
     "AffineBeta": Case(
         lambda b, p: dist.AffineBeta(p.pos(b), p.pos(b), p.real(b), p.pos(b)),
         lambda d, x: st.beta(_np(d.concentration1), _np(d.concentration0), _np(d.loc),
@@ -342,6 +348,11 @@ CASES = {
             _np(d.loc)[i], _np(d.covariance_matrix)[i]).logpdf(xi))),
     "NanMaskedNormal": Case(lambda b, p: dist.NanMaskedNormal(p.real(b), p.pos(b)),
                             lambda d, x: st.norm(_np(d.loc), _np(d.scale)).logpdf(x)),
+    "OMTMultivariateNormal": Case(
+        lambda b, p: dist.OMTMultivariateNormal(p.real(b + (3,)), p.tril(b, 3)),
+        lambda d, x: per_batch(d, x, lambda i, xi: st.multivariate_normal(
+            _np(d.loc)[i], _np(d.covariance_matrix)[i]).logpdf(xi)),
+        rsample_fd=True),
     "OrderedLogistic": Case(
         lambda b, p: dist.OrderedLogistic(p.real(b), p.pos(b + (3,)).cumsum(-1) - 3),
         lambda d, x: np.log(_ordered_logistic_probs(d, x)), moments="none"),
@@ -661,6 +672,12 @@ def test_enumerate_support_probabilities_sum_to_one(name, batch_shape, seed):
 # noise, so with the noise fixed (same seed) autograd must match finite differences.
 _L = torch.tensor([[1.0, 0.0], [0.3, 0.8]], dtype=torch.float64)
 FD_CASES = {
+    # the loc gradient is the usual one (the scale_tril gradient is a different velocity field,
+    # tested in test_omt_avf_mvn.py)
+    "AVFMultivariateNormal": ([0.3, -1.2, 0.8], lambda t: dist.AVFMultivariateNormal(
+        t, torch.eye(3, dtype=t.dtype), torch.zeros(2, 3, 3, dtype=t.dtype))),
+    "OMTMultivariateNormal": ([0.3, -1.2, 0.8], lambda t: dist.OMTMultivariateNormal(
+        t, torch.eye(3, dtype=t.dtype))),
     "SkewLogistic": ([0.3, 1.2, 0.7], lambda t: dist.SkewLogistic(t[0], t[1], t[2])),
     "SoftAsymmetricLaplace": ([0.3, 1.2, 0.7, 0.5],
                               lambda t: dist.SoftAsymmetricLaplace(t[0], t[1], t[2], t[3])),

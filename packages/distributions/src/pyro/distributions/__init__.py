@@ -12,6 +12,7 @@ from . import constraint_registry, constraints, kl, transforms  # noqa: F401 (re
 from . import torch as _torch_families
 from .affine_beta import AffineBeta
 from .asymmetriclaplace import AsymmetricLaplace, SoftAsymmetricLaplace
+from .avf_mvn import AVFMultivariateNormal
 from .conditional import (
     ConditionalDistribution,
     ConditionalTransform,
@@ -45,6 +46,7 @@ from .logistic import Logistic, SkewLogistic
 from .mixture import MaskedMixture
 from .multivariate_studentt import MultivariateStudentT
 from .nanmasked import NanMaskedMultivariateNormal, NanMaskedNormal
+from .omt_mvn import OMTMultivariateNormal
 from .ordered_logistic import OrderedLogistic
 from .polya_gamma import TruncatedPolyaGamma
 from .projected_normal import ProjectedNormal
@@ -76,6 +78,7 @@ from .zero_inflated import (
 
 #: Pyro's families beyond torch's (every one is tested in tests/test_families.py).
 PYRO_FAMILIES = [
+    "AVFMultivariateNormal",
     "AffineBeta",
     "AsymmetricLaplace",
     "BetaBinomial",
@@ -99,6 +102,7 @@ PYRO_FAMILIES = [
     "MultivariateStudentT",
     "NanMaskedMultivariateNormal",
     "NanMaskedNormal",
+    "OMTMultivariateNormal",
     "OrderedLogistic",
     "ProjectedNormal",
     "Rejector",
@@ -120,6 +124,7 @@ PYRO_FAMILIES = [
 ]
 
 __all__ = [
+    "AVFMultivariateNormal",
     "AffineBeta",
     "AsymmetricLaplace",
     "BetaBinomial",
@@ -157,6 +162,7 @@ __all__ = [
     "MultivariateStudentT",
     "NanMaskedMultivariateNormal",
     "NanMaskedNormal",
+    "OMTMultivariateNormal",
     "OrderedLogistic",
     "ProjectedNormal",
     "Rejector",
