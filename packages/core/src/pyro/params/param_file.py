@@ -319,10 +319,13 @@ def check_param_payload(
             raise ParamStoreError(f"{filename} is damaged: parameter "
                                   f"{name!r} is a {type(value).__name__}, not a tensor; save it "
                                   f"again with ParamStoreDict.save.")
+        value = check_loaded_tensor(value, entry, ParamStoreError, floating=True)
         old = live.get(name)
-        value = check_loaded_tensor(
-            value, entry, ParamStoreError, floating=True,
-            shape=None if old is None else old.shape)
+        if old is not None and old.shape != value.shape:
+            raise ParamStoreError(
+                f"{entry}: shape {tuple(value.shape)} does not match the parameter's shape "
+                f"{tuple(old.shape)}; to replace parameters by ones of other shapes, clear "
+                f"them first (pyro.clear_param_store(), or del store[name])")
         constraint = constraints.real
         if name in specs:
             constraint = constraint_from_spec(name, specs[name], where, classes)
