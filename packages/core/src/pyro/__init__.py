@@ -40,6 +40,7 @@ _runtime._PYRO_PARAM_STORE = ParamStoreDict()
 # on first access so that core imports nothing above it; each maps to the distribution
 # shipping it, named in the error when that distribution is not installed.
 _LAZY_SUBPACKAGES = {
+    "checkpoint": "pyro-core",
     "distributions": "pyro-distributions",
     "infer": "pyro-infer",
     "nn": "pyro-nn",
