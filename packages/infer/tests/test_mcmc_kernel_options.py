@@ -66,7 +66,7 @@ def test_nuts_exact_posterior_for_every_mass_matrix_and_chain_method(
     if name == "arrowhead":
         kernel.mass_matrix_adapter = ArrowheadMassMatrix()
     num_chains = 2 if chain_method == "vectorized" else 1
-    mcmc = MCMC(kernel, num_samples=400, warmup_steps=200, num_chains=num_chains,
+    mcmc = MCMC(kernel, num_samples=300, warmup_steps=200, num_chains=num_chains,
                 chain_method=chain_method, disable_progbar=True)
     mcmc.run()
     _check_posterior(mcmc, assert_expectation, f"{name}/{chain_method}")
@@ -75,8 +75,9 @@ def test_nuts_exact_posterior_for_every_mass_matrix_and_chain_method(
     if name == "dense":
         (block,) = inv.values()
         assert block.shape == (num_chains, 3, 3)
-        # it estimates the posterior covariance (last slow window: 100 draws)
-        torch.testing.assert_close(block.mean(0), COV, rtol=0, atol=0.25)
+        # it estimates the posterior covariance (last slow window: 50 draws, entries of
+        # COV are <= 0.6: sd of an estimate ~ 0.6 * sqrt(2 / 30))
+        torch.testing.assert_close(block.mean(0), COV, rtol=0, atol=0.35)
     elif name == "groups":
         assert inv[("bc",)].shape == (num_chains, 2, 2) and inv[("a",)].shape == (num_chains, 1)
     elif name == "arrowhead":
@@ -198,7 +199,7 @@ def test_fast_potential_falls_back_when_the_plan_differs():
 def test_eight_schools_matches_the_bench_reference(assert_expectation):
     # 2-D quadrature of the exact marginal posterior (bench/references.py)
     pyro.set_rng_seed(6)
-    mcmc = MCMC(NUTS(eight_schools), num_samples=600, warmup_steps=300, disable_progbar=True)
+    mcmc = MCMC(NUTS(eight_schools), num_samples=400, warmup_steps=200, disable_progbar=True)
     mcmc.run(SIGMA, YS)
     s = mcmc.get_samples()
     assert set(s) == {"mu", "tau", "theta_tilde"}  # latent sites only
@@ -241,7 +242,7 @@ def test_streaming_mcmc_statistics_match_the_posterior():
 def test_random_walk_kernel_recovers_the_posterior(assert_expectation):
     pyro.set_rng_seed(8)
     kernel = RandomWalkKernel(normal_normal, init_step_size=1.0)
-    mcmc = MCMC(kernel, num_samples=3000, warmup_steps=1000, disable_progbar=True)
+    mcmc = MCMC(kernel, num_samples=2000, warmup_steps=500, disable_progbar=True)
     mcmc.run(DATA)
     mu = mcmc.get_samples()["mu"]
     assert_expectation(mu, POST_MEAN, "rw mean")
