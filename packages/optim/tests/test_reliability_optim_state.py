@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import pyro
+import pyro.optim
 from pyro.optim import Adam, ClippedAdam, OptimStateError
 
 
@@ -103,7 +104,8 @@ def test_state_checked_again_when_the_parameter_appears(tmp_path):
 
 def group_of(optim, name):
     p = pyro.get_param_store().get_unconstrained(name)
-    return optim.optim_objs[p].param_groups[0]
+    obj = optim.optim_objs[p]
+    return getattr(obj, "optimizer", obj).param_groups[0]  # a scheduler's optimizer
 
 
 def test_users_settings_win_over_the_files(tmp_path):
@@ -173,3 +175,26 @@ def test_load_is_all_or_nothing(tmp_path):
     after = target.get_state()
     for k, v in before.items():
         assert torch.equal(after[k]["state"][0]["exp_avg"], v)
+
+
+def test_scheduler_continues_its_schedule_from_the_users_changed_lr(tmp_path):
+    def make(lr):
+        return pyro.optim.StepLR({"optimizer": torch.optim.SGD, "optim_args": {"lr": lr},
+                                  "step_size": 1, "gamma": 0.5})
+
+    sched = make(0.1)
+    step(sched, ["w"])
+    sched.step()
+    sched.save(str(tmp_path / "s.pt"))
+    same = make(0.1)
+    same.load(str(tmp_path / "s.pt"))
+    step(same, ["w"])
+    assert group_of(same, "w")["lr"] == pytest.approx(0.05)  # the schedule goes on
+    changed = make(0.4)
+    changed.load(str(tmp_path / "s.pt"))
+    step(changed, ["w"])
+    assert group_of(changed, "w")["lr"] == pytest.approx(0.4)
+    changed.step()
+    assert group_of(changed, "w")["lr"] == pytest.approx(0.2)
+    p = pyro.get_param_store().get_unconstrained("w")
+    assert changed.optim_objs[p].base_lrs == [0.4]

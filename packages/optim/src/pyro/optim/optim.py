@@ -281,6 +281,9 @@ class PyroOptim:
                                     "param_groups": [{**merged, "params": [0]}]}, name)
         if scheduler is not None and entry.get("scheduler") is not None:
             _load_scheduler(scheduler, entry["scheduler"], name)
+            if "initial_lr" in merged and isinstance(getattr(scheduler, "base_lrs", None), list):
+                # the schedule's base is the lr the settings give (the user's, if changed)
+                scheduler.base_lrs = [merged["initial_lr"]]
         key = ("loaded", freeze(merged), freeze(entry.get("scheduler")), frozen_clip)
         shared = self.grouped and is_groupable(self._optimizer_constructor, merged)
         slot = self._open.get(key) if shared else None
