@@ -12,7 +12,7 @@ from .discrete import infer_discrete
 from .elbo import ELBO
 from .enum import config_enumerate
 from .fitting import fit
-from .importance import Importance
+from .importance import Importance, vectorized_importance_weights
 from .jit_elbo import (
     JitTrace_ELBO,
     JitTraceEnum_ELBO,
@@ -21,10 +21,13 @@ from .jit_elbo import (
 )
 from .mcmc import HMC, MCMC, NUTS
 from .predictive import Predictive
+from .renyi_elbo import RenyiELBO
+from .rws import ReweightedWakeSleep
 from .search import Search
 from .svi import SVI
 from .trace_elbo import Trace_ELBO
 from .trace_mean_field_elbo import TraceMeanField_ELBO
+from .trace_tail_adaptive_elbo import TraceTailAdaptive_ELBO
 from .traceenum_elbo import TraceEnum_ELBO
 from .tracegraph_elbo import TraceGraph_ELBO
 from .util import enable_validation, is_validation_enabled
@@ -43,10 +46,13 @@ __all__ = [
     "JitTrace_ELBO",
     "Marginal",
     "Predictive",
+    "RenyiELBO",
+    "ReweightedWakeSleep",
     "Search",
     "TraceEnum_ELBO",
     "TraceGraph_ELBO",
     "TraceMeanField_ELBO",
+    "TraceTailAdaptive_ELBO",
     "TracePosterior",
     "Trace_ELBO",
     "config_enumerate",
@@ -54,6 +60,7 @@ __all__ = [
     "fit",
     "infer_discrete",
     "is_validation_enabled",
+    "vectorized_importance_weights",
 ]
 
 _plugin_getattr = pyro.plugins.namespace_getattr(__name__, "inference")
