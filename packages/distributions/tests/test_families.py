@@ -474,9 +474,11 @@ def exported_families():
 
 
 #: families the sampling and batch-shape laws above do not apply to, covered by
-#: tests/test_scalar_families.py and test_wrappers.py: batch shape always () (one joint
-#: likelihood, a fixed scalar law), or no sampler (an improper density).
-SCALAR_ONLY = {"GroupedNormalNormal", "ImproperUniform", "TruncatedPolyaGamma"}
+#: tests/test_scalar_families.py, test_coalescent.py and test_wrappers.py: batch shape
+#: always () (one joint likelihood, a fixed scalar law), or no sampler (an improper density,
+#: CoalescentTimesWithRate).
+SCALAR_ONLY = {"CoalescentTimes", "CoalescentTimesWithRate", "GroupedNormalNormal",
+               "ImproperUniform", "TruncatedPolyaGamma"}
 
 
 def test_every_family_has_a_case():

@@ -13,6 +13,11 @@ from . import torch as _torch_families
 from .affine_beta import AffineBeta
 from .asymmetriclaplace import AsymmetricLaplace, SoftAsymmetricLaplace
 from .avf_mvn import AVFMultivariateNormal
+from .coalescent import (
+    CoalescentRateLikelihood,
+    CoalescentTimes,
+    CoalescentTimesWithRate,
+)
 from .conditional import (
     ConditionalDistribution,
     ConditionalTransform,
@@ -82,6 +87,8 @@ PYRO_FAMILIES = [
     "AffineBeta",
     "AsymmetricLaplace",
     "BetaBinomial",
+    "CoalescentTimes",
+    "CoalescentTimesWithRate",
     "Delta",
     "DirichletMultinomial",
     "Empirical",
@@ -128,6 +135,9 @@ __all__ = [
     "AffineBeta",
     "AsymmetricLaplace",
     "BetaBinomial",
+    "CoalescentRateLikelihood",
+    "CoalescentTimes",
+    "CoalescentTimesWithRate",
     "ComposeTransformModule",
     "ConditionalDistribution",
     "ConditionalTransform",
