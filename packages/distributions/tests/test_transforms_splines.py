@@ -238,3 +238,9 @@ def test_affine_autoregressive_clamps_log_scale_but_not_gradients():
     assert ladj.item() == pytest.approx(6.0)
     ladj.backward()
     assert t.arn.layers[-1].bias.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("order", ["linear", "quadratic"])
+def test_spline_with_one_bin(order):
+    t = T.Spline(2, count_bins=1, order=order).double()
+    check_flow(t, x_of(4, 2))

@@ -174,7 +174,8 @@ def monotonic_rational_spline(
     """
     xk = _knots(widths, bound, min_bin_width)
     yk = _knots(heights, bound, min_bin_height)
-    ones = torch.full_like(derivatives[..., :1], 1 - min_derivative)  # Pyro 1.9's tails
+    # Pyro 1.9's tails
+    ones = derivatives.new_full(derivatives.shape[:-1] + (1,), 1 - min_derivative)
     d = torch.cat([ones, min_derivative + F.softplus(derivatives), ones], dim=-1)
     knots = yk if inverse else xk
     inside = (inputs >= -bound) & (inputs <= bound)
@@ -281,8 +282,8 @@ class Spline(ConditionedSpline, TransformModule):
         self, input_dim: int, count_bins: int = 8, bound: float = 3.0, order: str = "linear"
     ) -> None:
         super().__init__(self._own_params, bound=bound, order=order)
-        if count_bins < 2:
-            raise ValueError(f"Spline needs count_bins >= 2; got {count_bins}")
+        if count_bins < 1:
+            raise ValueError(f"Spline needs count_bins >= 1; got {count_bins}")
         self.input_dim = int(input_dim)
         self.count_bins = int(count_bins)
         k = self.count_bins
