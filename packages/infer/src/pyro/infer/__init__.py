@@ -24,6 +24,7 @@ from .predictive import Predictive
 from .renyi_elbo import RenyiELBO
 from .rws import ReweightedWakeSleep
 from .search import Search
+from .smcfilter import SMCFilter
 from .svi import SVI
 from .trace_elbo import Trace_ELBO
 from .trace_mean_field_elbo import TraceMeanField_ELBO
@@ -37,6 +38,7 @@ __all__ = [
     "HMC",
     "MCMC",
     "NUTS",
+    "SMCFilter",
     "SVI",
     "EmpiricalMarginal",
     "Importance",
