@@ -31,13 +31,13 @@ def _permutation_matrix(permutation, channels: int) -> torch.Tensor:
     if permutation.dim() == 2:
         return permutation.float()
     if tuple(permutation.shape) != (channels,) or not torch.equal(
-        permutation.long().sort().values, torch.arange(channels)
+        permutation.long().sort().values, torch.arange(channels, device=permutation.device)
     ):
         raise ValueError(
             f"GeneralizedChannelPermute: permutation must be a permutation of "
             f"range({channels}); got {permutation.tolist()}"
         )
-    return torch.eye(channels)[permutation.long()]
+    return torch.eye(channels, device=permutation.device)[permutation.long()]
 
 
 class ConditionedGeneralizedChannelPermute(Transform):
