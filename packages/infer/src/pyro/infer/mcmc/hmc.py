@@ -366,7 +366,7 @@ class HMC(MCMCKernel):
 
     def _hamiltonian(self, pe: torch.Tensor, r: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """``U + r.v / 2`` per chain, NaN read as +inf (a point outside the support)."""
-        return torch.nan_to_num(torch.add(pe, (r * v).sum(-1), alpha=0.5), nan=math.inf)
+        return torch.nan_to_num(torch.add(pe, torch.linalg.vecdot(r, v), alpha=0.5), nan=math.inf)
 
     def _find_reasonable_step_size(self, step: torch.Tensor) -> torch.Tensor:
         """Double or halve each chain's step size until the acceptance probability of one

@@ -53,7 +53,7 @@ def _pick(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def _no_uturn(v_minus: torch.Tensor, v_plus: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
     """Generalized criterion: both end velocities point along the summed momenta."""
-    return ((v_plus * rho).sum(-1) > 0) & ((v_minus * rho).sum(-1) > 0)
+    return torch.minimum(torch.linalg.vecdot(v_plus, rho), torch.linalg.vecdot(v_minus, rho)) > 0
 
 
 class NUTS(HMC):
