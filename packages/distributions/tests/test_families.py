@@ -474,11 +474,13 @@ def exported_families():
 
 
 #: families the sampling and batch-shape laws above do not apply to, covered by
-#: tests/test_scalar_families.py, test_coalescent.py and test_wrappers.py: batch shape
+#: tests/test_scalar_families.py, test_coalescent.py, test_matching.py,
+#: test_spanning_tree.py and test_wrappers.py: batch shape
 #: always () (one joint likelihood, a fixed scalar law), or no sampler (an improper density,
 #: CoalescentTimesWithRate).
 SCALAR_ONLY = {"CoalescentTimes", "CoalescentTimesWithRate", "GroupedNormalNormal",
-               "ImproperUniform", "TruncatedPolyaGamma"}
+               "ImproperUniform", "OneOneMatching", "OneTwoMatching", "SpanningTree",
+               "TruncatedPolyaGamma"}
 
 
 def test_every_family_has_a_case():

@@ -52,6 +52,8 @@ from .mixture import MaskedMixture
 from .multivariate_studentt import MultivariateStudentT
 from .nanmasked import NanMaskedMultivariateNormal, NanMaskedNormal
 from .omt_mvn import OMTMultivariateNormal
+from .one_one_matching import OneOneMatching
+from .one_two_matching import OneTwoMatching
 from .ordered_logistic import OrderedLogistic
 from .polya_gamma import TruncatedPolyaGamma
 from .projected_normal import ProjectedNormal
@@ -110,6 +112,8 @@ PYRO_FAMILIES = [
     "NanMaskedMultivariateNormal",
     "NanMaskedNormal",
     "OMTMultivariateNormal",
+    "OneOneMatching",
+    "OneTwoMatching",
     "OrderedLogistic",
     "ProjectedNormal",
     "Rejector",
@@ -173,6 +177,8 @@ __all__ = [
     "NanMaskedMultivariateNormal",
     "NanMaskedNormal",
     "OMTMultivariateNormal",
+    "OneOneMatching",
+    "OneTwoMatching",
     "OrderedLogistic",
     "ProjectedNormal",
     "Rejector",
