@@ -421,6 +421,8 @@ def test_linear_hmm_heavy_tailed_and_transformed():
     obs = dist.TransformedDistribution(base, [dist.transforms.ExpTransform()]).to_event(1)
     d = dist.LinearHMM(init, A, trans, H, obs)
     assert d.batch_shape == () and d.event_shape == (T, o) and d.has_rsample
+    # as in Pyro: the base noise and the observation transforms are kept apart
+    assert d.observation_dist.event_shape == (o,) and len(d.transforms) == 1
     x = d.rsample((4,))
     assert x.shape == (4, T, o) and (x > 0).all()
     assert d.support.check(x).all()

@@ -47,7 +47,7 @@ from pyro.ops.gaussian import (
 from pyro.ops.tensor_utils import precision_to_scale_tril, safe_cholesky, triangular_solve
 
 from .torch import Categorical, Gamma, MultivariateNormal
-from .torch_distribution import TorchDistribution
+from .torch_distribution import Independent, TorchDistribution
 from .util import broadcast_shape
 
 __all__ = [
@@ -739,9 +739,10 @@ class GammaGaussianHMM(HiddenMarkovModel):
 # Linear models with arbitrary noise
 
 
-def _split_observation(observation_dist):
-    """``(noise_dist, transforms)`` of an observation distribution that may be an
-    Independent and/or TransformedDistribution around a base noise distribution."""
+def _split_observation(observation_dist, obs_dim: int):
+    """``(noise, transforms)`` of an observation distribution that may be Independent and/or
+    TransformedDistribution layers around a base noise; ``noise`` has event shape
+    ``(obs_dim,)`` (a univariate base is reinterpreted with ``Independent(base, 1)``)."""
     transforms: list = []
     d = observation_dist
     while True:
@@ -751,7 +752,15 @@ def _split_observation(observation_dist):
             transforms = list(d.transforms) + transforms
             d = d.base_dist
         else:
-            return d, transforms
+            break
+    if len(d.event_shape) == 0:
+        d = Independent(d, 1)
+    if tuple(d.event_shape) != (obs_dim,):
+        raise ValueError(
+            f"LinearHMM: the base noise of observation_dist has event_shape "
+            f"{tuple(d.event_shape)}, expected () or ({obs_dim},)"
+        )
+    return d, transforms
 
 
 def _is_gaussian_noise(d) -> bool:
@@ -840,24 +849,27 @@ class LinearHMM(HiddenMarkovModel):
         self.transition_matrix = transition_matrix
         self.transition_dist = transition_dist
         self.observation_matrix = observation_matrix
-        self.observation_dist = observation_dist
         self._time_size = time_shape[0]
-        self._obs_noise, self.transforms = _split_observation(observation_dist)
+        # As in Pyro: observation_dist is the base noise (event (obs_dim,)), and transforms
+        # the transforms applied to z @ observation_matrix + noise.
+        self._full_observation_dist = observation_dist
+        self.observation_dist, self.transforms = _split_observation(observation_dist, o)
         super().__init__(duration, batch_shape, time_shape + (o,), validate_args=validate_args)
 
     @constraints.dependent_property(is_discrete=False, event_dim=2)
     def support(self):
-        return constraints.independent(self.observation_dist.support, 1)
+        return constraints.independent(self._full_observation_dist.support, 1)
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = torch.Size(batch_shape)
-        return LinearHMM(
-            *_expand_linear_params(self, batch_shape), validate_args=False, duration=self.duration
-        )
+        args = list(_expand_linear_params(self, batch_shape))
+        time = torch.Size([self._time_size])
+        args[-1] = self._full_observation_dist.expand(batch_shape + time)
+        return LinearHMM(*args, validate_args=False, duration=self.duration)
 
     def _as_gaussian_hmm(self) -> GaussianHMM | None:
         noises = (self.initial_dist, self.transition_dist, self.observation_dist)
-        if all(_is_gaussian_noise(d) for d in noises):
+        if not self.transforms and all(_is_gaussian_noise(d) for d in noises):
             return GaussianHMM(
                 self.initial_dist,
                 self.transition_matrix,
@@ -902,10 +914,7 @@ class LinearHMM(HiddenMarkovModel):
         z = _affine_prefix_scan(A, b)[..., 1:, :]
         M = self.observation_matrix.expand(batch + (T, h, o))
         y = (z.unsqueeze(-2) @ M).squeeze(-2)
-        base = self._obs_noise
-        full = batch + (T, o)
-        base_batch = full[: len(full) - len(base.event_shape)]
-        y = y + base.expand(base_batch).rsample(sample_shape)
+        y = y + self.observation_dist.expand(batch + (T,)).rsample(sample_shape)
         for t in self.transforms:
             y = t(y)
         return y
