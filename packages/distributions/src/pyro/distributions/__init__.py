@@ -65,6 +65,7 @@ from .relaxed_straight_through import (
 from .sine_bivariate_von_mises import SineBivariateVonMises
 from .sine_skewed import SineSkewed
 from .softlaplace import SoftLaplace
+from .spanning_tree import SpanningTree
 from .stable import Stable, StableWithLogProb
 from .torch import *  # noqa: F401,F403 (every torch family, generated)
 from .torch_distribution import (
@@ -124,6 +125,7 @@ PYRO_FAMILIES = [
     "SkewLogistic",
     "SoftAsymmetricLaplace",
     "SoftLaplace",
+    "SpanningTree",
     "Stable",
     "StableWithLogProb",
     "TruncatedPolyaGamma",
@@ -189,6 +191,7 @@ __all__ = [
     "SkewLogistic",
     "SoftAsymmetricLaplace",
     "SoftLaplace",
+    "SpanningTree",
     "Stable",
     "StableWithLogProb",
     "TorchDistribution",
