@@ -508,3 +508,29 @@ def test_cuda():
     assert x.device.type == "cuda" and disc.log_prob(x).device.type == "cuda"
     lin = dist.LinearHMM(init, A, trans, H, obs)
     assert lin.rsample().device.type == "cuda"
+
+
+def test_hmms_in_a_plate_are_expanded():
+    import pyro
+    import pyro.poutine as poutine
+
+    h, o, T = 2, 1, 4
+    args = random_gaussian_hmm(h, o, T)
+    y = torch.randn(3, T, o, dtype=D)
+    seq = torch.randn(3, T, dtype=D)
+
+    def model():
+        with pyro.plate("series", 3):
+            pyro.sample("gauss", dist.GaussianHMM(*args), obs=y)
+            disc = dist.DiscreteHMM(
+                torch.zeros(2, dtype=D),
+                torch.zeros(T, 2, 2, dtype=D),
+                dist.Normal(torch.randn(T, 2, dtype=D), 1.0),
+            )
+            pyro.sample("disc", disc, obs=seq)
+
+    tr = poutine.trace(model).get_trace()
+    tr.compute_log_prob()
+    assert tr.nodes["gauss"]["fn"].batch_shape == (3,)
+    torch.testing.assert_close(tr.nodes["gauss"]["log_prob"], dist.GaussianHMM(*args).log_prob(y))
+    assert tr.nodes["disc"]["log_prob"].shape == (3,)
