@@ -295,16 +295,7 @@ class DiscreteHMM(HiddenMarkovModel):
         S = self.initial_logits.size(-1)
         T = self._sample_duration()
         batch = self.batch_shape
-        trans = self.transition_logits.expand(
-            batch
-            + (
-                T
-                if self.transition_logits.dim() < 3 or self.transition_logits.size(-3) == 1
-                else self.transition_logits.size(-3),
-                S,
-                S,
-            )
-        )
+        trans = self.transition_logits.expand(batch + (T, S, S))
         with torch.no_grad():
             z = _discrete_filter_sample(
                 self.initial_logits.expand(batch + (S,)), trans, sample_shape
