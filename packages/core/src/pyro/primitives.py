@@ -74,7 +74,8 @@ def sample(
         args,
         kwargs,
         value=obs,
-        is_observed=obs is not None,
+        # infer={"is_observed": False} gives a latent site an initial value (reparameterizers)
+        is_observed=obs is not None if infer is None else infer.get("is_observed", obs is not None),
         infer=None if infer is None else dict(infer),
     )
     apply_stack(msg)
