@@ -32,6 +32,7 @@ from pyro.ops.gaussian import (
     _LOG_2PI,
     _batch_dim,
     _cholesky_parts,
+    _contract_blocks,
     _index_event,
     _mvn_parts,
     _sequential_tensordot,
@@ -304,13 +305,17 @@ def gamma_gaussian_tensordot(x: GammaGaussian, y: GammaGaussian, dims: int = 0) 
     """
     if dims < 0 or dims > min(x.dim(), y.dim()):
         raise ValueError(f"dims={dims} out of range for factors over {x.dim()} and {y.dim()}")
-    na = x.dim() - dims
-    nc = y.dim() - dims
-    joint = x.event_pad(right=nc) + y.event_pad(left=na)
     if dims == 0:
-        return joint
-    perm = list(range(na)) + list(range(na + dims, na + dims + nc)) + list(range(na, na + dims))
-    return joint.event_permute(perm).marginalize(right=dims)
+        return x.event_pad(right=y.dim()) + y.event_pad(left=x.dim())
+    parts = _contract_blocks(x, y, dims)
+    # The integral over b is (2 pi / s)^{b/2} |P_bb|^{-1/2} exp(s/2 |L^{-1} eta_b(a, c)|^2).
+    return GammaGaussian(
+        x.log_normalizer + y.log_normalizer + parts.const,
+        parts.info,
+        parts.precision,
+        x.alpha + y.alpha - 0.5 * dims,
+        x.beta + y.beta - 0.5 * parts.white.pow(2).sum(-1),
+    )
 
 
 def sequential_gamma_gaussian_tensordot(gamma_gaussian: GammaGaussian) -> GammaGaussian:
@@ -323,7 +328,9 @@ def sequential_gamma_gaussian_tensordot(gamma_gaussian: GammaGaussian) -> GammaG
     [1] S. Särkkä, Á. F. García-Fernández (2021), "Temporal Parallelization of Bayesian
         Smoothers", IEEE Transactions on Automatic Control 66(1).
     """
-    return _sequential_tensordot(gamma_gaussian, "sequential_gamma_gaussian_tensordot")
+    return _sequential_tensordot(
+        gamma_gaussian, "sequential_gamma_gaussian_tensordot", gamma_gaussian_tensordot
+    )
 
 
 def _mvn_info(mvn):

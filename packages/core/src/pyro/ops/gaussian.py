@@ -525,35 +525,76 @@ def gaussian_tensordot(x: Gaussian, y: Gaussian, dims: int = 0) -> Gaussian:
     """
     if dims < 0 or dims > min(x.dim(), y.dim()):
         raise ValueError(f"dims={dims} out of range for Gaussians over {x.dim()} and {y.dim()}")
+    if dims == 0:
+        return x.event_pad(right=y.dim()) + y.event_pad(left=x.dim())
+    parts = _contract_blocks(x, y, dims)
+    return Gaussian(
+        x.log_normalizer + y.log_normalizer + parts.const + 0.5 * parts.white.pow(2).sum(-1),
+        parts.info,
+        parts.precision,
+    )
+
+
+class _Contraction:
+    """The pieces of integrating ``b`` out of ``x(a, b) + y(b, c)`` (shared by the
+    Gaussian and Gamma-Gaussian tensordots)."""
+
+    __slots__ = ("const", "white", "info", "precision")
+
+    def __init__(self, const, white, info, precision):
+        self.const = const  # dims/2 log(2 pi) - log|L|
+        self.white = white  # L^{-1} eta_b
+        self.info = info
+        self.precision = precision
+
+
+def _contract_blocks(x, y, dims: int) -> _Contraction:
+    """Block form of the contraction, without padding to the joint ``(a, b, c)``:
+    with ``L L^T = x_bb + y_bb`` and ``W = L^{-1} [x_ba, y_bc]``, the result has precision
+    ``diag(x_aa, y_cc) - W^T W`` and information ``(eta_a, eta_c) - W^T L^{-1} eta_b``."""
     na = x.dim() - dims
     nc = y.dim() - dims
-    joint = x.event_pad(right=nc) + y.event_pad(left=na)
-    if dims == 0:
-        return joint
-    perm = list(range(na)) + list(range(na + dims, na + dims + nc)) + list(range(na, na + dims))
-    return joint.event_permute(perm).marginalize(right=dims)
+    P_bb = x.precision[..., na:, na:] + y.precision[..., :dims, :dims]
+    info_b = x.info_vec[..., na:] + y.info_vec[..., :dims]
+    L, white, half_logdet = _cholesky_parts(P_bb, info_b)
+    batch = L.shape[:-2]
+    P_ba = x.precision[..., na:, :na].expand(batch + (dims, na))
+    P_bc = y.precision[..., :dims, dims:].expand(batch + (dims, nc))
+    W = triangular_solve(torch.cat([P_ba, P_bc], -1), L)
+    zeros = P_bb.new_zeros(()).expand(batch + (na, nc))
+    top = torch.cat([x.precision[..., :na, :na].expand(batch + (na, na)), zeros], -1)
+    bottom = torch.cat([zeros.mT, y.precision[..., dims:, dims:].expand(batch + (nc, nc))], -1)
+    precision = torch.cat([top, bottom], -2) - W.mT @ W
+    info_batch = white.shape[:-1]
+    info = torch.cat(
+        [
+            x.info_vec[..., :na].expand(info_batch + (na,)),
+            y.info_vec[..., dims:].expand(info_batch + (nc,)),
+        ],
+        -1,
+    ) - matvecmul(W.mT, white)
+    const = 0.5 * dims * _LOG_2PI - half_logdet
+    return _Contraction(const, white, info, precision)
 
 
-def _contract_pairs(g: Gaussian, state_dim: int) -> tuple[Gaussian, Gaussian]:
+def _contract_pairs(g, state_dim: int, tensordot=None):
     """One level of the parallel scan: contract neighbours ``(2i, 2i+1)`` of a chain of
-    transition factors (time is the rightmost batch dim). Returns the shorter chain and
-    the joint factors over ``(x_a, x_b, x_c)`` of each pair (needed to sample ``x_b``)."""
+    transition factors (time is the rightmost batch dim). Returns the shorter chain and the
+    ``(even, odd)`` factors of each pair (to sample the midpoint ``x_b`` later)."""
+    tensordot = gaussian_tensordot if tensordot is None else tensordot
     T = g.batch_shape[-1]
     k = T // 2
     even = g[..., 0 : 2 * k : 2]
     odd = g[..., 1 : 2 * k : 2]
-    s = state_dim
-    joint = even.event_pad(right=s) + odd.event_pad(left=s)
-    perm = list(range(s)) + list(range(2 * s, 3 * s)) + list(range(s, 2 * s))
-    contracted = joint.event_permute(perm).marginalize(right=s)
+    contracted = tensordot(even, odd, state_dim)
     if T % 2:
         contracted = type(g).cat([contracted, g[..., T - 1 : T]], dim=-1)
-    return contracted, joint
+    return contracted, (even, odd)
 
 
-def _sequential_tensordot(gaussian, name: str):
+def _sequential_tensordot(gaussian, name: str, tensordot=None):
     """The pairwise scan behind :func:`sequential_gaussian_tensordot`, for any factor type
-    with ``cat``, ``event_pad``, ``event_permute``, ``marginalize`` and batch indexing."""
+    with ``cat`` and batch indexing, contracted by ``tensordot``."""
     if gaussian.dim() % 2:
         raise ValueError(
             f"{name} needs factors over (old, new) states of equal size, got "
@@ -564,7 +605,7 @@ def _sequential_tensordot(gaussian, name: str):
         raise ValueError(f"{name} needs a nonempty time dim, got batch_shape {tuple(batch)}")
     s = gaussian.dim() // 2
     while gaussian.batch_shape[-1] > 1:
-        gaussian, _ = _contract_pairs(gaussian, s)
+        gaussian, _ = _contract_pairs(gaussian, s, tensordot)
     return gaussian[..., 0]
 
 
@@ -628,19 +669,27 @@ def sequential_gaussian_filter_sample(
     g = trans
     while g.batch_shape[-1] > 1:
         T_level = g.batch_shape[-1]
-        g, joint = _contract_pairs(g, s)
-        levels.append((T_level, joint))
+        g, pair = _contract_pairs(g, s)
+        levels.append((T_level, pair))
     ends = init.event_pad(right=s) + g[..., 0]
     offset = 2
     x = ends.rsample(sample_shape, noise=noise[..., :2, :].reshape(shape[:-2] + (2 * s,)))
     x = x.reshape(shape[:-2] + (2, s))
 
     # Backward: fill in the midpoints of each level, given the sampled points around them.
-    for T_level, joint in reversed(levels):
+    for T_level, (even, odd) in reversed(levels):
         k = T_level // 2
         a, c = x[..., :k, :], x[..., 1 : k + 1, :]
-        perm = list(range(s, 2 * s)) + list(range(s)) + list(range(2 * s, 3 * s))
-        mid_factor = joint.event_permute(perm).condition(torch.cat([a, c], -1))
+        # x_b | x_a, x_c has precision even_bb + odd_bb and information
+        # eta_b - even_ba x_a - odd_bc x_c.
+        P_bb = even.precision[..., s:, s:] + odd.precision[..., :s, :s]
+        info = (
+            even.info_vec[..., s:]
+            + odd.info_vec[..., :s]
+            - matvecmul(even.precision[..., s:, :s], a)
+            - matvecmul(odd.precision[..., :s, s:], c)
+        )
+        mid_factor = Gaussian(info.new_zeros(info.shape[:-1]), info, P_bb)
         mid = mid_factor.rsample(noise=noise[..., offset : offset + k, :])
         offset += k
         pairs = torch.stack([a, mid], -2).reshape(shape[:-2] + (2 * k, s))
