@@ -534,3 +534,15 @@ def test_hmms_in_a_plate_are_expanded():
     assert tr.nodes["gauss"]["fn"].batch_shape == (3,)
     torch.testing.assert_close(tr.nodes["gauss"]["log_prob"], dist.GaussianHMM(*args).log_prob(y))
     assert tr.nodes["disc"]["log_prob"].shape == (3,)
+
+
+def test_gaussian_mrf_homogeneous_any_length():
+    h, o, T = 2, 1, 4
+    init, trans, obs = random_mvn(h), random_mvn(2 * h), random_mvn(h + o)
+    d = dist.GaussianMRF(init, trans, obs)
+    assert d.event_shape == (1, o)
+    y = torch.randn(T, o, dtype=D)  # validation accepts any number of steps
+    full = dist.GaussianMRF(init, trans.expand((T,)), obs.expand((T,)))
+    torch.testing.assert_close(d.log_prob(y), full.log_prob(y))
+    with pytest.raises(ValueError, match="time steps"):
+        full.log_prob(torch.randn(T + 1, o, dtype=D))

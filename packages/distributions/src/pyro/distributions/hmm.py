@@ -124,6 +124,32 @@ def _time_expand(g, batch_shape: torch.Size, duration: int | None):
     return g.expand(batch_shape + (T,))
 
 
+def _validate_time_series(self, value: torch.Tensor) -> None:
+    """Validate data of a model with time as the leftmost event dim."""
+    # A homogeneous model without duration scores data of any length.
+    if value.dim() < len(self.event_shape):
+        raise ValueError(
+            f"{type(self).__name__}.log_prob: value of shape {tuple(value.shape)} has fewer "
+            f"dims than the event shape {tuple(self.event_shape)}"
+        )
+    obs_shape = self.event_shape[1:]
+    if obs_shape and value.shape[-len(obs_shape) :] != obs_shape:
+        raise ValueError(
+            f"{type(self).__name__}.log_prob: value of shape {tuple(value.shape)} does not "
+            f"end in the observation shape {tuple(obs_shape)}"
+        )
+    T = self.event_shape[0]
+    if T != 1 and value.size(-len(self.event_shape)) not in (1, T):
+        raise ValueError(
+            f"{type(self).__name__}.log_prob: value has "
+            f"{value.size(-len(self.event_shape))} time steps, the model {T}"
+        )
+    if not self.support.check(value).all():
+        raise ValueError(
+            f"{type(self).__name__}.log_prob: value is outside the support {self.support}"
+        )
+
+
 class HiddenMarkovModel(TorchDistribution):
     """Base class of hidden Markov models: time is the leftmost event dim.
 
@@ -156,28 +182,7 @@ class HiddenMarkovModel(TorchDistribution):
         return self._duration
 
     def _validate_sample(self, value: torch.Tensor) -> None:
-        # A homogeneous model without duration scores data of any length.
-        if value.dim() < len(self.event_shape):
-            raise ValueError(
-                f"{type(self).__name__}.log_prob: value of shape {tuple(value.shape)} has fewer "
-                f"dims than the event shape {tuple(self.event_shape)}"
-            )
-        obs_shape = self.event_shape[1:]
-        if obs_shape and value.shape[-len(obs_shape) :] != obs_shape:
-            raise ValueError(
-                f"{type(self).__name__}.log_prob: value of shape {tuple(value.shape)} does not "
-                f"end in the observation shape {tuple(obs_shape)}"
-            )
-        T = self.event_shape[0]
-        if T != 1 and value.size(-len(self.event_shape)) not in (1, T):
-            raise ValueError(
-                f"{type(self).__name__}.log_prob: value has "
-                f"{value.size(-len(self.event_shape))} time steps, the model {T}"
-            )
-        if not self.support.check(value).all():
-            raise ValueError(
-                f"{type(self).__name__}.log_prob: value is outside the support {self.support}"
-            )
+        _validate_time_series(self, value)
 
     def _sample_duration(self) -> int:
         return self.event_shape[0]
@@ -1020,6 +1025,9 @@ class GaussianMRF(TorchDistribution):
     @constraints.dependent_property(is_discrete=False, event_dim=2)
     def support(self):
         return constraints.independent(constraints.real, 2)
+
+    def _validate_sample(self, value: torch.Tensor) -> None:
+        _validate_time_series(self, value)
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = torch.Size(batch_shape)
