@@ -25,6 +25,7 @@ from .renyi_elbo import RenyiELBO
 from .rws import ReweightedWakeSleep
 from .search import Search
 from .smcfilter import SMCFilter
+from .svgd import SVGD, IMQSteinKernel, RBFSteinKernel
 from .svi import SVI
 from .trace_elbo import Trace_ELBO
 from .trace_mean_field_elbo import TraceMeanField_ELBO
@@ -39,8 +40,10 @@ __all__ = [
     "MCMC",
     "NUTS",
     "SMCFilter",
+    "SVGD",
     "SVI",
     "EmpiricalMarginal",
+    "IMQSteinKernel",
     "Importance",
     "JitTraceEnum_ELBO",
     "JitTraceGraph_ELBO",
@@ -48,6 +51,7 @@ __all__ = [
     "JitTrace_ELBO",
     "Marginal",
     "Predictive",
+    "RBFSteinKernel",
     "RenyiELBO",
     "ReweightedWakeSleep",
     "Search",
