@@ -1,9 +1,9 @@
 """poutine.enum_messenger.enumerate_site and the variable map each site records."""
 import pytest
 import torch
+import torch.distributions as dist
 
 import pyro
-import pyro.distributions as dist
 from pyro import poutine
 from pyro.poutine.enum_messenger import enumerate_site
 
