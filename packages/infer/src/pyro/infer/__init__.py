@@ -8,6 +8,7 @@ __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 import pyro.plugins
 
 from .abstract_infer import EmpiricalMarginal, Marginal, TracePosterior
+from .csis import CSIS
 from .discrete import infer_discrete
 from .elbo import ELBO
 from .enum import config_enumerate
@@ -35,6 +36,7 @@ from .tracegraph_elbo import TraceGraph_ELBO
 from .util import enable_validation, is_validation_enabled
 
 __all__ = [
+    "CSIS",
     "ELBO",
     "HMC",
     "MCMC",
