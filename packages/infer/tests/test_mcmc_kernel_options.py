@@ -291,3 +291,19 @@ def test_logger_records_drive_one_progress_bar_per_chain():
     q.put(None)
     logger_thread(q, 4, 6, 2, disable_progbar=True)
     assert q.empty()
+
+
+def test_util_predictive_draws_the_observations_at_each_posterior_draw():
+    from pyro.infer.mcmc.util import predictive
+
+    def model(n, data=None):
+        mu = pyro.sample("mu", dist.Normal(0.0, 3.0))
+        with pyro.plate("data", n):
+            pyro.sample("obs", dist.Normal(mu, 1.0), obs=data)
+
+    pyro.set_rng_seed(9)
+    samples = {"mu": torch.tensor([-50.0, 0.0, 50.0])}
+    out = predictive(model, samples, 10)
+    assert set(out) == {"obs"} and out["obs"].shape == (3, 10)
+    # obs ~ N(mu, 1) given each draw: the draw's mean is within 4.5 / sqrt(10) of mu
+    assert ((out["obs"].mean(-1) - samples["mu"]).abs() < 4.5 / math.sqrt(10)).all()

@@ -430,4 +430,7 @@ def predictive(model: Callable, posterior_samples: dict[str, torch.Tensor], *arg
                       return_sites=return_sites)
     if return_trace:
         return pred.get_vectorized_trace(*args, **kwargs)
-    return pred(*args, **kwargs)
+    out = pred(*args, **kwargs)
+    if return_sites is None:
+        out = {k: v for k, v in out.items() if k not in posterior_samples}
+    return out
