@@ -11,6 +11,7 @@ from .abstract_infer import EmpiricalMarginal, Marginal, TracePosterior
 from .csis import CSIS
 from .discrete import infer_discrete
 from .elbo import ELBO
+from .energy_distance import EnergyDistance
 from .enum import config_enumerate
 from .fitting import fit
 from .importance import Importance, vectorized_importance_weights
@@ -30,6 +31,7 @@ from .svgd import SVGD, IMQSteinKernel, RBFSteinKernel
 from .svi import SVI
 from .trace_elbo import Trace_ELBO
 from .trace_mean_field_elbo import TraceMeanField_ELBO
+from .trace_mmd import Trace_MMD
 from .trace_tail_adaptive_elbo import TraceTailAdaptive_ELBO
 from .traceenum_elbo import TraceEnum_ELBO
 from .tracegraph_elbo import TraceGraph_ELBO
@@ -45,6 +47,7 @@ __all__ = [
     "SVGD",
     "SVI",
     "EmpiricalMarginal",
+    "EnergyDistance",
     "IMQSteinKernel",
     "Importance",
     "JitTraceEnum_ELBO",
@@ -63,6 +66,7 @@ __all__ = [
     "TraceTailAdaptive_ELBO",
     "TracePosterior",
     "Trace_ELBO",
+    "Trace_MMD",
     "config_enumerate",
     "enable_validation",
     "fit",
