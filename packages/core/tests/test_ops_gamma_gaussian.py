@@ -82,6 +82,9 @@ def test_matrix_and_mvn_to_gamma_gaussian():
 
 
 def test_compound_is_student_t_by_quadrature():
+    pytest.importorskip(
+        "pyro.distributions", reason="compound() returns a pyro-distributions family"
+    )
     gamma, mvn = random_gamma(), random_mvn(2)
     g = gamma_and_mvn_to_gamma_gaussian(gamma, mvn)
     t = g.compound()
