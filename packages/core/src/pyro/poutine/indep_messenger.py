@@ -99,10 +99,12 @@ class IndepMessenger(Messenger):
 
     @property
     def full_size(self) -> Optional[int]:
+        """The number of elements of the plate (an alias of :attr:`size`, which is the
+        full size as in Pyro)."""
         return self.size
 
     def _make_frame(self) -> CondIndepStackFrame:
-        return CondIndepStackFrame(self.name, self.dim, self.size, self.counter, self.full_size)
+        return CondIndepStackFrame(self.name, self.dim, self.size, self.counter, self.size)
 
     def __enter__(self):
         if self._vectorized is not False:

@@ -16,7 +16,7 @@ class PlateMessenger(SubsampleMessenger):
     def _pyro_sample(self, msg) -> None:
         msg["cond_indep_stack"] = (self._frame,) + msg["cond_indep_stack"]
         if self._subsampled:
-            msg["scale"] = msg["scale"] * (self.full_size_ / self.size)
+            msg["scale"] = msg["scale"] * (self.size / self.subsample_size)
         if self._vectorized and not msg["done"]:
             broadcast_to_plates(msg)
 

@@ -63,6 +63,11 @@ class SubsampleMessenger(IndepMessenger):
     inside are scaled by ``size / subsample_size`` so they estimate the full-data sum
     without bias.
 
+    Attributes, as in Pyro: ``size`` is the number of elements (the full size),
+    ``subsample_size`` the number visited (``size`` when not subsampled) and ``indices``
+    the indices visited. The ``CondIndepStackFrame`` of a site inside has
+    ``size=subsample_size`` (its batch size) and ``full_size=size``.
+
     Inside a handler stack each plate with a size is recorded as a sample site named after
     it (a plate's *subsample site*, distribution ``_Subsample``, value: the indices
     visited), as in Pyro: traces list their plates, and replaying a guide's trace gives
@@ -109,7 +114,6 @@ class SubsampleMessenger(IndepMessenger):
                 raise ValueError(f"plate {name!r}: subsample_size={subsample_size} disagrees with "
                                  f"len(subsample)={len(subsample)}")
             subsample_size = len(subsample)
-        self.full_size_ = self.size
         self._subsampled = (subsample is not None or
                             (subsample_size is not None and subsample_size < self.size))
         self._indices: Optional[torch.Tensor] = None
@@ -123,19 +127,19 @@ class SubsampleMessenger(IndepMessenger):
             self._indices = subsample
         elif self._subsampled and subsample is None:
             subsample = _Subsample(self.size, subsample_size, device).sample()
+        self.subsample_size = self.size
         if self._subsampled:
             self._indices = subsample
-            self.size = len(subsample)
-        self.subsample_size = self.size
+            self.subsample_size = len(subsample)
 
-    @property
-    def full_size(self) -> int:
-        return self.full_size_
+    def _make_frame(self) -> CondIndepStackFrame:
+        return CondIndepStackFrame(self.name, self.dim, self.subsample_size, self.counter,
+                                   self.size)
 
     @property
     def indices(self) -> Optional[torch.Tensor]:
-        """The indices this plate visits (``arange(size)`` when not subsampled; ``None``
-        for a plate with no size)."""
+        """The indices this plate visits, ``subsample_size`` of them (``arange(size)`` when
+        not subsampled; ``None`` for a plate with no size)."""
         if self.size < 0:
             return None
         if self._indices is None:
@@ -156,7 +160,7 @@ class SubsampleMessenger(IndepMessenger):
     def _pyro_sample(self, msg) -> None:
         msg["cond_indep_stack"] = (self._frame,) + msg["cond_indep_stack"]
         if self._subsampled:
-            msg["scale"] = msg["scale"] * (self.full_size_ / self.size)
+            msg["scale"] = msg["scale"] * (self.size / self.subsample_size)
 
     def _pyro_param(self, msg) -> None:
         msg["cond_indep_stack"] = (self._frame,) + msg["cond_indep_stack"]
@@ -171,12 +175,12 @@ class SubsampleMessenger(IndepMessenger):
         dim = self.dim - event_dim
         if value.dim() < -dim or value.shape[dim] == 1:
             return
-        if value.shape[dim] != self.full_size_:
-            if is_validation_enabled() and value.shape[dim] != self.size:
+        if value.shape[dim] != self.size:
+            if is_validation_enabled() and value.shape[dim] != self.subsample_size:
                 raise ValueError(
-                    f"Inside pyro.plate({self.name!r}, {self.full_size_}, dim={self.dim}): "
+                    f"Inside pyro.plate({self.name!r}, {self.size}, dim={self.dim}): "
                     f"{what} with event_dim={event_dim} has shape {tuple(value.shape)}, whose dim "
-                    f"{dim} should have size {self.full_size_} (or 1)"
+                    f"{dim} should have size {self.size} (or 1)"
                 )
             return
         if self._subsampled:

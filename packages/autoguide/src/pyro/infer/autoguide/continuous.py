@@ -214,12 +214,12 @@ class AutoContinuous(AutoGuide):
         latent = self.sample_latent(*args, **kwargs)
         plates = self._create_plates(*args, **kwargs) if self._prototype_frames else {}
         for plate in plates.values():
-            full = getattr(plate, "full_size", plate.size)
-            if full is not None and plate.size != full:
+            # as in Pyro: plate.size is the full size, plate.subsample_size the visited one
+            if plate.subsample_size != plate.size:
                 raise ValueError(
-                    f"{type(self).__name__}: plate {plate.name!r} subsamples {plate.size} of "
-                    f"{full} elements; {type(self).__name__} does not support subsampling of "
-                    f"local latent variables"
+                    f"{type(self).__name__}: plate {plate.name!r} subsamples "
+                    f"{plate.subsample_size} of {plate.size} elements; {type(self).__name__} "
+                    f"does not support subsampling of local latent variables"
                 )
         result = {}
         for site, u in self._unpack_sites(latent):

@@ -224,9 +224,10 @@ class AutoGuide(torch.nn.Module):
         """Index a full-size per-element tensor by the subsample of each plate."""
         for frame in site.frames:
             plate = plates[frame.name]
-            full = plate.full_size if getattr(plate, "full_size", None) is not None else plate.size
+            # as in Pyro: plate.size is the full size, plate.subsample_size the visited one
+            full = plate.size
             dim = frame.dim - event_dim
-            if plate.size != full and value.dim() >= -dim and value.size(dim) == full:
+            if plate.subsample_size != full and value.dim() >= -dim and value.size(dim) == full:
                 value = value.index_select(dim, plate.indices)
         return value
 
@@ -274,9 +275,8 @@ class AutoNormal(AutoGuide):
     ``biject_to(support)``. Parameters ``"AutoNormal.locs.z"`` and
     ``"AutoNormal.scales.z"`` (softplus-constrained), one entry per element of the site.
 
-    A site with real support is sampled directly from the Normal; a constrained site is
-    sampled as ``z_unconstrained`` (auxiliary) and recorded at ``z`` as a Delta carrying
-    the log-Jacobian of the transform.
+    As in Pyro, each site is sampled as ``z_unconstrained`` (auxiliary) and recorded at
+    ``z`` as a Delta carrying the log-Jacobian of the transform (zero for real sites).
 
     :param model: the model.
     :param init_loc_fn: initialization strategy for the locations (default
@@ -340,16 +340,18 @@ class AutoNormal(AutoGuide):
             if site.event_dim:
                 base = base.to_event(site.event_dim)
             with self._enter_plates(site, plates):
+                # as in Pyro, every site (real ones too) is drawn as the auxiliary
+                # "z_unconstrained", which programs may read from the guide's trace
+                u = pyro.sample(site.name + "_unconstrained", base,
+                                infer={"is_auxiliary": True})
                 if site.identity:
-                    value = pyro.sample(site.name, base)
+                    value, log_density = u, 0.0
                 else:
-                    u = pyro.sample(site.name + "_unconstrained", base,
-                                    infer={"is_auxiliary": True})
                     value, log_density = site.constrain(u)
-                    value = pyro.sample(
-                        site.name,
-                        dist.Delta(value, log_density=log_density, event_dim=site.fn_event_dim),
-                    )
+                value = pyro.sample(
+                    site.name,
+                    dist.Delta(value, log_density=log_density, event_dim=site.fn_event_dim),
+                )
             result[site.name] = value
         return result
 
