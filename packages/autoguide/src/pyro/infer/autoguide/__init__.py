@@ -13,13 +13,22 @@ from .continuous import (
     AutoMultivariateNormal,
 )
 from .discrete import AutoDiscreteParallel
+from .effect import (
+    AutoHierarchicalNormalMessenger,
+    AutoMessenger,
+    AutoNormalMessenger,
+    AutoRegressiveMessenger,
+)
 from .guide_list import AutoCallable, AutoGuideList
 from .guides import AutoDelta, AutoGuide, AutoNormal
 from .iaf import AutoIAFNormal
 from .initialization import *  # noqa: F403  (the strategies and InitMessenger)
 from .laplace import AutoLaplaceApproximation
+from .normalizing_flow import AutoBNAFNormal, AutoNormalizingFlow
+from .utils import mean_field_entropy
 
 __all__ = [
+    "AutoBNAFNormal",
     "AutoCallable",
     "AutoContinuous",
     "AutoDelta",
@@ -27,11 +36,17 @@ __all__ = [
     "AutoDiscreteParallel",
     "AutoGuide",
     "AutoGuideList",
+    "AutoHierarchicalNormalMessenger",
     "AutoIAFNormal",
     "AutoLaplaceApproximation",
     "AutoLowRankMultivariateNormal",
+    "AutoMessenger",
     "AutoMultivariateNormal",
     "AutoNormal",
+    "AutoNormalizingFlow",
+    "AutoNormalMessenger",
+    "AutoRegressiveMessenger",
+    "mean_field_entropy",
 ]
 __all__ += initialization.__all__
 
