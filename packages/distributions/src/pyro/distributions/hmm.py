@@ -163,6 +163,10 @@ class HiddenMarkovModel(TorchDistribution):
 
     def __init__(self, duration=None, batch_shape=(), event_shape=(), validate_args=None):
         event_shape = torch.Size(event_shape)
+        if not event_shape:
+            raise ValueError(
+                f"{type(self).__name__}: event_shape must start with the time dim, got ()"
+            )
         if duration is not None:
             duration = int(duration)
             if event_shape[0] not in (1, duration):
