@@ -25,6 +25,7 @@ from .iaf import AutoIAFNormal
 from .initialization import *  # noqa: F403  (the strategies and InitMessenger)
 from .laplace import AutoLaplaceApproximation
 from .normalizing_flow import AutoBNAFNormal, AutoNormalizingFlow
+from .structured import AutoStructured
 from .utils import mean_field_entropy
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "AutoNormalizingFlow",
     "AutoNormalMessenger",
     "AutoRegressiveMessenger",
+    "AutoStructured",
     "mean_field_entropy",
 ]
 __all__ += initialization.__all__
