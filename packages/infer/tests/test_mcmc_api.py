@@ -106,7 +106,7 @@ def test_initial_params_hook_fn_and_save_params():
     assert list(mcmc.get_samples()) == ["scale"]
 
 
-def test_deterministic_sites_are_recorded():
+def test_deterministic_sites_are_kept_apart_from_the_latent_draws():
     def det_model():
         x = pyro.sample("x", dist.Normal(0.0, 1.0))
         pyro.deterministic("twice", 2 * x)
@@ -115,7 +115,10 @@ def test_deterministic_sites_are_recorded():
     mcmc = MCMC(NUTS(det_model), num_samples=10, warmup_steps=5, disable_progbar=True)
     mcmc.run()
     s = mcmc.get_samples()
-    torch.testing.assert_close(s["twice"], 2 * s["x"])
+    assert set(s) == {"x"}  # latent sites only, as Pyro
+    torch.testing.assert_close(mcmc.get_deterministic()["twice"], 2 * s["x"])
+    grouped = mcmc.get_deterministic(group_by_chain=True)["twice"]
+    assert grouped.shape == (1, 10)
 
 
 def test_potential_fn_kernel_needs_initial_params():
