@@ -19,6 +19,7 @@ from .effect import (
     AutoNormalMessenger,
     AutoRegressiveMessenger,
 )
+from .gaussian import AutoGaussian
 from .guide_list import AutoCallable, AutoGuideList
 from .guides import AutoDelta, AutoGuide, AutoNormal
 from .iaf import AutoIAFNormal
@@ -35,6 +36,7 @@ __all__ = [
     "AutoDelta",
     "AutoDiagonalNormal",
     "AutoDiscreteParallel",
+    "AutoGaussian",
     "AutoGuide",
     "AutoGuideList",
     "AutoHierarchicalNormalMessenger",

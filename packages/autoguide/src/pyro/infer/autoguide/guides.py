@@ -23,7 +23,38 @@ from pyro.util import get_rng_state, set_rng_state
 
 from .initialization import InitMessenger, init_to_feasible, init_to_median
 
-__all__ = ["AutoDelta", "AutoGuide", "AutoNormal"]
+__all__ = ["AutoDelta", "AutoGuide", "AutoNormal", "prototype_hide_fn"]
+
+# Pyro's import path ``pyro.infer.autoguide.guides.NAME`` for the guides this package keeps
+# in modules of their own (resolved lazily: those modules import this one)
+_MOVED = {
+    "AutoCallable": "guide_list", "AutoGuideList": "guide_list",
+    "AutoContinuous": "continuous", "AutoDiagonalNormal": "continuous",
+    "AutoLowRankMultivariateNormal": "continuous", "AutoMultivariateNormal": "continuous",
+    "AutoDiscreteParallel": "discrete", "AutoIAFNormal": "iaf",
+    "AutoLaplaceApproximation": "laplace", "AutoNormalizingFlow": "normalizing_flow",
+    "AutoBNAFNormal": "normalizing_flow",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+
+
+def prototype_hide_fn(msg: dict) -> bool:
+    """The ``hide_fn`` of an autoguide's prototype trace: hides every message but the
+    latent sample sites (params, observed sites, plate subsample sites and other message
+    types are hidden).
+
+    :param dict msg: a message (trace site).
+    :returns: whether to hide it.
+    """
+    return msg["type"] != "sample" or bool(msg["is_observed"]) or site_is_subsample(msg)
 
 
 def _is_identity(t: Any) -> bool:
