@@ -84,6 +84,14 @@ def test_energy_distance_prior_term_and_fit():
     _check(values, grads, exact, exact_grads)
 
 
+def test_energy_distance_trains_with_svi():
+    # the energy score is minimized by the predictive matching the data: loc moves to X0
+    svi = SVI(model, guide, pyro.optim.Adam({"lr": 0.05}), EnergyDistance(num_particles=16))
+    for _ in range(300):
+        svi.step(X0)
+    assert pyro.param("loc").item() == pytest.approx(X0.item(), abs=0.25)
+
+
 def test_energy_distance_validation():
     with pytest.raises(ValueError, match="beta"):
         EnergyDistance(beta=2.0)
@@ -131,6 +139,7 @@ def test_trace_mmd_kernel_dict_and_svi():
     svi = SVI(model, guide, pyro.optim.Adam({"lr": 0.02}), elbo)
     losses = [svi.step(X0) for _ in range(50)]
     assert all(math.isfinite(v) for v in losses)
+    assert pyro.param("loc").item() != pytest.approx(0.3, abs=0.05)  # it trained
     with pytest.raises(ValueError, match="'z'"):
         Trace_MMD(kernel={"w": rbf}, num_particles=4).loss(model, guide, X0)
     with pytest.raises(ValueError, match="at least 2"):

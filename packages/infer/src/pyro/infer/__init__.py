@@ -35,6 +35,7 @@ from .trace_mmd import Trace_MMD
 from .trace_tail_adaptive_elbo import TraceTailAdaptive_ELBO
 from .traceenum_elbo import TraceEnum_ELBO
 from .tracegraph_elbo import TraceGraph_ELBO
+from .tracetmc_elbo import TraceTMC_ELBO
 from .util import enable_validation, is_validation_enabled
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "TraceEnum_ELBO",
     "TraceGraph_ELBO",
     "TraceMeanField_ELBO",
+    "TraceTMC_ELBO",
     "TraceTailAdaptive_ELBO",
     "TracePosterior",
     "Trace_ELBO",

@@ -103,11 +103,10 @@ class EnergyDistance:
                     return fn(*a, **k)
             return wrapped
 
-        with poutine.block():
-            guide_trace = poutine.trace(particles(guide)).get_trace(*args, **kwargs)
-            model_trace = poutine.trace(
-                poutine.replay(particles(poutine.uncondition(model)), trace=guide_trace)
-            ).get_trace(*args, **kwargs)
+        guide_trace = poutine.trace(particles(guide)).get_trace(*args, **kwargs)
+        model_trace = poutine.trace(
+            poutine.replay(particles(poutine.uncondition(model)), trace=guide_trace)
+        ).get_trace(*args, **kwargs)
         for site in guide_trace.nodes.values():
             if site["type"] == "sample" and type(site["fn"]).__name__ != "_Subsample":
                 check_fully_reparametrized(site)

@@ -106,10 +106,9 @@ class Trace_MMD(ELBO):
         return self.mmd_scale
 
     def _get_trace(self, model: Callable, guide: Callable, args, kwargs):
-        with poutine.block():
-            guide_trace = poutine.trace(guide).get_trace(*args, **kwargs)
-            model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(
-                *args, **kwargs)
+        guide_trace = poutine.trace(guide).get_trace(*args, **kwargs)
+        model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(
+            *args, **kwargs)
         if is_validation_enabled():
             from .checks import check_model_guide_match
 

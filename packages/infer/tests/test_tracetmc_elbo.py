@@ -1,0 +1,136 @@
+"""TraceTMC_ELBO: exact evidence when every discrete site is enumerated (in the model or
+the guide), an unbiased evidence estimate exp(-loss) when sites are sampled (discrete and
+continuous chains, plates), the bound tightening with K, and SVI converging to the
+posterior of a conjugate model."""
+import math
+
+import pytest
+import torch
+
+import pyro
+import pyro.distributions as dist
+from pyro.infer import TraceTMC_ELBO, config_enumerate
+
+PROBS = torch.tensor([0.2, 0.5, 0.3])
+LOCS = torch.tensor([-1.0, 0.5, 2.0])
+DATA = torch.tensor([0.3, 1.8, -0.7])
+N_SD = 4.5
+
+
+def mixture(data):
+    with pyro.plate("data", len(data)):
+        z = pyro.sample("z", dist.Categorical(PROBS))
+        pyro.sample("x", dist.Normal(LOCS[z], 1.0), obs=data)
+
+
+def empty_guide(data):
+    pass
+
+
+def mixture_log_evidence(data):
+    return dist.Normal(LOCS, 1.0).log_prob(data.unsqueeze(-1)).add(PROBS.log()).logsumexp(-1).sum()
+
+
+def test_model_enumeration_is_exact():
+    loss = TraceTMC_ELBO(max_plate_nesting=1).loss(config_enumerate(mixture), empty_guide, DATA)
+    assert loss == pytest.approx(-mixture_log_evidence(DATA).item(), abs=1e-5)
+
+
+def test_guide_enumeration_is_exact_for_any_guide():
+    def guide(data):
+        probs = pyro.param("q", torch.tensor([0.6, 0.1, 0.3]),
+                           constraint=dist.constraints.simplex)
+        with pyro.plate("data", len(data)):
+            pyro.sample("z", dist.Categorical(probs), infer={"enumerate": "parallel"})
+
+    loss = TraceTMC_ELBO(max_plate_nesting=1).loss(mixture, guide, DATA)
+    assert loss == pytest.approx(-mixture_log_evidence(DATA).item(), abs=1e-5)
+
+
+def _unbiased(loss_fn, log_evidence, reps):
+    p_hat = torch.tensor([math.exp(-loss_fn() - log_evidence) for _ in range(reps)])
+    # E[p_hat] = p(x): the ratio's mean is 1 within its Monte Carlo error
+    tol = N_SD * p_hat.std().item() / math.sqrt(reps)
+    assert p_hat.mean().item() == pytest.approx(1.0, abs=tol)
+    return p_hat
+
+
+def test_sampled_discrete_sites_are_unbiased():
+    elbo = TraceTMC_ELBO(max_plate_nesting=1)
+    model = config_enumerate(mixture, num_samples=4)
+    _unbiased(lambda: elbo.loss(model, empty_guide, DATA), mixture_log_evidence(DATA).item(),
+              400)
+
+
+def chain_model(x):
+    z1 = pyro.sample("z1", dist.Normal(0.0, 1.0))
+    z2 = pyro.sample("z2", dist.Normal(z1, 1.0))
+    with pyro.plate("data", len(x)):
+        pyro.sample("x", dist.Normal(z2, 0.5), obs=x)
+
+
+def chain_guide(x):
+    pyro.sample("z1", dist.Normal(0.3, 1.0))
+    pyro.sample("z2", dist.Normal(0.6, 1.1))
+
+
+X = torch.tensor([1.0, 0.4])
+
+
+def chain_log_evidence(x):
+    cov = 0.25 * torch.eye(len(x)) + 2.0 * torch.ones(len(x), len(x))
+    return dist.MultivariateNormal(torch.zeros(len(x)), cov).log_prob(x).item()
+
+
+def test_continuous_chain_unbiased_and_tightening():
+    exact = chain_log_evidence(X)
+    elbo = TraceTMC_ELBO(max_plate_nesting=1)
+    guide = config_enumerate(chain_guide, num_samples=6)
+    _unbiased(lambda: elbo.loss(chain_model, guide, X), exact, 400)
+    means = []
+    for k in (1, 4, 32):
+        g = config_enumerate(chain_guide, num_samples=k)
+        means.append(sum(elbo.loss(chain_model, g, X) for _ in range(40)) / 40)
+    assert means[0] > means[1] > means[2] > -exact - 0.05
+
+
+def test_gradient_matches_importance_weighted_bound():
+    # one sampled latent: TMC is the importance weighted bound, so its gradient in the
+    # guide's loc has the mean of RenyiELBO(alpha=0)'s with as many particles
+    from pyro.infer import RenyiELBO
+
+    x = torch.tensor([0.8, 1.4, 0.2])
+
+    def model(x):
+        z = pyro.sample("z", dist.Normal(0.0, 1.0))
+        with pyro.plate("data", len(x)):
+            pyro.sample("x", dist.Normal(z, 1.0), obs=x)
+
+    def guide(x):
+        loc = pyro.param("loc", torch.tensor(-0.5))
+        scale = pyro.param("scale", torch.tensor(0.7), constraint=dist.constraints.positive)
+        pyro.sample("z", dist.Normal(loc, scale))
+
+    def grads(loss_fn, g, reps=300):
+        out = []
+        for _ in range(reps):
+            loss = loss_fn(model, g, x)
+            out.append(torch.autograd.grad(loss, [pyro.param("loc").unconstrained()])[0])
+        return torch.stack(out)
+
+    tmc = grads(TraceTMC_ELBO(max_plate_nesting=1).differentiable_loss,
+                config_enumerate(guide, num_samples=8))
+    iw = grads(RenyiELBO(alpha=0, num_particles=8, vectorize_particles=True,
+                         max_plate_nesting=1).differentiable_loss, guide)
+    err = math.sqrt(tmc.var() / len(tmc) + iw.var() / len(iw))
+    assert tmc.mean().item() == pytest.approx(iw.mean().item(), abs=N_SD * err)
+    assert tmc.mean().item() < -N_SD * tmc.std().item() / math.sqrt(len(tmc))  # loc rises
+
+
+def test_continuous_site_without_num_samples_is_refused():
+    def guide(x):
+        pyro.sample("z1", dist.Normal(0.0, 1.0), infer={"enumerate": "parallel"})
+        pyro.sample("z2", dist.Normal(0.0, 1.0))
+
+    with pytest.raises(ValueError, match="'z1'"):
+        TraceTMC_ELBO(max_plate_nesting=1).loss(chain_model, guide, X)
