@@ -50,7 +50,10 @@ class ConjugateReparam(Reparam):
             args, kwargs = self.args_kwargs or ((), {})
             with poutine.block():  # the guide's own sample statements stay hidden
                 guide = guide(*args, **kwargs)
-        posterior, log_normalizer = fn.conjugate_update(guide)
+        if not hasattr(fn, "conjugate_update"):
+            raise NotImplementedError(f"ConjugateReparam at site {name!r}: {type(fn).__name__} "
+                                      f"does not support .conjugate_update()")
+        posterior, _ = fn.conjugate_update(guide)
         value = msg["value"]
         if value is None:
             value = posterior.rsample() if posterior.has_rsample else posterior.sample()
