@@ -162,16 +162,9 @@ class Trace(Mapping):
         Uses the per-site ``log_prob`` cached by :meth:`compute_log_prob` when present."""
         total = 0.0
         for name, site in self._sample_sites(site_filter):
-            if "log_prob_sum" in site:
-                term = site["log_prob_sum"]
-            else:
-                try:
-                    lp = site["fn"].log_prob(_tensor(site["value"]), *site["args"],
-                                             **site["kwargs"])
-                except ValueError as e:
-                    raise _site_error(name, site, e) from e
-                term = scale_and_mask(lp, site["scale"], site["mask"]).sum()
-                site["log_prob_sum"] = term
+            term = site.get("log_prob_sum")
+            if term is None:
+                term = site["log_prob_sum"] = site_log_prob(site).sum()
             total = total + term
         if not isinstance(total, torch.Tensor):
             total = torch.tensor(float(total))
@@ -191,36 +184,19 @@ class Trace(Mapping):
 
     def compute_log_prob(self, site_filter: SiteFilter = _allow_all) -> None:
         """Compute and cache on each sample site ``unscaled_log_prob`` (shape
-        ``batch_shape``), ``log_prob`` (scaled and masked) and ``log_prob_sum``."""
-        for name, site in self._sample_sites(site_filter):
-            if "log_prob" in site:
-                continue
-            try:
-                lp = site["fn"].log_prob(_tensor(site["value"]), *site["args"], **site["kwargs"])
-            except ValueError as e:
-                raise _site_error(name, site, e) from e
-            site["unscaled_log_prob"] = lp
-            lp = scale_and_mask(lp, site["scale"], site["mask"])
-            site["log_prob"] = lp
-            site["log_prob_sum"] = lp.sum()
+        ``batch_shape``), ``log_prob`` (scaled and masked) and ``log_prob_sum``
+        (see :func:`site_log_prob`)."""
+        for _, site in self._sample_sites(site_filter):
+            if "log_prob_sum" not in site:
+                site["log_prob_sum"] = site_log_prob(site).sum()
 
     def compute_score_parts(self) -> None:
         """Compute ``score_parts`` (log_prob, score_function, entropy_term), scaled and
         masked, for each non-subsample sample site, plus the keys of
-        :meth:`compute_log_prob`. Plain torch distributions get the reparameterized /
-        score-function split from ``has_rsample``."""
-        for name, site in self._sample_sites(_allow_all):
-            if "score_parts" in site:
-                continue
-            try:
-                parts = score_parts_of(site["fn"], _tensor(site["value"]))
-            except ValueError as e:
-                raise _site_error(name, site, e) from e
-            site["unscaled_log_prob"] = parts.log_prob
-            parts = ScoreParts(*parts).scale_and_mask(site["scale"], site["mask"])
-            site["score_parts"] = parts
-            site["log_prob"] = parts.log_prob
-            site["log_prob_sum"] = parts.log_prob.sum()
+        :meth:`compute_log_prob` (see :func:`site_score_parts`)."""
+        for _, site in self._sample_sites(_allow_all):
+            if "score_parts" not in site or "log_prob_sum" not in site:
+                site["log_prob_sum"] = site_score_parts(site).log_prob.sum()
 
     # ------------------------------------------------------- packed tensors
 
@@ -367,6 +343,109 @@ class Trace(Mapping):
         rows = [r + [""] * (ncols - len(r)) for r in rows]
         widths = [max(len(r[i]) for r in rows) for i in range(ncols)]
         return "\n".join(" ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def site_unscaled_log_prob(site: Dict[str, Any]) -> torch.Tensor:
+    """``site["fn"].log_prob(site["value"])`` (shape ``batch_shape``), unscaled and
+    unmasked, computed once and cached on the site as ``"unscaled_log_prob"``.
+
+    This is the one place where a site's log density is computed: the :class:`Trace`
+    methods, every ELBO and enumeration go through it (or :func:`site_log_prob` /
+    :func:`site_score_parts`), so they share its caching and its error.
+
+    :raises ValueError: naming the site, its distribution, batch / event shapes and the
+        value's shape when the distribution cannot score the value."""
+    lp = site.get("unscaled_log_prob")
+    if lp is None:
+        value = site["value"]
+        if not isinstance(value, torch.Tensor):
+            value = _tensor(value)
+        try:
+            lp = site["fn"].log_prob(value, *site["args"], **site["kwargs"])
+        except ValueError as e:
+            raise _site_error(site.get("name"), site, e) from e
+        site["unscaled_log_prob"] = lp
+    return lp
+
+
+def site_log_prob(site: Dict[str, Any]) -> torch.Tensor:
+    """The scaled and masked log density of a sample site (shape ``batch_shape``), cached
+    on the site as ``"log_prob"`` (with ``"unscaled_log_prob"``).
+
+    :raises ValueError: as :func:`site_unscaled_log_prob`."""
+    lp = site.get("log_prob")
+    if lp is None:
+        lp = site["log_prob"] = scale_and_mask(site_unscaled_log_prob(site), site["scale"],
+                                               site["mask"])
+    return lp
+
+
+def site_score_parts(site: Dict[str, Any]) -> ScoreParts:
+    """The :class:`~pyro.distributions.score_parts.ScoreParts` of a sample site:
+    ``log_prob`` and ``entropy_term`` scaled and masked, ``score_function`` only masked;
+    cached on the site as ``"score_parts"`` (with the keys of :func:`site_log_prob`).
+
+    Distributions with the generic split (reparameterized iff ``has_rsample``) need only
+    their ``log_prob``; others (e.g. partially reparameterized ones) are asked for their
+    ``score_parts``.
+
+    :raises ValueError: as :func:`site_unscaled_log_prob`."""
+    parts = site.get("score_parts")
+    if parts is not None:
+        return parts
+    fn = site["fn"]
+    if uses_default_score_parts(fn):
+        lp = site_log_prob(site)
+        if fn.has_rsample:
+            parts = ScoreParts(lp, 0, lp)
+        else:
+            sf = site["unscaled_log_prob"]
+            if site["mask"] is not None:
+                sf = scale_and_mask(sf, 1.0, site["mask"])
+            parts = ScoreParts(lp, sf, 0)
+    else:
+        value = site["value"]
+        try:
+            raw = ScoreParts(*score_parts_of(fn, _tensor(value)))
+        except ValueError as e:
+            raise _site_error(site.get("name"), site, e) from e
+        site["unscaled_log_prob"] = raw.log_prob
+        parts = raw.scale_and_mask(site["scale"], site["mask"])
+        site["log_prob"] = parts.log_prob
+    site["score_parts"] = parts
+    return parts
+
+
+# distribution class -> True (generic score parts), False (its own), or _WRAPPER
+_DEFAULT_SCORE_PARTS: Dict[type, Any] = {}
+_WRAPPER = object()
+
+
+def uses_default_score_parts(fn: Any) -> bool:
+    """Whether ``fn``'s ``score_parts`` is the generic one (reparameterized iff
+    ``has_rsample``), so that its ``log_prob`` alone gives the score parts. Wrappers
+    (Independent, masked, expanded) defer to their base distribution; plain torch
+    distributions (no ``score_parts``) use the generic split."""
+    known = _DEFAULT_SCORE_PARTS.get(type(fn))
+    if known is None:
+        known = _classify_score_parts(type(fn))
+    if known is _WRAPPER:
+        return uses_default_score_parts(fn.base_dist)
+    return known
+
+
+def _classify_score_parts(cls: type) -> Any:
+    from ..primitive_distributions import torch_distribution as td
+
+    method = getattr(cls, "score_parts", None)
+    if method is None or method is td.TorchDistributionMixin.score_parts:
+        known = True
+    elif cls in (td.Independent, td.MaskedDistribution, td.ExpandedDistribution):
+        known = _WRAPPER
+    else:
+        known = False
+    _DEFAULT_SCORE_PARTS[cls] = known
+    return known
 
 
 def _sample_rows(name: str, site: Dict[str, Any],

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 import torch
 
 from pyro import poutine
+from pyro.poutine.trace_struct import site_unscaled_log_prob
 
 from .util import is_validation_enabled, plate_nesting, site_is_subsample
 
@@ -304,23 +305,9 @@ class EnumTree(NamedTuple):
     scales: List[Tuple[str, Any]]      # (site name, scale without subsampling) of tree sites
 
 
-def _is_subsample_site(site) -> bool:
-    return type(site["fn"]).__name__ == "_Subsample"
-
-
-def site_log_prob(site):
-    """The unscaled log density of a sample site, computed once and cached on the site.
-
-    :raises ValueError: naming the site when the distribution cannot score its value.
-    """
-    lp = site.get("unscaled_log_prob")
-    if lp is None:
-        try:
-            lp = site["fn"].log_prob(site["value"], *site["args"], **site["kwargs"])
-        except ValueError as e:
-            raise ValueError(f"Error computing log_prob at site {site['name']!r}: {e}") from e
-        site["unscaled_log_prob"] = lp
-    return lp
+# The unscaled log density of a site, computed once and cached: the one log-density
+# path of pyro.poutine.trace_struct (named here for the enumeration code that imports it).
+site_log_prob = site_unscaled_log_prob
 
 
 def enum_factor_tree(model_trace, guide_trace=None, scale_terms: bool = False) -> EnumTree:
@@ -339,7 +326,7 @@ def enum_factor_tree(model_trace, guide_trace=None, scale_terms: bool = False) -
     sum_syms = set()
     sites = []
     for name, site in model_trace.nodes.items():
-        if site["type"] != "sample" or _is_subsample_site(site):
+        if site["type"] != "sample" or site_is_subsample(site):
             continue
         sites.append(site)
         in_guide = name in guide_nodes and guide_nodes[name]["type"] == "sample"
@@ -352,7 +339,7 @@ def enum_factor_tree(model_trace, guide_trace=None, scale_terms: bool = False) -
         if not sum_syms:
             result.plain_sites.append(site)
             continue
-        raw = site_log_prob(site)
+        raw = site_unscaled_log_prob(site)
         ordinal = packer.ordinal(site)
         # the subsampling part of the site's scale is applied where its plate is multiplied
         subsample = 1.0

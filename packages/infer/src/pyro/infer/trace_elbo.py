@@ -13,89 +13,23 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import torch
 
-from pyro.primitive_distributions.util import scale_and_mask
+from pyro.poutine.trace_struct import (
+    _DEFAULT_SCORE_PARTS,
+    site_log_prob,
+    site_score_parts,
+    uses_default_score_parts,
+)
+from pyro.poutine.util import site_is_subsample
+from pyro.primitive_distributions import ScoreParts
 
 from .checks import check_model_guide_match, check_traces_site_shapes
 from .elbo import ELBO, collect_params
 from .trace_runner import TraceRunner
 from .util import MultiFrameTensor, is_validation_enabled, plate_frames, torch_item
 
-__all__ = ["Trace_ELBO", "site_log_prob", "uses_default_score_parts"]
-
-_DEFAULT_SCORE_PARTS: Dict[type, Any] = {}
-
-
-def uses_default_score_parts(fn: Any) -> bool:
-    """Whether ``fn``'s ``score_parts`` is the generic one (reparameterized iff
-    ``has_rsample``), so the ELBO may compute ``log_prob`` alone. Wrappers (Independent,
-    masked, expanded) defer to their base distribution."""
-    known = _DEFAULT_SCORE_PARTS.get(type(fn))
-    if known is None:
-        known = _classify_score_parts(type(fn))
-    if known is _WRAPPER:
-        return uses_default_score_parts(fn.base_dist)
-    return known
-
-
-_WRAPPER = object()
-
-
-def _classify_score_parts(cls: type) -> Any:
-    from pyro.primitive_distributions import torch_distribution as td
-
-    method = getattr(cls, "score_parts", None)
-    if method is None or method is td.TorchDistributionMixin.score_parts:
-        known = True
-    elif cls in (td.Independent, td.MaskedDistribution, td.ExpandedDistribution):
-        known = _WRAPPER
-    else:
-        known = False
-    _DEFAULT_SCORE_PARTS[cls] = known
-    return known
-
-
-def site_log_prob(site: Dict[str, Any]) -> torch.Tensor:
-    """The scaled and masked log density of a sample site (cached on the site as
-    ``"log_prob"``, with ``"unscaled_log_prob"``)."""
-    lp = site.get("log_prob")
-    if lp is None:
-        try:
-            raw = site["fn"].log_prob(site["value"], *site["args"], **site["kwargs"])
-        except ValueError as e:
-            raise ValueError(f"Error computing log_prob at site {site['name']!r}: {e}") from e
-        site["unscaled_log_prob"] = raw
-        lp = scale_and_mask(raw, site["scale"], site["mask"])
-        site["log_prob"] = lp
-    return lp
-
-
-def site_score_parts(site: Dict[str, Any]):
-    """``(log_prob, score_function, entropy_term)`` of a guide site, scaled and masked
-    (score_function is only masked), cached on the site as ``"score_parts"``."""
-    parts = site.get("score_parts")
-    if parts is not None:
-        return parts
-    fn = site["fn"]
-    if uses_default_score_parts(fn):
-        lp = site_log_prob(site)
-        if fn.has_rsample:
-            parts = (lp, 0, lp)
-        else:
-            sf = site["unscaled_log_prob"]
-            if site["mask"] is not None:
-                sf = scale_and_mask(sf, 1.0, site["mask"])
-            parts = (lp, sf, 0)
-    else:
-        raw = fn.score_parts(site["value"], *site["args"], **site["kwargs"])
-        lp = scale_and_mask(raw[0], site["scale"], site["mask"])
-        sf = scale_and_mask(raw[1], 1.0, site["mask"])
-        et = scale_and_mask(raw[2], site["scale"], site["mask"])
-        site["unscaled_log_prob"] = raw[0]
-        site["log_prob"] = lp
-        parts = (lp, sf, et)
-    site["score_parts"] = parts
-    return parts
-
+# site_log_prob / site_score_parts / uses_default_score_parts: the one log-density path
+# (pyro.poutine.trace_struct), re-exported for the ELBOs built on this one
+__all__ = ["Trace_ELBO", "site_log_prob", "site_score_parts", "uses_default_score_parts"]
 
 class Trace_ELBO(ELBO):
     """The standard ELBO: ``E_q[log p(x, z) - log q(z)]`` estimated with guide draws.
@@ -156,12 +90,12 @@ class Trace_ELBO(ELBO):
         for site in guide_trace.nodes.values():
             if site["type"] != "sample":
                 continue
-            fn = site["fn"]
-            if type(fn).__name__ == "_Subsample":
+            if site_is_subsample(site):
                 continue
+            fn = site["fn"]
             if fn.has_rsample and _DEFAULT_SCORE_PARTS.get(type(fn)) is True:
                 et = site_log_prob(site)
-                site["score_parts"] = (et, 0, et)
+                site["score_parts"] = ScoreParts(et, 0, et)
             else:
                 lp, sf, et = site_score_parts(site)
                 if isinstance(sf, torch.Tensor):
@@ -172,7 +106,7 @@ class Trace_ELBO(ELBO):
                 et = et.sum()
             loss = et if loss is None else loss + et
         for site in model_trace.nodes.values():
-            if site["type"] == "sample" and type(site["fn"]).__name__ != "_Subsample":
+            if site["type"] == "sample" and not site_is_subsample(site):
                 lp = site_log_prob(site)
                 if lp.dim():
                     lp = lp.sum()
@@ -184,7 +118,7 @@ class Trace_ELBO(ELBO):
         value = 0.0
         for trace, sign in ((guide_trace, 1.0), (model_trace, -1.0)):
             for site in trace.nodes.values():
-                if site["type"] == "sample" and type(site["fn"]).__name__ != "_Subsample":
+                if site["type"] == "sample" and not site_is_subsample(site):
                     value = value + sign * site["log_prob"].detach().sum()
         return value, loss, nonreparam
 
@@ -275,7 +209,7 @@ def _compute_log_r(model_trace, guide_trace) -> MultiFrameTensor:
     log_r = MultiFrameTensor()
     guide_nodes = guide_trace.nodes
     for name, site in model_trace.nodes.items():
-        if site["type"] != "sample" or type(site["fn"]).__name__ == "_Subsample":
+        if site["type"] != "sample" or site_is_subsample(site):
             continue
         term = site_log_prob(site)
         if not site["is_observed"]:
@@ -285,7 +219,7 @@ def _compute_log_r(model_trace, guide_trace) -> MultiFrameTensor:
         log_r.add((plate_frames(site), term.detach()))
     # guide-only (auxiliary) sites still count against q
     for name, site in guide_nodes.items():
-        if site["type"] != "sample" or type(site["fn"]).__name__ == "_Subsample":
+        if site["type"] != "sample" or site_is_subsample(site):
             continue
         if name not in model_trace.nodes:
             log_r.add((plate_frames(site), -site_log_prob(site).detach()))

@@ -6,9 +6,11 @@ from typing import Any, Dict, Tuple
 import torch
 from torch.distributions import kl_divergence
 
+from pyro.poutine.trace_struct import site_log_prob, site_score_parts
+from pyro.poutine.util import site_is_subsample
 from pyro.primitive_distributions.util import scale_and_mask
 
-from .trace_elbo import Trace_ELBO, site_log_prob, site_score_parts
+from .trace_elbo import Trace_ELBO
 from .util import is_validation_enabled
 
 __all__ = ["TraceMeanField_ELBO"]
@@ -48,7 +50,7 @@ class TraceMeanField_ELBO(Trace_ELBO):
         elbo = 0.0
         guide_nodes = guide_trace.nodes
         for name, model_site in model_trace.nodes.items():
-            if model_site["type"] != "sample" or type(model_site["fn"]).__name__ == "_Subsample":
+            if model_site["type"] != "sample" or site_is_subsample(model_site):
                 continue
             guide_site = guide_nodes.get(name)
             if model_site["is_observed"] or guide_site is None or guide_site["type"] != "sample":
@@ -70,7 +72,7 @@ class TraceMeanField_ELBO(Trace_ELBO):
             else:
                 elbo = elbo - kl * torch.Size(guide_site["fn"].batch_shape).numel()
         for name, guide_site in guide_nodes.items():
-            if guide_site["type"] != "sample" or type(guide_site["fn"]).__name__ == "_Subsample":
+            if guide_site["type"] != "sample" or site_is_subsample(guide_site):
                 continue
             if name in model_trace.nodes:
                 continue

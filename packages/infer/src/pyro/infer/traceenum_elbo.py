@@ -11,6 +11,8 @@ import torch
 from pyro.ops.contract import contract_tensor_tree
 from pyro.ops.rings import LogRing
 from pyro.poutine.messenger import Messenger
+from pyro.poutine.trace_struct import site_log_prob, site_unscaled_log_prob
+from pyro.poutine.util import site_is_subsample
 from pyro.primitive_distributions.util import scale_and_mask
 
 from .checks import check_model_guide_match, check_traces_site_shapes
@@ -20,18 +22,10 @@ from .enum import (
     enum_factor_tree,
     iter_discrete_traces,
     sample_enumerated,
-    site_log_prob,
 )
 from .util import is_identically_one, is_validation_enabled, plate_frames, torch_item
 
 __all__ = ["BackwardSampleMessenger", "TraceEnum_ELBO"]
-
-
-def _is_subsample(site) -> bool:
-    return type(site["fn"]).__name__ == "_Subsample"
-
-
-_raw_log_prob = site_log_prob
 
 
 class TraceEnum_ELBO(ELBO):
@@ -164,10 +158,10 @@ class TraceEnum_ELBO(ELBO):
         guide_enum_dims: Dict[int, FrozenSet] = {}
 
         for site in guide_nodes.values():
-            if site["type"] != "sample" or _is_subsample(site):
+            if site["type"] != "sample" or site_is_subsample(site):
                 continue
             ordinal = plate_frames(site)
-            raw = _raw_log_prob(site)
+            raw = site_unscaled_log_prob(site)
             infer = site["infer"]
             enum_dim = infer.get("_enumerate_dim")
             mask = site["mask"]
@@ -178,7 +172,7 @@ class TraceEnum_ELBO(ELBO):
             elif not getattr(site["fn"], "has_rsample", False):
                 sf = scale_and_mask(raw, 1.0, mask)
                 dice.append((ordinal, sf - sf.detach()))
-            costs.append((ordinal, -scale_and_mask(raw, site["scale"], mask)))
+            costs.append((ordinal, -site_log_prob(site)))
 
         # Model sites: enumerated ones (not sampled by the guide) and the factors that
         # depend on them go through tensor variable elimination; the rest are plain costs.
@@ -284,7 +278,7 @@ def enum_model_costs(model_trace, guide_trace) -> List[Tuple[FrozenSet, Any]]:
     enum = enum_factor_tree(model_trace, guide_trace)
     packer, tree = enum.packer, enum.tree
     costs: List[Tuple[FrozenSet, Any]] = [
-        (plate_frames(site), scale_and_mask(_raw_log_prob(site), site["scale"], site["mask"]))
+        (plate_frames(site), site_log_prob(site))
         for site in enum.plain_sites
     ]
     if not tree:
@@ -329,7 +323,7 @@ def enum_marginals(model_trace, guide_trace) -> "OrderedDict[str, Any]":
         ordinal = packer.ordinal(site)
         plates = sorted(ordinal, key=lambda p: packer.symbol_to_dim[p])
         k = site["fn"].enumerate_support(expand=False).shape[0]
-        like = site_log_prob(site)
+        like = site_unscaled_log_prob(site)
         shape = (k,) + tuple(packer.plate_frame[p].size for p in plates)
         marker = torch.zeros(shape, dtype=like.dtype, device=like.device).requires_grad_()
         tree.setdefault(ordinal, []).append(label(marker, sym + "".join(plates)))

@@ -5,7 +5,10 @@ from typing import Any, Dict, List, Tuple
 
 import torch
 
-from .trace_elbo import Trace_ELBO, site_log_prob, site_score_parts
+from pyro.poutine.trace_struct import site_log_prob, site_score_parts
+from pyro.poutine.util import site_is_subsample
+
+from .trace_elbo import Trace_ELBO
 from .util import MultiFrameTensor, plate_frames
 
 __all__ = ["TraceGraph_ELBO"]
@@ -25,7 +28,7 @@ def _independent(frames_a, frames_b) -> bool:
 def _sample_sites(trace) -> List[Dict[str, Any]]:
     return [
         site for site in trace.nodes.values()
-        if site["type"] == "sample" and type(site["fn"]).__name__ != "_Subsample"
+        if site["type"] == "sample" and not site_is_subsample(site)
     ]
 
 
