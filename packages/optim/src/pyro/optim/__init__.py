@@ -11,6 +11,8 @@
   ``AdagradRMSProp`` (ADVI's step sizes, :mod:`pyro.optim.adagrad_rmsprop`) and
   ``DCTAdam`` (a frequency-domain Adam for time series, :mod:`pyro.optim.dct_adam`).
 * :class:`~pyro.optim.lr_scheduler.PyroLRScheduler`; :mod:`pyro.optim.multi` compositions.
+* Data-parallel SVI: :class:`~pyro.optim.distributed.DistributedOptim` (torch.distributed)
+  and :class:`~pyro.optim.horovod.HorovodOptimizer` (Horovod, imported lazily).
 
 Optimizers that plugins register appear here too (``pyro.optim.NAME``).
 """
@@ -20,7 +22,9 @@ from . import adagrad_rmsprop as _adagrad_rmsprop
 from . import clipped_adam as _clipped_adam
 from . import dct_adam as _dct_adam
 from . import pytorch_optimizers
+from .distributed import DistributedOptim
 from .grouping import is_groupable
+from .horovod import HorovodOptimizer
 from .lr_scheduler import PyroLRScheduler
 from .multi import (
     MixedMultiOptimizer,
@@ -47,6 +51,8 @@ __all__ = [
     "AdagradRMSProp",
     "ClippedAdam",
     "DCTAdam",
+    "DistributedOptim",
+    "HorovodOptimizer",
     "MixedMultiOptimizer",
     "MultiOptimizer",
     "Newton",
