@@ -73,7 +73,8 @@ def test_two_plugins_registering_one_name_is_an_error_naming_both(hand_registere
 
     hand_registered(HandlerPlugin(), "first-plugin")
     hand_registered(Other(), "second-plugin")
-    with pytest.raises(DuplicateRegistrationError, match="first-plugin.*second-plugin"):
+    # pluggy calls the later-registered plugin first, so the first one is the intruder
+    with pytest.raises(DuplicateRegistrationError, match="second-plugin.*first-plugin"):
         plugins.get_registry("handlers")
 
 

@@ -6,7 +6,9 @@ entry-point group (``[project.entry-points.pyro]`` in its ``pyproject.toml``) or
 hand with :func:`pyro.plugins.register`.
 
 Registration hooks receive a :class:`~pyro.plugins.Registry` and call
-``registry.add(name, obj)``; they run once, when the registry is first consulted.
+``registry.add(name, obj)``; they run once, when the registry is first consulted, in
+pluggy's call order (``tryfirst`` implementations, then the most recently registered
+plugin first, then ``trylast`` ones).
 Event hooks run once per SVI step or MCMC draw (never per sample site) and are
 skipped entirely when no plugin implements them.
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 import pluggy
+
+from .registry import Registry
 
 hookspec = pluggy.HookspecMarker("pyro")
 #: Decorator of hook implementations in plugins.
@@ -25,7 +29,7 @@ hookimpl = pluggy.HookimplMarker("pyro")
 
 
 @hookspec
-def pyro_register_handlers(registry: Any) -> None:
+def pyro_register_handlers(registry: Registry) -> None:
     """Register effect handlers (Messenger classes or handler functions).
 
     Each ``registry.add(name, obj)`` makes ``obj`` available as ``pyro.poutine.NAME``.
@@ -33,27 +37,27 @@ def pyro_register_handlers(registry: Any) -> None:
 
 
 @hookspec
-def pyro_register_distributions(registry: Any) -> None:
+def pyro_register_distributions(registry: Registry) -> None:
     """Register distribution classes, available as ``pyro.distributions.NAME``."""
 
 
 @hookspec
-def pyro_register_inference(registry: Any) -> None:
+def pyro_register_inference(registry: Registry) -> None:
     """Register inference algorithms, ELBOs and MCMC kernels (``pyro.infer.NAME``)."""
 
 
 @hookspec
-def pyro_register_autoguides(registry: Any) -> None:
+def pyro_register_autoguides(registry: Registry) -> None:
     """Register guide classes, available as ``pyro.infer.autoguide.NAME``."""
 
 
 @hookspec
-def pyro_register_optimizers(registry: Any) -> None:
+def pyro_register_optimizers(registry: Registry) -> None:
     """Register optimizer factories, available as ``pyro.optim.NAME``."""
 
 
 @hookspec
-def pyro_register_runners(registry: Any) -> None:
+def pyro_register_runners(registry: Registry) -> None:
     """Register fitting recipes for the command line, used as ``pyro fit --algo NAME``.
 
     A runner is a callable ``runner(model, data, **options) -> FitResult`` (see

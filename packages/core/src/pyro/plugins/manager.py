@@ -97,15 +97,31 @@ def get_registry(kind: str) -> Registry:
         reg = _registries.get(kind)
         if reg is None:
             reg = Registry(kind)
-            pm = get_plugin_manager()
-            hook = getattr(pm.hook, f"pyro_register_{kind}")
-            # get_hookimpls() lists implementations in registration order
-            for impl in hook.get_hookimpls():
-                reg.current_plugin = plugin_label(pm, impl.plugin)
-                impl.function(registry=reg)
-            reg.current_plugin = "<unknown>"
+            _fill_registry(get_plugin_manager(), reg)
             _registries[kind] = reg
     return reg
+
+
+def _fill_registry(pm: pluggy.PluginManager, reg: Registry) -> None:
+    """Run every plugin's ``pyro_register_<kind>`` hook into ``reg``.
+
+    Each plugin runs through a pluggy hook caller (a subset caller holding only that
+    plugin), so hook-call monitoring and ``pm.trace`` see every registration, and
+    ``tryfirst`` / ``trylast`` are honoured. The order is pluggy's call order, which is the
+    reverse of ``get_hookimpls()``: ``tryfirst`` implementations, then the others from the
+    most recently registered plugin to the first one, then ``trylast`` ones. A plugin runs
+    alone so that every entry records the plugin that added it.
+    """
+    hook_name = f"pyro_register_{reg.kind}"
+    impls = getattr(pm.hook, hook_name).get_hookimpls()
+    plugins = [impl.plugin for impl in impls]
+    try:
+        for impl in reversed(impls):
+            reg.current_plugin = plugin_label(pm, impl.plugin)
+            others = [p for p in plugins if p is not impl.plugin]
+            pm.subset_hook_caller(hook_name, remove_plugins=others)(registry=reg)
+    finally:
+        reg.current_plugin = "<unknown>"
 
 
 def lookup(kind: str, name: str) -> Any:

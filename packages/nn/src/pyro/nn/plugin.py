@@ -1,11 +1,19 @@
-"""pyro-nn's plugin: registers the seed-era inverse autoregressive flow spellings as
-distributions-namespace transforms, so that ``pyro.distributions.InverseAutoRegressiveFlow``
-(and ``InverseAutoregressiveFlow``) resolve through the registry fallback."""
-from pyro.plugins import hookimpl
+"""pyro-nn's plugin: registers the inverse autoregressive flow under the names it had in
+Pyro 0.2-0.3 (``pyro.distributions.InverseAutoregressiveFlow``, also spelled
+``InverseAutoRegressiveFlow``), so that programs written for those releases resolve it
+through the registry fallback of :mod:`pyro.distributions`.
+
+References:
+    Kingma, D. P., Salimans, T., Jozefowicz, R., Chen, X., Sutskever, I., Welling, M.
+    "Improving Variational Inference with Inverse Autoregressive Flow". NeurIPS 2016.
+"""
+from __future__ import annotations
+
+from pyro.plugins import Registry, hookimpl
 
 
 @hookimpl
-def pyro_register_distributions(registry) -> None:
+def pyro_register_distributions(registry: Registry) -> None:
     from .inverse_autoregressive import InverseAutoRegressiveFlow
 
     registry.add("InverseAutoRegressiveFlow", InverseAutoRegressiveFlow)

@@ -1,17 +1,31 @@
 """pyro-optim's plugin: registers its optimizer factories as ``pyro.optim.NAME``
-(through the ``pyro`` entry point, exactly as a third-party plugin would)."""
-from typing import Any
+(through the ``pyro`` entry point, exactly as a third-party plugin would).
 
-from pyro.plugins import hookimpl
+Only factories are registered: the Pyro optimizers and schedulers, the multi-optimizers
+and one wrapper per ``torch.optim`` optimizer and scheduler. Helpers (``is_groupable``,
+``optimizer_wrapper``, ``OptimStateError``, the abstract ``MultiOptimizer``) are ordinary
+attributes of :mod:`pyro.optim`.
+"""
+from __future__ import annotations
+
+from pyro.plugins import Registry, hookimpl
+
+#: Pyro's own optimizer factories.
+PYRO_OPTIMIZERS = (
+    "AdagradRMSProp", "ClippedAdam", "DCTAdam", "DistributedOptim", "HorovodOptimizer",
+    "MixedMultiOptimizer", "Newton", "PyroLRScheduler", "PyroMultiOptimizer", "PyroOptim",
+    "TorchMultiOptimizer",
+)
 
 
 @hookimpl
-def pyro_register_optimizers(registry: Any) -> None:
-    """Register PyroOptim, PyroLRScheduler, ClippedAdam, the multi-optimizers and one
-    wrapper per torch optimizer and scheduler."""
+def pyro_register_optimizers(registry: Registry) -> None:
     import pyro.optim as optim
+    from pyro.optim import pytorch_optimizers
 
-    for name in optim.__all__:
-        obj = getattr(optim, name)
-        if callable(obj):
-            registry.add(name, obj)
+    for name in PYRO_OPTIMIZERS:
+        registry.add(name, getattr(optim, name))
+    # pytorch_optimizers.__all__ is the list of wrappers made from this torch's own
+    # optimizer and scheduler lists, which differ between torch versions.
+    for name in pytorch_optimizers.__all__:
+        registry.add(name, getattr(pytorch_optimizers, name))

@@ -1,11 +1,27 @@
-"""pyro-autoguide's plugin: registers its guides and initialization strategies, as a
-third party would (entry point ``pyro.infer.autoguide.plugin``)."""
-from pyro.plugins import hookimpl
+"""pyro-autoguide's plugin: registers its guide classes, as a third party would (entry
+point ``pyro.infer.autoguide.plugin``).
+
+Only guides a user constructs are registered; the abstract bases (``AutoGuide``,
+``AutoContinuous``, ``AutoMessenger``), the initialization strategies and the helper
+functions are ordinary attributes of :mod:`pyro.infer.autoguide`.
+"""
+from __future__ import annotations
+
+from pyro.plugins import Registry, hookimpl
+
+#: The guide classes of pyro-autoguide.
+GUIDES = (
+    "AutoBNAFNormal", "AutoCallable", "AutoDelta", "AutoDiagonalNormal",
+    "AutoDiscreteParallel", "AutoGuideList", "AutoHierarchicalNormalMessenger",
+    "AutoIAFNormal", "AutoLaplaceApproximation", "AutoLowRankMultivariateNormal",
+    "AutoMultivariateNormal", "AutoNormal", "AutoNormalMessenger", "AutoNormalizingFlow",
+    "AutoRegressiveMessenger", "AutoStructured",
+)
 
 
 @hookimpl
-def pyro_register_autoguides(registry) -> None:
+def pyro_register_autoguides(registry: Registry) -> None:
     import pyro.infer.autoguide as autoguide
 
-    for name in autoguide.__all__:
+    for name in GUIDES:
         registry.add(name, getattr(autoguide, name))
