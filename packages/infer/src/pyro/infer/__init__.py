@@ -22,7 +22,7 @@ from .jit_elbo import (
     JitTraceMeanField_ELBO,
 )
 from .mcmc import HMC, MCMC, NUTS
-from .predictive import Predictive
+from .predictive import MHResampler, Predictive, WeighedPredictive
 from .renyi_elbo import RenyiELBO
 from .rws import ReweightedWakeSleep
 from .search import Search
@@ -43,6 +43,7 @@ __all__ = [
     "ELBO",
     "HMC",
     "MCMC",
+    "MHResampler",
     "NUTS",
     "SMCFilter",
     "SVGD",
@@ -67,6 +68,7 @@ __all__ = [
     "TraceTMC_ELBO",
     "TraceTailAdaptive_ELBO",
     "TracePosterior",
+    "WeighedPredictive",
     "Trace_ELBO",
     "Trace_MMD",
     "config_enumerate",

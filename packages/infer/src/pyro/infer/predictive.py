@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -11,7 +12,7 @@ from pyro import poutine
 
 from .util import plate_nesting, site_is_subsample
 
-__all__ = ["Predictive"]
+__all__ = ["MHResampler", "Predictive", "WeighedPredictive", "WeighedPredictiveResults"]
 
 _PLATE_NAME = "_num_predictive_samples"
 
@@ -208,6 +209,11 @@ class Predictive(torch.nn.Module):
         """Same as calling the predictive (kept for older code)."""
         return self.forward(*args, **kwargs)
 
+    def call(self, *args, **kwargs):
+        """Same as calling the predictive (Pyro's spelling for calls that bypass
+        ``torch.nn.Module.__call__`` hooks)."""
+        return self.forward(*args, **kwargs)
+
     def get_vectorized_trace(self, *args, **kwargs):
         """One trace of the model run on all draws at once (inside an outer plate)."""
         posterior_samples = self.posterior_samples
@@ -232,3 +238,193 @@ class Predictive(torch.nn.Module):
         return poutine.trace(poutine.condition(vectorized, data=reshaped)).get_trace(
             *args, **kwargs
         )
+
+
+# ------------------------------------------------------------- weighed predictive
+
+
+@dataclass
+class WeighedPredictiveResults:
+    """What :class:`WeighedPredictive` returns: the predictive ``samples`` (as
+    :class:`Predictive` returns them) and, per draw, ``log_weights =
+    model_log_prob - guide_log_prob`` (each of shape ``(num_samples,)``)."""
+
+    samples: Union[dict, tuple]
+    log_weights: torch.Tensor
+    guide_log_prob: torch.Tensor
+    model_log_prob: torch.Tensor
+
+
+def _guide_draws(guide: Callable, model_guide: Callable, num_samples: int, args, kwargs):
+    """Run ``guide`` ``num_samples`` times and score each draw under ``guide`` and
+    ``model_guide`` (replayed). Returns ``(latent values stacked along a leading dim,
+    guide log densities, model_guide log densities)``."""
+    values: Dict[str, List[torch.Tensor]] = {}
+    guide_lp, model_lp = [], []
+    with poutine.block(), torch.no_grad():
+        for _ in range(num_samples):
+            guide_trace = poutine.trace(guide).get_trace(*args, **kwargs)
+            model_trace = poutine.trace(poutine.replay(model_guide, trace=guide_trace)).get_trace(
+                *args, **kwargs)
+            guide_lp.append(guide_trace.log_prob_sum())
+            model_lp.append(model_trace.log_prob_sum())
+            for name, site in guide_trace.nodes.items():
+                if site["type"] == "sample" and not site["is_observed"] \
+                        and not site_is_subsample(site):
+                    values.setdefault(name, []).append(site["value"])
+    stacked = {name: torch.stack(vs) for name, vs in values.items()}
+    return stacked, torch.stack(guide_lp), torch.stack(model_lp)
+
+
+class WeighedPredictive(Predictive):
+    """The posterior predictive with importance weights: draws from ``guide`` pushed
+    through ``model`` as :class:`Predictive` does, each with the log weight
+    ``log p(X_obs, z) - log q(z)``, where ``p`` is ``model_guide`` (the conditioned model
+    the guide was fitted to; by default ``model``). The weighted draws estimate the
+    exact posterior predictive even where the guide is off (e.g. quantiles with
+    :func:`pyro.ops.stats.weighed_quantile`, or equally weighted draws with
+    :class:`MHResampler`).
+
+    Takes :class:`Predictive`'s arguments; a ``guide`` is required. Calling it (or
+    :meth:`call`) takes the model's arguments plus the keyword ``model_guide`` and
+    returns :class:`WeighedPredictiveResults`. The weights are computed draw by draw.
+
+    :raises ValueError: when no guide is given.
+    """
+
+    def forward(self, *args, **kwargs) -> WeighedPredictiveResults:
+        """Weighted predictive draws; ``model_guide`` (keyword) scores the guide's draws."""
+        model_guide = kwargs.pop("model_guide", None) or self.model
+        if self.guide is None:
+            raise ValueError("WeighedPredictive needs a guide (its draws are the ones weighed)")
+        latents, guide_lp, model_lp = _guide_draws(
+            self.guide, model_guide, self.num_samples, args, kwargs)
+        return_sites = self.return_sites if self.return_sites else None
+        samples = _predictive(self.model, latents, self.num_samples, return_sites,
+                              self.parallel, args, kwargs)
+        return WeighedPredictiveResults(samples, model_lp - guide_lp, guide_lp, model_lp)
+
+    def call(self, *args, **kwargs) -> WeighedPredictiveResults:
+        """Same as calling it."""
+        return self.forward(*args, **kwargs)
+
+    def get_samples(self, *args, **kwargs) -> WeighedPredictiveResults:
+        """Same as calling it (kept for older code)."""
+        return self.forward(*args, **kwargs)
+
+
+def _select(samples: Any, keep: torch.Tensor, new: Any) -> Any:
+    """Per draw (leading dim): ``new`` where ``keep`` (the accepted moves), else
+    ``samples``."""
+    if isinstance(samples, dict):
+        return {k: _select(v, keep, new[k]) for k, v in samples.items()}
+    if isinstance(samples, (tuple, list)):
+        return type(samples)(_select(v, keep, n) for v, n in zip(samples, new))
+    mask = keep.reshape(keep.shape + (1,) * (samples.dim() - 1))
+    return torch.where(mask, new, samples)
+
+
+def _concat(results: List[WeighedPredictiveResults]) -> Any:
+    def cat(parts):
+        first = parts[0]
+        if isinstance(first, dict):
+            return {k: cat([p[k] for p in parts]) for k in first}
+        if isinstance(first, (tuple, list)):
+            return type(first)(cat(list(ps)) for ps in zip(*parts))
+        return torch.cat(parts)
+
+    if not results:
+        return None
+    return WeighedPredictiveResults(
+        cat([r.samples for r in results]), cat([r.log_weights for r in results]),
+        cat([r.guide_log_prob for r in results]), cat([r.model_log_prob for r in results]))
+
+
+def _slice(samples: Any, index: slice) -> Any:
+    if isinstance(samples, dict):
+        return {k: _slice(v, index) for k, v in samples.items()}
+    if isinstance(samples, (tuple, list)):
+        return type(samples)(_slice(v, index) for v in samples)
+    return samples[index]
+
+
+class MHResampler(torch.nn.Module):
+    """Turn weighted draws into equally weighted ones by independence
+    Metropolis-Hastings [1]: each call draws a fresh batch from ``sampler`` (a callable
+    returning :class:`WeighedPredictiveResults`, e.g. a :class:`WeighedPredictive`) and
+    moves the ``i``-th chain to the ``i``-th new draw with probability
+    ``min(1, w' / w)`` (``w = p / q``, the draws' importance weights: the guide is the
+    proposal). The first call returns the sampler's draws (distributed as the guide);
+    each later call brings the draws closer to the target distribution.
+
+    :param sampler: callable returning :class:`WeighedPredictiveResults`.
+    :param slice source_samples_slice: which proposals (by draw index) to keep, for
+        :meth:`get_source_samples` (default none).
+    :param slice stored_samples_slice: which chain states to keep after each call, for
+        :meth:`get_stored_samples` (default none).
+
+    **References**
+
+    [1] L. Tierney, "Markov Chains for Exploring Posterior Distributions", Annals of
+        Statistics 22(4), 1994 (independence samplers).
+    """
+
+    def __init__(self, sampler: Callable, source_samples_slice: slice = slice(0),
+                 stored_samples_slice: slice = slice(0)) -> None:
+        super().__init__()
+        self.sampler = sampler
+        self.source_samples_slice = source_samples_slice
+        self.stored_samples_slice = stored_samples_slice
+        self.samples: Optional[WeighedPredictiveResults] = None
+        self.transition_count: Optional[torch.Tensor] = None
+        self.source_samples: List[WeighedPredictiveResults] = []
+        self.stored_samples: List[WeighedPredictiveResults] = []
+
+    def forward(self, *args, **kwargs) -> WeighedPredictiveResults:
+        """One Metropolis-Hastings step of every chain; returns the chains' states."""
+        new = self.sampler(*args, **kwargs)
+        self.source_samples.append(_slice_results(new, self.source_samples_slice))
+        if self.samples is None:
+            self.samples = new
+            self.transition_count = torch.zeros(new.log_weights.shape, dtype=torch.long,
+                                                device=new.log_weights.device)
+        else:
+            old = self.samples
+            log_ratio = (new.log_weights - old.log_weights).clamp(max=0.0)
+            accept = torch.rand_like(log_ratio).log() < log_ratio
+            self.samples = WeighedPredictiveResults(
+                _select(old.samples, accept, new.samples),
+                torch.where(accept, new.log_weights, old.log_weights),
+                torch.where(accept, new.guide_log_prob, old.guide_log_prob),
+                torch.where(accept, new.model_log_prob, old.model_log_prob),
+            )
+            self.transition_count = self.transition_count + accept.long()
+        self.stored_samples.append(_slice_results(self.samples, self.stored_samples_slice))
+        return self.samples
+
+    def get_min_sample_transition_count(self) -> int:
+        """The fewest transitions made by any chain."""
+        return 0 if self.transition_count is None else int(self.transition_count.min())
+
+    def get_total_transition_count(self) -> int:
+        """The number of transitions made by all chains together."""
+        return 0 if self.transition_count is None else int(self.transition_count.sum())
+
+    def get_source_samples(self) -> Optional[WeighedPredictiveResults]:
+        """The kept proposals (``source_samples_slice``), concatenated over calls."""
+        return self.get_samples(self.source_samples)
+
+    def get_stored_samples(self) -> Optional[WeighedPredictiveResults]:
+        """The kept chain states (``stored_samples_slice``), concatenated over calls."""
+        return self.get_samples(self.stored_samples)
+
+    def get_samples(self, samples: List[WeighedPredictiveResults]
+                    ) -> Optional[WeighedPredictiveResults]:
+        """``samples`` (a list of results) concatenated along the draw dim."""
+        return _concat(samples)
+
+
+def _slice_results(results: WeighedPredictiveResults, index: slice) -> WeighedPredictiveResults:
+    return WeighedPredictiveResults(
+        _slice(results.samples, index), results.log_weights[index],
+        results.guide_log_prob[index], results.model_log_prob[index])
