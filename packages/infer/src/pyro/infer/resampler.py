@@ -78,11 +78,13 @@ class Resampler:
 
     def _log_prob(self, trace) -> torch.Tensor:
         trace.compute_log_prob()
-        total = torch.zeros(self.num_guide_samples)
+        total = 0.0
         for site in trace.nodes.values():
             if site["type"] == "sample" and "log_prob" in site:
                 total = total + sum_to_particles(site["log_prob"], self._dim,
                                                  self.num_guide_samples)
+        if not isinstance(total, torch.Tensor):
+            raise ValueError("Resampler: the program has no sample site to weigh")
         return total
 
     def _latent_values(self, trace, observed_too: bool = False) -> Dict[str, torch.Tensor]:
@@ -116,7 +118,8 @@ class Resampler:
         if stable:
             noise = self._stable_noise.get(num_samples)
             if noise is None:
-                noise = self._stable_noise[num_samples] = torch.rand(num_samples).sort().values
+                noise = torch.rand(num_samples, device=probs.device).sort().values
+                self._stable_noise[num_samples] = noise
             cdf = probs.cumsum(0)
             index = torch.searchsorted(cdf, noise.to(cdf) * cdf[-1]).clamp(max=len(cdf) - 1)
         else:
