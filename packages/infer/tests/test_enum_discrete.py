@@ -250,3 +250,18 @@ def test_sample_posterior_returns_the_model_value_at_a_posterior_draw():
                          for a in range(2) for b in range(2)]).reshape(2, 2)
     p = (logs.logsumexp(1) - logs.logsumexp((0, 1))).exp()[1].item()  # p(w1 = 1 | z, o)
     assert abs(w1.float().mean().item() - p) < 5 * (p * (1 - p) / n) ** 0.5
+
+
+def test_outer_trace_records_each_decoded_site_once():
+    # the enumerated first pass is internal: an outer trace sees only the decoded run
+    @config_enumerate
+    def model(data):
+        with pyro.plate("n", len(data)):
+            z = pyro.sample("z", dist.Categorical(torch.tensor([0.3, 0.7])))
+            pyro.sample("x", dist.Normal(z.float() * 3, 1.0), obs=data)
+
+    data = torch.tensor([0.0, 3.0, 3.1, -0.2])
+    decoded = infer_discrete(model, first_available_dim=-2, temperature=0)
+    trace = poutine.trace(decoded).get_trace(data)
+    assert trace.nodes["z"]["value"].tolist() == [0, 1, 1, 0]
+    assert trace.nodes["x"]["is_observed"]

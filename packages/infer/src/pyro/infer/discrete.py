@@ -106,7 +106,10 @@ def infer_discrete(
     @functools.wraps(fn)
     def conditioned(*args, **kwargs):
         enum_model = poutine.enum(fn, first_available_dim=first_available_dim)
-        trace = poutine.trace(enum_model).get_trace(*args, **kwargs)
+        # the enumerated pass is internal: handlers outside (an outer trace) see only
+        # the decoded run, so each site appears once
+        with poutine.block():
+            trace = poutine.trace(enum_model).get_trace(*args, **kwargs)
         values = sample_enumerated(trace, temperature)
         if not values and strict_enumeration_warning:
             warnings.warn("infer_discrete found no sample sites configured for enumeration; "
