@@ -1,25 +1,34 @@
 """The ``pyro`` command line: ``pyro fit`` (the main job) and ``pyro plugins``.
 
 ``pyro fit MODEL.py --algo NAME`` loads a model file, runs the fitting recipe (runner)
-registered as NAME by a plugin (pyro-infer provides ``svi``, ``nuts``, ``hmc`` and
-``importance``), and prints a posterior summary of every latent site.
+registered as NAME by a plugin (pyro-infer provides ``svi``, ``nuts``, ``hmc``,
+``importance`` and ``search``), and prints a posterior summary of every latent site.
 
 A model file is a Python file defining:
 
 - ``model``: a function ``model(**data)`` built from ``pyro.sample`` / ``pyro.plate``;
   observed sites use ``obs=`` with arrays taken from ``data``.
 - ``data``: a dict of keyword arguments for ``model`` (or a function returning one).
+- optionally ``guide``: a guide function ``guide(**data)``, used by ``--algo svi`` unless
+  ``--guide`` names an autoguide (``--guide NAME`` may also name another function of the
+  file).
 
-With no model file, ``pyro fit`` fits the bundled eight-schools example.
+Every argument is checked before anything is fitted; errors are one ``pyro: error:`` line.
+SVI trains in a fresh parameter store. With no model file, ``pyro fit`` fits the bundled
+eight-schools example.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import math
 import os
 import runpy
+import shutil
 import sys
+import tempfile
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -49,23 +58,8 @@ def load_model_file(path: str) -> Tuple[Callable, Dict[str, Any]]:
 
     :raises CLIError: if the file is missing or does not define them.
     """
-    if not os.path.isfile(path):
-        raise CLIError(f"model file {path!r} not found")
-    namespace = runpy.run_path(path, run_name="__pyro_model__")
-    model = namespace.get("model")
-    data = namespace.get("data")
-    if not callable(model):
-        raise CLIError(f"{path} must define `model`, a function model(**data) using pyro.sample")
-    if callable(data):
-        data = data()
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise CLIError(
-            f"{path}: `data` must be a dict of keyword arguments for model (or a "
-            f"function returning one), got {type(data).__name__}"
-        )
-    return model, data
+    namespace = load_model_namespace(path)
+    return namespace["model"], namespace["data"]
 
 
 def _flatten(name: str, draws: torch.Tensor, event_ndim: int) -> List[Tuple[str, torch.Tensor]]:
@@ -145,13 +139,24 @@ def format_summary(rows: List[Dict[str, Any]], prob: float = 0.9) -> str:
     return "\n".join(lines)
 
 
-def _write_samples(samples: Dict[str, torch.Tensor], path: str) -> None:
+OUT_EXTENSIONS = (".pt", ".npz", ".csv", ".nc")
+PLOT_EXTENSIONS = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+def _write_samples(samples: Dict[str, torch.Tensor], path: str,
+                   group_by_chain: bool = False) -> None:
     import numpy as np
 
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in (".pt", ".npz", ".csv"):
-        raise CLIError(f"--out {path}: use a .pt, .npz or .csv file name")
+    ext = _check_out_path(path)
     tensors = {k: torch.as_tensor(v).detach().cpu() for k, v in samples.items()}
+    if ext == ".nc":
+        idata = to_inference_data(tensors, group_by_chain)
+        with tempfile.TemporaryDirectory() as tmp:  # netCDF writers want a path
+            staged = os.path.join(tmp, "samples.nc")
+            idata.to_netcdf(staged)
+            with open(staged, "rb") as src, atomic_write(path) as f:
+                shutil.copyfileobj(src, f)
+        return
     with atomic_write(path) as f:
         if ext == ".pt":
             torch.save(tensors, f)
@@ -160,49 +165,222 @@ def _write_samples(samples: Dict[str, torch.Tensor], path: str) -> None:
         else:
             columns = []
             for name, v in tensors.items():
+                if group_by_chain:
+                    v = v.flatten(0, 1)
                 columns += _flatten(name, v.unsqueeze(0), 0)
             header = ",".join(label for label, _ in columns)
             table = np.stack([x.reshape(-1).numpy() for _, x in columns], axis=1)
             np.savetxt(f, table, delimiter=",", header=header, comments="")
 
 
-def _plot(samples: Dict[str, torch.Tensor], path: str) -> None:
+def to_inference_data(samples: Dict[str, torch.Tensor], group_by_chain: bool = False) -> Any:
+    """The samples as an ``arviz.InferenceData`` with a posterior group (dims ``chain,
+    draw, ...``; one chain unless ``group_by_chain``).
+
+    :raises CLIError: naming arviz, when it is not installed.
+    """
+    try:
+        import arviz
+    except ImportError:
+        raise CLIError("ArviZ output needs arviz: pip install 'pyro-infer[arviz]'") from None
+    posterior = {}
+    for name, v in samples.items():
+        v = torch.as_tensor(v).detach().cpu()
+        posterior[name] = (v if group_by_chain else v.unsqueeze(0)).numpy()
+    return arviz.from_dict(posterior=posterior)
+
+
+def _pyplot() -> Any:
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise CLIError("--plot needs matplotlib: pip install matplotlib") from None
-    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+        raise CLIError("--plot needs matplotlib: pip install 'pyro-core[plot]'") from None
+    return plt
+
+
+def plot_samples(samples: Dict[str, torch.Tensor], group_by_chain: bool = False,
+                 path: Optional[str] = None, max_rows: int = 40) -> Any:
+    """One row per scalar element (the first ``max_rows``): its trace plot (draw index
+    against value, one line per chain) and its marginal histogram. Written to ``path``
+    (the format from its extension) when given.
+
+    :returns: the matplotlib figure (closed when written to ``path``).
+    """
+    plt = _pyplot()
     rows = []
     for name, v in samples.items():
-        rows += _flatten(name, torch.as_tensor(v).detach().double().unsqueeze(0), 0)
-    n = len(rows)
-    fig, axes = plt.subplots(n, 1, figsize=(6, 1.4 * n + 0.5), squeeze=False)
-    try:
-        for ax, (label, x) in zip(axes[:, 0], rows):
-            ax.hist(x.reshape(-1).numpy(), bins=40, density=True, color="#4C72B0")
-            ax.set_ylabel(label, rotation=0, ha="right", va="center")
-            ax.set_yticks([])
-        fig.tight_layout()
-        with atomic_write(path) as f:
-            fig.savefig(f, format=fmt)
-    finally:
-        plt.close(fig)
+        v = torch.as_tensor(v).detach().double().cpu()
+        rows += _flatten(name, v if group_by_chain else v.unsqueeze(0), 0)
+    rows = rows[:max_rows]
+    n = max(1, len(rows))
+    fig, axes = plt.subplots(n, 2, figsize=(9, 1.4 * n + 0.6), squeeze=False,
+                             gridspec_kw={"width_ratios": [2, 1]})
+    for (trace_ax, hist_ax), (label, x) in zip(axes, rows):
+        for chain in x:  # x: (num_chains, num_draws)
+            trace_ax.plot(chain.numpy(), lw=0.6)
+        trace_ax.set_ylabel(label, rotation=0, ha="right", va="center")
+        hist_ax.hist(x.reshape(-1).numpy(), bins=40, density=True, color="#4C72B0")
+        hist_ax.set_yticks([])
+    axes[0, 0].set_title("trace")
+    axes[0, 1].set_title("marginal")
+    axes[-1, 0].set_xlabel("draw")
+    fig.tight_layout()
+    if path is not None:
+        fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+        try:
+            with atomic_write(path) as f:
+                fig.savefig(f, format="jpeg" if fmt == "jpg" else fmt)
+        finally:
+            plt.close(fig)
+    return fig
 
 
-def fit_command(args: argparse.Namespace) -> int:
-    path = args.model or bundled_example()
-    model, data = load_model_file(path)
+def _check_writable(option: str, path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CLIError(f"{option} {path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise CLIError(f"{option} {path}: directory {directory} is not writable")
+    if os.path.isdir(path):
+        raise CLIError(f"{option} {path} is a directory; give a file name")
+
+
+def _check_out_path(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in OUT_EXTENSIONS:
+        raise CLIError(f"--out {path}: use a .pt, .npz or .csv file name, or .nc for ArviZ "
+                       f"netCDF")
+    if ext == ".nc" and importlib.util.find_spec("arviz") is None:
+        raise CLIError(f"--out {path}: netCDF output needs arviz: pip install "
+                       f"'pyro-infer[arviz]'")
+    return ext
+
+
+def _is_elbo_class(obj: Any) -> bool:
+    return isinstance(obj, type) and any(c.__name__ == "ELBO" for c in obj.__mro__[1:])
+
+
+def check_fit_args(args: argparse.Namespace) -> None:
+    """Check every ``pyro fit`` argument before anything is loaded or fitted.
+
+    :raises CLIError: naming the argument, its value and what is allowed.
+    """
+    def at_least(option: str, value: Optional[float], low: float) -> None:
+        if value is not None and not value >= low:
+            raise CLIError(f"{option} must be at least {low:g}, got {value}")
+
+    at_least("--num-steps", args.num_steps, 1)
+    at_least("--num-samples", args.num_samples, 1)
+    at_least("--warmup-steps", args.warmup_steps, 0)
+    at_least("--num-chains", args.num_chains, 1)
+    at_least("--num-particles", args.num_particles, 1)
+    at_least("--threads", args.threads, 1)
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise CLIError(f"--lr must be a positive number, got {args.lr}")
+    if not 0 < args.prob < 1:
+        raise CLIError(f"--prob must be between 0 and 1, got {args.prob}")
     runners = get_registry("runners")
-    runner = runners.get(args.algo)
-    if runner is None:
+    if args.algo not in runners:
         installed = ", ".join(sorted(runners)) or "none"
         raise CLIError(
             f"no fitting recipe named {args.algo!r} (installed: {installed}); "
-            f"pyro-infer provides svi, nuts, hmc and importance, and plugins add more"
+            f"pyro-infer provides svi, nuts, hmc, importance and search, and plugins add more"
         )
+    if args.loss is not None:
+        if args.algo != "svi":
+            raise CLIError(f"--loss applies to --algo svi, not {args.algo}")
+        inference = get_registry("inference")
+        if args.loss not in inference or not _is_elbo_class(inference.get(args.loss)):
+            names = sorted(n for n in inference if _is_elbo_class(inference.get(n)))
+            raise CLIError(f"--loss {args.loss}: not an ELBO; use one of {', '.join(names)}")
+    if args.num_particles is not None and args.algo != "svi":
+        raise CLIError(f"--num-particles applies to --algo svi, not {args.algo}")
+    if args.guide is not None and args.algo not in ("svi", "importance"):
+        raise CLIError(f"--guide applies to --algo svi or importance, not {args.algo}")
+    if args.out:
+        _check_out_path(args.out)
+        _check_writable("--out", args.out)
+    if args.plot:
+        if os.path.splitext(args.plot)[1].lower() not in PLOT_EXTENSIONS:
+            raise CLIError(f"--plot {args.plot}: use a .png, .pdf, .svg or .jpg file name")
+        _check_writable("--plot", args.plot)
+        _pyplot()
+    if args.model is not None and not os.path.isfile(args.model):
+        raise CLIError(f"model file {args.model!r} not found")
+
+
+def _resolve_guide(args: argparse.Namespace, namespace: Dict[str, Any], path: str) -> Any:
+    """The guide option for the runner: a function of the model file, an autoguide name,
+    or ``None`` (the runner's default)."""
+    name = args.guide
+    if name is None:
+        file_guide = namespace.get("guide")
+        return file_guide if callable(file_guide) and args.algo == "svi" else None
+    autoguides = get_registry("autoguides")
+    if callable(namespace.get(name)) and name not in autoguides:
+        return namespace[name]
+    if args.algo == "importance":
+        raise CLIError(f"--guide {name}: importance takes a guide function defined in {path}")
+    if name not in autoguides:
+        names = ", ".join(sorted(autoguides)) or "none (install pyro-autoguide)"
+        raise CLIError(f"--guide {name}: neither an autoguide ({names}) nor a function "
+                       f"defined in {path}")
+    return name
+
+
+_SKIP = object()
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as JSON data (numbers, strings, small lists, dicts), or ``_SKIP``."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, dict):
+        out = {str(k): _jsonable(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not _SKIP}
+    if isinstance(value, (list, tuple)) and len(value) <= 1000:
+        items = [_jsonable(v) for v in value]
+        return _SKIP if any(v is _SKIP for v in items) else items
+    return _SKIP
+
+
+def load_model_namespace(path: str) -> Dict[str, Any]:
+    """Run the model file at ``path``: its namespace, with ``model`` checked and ``data``
+    made a dict (see :func:`load_model_file`).
+
+    :raises CLIError: if the file is missing or does not define them.
+    """
+    if not os.path.isfile(path):
+        raise CLIError(f"model file {path!r} not found")
+    namespace = runpy.run_path(path, run_name="__pyro_model__")
+    model, data = namespace.get("model"), namespace.get("data")
+    if not callable(model):
+        raise CLIError(f"{path} must define `model`, a function model(**data) using pyro.sample")
+    if callable(data):
+        data = data()
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise CLIError(
+            f"{path}: `data` must be a dict of keyword arguments for model (or a "
+            f"function returning one), got {type(data).__name__}"
+        )
+    namespace["data"] = data
+    return namespace
+
+
+def fit_command(args: argparse.Namespace) -> int:
+    check_fit_args(args)
+    path = args.model or bundled_example()
+    namespace = load_model_namespace(path)
+    model, data = namespace["model"], namespace["data"]
+    runners = get_registry("runners")
+    runner = runners.get(args.algo)
     options = {
         "num_steps": args.num_steps,
         "num_samples": args.num_samples,
@@ -210,11 +388,17 @@ def fit_command(args: argparse.Namespace) -> int:
         "num_chains": args.num_chains,
         "seed": args.seed,
         "lr": args.lr,
-        "progress_bar": not args.no_progress,
+        "progress_bar": not (args.no_progress or args.json),
+        "loss": args.loss,
+        "num_particles": args.num_particles,
+        "guide": _resolve_guide(args, namespace, path),
     }
     options = {k: v for k, v in options.items() if v is not None}
     torch.set_num_threads(args.threads)
-    result = runner(model, data, **options)
+    try:
+        result = runner(model, data, **options)
+    except ValueError as e:
+        raise CLIError(f"{args.algo} on {path}: {e}") from e
     if not isinstance(result, dict) or "samples" not in result:
         raise CLIError(
             f"runner {args.algo!r} ({runners.provider(args.algo)}) returned "
@@ -222,25 +406,33 @@ def fit_command(args: argparse.Namespace) -> int:
         )
     samples = result["samples"]
     group_by_chain = bool(result.get("group_by_chain", False))
-    print(f"\n{os.path.basename(path)}: posterior summary ({args.algo})")
-    print(format_summary(summary_rows(samples, group_by_chain, args.prob), args.prob))
+    rows = summary_rows(samples, group_by_chain, args.prob)
+    if args.json:
+        info = _jsonable({k: v for k, v in result.get("info", {}).items() if k != "losses"})
+        print(json.dumps({"model": path, "algo": args.algo, "prob": args.prob,
+                          "summary": rows, "info": info}))
+    else:
+        print(f"\n{os.path.basename(path)}: posterior summary ({args.algo})")
+        print(format_summary(rows, args.prob))
+    out = sys.stderr if args.json else sys.stdout
     if args.out:
-        _write_samples(samples, args.out)
-        print(f"samples written to {args.out}")
+        _write_samples(samples, args.out, group_by_chain)
+        print(f"samples written to {args.out}", file=out)
     if args.plot:
-        _plot(
-            {
-                k: torch.as_tensor(v).flatten(0, 1) if group_by_chain else v
-                for k, v in samples.items()
-            },
-            args.plot,
-        )
-        print(f"plot written to {args.plot}")
+        plot_samples(samples, group_by_chain, args.plot)
+        print(f"plot written to {args.plot}", file=out)
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one ``pyro: error:`` line (raised as CLIError)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CLIError(message)
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pyro", description="Pyro: probabilistic programming on PyTorch"
     )
     sub = parser.add_subparsers(dest="command")
@@ -254,8 +446,14 @@ def make_parser() -> argparse.ArgumentParser:
         "model", nargs="?", help="model file (default: the bundled eight-schools example)"
     )
     fit.add_argument(
-        "--algo", default="svi", help="fitting recipe: svi, nuts, hmc, importance or a plugin's"
+        "--algo", default="svi",
+        help="fitting recipe: svi, nuts, hmc, importance, search or a plugin's",
     )
+    fit.add_argument("--loss", help="svi: the ELBO by name (default Trace_ELBO), e.g. "
+                     "TraceEnum_ELBO, TraceMeanField_ELBO, RenyiELBO")
+    fit.add_argument("--guide", help="svi: an autoguide by name (default AutoNormal, or the "
+                     "model file's `guide` when it defines one) or a guide function of the file")
+    fit.add_argument("--num-particles", type=int, help="svi: ELBO particles (default 1)")
     fit.add_argument("--num-steps", type=int, help="optimization steps (svi)")
     fit.add_argument("--num-samples", type=int, help="posterior draws to report")
     fit.add_argument("--warmup-steps", type=int, help="MCMC warmup steps")
@@ -264,8 +462,12 @@ def make_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     fit.add_argument("--prob", type=float, default=0.9, help="credible interval mass (default 0.9)")
     fit.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    fit.add_argument("--out", help="write posterior samples to a .pt, .npz or .csv file")
-    fit.add_argument("--plot", help="write marginal histograms to an image file (needs matplotlib)")
+    fit.add_argument("--out", help="write posterior samples to a .pt, .npz, .csv or .nc "
+                     "(ArviZ netCDF, needs arviz) file")
+    fit.add_argument("--plot", help="write trace plots and marginal histograms to a .png, .pdf "
+                     ".svg or .jpg file (needs matplotlib)")
+    fit.add_argument("--json", action="store_true",
+                     help="print the summary as one JSON object (messages go to stderr)")
     fit.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("plugins", help="list installed plugins and what each registers")
     return parser

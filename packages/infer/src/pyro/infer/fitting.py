@@ -5,11 +5,15 @@ num_chains=1, seed=0, lr=None, progress_bar=True, **extra) -> dict`` returning
 ``{"samples": {site: tensor}, "group_by_chain": bool, "info": {...}}``; samples have a
 leading draw dim, or ``(chains, draws)`` leading dims when ``group_by_chain`` is true.
 The model is called as ``model(**data)``.
+
+Runners that create parameters (``svi``) work in a fresh parameter store, which the result
+keeps (``result.param_store``); the user's own store is never cleared or changed.
 """
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import torch
 
@@ -19,7 +23,16 @@ from pyro.plugins import event_hook, lookup
 
 from .util import site_is_subsample
 
-__all__ = ["fit", "hmc_runner", "importance_runner", "nuts_runner", "progress_bar", "svi_runner"]
+__all__ = [
+    "FitResult",
+    "fit",
+    "hmc_runner",
+    "importance_runner",
+    "nuts_runner",
+    "progress_bar",
+    "search_runner",
+    "svi_runner",
+]
 
 
 class _NullBar:
@@ -74,27 +87,110 @@ def svi_runner(model: Callable, data: Dict[str, Any], *, num_steps: int = 1000,
                num_samples: int = 1000, warmup_steps: Optional[int] = None,
                num_chains: int = 1, seed: int = 0, lr: Optional[float] = None,
                progress_bar: bool = True, **extra) -> Dict[str, Any]:
-    """Fit an AutoNormal guide by SVI (Trace_ELBO, Adam) and draw ``num_samples``
-    posterior samples of the latent sites from it.
+    """Fit a guide by SVI (Adam) and draw ``num_samples`` posterior samples of the latent
+    sites from it, in a fresh parameter store (returned as ``"param_store"``).
 
-    Extra options: ``guide`` (an autoguide class or name, default ``"AutoNormal"``),
-    ``num_particles`` (default 1).
+    Extra options: ``guide`` (an autoguide class or its name, default ``"AutoNormal"``,
+    or a guide function ``guide(**data)``), ``loss`` (an ELBO instance, class or name such
+    as ``"TraceEnum_ELBO"``, default ``"Trace_ELBO"``), ``num_particles`` (default 1).
+    :raises ValueError: for an unknown guide or loss name, or a loss that is not an ELBO.
     """
     from .svi import SVI
-    from .trace_elbo import Trace_ELBO
 
-    # autoguides and optimizers come from the packages above this one, via the registry
-    guide_cls = extra.pop("guide", "AutoNormal")
-    if isinstance(guide_cls, str):
-        guide_cls = _lookup("autoguides", guide_cls, "pyro-autoguide")
-    Adam = _lookup("optimizers", "Adam", "pyro-optim")
-    pyro.set_rng_seed(seed)
-    pyro.clear_param_store()
+    guide_opt = extra.pop("guide", "AutoNormal")
+    loss_opt = extra.pop("loss", "Trace_ELBO")
     num_particles = int(extra.pop("num_particles", 1))
     _reject_extra("svi", extra)
-    guide = guide_cls(model)
-    elbo = Trace_ELBO(num_particles=num_particles)
-    svi = SVI(model, guide, Adam({"lr": 0.01 if lr is None else lr}), elbo)
+    elbo = make_elbo(loss_opt, num_particles)
+    # autoguides and optimizers come from the packages above this one, via the registry
+    Adam = _lookup("optimizers", "Adam", "pyro-optim")
+    store = _new_param_store()
+    with _param_store(store):
+        pyro.set_rng_seed(seed)
+        guide = make_guide(guide_opt, model)
+        svi = SVI(model, guide, Adam({"lr": 0.01 if lr is None else lr}), elbo)
+        result = _run_svi(svi, model, guide, data, num_steps, num_samples, progress_bar)
+    result["param_store"] = store
+    result["info"]["loss"] = type(elbo).__name__
+    result["info"]["guide"] = getattr(guide, "__name__", type(guide).__name__)
+    return result
+
+
+def make_elbo(loss: Any = "Trace_ELBO", num_particles: int = 1) -> Any:
+    """An ELBO from an instance (returned as is), an ELBO class or its name in
+    ``pyro.infer`` (``"Trace_ELBO"``, ``"TraceEnum_ELBO"``, ``"RenyiELBO"``, ...).
+
+    :raises ValueError: naming the ELBOs installed, for an unknown name or a non-ELBO.
+    """
+    from .elbo import ELBO
+
+    if isinstance(loss, ELBO):
+        return loss
+    cls = loss
+    if isinstance(loss, str):
+        try:
+            cls = lookup("inference", loss)
+        except KeyError:
+            cls = None
+    if not (isinstance(cls, type) and issubclass(cls, ELBO)):
+        raise ValueError(f"loss {loss!r} is not an ELBO; use one of {', '.join(elbo_names())}")
+    return cls(num_particles=num_particles)
+
+
+def elbo_names() -> list[str]:
+    """The names of the ELBO classes in the ``inference`` registry."""
+    from pyro.plugins import get_registry
+
+    from .elbo import ELBO
+
+    reg = get_registry("inference")
+    return sorted(n for n in reg if isinstance(reg.get(n), type) and issubclass(reg.get(n), ELBO)
+                  and reg.get(n) is not ELBO)
+
+
+def make_guide(guide: Any, model: Callable) -> Callable:
+    """A guide for ``model``: an autoguide class (or its name in
+    ``pyro.infer.autoguide``) is instantiated on the model; any other callable is a guide
+    function used as is.
+
+    :raises ValueError: for an unknown autoguide name.
+    """
+    if isinstance(guide, str):
+        try:
+            guide = lookup("autoguides", guide)
+        except KeyError:
+            from pyro.plugins import get_registry
+
+            names = ", ".join(sorted(get_registry("autoguides"))) or "none (install pyro-autoguide)"
+            raise ValueError(f"no autoguide named {guide!r}; installed: {names}") from None
+    if isinstance(guide, type):
+        return guide(model)
+    if not callable(guide):
+        raise ValueError(f"guide must be an autoguide name or class or a guide function, "
+                         f"got {type(guide).__name__}")
+    return guide
+
+
+def _new_param_store() -> Any:
+    return type(pyro.get_param_store())()
+
+
+@contextlib.contextmanager
+def _param_store(store: Any) -> Iterator[Any]:
+    """Make ``store`` the process-wide parameter store for the block (the user's own
+    store is put back afterwards, untouched)."""
+    from pyro.poutine import runtime
+
+    saved = runtime._PYRO_PARAM_STORE
+    runtime._PYRO_PARAM_STORE = store
+    try:
+        yield store
+    finally:
+        runtime._PYRO_PARAM_STORE = saved
+
+
+def _run_svi(svi: Any, model: Callable, guide: Callable, data: Dict[str, Any],
+             num_steps: int, num_samples: int, progress_bar: bool) -> Dict[str, Any]:
     info: Dict[str, Any] = {"algo": "svi", "num_steps": num_steps}
     _fire("pyro_inference_start", svi, info)
     t0 = time.perf_counter()
@@ -150,31 +246,84 @@ def importance_runner(model: Callable, data: Dict[str, Any], *, num_steps: int =
                       num_samples: int = 1000, warmup_steps: Optional[int] = None,
                       num_chains: int = 1, seed: int = 0, lr: Optional[float] = None,
                       progress_bar: bool = True, **extra) -> Dict[str, Any]:
-    """Importance sampling with the prior as proposal: ``num_samples`` weighted traces,
-    resampled (multinomially, with replacement) into ``num_samples`` posterior draws.
-    ``info`` reports the effective sample size and the log evidence estimate."""
+    """Importance sampling: ``num_samples`` weighted traces with the prior as proposal (or
+    the extra option ``guide``, a guide function), resampled (multinomially, with
+    replacement) into ``num_samples`` posterior draws. ``info`` reports the effective
+    sample size and the log evidence estimate."""
     from .importance import Importance
 
+    guide = extra.pop("guide", None)
     _reject_extra("importance", extra)
     pyro.set_rng_seed(seed)
     info: Dict[str, Any] = {"algo": "importance", "num_samples": num_samples}
-    importance = Importance(model, guide=None, num_samples=num_samples)
+    importance = Importance(model, guide=guide, num_samples=num_samples)
     _fire("pyro_inference_start", importance, info)
     t0 = time.perf_counter()
     importance.run(**data)
-    weights = importance.get_normalized_weights()
-    idx = torch.multinomial(weights, num_samples, replacement=True)
-    latent = [name for name, site in importance.exec_traces[0].nodes.items() if _is_reported(site)]
-    samples = {}
-    for name in latent:
-        values = torch.stack([tr.nodes[name]["value"].detach() for tr in importance.exec_traces])
-        samples[name] = values[idx]
+    samples = _resample(importance, num_samples)
     info.update({
         "ess": float(importance.get_ESS()),
         "log_evidence": float(importance.get_log_normalizer()),
         "time_s": time.perf_counter() - t0,
     })
     _fire("pyro_inference_end", importance, info)
+    return {"samples": samples, "group_by_chain": False, "info": info}
+
+
+def _resample(posterior: Any, num_samples: int) -> Dict[str, torch.Tensor]:
+    """``num_samples`` draws (with replacement, by weight) of the reported sites of a
+    :class:`~pyro.infer.abstract_infer.TracePosterior`'s traces."""
+    log_w = posterior._log_weight_tensor()
+    weights = torch.softmax(log_w - log_w.max(), 0)
+    idx = torch.multinomial(weights, num_samples, replacement=True)
+    first = posterior.exec_traces[0]
+    latent = [name for name, site in first.nodes.items() if _is_reported(site)]
+    samples = {}
+    for name in latent:
+        values = torch.stack([torch.as_tensor(tr.nodes[name]["value"]).detach()
+                              for tr in posterior.exec_traces])
+        samples[name] = values[idx.to(values.device)]
+    return samples
+
+
+def search_runner(model: Callable, data: Dict[str, Any], *, num_steps: int = 1000,
+                  num_samples: int = 1000, warmup_steps: Optional[int] = None,
+                  num_chains: int = 1, seed: int = 0, lr: Optional[float] = None,
+                  progress_bar: bool = True, **extra) -> Dict[str, Any]:
+    """Exact inference for models whose latent sites are all discrete:
+    :class:`~pyro.infer.Search` runs the model once per combination of latent values,
+    weighted by its joint density; ``num_samples`` posterior draws are taken from those
+    weights. ``info`` gives ``log_evidence`` (exact), ``num_traces`` and ``exact_means``
+    (each reported site's exact posterior mean, as nested lists).
+
+    Extra option: ``max_tries`` (the bound on executions, default 10**6).
+    """
+    from .search import Search
+
+    max_tries = int(extra.pop("max_tries", int(1e6)))
+    _reject_extra("search", extra)
+    pyro.set_rng_seed(seed)
+    search = Search(model, max_tries=max_tries)
+    info: Dict[str, Any] = {"algo": "search", "num_samples": num_samples}
+    _fire("pyro_inference_start", search, info)
+    t0 = time.perf_counter()
+    search.run(**data)
+    samples = _resample(search, num_samples)
+    # exact posterior means: the traces' values weighted by their normalized weights
+    probs = torch.softmax(search._log_weight_tensor().double(), 0)
+    exact = {}
+    for name in samples:
+        values = torch.stack([torch.as_tensor(tr.nodes[name]["value"]).double()
+                              for tr in search.exec_traces])
+        w = probs.to(values.device).reshape((-1,) + (1,) * (values.dim() - 1))
+        exact[name] = (w * values).sum(0).tolist()
+    info.update({
+        "log_evidence": float(torch.logsumexp(search._log_weight_tensor(), 0)),
+        "num_traces": len(search.exec_traces),
+        "exact_means": exact,
+        "time_s": time.perf_counter() - t0,
+    })
+    _fire("pyro_inference_end", search, info)
     return {"samples": samples, "group_by_chain": False, "info": info}
 
 
@@ -252,17 +401,83 @@ def _progress(total: int, desc: str, disable: bool) -> Any:
     return progress_bar(total, desc, disable)
 
 
+class FitResult(dict):
+    """What :func:`fit` returns: a dict ``{"samples", "group_by_chain", "info"}`` (plus
+    ``"param_store"`` for runners that train parameters) with the same table, plots and
+    ArviZ data as ``pyro fit``.
+
+    :ivar dict samples: site -> draws, shape ``(num_draws,) + site_shape`` or, when
+        :attr:`group_by_chain`, ``(num_chains, num_draws) + site_shape``.
+    """
+
+    @property
+    def samples(self) -> Dict[str, torch.Tensor]:
+        return self["samples"]
+
+    @property
+    def group_by_chain(self) -> bool:
+        return bool(self.get("group_by_chain", False))
+
+    @property
+    def info(self) -> Dict[str, Any]:
+        return self.get("info", {})
+
+    @property
+    def param_store(self) -> Any:
+        """The parameter store the fit trained (``None`` for sampling runners)."""
+        return self.get("param_store")
+
+    def summary_rows(self, prob: float = 0.9) -> list:
+        """One dict per scalar element of each site (see :func:`pyro.cli.summary_rows`)."""
+        from pyro.cli import summary_rows
+
+        return summary_rows(self.samples, self.group_by_chain, prob)
+
+    def summary(self, prob: float = 0.9) -> str:
+        """The posterior summary table ``pyro fit`` prints: mean, std, the ``(1-prob)/2``,
+        50% and ``(1+prob)/2`` quantiles (n_eff and r_hat with several chains)."""
+        from pyro.cli import format_summary
+
+        return format_summary(self.summary_rows(prob), prob)
+
+    def plot(self, path: Optional[str] = None) -> Any:
+        """Trace plots and marginal histograms of every scalar element (needs
+        matplotlib); written to ``path`` (PNG, PDF, SVG by its extension) when given.
+
+        :returns: the matplotlib figure.
+        """
+        from pyro.cli import plot_samples
+
+        return plot_samples(self.samples, self.group_by_chain, path)
+
+    def to_arviz(self) -> Any:
+        """The samples as an ``arviz.InferenceData`` (posterior group, dims
+        ``chain, draw, ...``); needs the optional ``arviz`` package
+        (``pip install pyro-infer[arviz]``)."""
+        from pyro.cli import to_inference_data
+
+        return to_inference_data(self.samples, self.group_by_chain)
+
+    def __repr__(self) -> str:
+        return f"FitResult(algo={self.info.get('algo')!r}, sites={list(self.samples)})"
+
+
 def fit(model: Callable, data: Optional[Dict[str, Any]] = None, algo: str = "svi",
-        **options) -> Dict[str, Any]:
+        **options) -> FitResult:
     """Fit ``model`` to ``data`` with the recipe ``algo`` (``"svi"``, ``"nuts"``,
-    ``"hmc"``, ``"importance"`` or a plugin's runner) — what ``pyro fit`` runs.
+    ``"hmc"``, ``"importance"``, ``"search"`` or a plugin's runner) — what ``pyro fit``
+    runs. The user's parameter store is left as it is (SVI trains in a fresh one, kept
+    in ``result.param_store``).
 
     :param model: a function called as ``model(**data)``.
     :param dict data: keyword arguments of the model.
     :param str algo: the runner's name in the ``runners`` registry.
     :param options: runner options (``num_steps``, ``num_samples``, ``warmup_steps``,
-        ``num_chains``, ``seed``, ``lr``, ``progress_bar``, ...).
-    :returns: ``{"samples": {site: tensor}, "group_by_chain": bool, "info": dict}``.
+        ``num_chains``, ``seed``, ``lr``, ``progress_bar``; for svi ``guide``, ``loss``,
+        ``num_particles``; ...).
+    :returns: a :class:`FitResult` (a dict ``{"samples": {site: tensor},
+        "group_by_chain": bool, "info": dict}`` with ``.summary()``, ``.plot()``,
+        ``.to_arviz()``).
     :raises ValueError: for an unknown ``algo`` (listing the installed ones).
     """
     try:
@@ -274,4 +489,5 @@ def fit(model: Callable, data: Optional[Dict[str, Any]] = None, algo: str = "svi
         raise ValueError(
             f"pyro.infer.fit: no runner named {algo!r} (installed: {installed})"
         ) from None
-    return runner(model, data or {}, **options)
+    result = runner(model, data or {}, **options)
+    return FitResult(result) if isinstance(result, dict) else result

@@ -32,9 +32,10 @@ def pyro_register_inference(registry: Registry) -> None:
 
 @hookimpl
 def pyro_register_runners(registry: Registry) -> None:
-    from .fitting import hmc_runner, importance_runner, nuts_runner, svi_runner
+    from .fitting import hmc_runner, importance_runner, nuts_runner, search_runner, svi_runner
 
     registry.add("svi", svi_runner)
     registry.add("importance", importance_runner)
     registry.add("nuts", nuts_runner)
     registry.add("hmc", hmc_runner)
+    registry.add("search", search_runner)
