@@ -11,8 +11,9 @@ pip=("$VENV/bin/python" -m pip install -q -c constraints.txt)
 quiet() { grep -v "is ignored: it is neither" || true; }   # pip's local-index noise
 # torch first, on its own, so the resolver never looks for another torch
 "${pip[@]}" torch==2.13.0 2>&1 | quiet
-# test tools and the optional extras the tests exercise (render: graphviz, generic: pyro-api)
-"${pip[@]}" pytest hypothesis scipy tox ruff hatchling matplotlib graphviz pyro-api 2>&1 | quiet
+# test tools and the optional extras the tests exercise (render: graphviz, generic:
+# pyro-api, arviz: ArviZ export of MCMC and pyro fit --out .nc)
+"${pip[@]}" pytest hypothesis scipy tox ruff hatchling matplotlib graphviz pyro-api arviz 2>&1 | quiet
 "${pip[@]}" --no-build-isolation \
   -e packages/core -e packages/distributions -e packages/optim \
   -e packages/nn -e packages/infer -e packages/autoguide 2>&1 | quiet
