@@ -74,7 +74,7 @@ class CSIS(Importance):
         the batch's loss ``mean -log q(z | x)`` (a float)."""
         with poutine.trace(param_only=True) as capture:
             loss = self.loss_and_grads(True, None, *args, **kwargs)
-        params = collect_params(capture.trace)
+        params = list(collect_params(capture.trace).values())
         if not params:
             raise ValueError("CSIS: the guide has no parameters to train (use pyro.param or "
                              "pyro.module in it)")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, Tuple
 
 import torch
 
@@ -164,13 +164,21 @@ class ELBO:
     def loss_and_grads(self, model: Callable, guide: Callable, *args, **kwargs) -> float:
         """Compute the loss, backpropagate its gradient estimate into the parameters and
         return the loss (a float)."""
-        loss, _ = self._loss_and_grads_and_params(model, guide, args, kwargs)
-        return loss
+        return self._loss_and_grads_and_params(model, guide, args, kwargs)[0]
 
-    def _loss_and_grads_and_params(self, model, guide, args, kwargs) -> Tuple[float, List]:
-        """``loss_and_grads`` that also returns the unconstrained parameters seen in the
-        model and guide traces (what ``SVI.step`` optimizes). Default: through
-        ``differentiable_loss`` and a param-only trace."""
+    def loss_and_grads_and_params(
+        self, model: Callable, guide: Callable, *args, **kwargs
+    ) -> Tuple[Any, Dict[str, torch.Tensor]]:
+        """:meth:`loss_and_grads` that also returns the parameters the model and guide
+        touched, ``{ParamStore name: unconstrained leaf tensor}`` in order of first
+        appearance: what :meth:`SVI.step <pyro.infer.svi.SVI.step>` hands its optimizer.
+
+        :returns: ``(loss, params)``; ``loss`` as :meth:`loss_and_grads` returns it."""
+        return self._loss_and_grads_and_params(model, guide, args, kwargs)
+
+    def _loss_and_grads_and_params(self, model, guide, args, kwargs):
+        # Default: differentiable_loss under a param-only trace, then backward.
+        # Subclasses with a faster path (no second trace) override this.
         with poutine.trace(param_only=True) as capture:
             loss = self.differentiable_loss(model, guide, *args, **kwargs)
         params = collect_params(capture.trace)
@@ -209,15 +217,15 @@ def param_leaf(value: Any) -> Any:
     return value
 
 
-def collect_params(*traces) -> List[torch.Tensor]:
-    """The unconstrained parameters recorded as param sites in ``traces``, each once, in
-    order of first appearance."""
-    seen = {}
+def collect_params(*traces) -> Dict[str, torch.Tensor]:
+    """The parameters recorded as param sites in ``traces`` that require grad,
+    ``{ParamStore name: unconstrained leaf tensor}``, each once, in order of first
+    appearance."""
+    params: Dict[str, torch.Tensor] = {}
     for trace in traces:
-        for site in trace.nodes.values():
-            if site["type"] == "param":
+        for name, site in trace.nodes.items():
+            if site["type"] == "param" and name not in params:
                 leaf = param_leaf(site["value"])
                 if isinstance(leaf, torch.Tensor) and leaf.requires_grad:
-                    seen.setdefault(id(leaf), leaf)
-    return list(seen.values())
-
+                    params[name] = leaf
+    return params

@@ -81,14 +81,14 @@ class SVI(TracePosterior):
         self.optim = optim
         self.num_steps = num_steps
         self.num_samples = num_samples
-        self._fast = None
         if isinstance(loss, ELBO):
             self.loss = loss.loss
-            self.loss_and_grads = loss.loss_and_grads
             if loss_and_grads is None:
-                self._fast = loss._loss_and_grads_and_params
+                self.loss_and_grads = loss.loss_and_grads
+                self._loss_grads_params = loss.loss_and_grads_and_params
             else:
                 self.loss_and_grads = loss_and_grads
+                self._loss_grads_params = _capturing_params(loss_and_grads)
         elif callable(loss):
             self.loss = loss
             if loss_and_grads is None:
@@ -101,10 +101,13 @@ class SVI(TracePosterior):
 
                 loss_and_grads = _loss_and_grads
             self.loss_and_grads = loss_and_grads
+            self._loss_grads_params = _capturing_params(loss_and_grads)
         else:
             raise ValueError(
                 f"SVI: loss must be an ELBO instance or a callable, got {type(loss).__name__}"
             )
+        # a PyroOptim takes the parameters by name; any other callable gets the tensors
+        self._optim_takes_names = bool(getattr(optim, "accepts_param_names", False))
         self.elbo = loss
 
     # ---------------------------------------------------------------- steps
@@ -124,21 +127,16 @@ class SVI(TracePosterior):
         return self._step(args, kwargs)
 
     def _step(self, args, kwargs) -> float:
-        fast = self._fast
         try:  # free unless it raises
-            if fast is not None:
-                loss, params = fast(self.model, self.guide, args, kwargs)
-            else:
-                with poutine.trace(param_only=True) as capture:
-                    loss = self.loss_and_grads(self.model, self.guide, *args, **kwargs)
-                params = collect_params(capture.trace)
+            loss, params = self._loss_grads_params(self.model, self.guide, *args, **kwargs)
         except ValueError as e:
             better = explain_invalid_parameter(e)  # name the site and the pyro.param
             if better is None:
                 raise
             raise better from e
-        self.optim(params)
-        zero_grads(params)
+        tensors = list(params.values())
+        self.optim(params if self._optim_takes_names else tensors)
+        zero_grads(tensors)
         return torch_item(loss)
 
     def evaluate_loss(self, *args, **kwargs) -> float:
@@ -175,3 +173,14 @@ class SVI(TracePosterior):
             )
             yield model_trace, 1.0
 
+
+def _capturing_params(loss_and_grads: Callable) -> Callable:
+    """``loss_and_grads`` made to return ``(loss, {name: unconstrained param})`` too, the
+    parameters found by a param-only trace of its run (for losses that are not ELBOs)."""
+
+    def loss_grads_params(model, guide, *args, **kwargs):
+        with poutine.trace(param_only=True) as capture:
+            loss = loss_and_grads(model, guide, *args, **kwargs)
+        return loss, collect_params(capture.trace)
+
+    return loss_grads_params

@@ -173,15 +173,12 @@ class Trace_ELBO(ELBO):
             loss = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
         else:
             loss = 0.0
-            params = []
-            seen = set()
+            params = {}
             for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
                 particle_loss, surrogate = self._particle_terms(model_trace, guide_trace)
                 loss = loss + _detach(particle_loss)
-                for p in collect_params(guide_trace, model_trace):
-                    if id(p) not in seen:
-                        seen.add(id(p))
-                        params.append(p)
+                for name, p in collect_params(guide_trace, model_trace).items():
+                    params.setdefault(name, p)
                 if isinstance(surrogate, torch.Tensor) and surrogate.requires_grad:
                     (surrogate / n).backward(retain_graph=self.retain_graph)
             loss = torch_item(loss) / n

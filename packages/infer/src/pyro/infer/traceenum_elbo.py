@@ -247,16 +247,13 @@ class TraceEnum_ELBO(ELBO):
 
     def _loss_and_grads_and_params(self, model, guide, args, kwargs):
         loss = 0.0
-        params: List[torch.Tensor] = []
-        seen = set()
+        params: Dict[str, torch.Tensor] = {}
         n = self.num_particles
         for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
             elbo, surrogate = self._compute_particle(model_trace, guide_trace)
             loss = loss - _detach(elbo)
-            for p in collect_params(guide_trace, model_trace):
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    params.append(p)
+            for name, p in collect_params(guide_trace, model_trace).items():
+                params.setdefault(name, p)
             if isinstance(surrogate, torch.Tensor) and surrogate.requires_grad:
                 (surrogate * (-1.0 / n)).backward(retain_graph=self.retain_graph)
         loss = torch_item(loss) / n

@@ -100,6 +100,9 @@ class PyroOptim:
         ``optim_args`` is neither a dict nor callable.
     """
 
+    #: ``optim(params)`` also takes a dict ParamStore name -> tensor (SVI passes one)
+    accepts_param_names = True
+
     def __init__(
         self,
         optim_constructor: Callable[..., torch.optim.Optimizer],
@@ -164,9 +167,12 @@ class PyroOptim:
     def _optimizer_constructor(self) -> Callable[..., torch.optim.Optimizer]:
         return self.pt_optim_constructor
 
-    def __call__(self, params: Iterable[torch.Tensor], *args: Any, **kwargs: Any) -> None:
+    def __call__(self, params: Iterable[torch.Tensor] | Mapping[str, torch.Tensor], *args: Any,
+                 **kwargs: Any) -> None:
         """Step every parameter in ``params`` (unconstrained leaf tensors, each with
-        ``.grad``); ``*args, **kwargs`` go to each torch optimizer's ``step`` (e.g. the
+        ``.grad``; or a dict ParamStore name -> such tensor, as :class:`~pyro.infer.SVI`
+        passes them, which spares looking the names up in the ParamStore);
+        ``*args, **kwargs`` go to each torch optimizer's ``step`` (e.g. the
         ``closure`` of LBFGS). Without a closure, parameters whose ``.grad`` is ``None``
         are not stepped; with one, every optimizer steps and runs the closure (per-parameter
         L-BFGS: the closure must recompute the loss and the gradients of all parameters).
@@ -175,11 +181,15 @@ class PyroOptim:
             rejected by the constructor, or a callable ``optim_args`` needs the name of a
             tensor that is not in the ParamStore).
         """
-        if type(params) is not list:
+        names: Optional[Mapping[str, torch.Tensor]] = None
+        if isinstance(params, Mapping):
+            names = params
+            params = list(params.values())
+        elif type(params) is not list:
             params = list(params)
         cached = self._cached
         if cached is None or len(cached) != len(params) or not all(map(_is, params, cached)):
-            self._refresh(params)
+            self._refresh(params, names)
         # without a closure, a parameter whose .grad is None is not stepped at all (its own
         # optimizer would see nothing); with one (LBFGS) the closure makes the gradients
         skip_gradless = not (args or kwargs)
@@ -193,21 +203,24 @@ class PyroOptim:
                     slot.clip(plist)
                 slot.optimizer.step(*args, **kwargs)
 
-    def _refresh(self, params: List[torch.Tensor]) -> None:
-        """Rebuild the step plan when the set of parameters differs from the last call."""
+    def _refresh(self, params: List[torch.Tensor],
+                 names: Optional[Mapping[str, torch.Tensor]] = None) -> None:
+        """Rebuild the step plan when the set of parameters differs from the last call
+        (``names``: the parameters by name, when the caller knows them)."""
         if self._cached_set is not None and len(params) == len(self._cached_set):
             if set(params) == self._cached_set:  # the same parameters in another order
                 self._cached = tuple(params)
                 return
         seen: set = set()
         by_slot: Dict[_Slot, List[torch.Tensor]] = {}
+        name_of = {id(p): n for n, p in names.items()} if names is not None else None
         for p in params:
             if p in seen:
                 continue
             seen.add(p)
             slot = self._slot_of.get(p)
             if slot is None:
-                slot = self._admit(p)
+                slot = self._admit(p, name_of[id(p)] if name_of is not None else _LOOK_UP)
             by_slot.setdefault(slot, []).append(p)
         for slot, plist in by_slot.items():
             if slot.shared:
@@ -223,14 +236,16 @@ class PyroOptim:
         self._cached = None
         self._cached_set = None
 
-    def _admit(self, p: torch.Tensor) -> _Slot:
+    def _admit(self, p: torch.Tensor, name: Any = None) -> _Slot:
         """Give a newly seen parameter its optimizer: join the open shared slot of its
-        setting, or make a new slot; apply state waiting under its name."""
+        setting, or make a new slot; apply state waiting under its name (``_LOOK_UP``:
+        the caller passed no names, so it is looked up in the ParamStore)."""
         if not isinstance(p, torch.Tensor):
             raise TypeError(
                 f"PyroOptim expects the unconstrained parameter tensors, got {type(p).__name__}"
             )
-        name = _param_store_name(p)
+        if name is _LOOK_UP:
+            name = _param_store_name(p)
         if name is not None:
             old = self._tensor_of.get(name)
             if old is not None and old is not p:
@@ -483,6 +498,9 @@ class PyroOptim:
 
 def _ctor_name(ctor: Any) -> str:
     return getattr(ctor, "__name__", repr(ctor))
+
+
+_LOOK_UP = object()  # _admit's marker: no name given, look it up in the ParamStore
 
 
 def _param_store_name(p: torch.Tensor) -> Optional[str]:
