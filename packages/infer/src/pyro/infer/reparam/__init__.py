@@ -14,6 +14,7 @@ from .softmax import GumbelSoftmaxReparam
 from .split import SplitReparam
 from .stable import LatentStableReparam, StableReparam, SymmetricStableReparam
 from .strategies import AutoReparam, MinimalReparam, Strategy
+from .structured import StructuredReparam
 from .studentt import StudentTReparam
 from .transform import TransformReparam
 from .unit_jacobian import UnitJacobianReparam
@@ -33,6 +34,7 @@ __all__ = [
     "SplitReparam",
     "StableReparam",
     "Strategy",
+    "StructuredReparam",
     "StudentTReparam",
     "SymmetricStableReparam",
     "TransformReparam",
