@@ -303,6 +303,12 @@ def search_runner(model: Callable, data: Dict[str, Any], *, num_steps: int = 100
     max_tries = int(extra.pop("max_tries", int(1e6)))
     _reject_extra("search", extra)
     pyro.set_rng_seed(seed)
+    continuous = [name for name, site in _latent_sites(model, data).items()
+                  if not site["infer"].get("_deterministic")
+                  and not getattr(site["fn"], "has_enumerate_support", False)]
+    if continuous:
+        raise ValueError(f"search enumerates discrete latent sites, but {continuous} are "
+                         f"continuous; use svi, nuts or importance for this model")
     search = Search(model, max_tries=max_tries)
     info: Dict[str, Any] = {"algo": "search", "num_samples": num_samples}
     _fire("pyro_inference_start", search, info)
