@@ -232,10 +232,11 @@ def check_site_shape(site: dict, max_plate_nesting: int) -> None:
 # ------------------------------------------------------------------ trace checks
 
 
-def _is_subsample(site: dict) -> bool:
-    from .poutine.util import site_is_subsample  # pyro.poutine imports this module
-
-    return site_is_subsample(site)
+def site_is_subsample(site: dict) -> bool:
+    """Whether ``site`` is the subsample site a subsampled plate records (its ``fn`` is
+    the plate's ``_Subsample`` distribution; matched by name, because pyro.poutine
+    imports this module)."""
+    return site.get("type") == "sample" and type(site.get("fn")).__name__ == "_Subsample"
 
 
 def _sample_sites(trace) -> dict:
@@ -260,7 +261,7 @@ def _plate_names(trace) -> set[str]:
     for site in trace.nodes.values():
         if site["type"] != "sample":
             continue
-        if _is_subsample(site):
+        if site_is_subsample(site):
             names.add(site["name"])
         names.update(f.name for f in site["cond_indep_stack"])
     return names
@@ -286,8 +287,10 @@ def check_model_guide_match(model_trace, guide_trace, max_plate_nesting: float =
     :raises ValueError: if event dims or shapes disagree at a site (naming it and shapes).
     :raises NotImplementedError: for model-side sequential enumeration (5).
     """
-    model_sites = {n: s for n, s in _sample_sites(model_trace).items() if not _is_subsample(s)}
-    guide_sites = {n: s for n, s in _sample_sites(guide_trace).items() if not _is_subsample(s)}
+    model_sites = {
+        n: s for n, s in _sample_sites(model_trace).items() if not site_is_subsample(s)}
+    guide_sites = {
+        n: s for n, s in _sample_sites(guide_trace).items() if not site_is_subsample(s)}
     model_vars = {n for n, s in model_sites.items() if not s["is_observed"]}
     enum_vars = {n for n, s in model_sites.items() if s["infer"].get("_enumerate_dim") is not None}
     aux_vars = {n for n, s in guide_sites.items() if s["infer"].get("is_auxiliary")}

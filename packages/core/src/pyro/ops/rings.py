@@ -401,8 +401,6 @@ class _BackwardRing(LogRing):
         :returns: ``{symbol: labelled long tensor}``; each value is labelled with the plate
             symbols it varies along.
         """
-        from .einsum.adjoint import unflatten  # (einsum imports this module)
-
         values: Dict[str, torch.Tensor] = dict(given or {})
         for joint, dims, elim in reversed(self.tape):
             elim_syms = [dims[i] for i in elim]
@@ -477,3 +475,23 @@ def condition(table: torch.Tensor, dims: str, sym: str, value: torch.Tensor):
     ishape[pos] = 1
     out = t.gather(pos, v.long().expand(ishape)).squeeze(pos)
     return out, target.replace(sym, "")
+
+
+def unflatten(flat_sample: torch.Tensor, output_dims: str, contract_dims: str,
+              contract_shape: Sequence[int]) -> Dict[str, torch.Tensor]:
+    """Split positions in the flattened (row-major) product of ``contract_dims`` into one
+    position per contracted symbol.
+
+    :param flat_sample: long tensor of flat positions, one per element of the output
+        dims (labelled ``output_dims``).
+    :param str contract_dims: the contracted symbols, in flattening order.
+    :param contract_shape: their sizes.
+    :returns: ``{symbol: positions}`` for each contracted symbol, each labelled
+        ``output_dims``.
+    """
+    result: Dict[str, torch.Tensor] = {}
+    index = flat_sample
+    for sym, size in reversed(list(zip(contract_dims, contract_shape))):
+        result[sym] = label(index % size, output_dims)
+        index = torch.div(index, size, rounding_mode="floor")
+    return result

@@ -3,13 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-# The validation switch of effect handlers is the process-wide one (pyro.enable_validation).
-from ..util import enable_validation, is_validation_enabled  # noqa: F401
-
-
-def site_is_subsample(site: Dict[str, Any]) -> bool:
-    """Whether ``site`` is the subsample site a subsampled plate records."""
-    return site.get("type") == "sample" and type(site.get("fn")).__name__ == "_Subsample"
+# The validation switch of effect handlers is the process-wide one (pyro.enable_validation);
+# the subsample predicate lives beside the trace checks of pyro.util that use it.
+from ..util import enable_validation, is_validation_enabled, site_is_subsample  # noqa: F401
 
 
 def site_is_factor(site: Dict[str, Any]) -> bool:

@@ -7,7 +7,7 @@ __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 # (pyro-autoguide). The first line lets both distributions share this package.
 import pyro.plugins
 
-from .abstract_infer import EmpiricalMarginal, Marginal, TracePosterior
+from .abstract_infer import EmpiricalMarginal, TracePosterior
 from .csis import CSIS
 from .discrete import infer_discrete
 from .elbo import ELBO
@@ -21,6 +21,7 @@ from .jit_elbo import (
     JitTraceGraph_ELBO,
     JitTraceMeanField_ELBO,
 )
+from .marginal import Marginal
 from .mcmc import HMC, MCMC, NUTS
 from .predictive import MHResampler, Predictive, WeighedPredictive
 from .renyi_elbo import RenyiELBO

@@ -1,19 +1,17 @@
 """Posteriors represented by weighted execution traces: :class:`TracePosterior`,
-:class:`EmpiricalMarginal` and :class:`Marginal`."""
+:class:`EmpiricalMarginal` and :class:`Marginals`."""
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 
 from pyro import poutine
 from pyro.distributions import Empirical
 
-from .value_distribution import ValueDistribution
-
-__all__ = ["EmpiricalMarginal", "Marginal", "TracePosterior"]
+__all__ = ["EmpiricalMarginal", "Marginals", "TracePosterior"]
 
 
 def _as_log_weight(w: Any) -> torch.Tensor:
@@ -67,7 +65,15 @@ class TracePosterior:
                 self._idx_by_chain[chain_id].append(i)
         return self
 
+    def log_weight_tensor(self) -> torch.Tensor:
+        """The unnormalized log weights of the collected traces, shape ``(num_traces,)``.
+
+        :raises ValueError: if the algorithm has not run.
+        """
+        return self._log_weight_tensor()
+
     def _log_weight_tensor(self) -> torch.Tensor:
+        # the hook subclasses override (Importance keeps its weights as one tensor)
         if not self.log_weights:
             raise ValueError(
                 f"{type(self).__name__} has no traces: call .run(*args) first"
@@ -85,10 +91,10 @@ class TracePosterior:
             )
         return self.exec_traces[int(self._categorical.sample())]
 
-    def marginal(self, sites: Union[None, str, Sequence[str]] = None) -> "Marginal":
-        """The :class:`Marginal` over ``sites`` (all latent sites of the first trace when
+    def marginal(self, sites: Union[None, str, Sequence[str]] = None) -> "Marginals":
+        """The :class:`Marginals` over ``sites`` (all latent sites of the first trace when
         ``None``)."""
-        return Marginal(self, sites)
+        return Marginals(self, sites)
 
     def information_criterion(self, pointwise: bool = False) -> Dict[str, torch.Tensor]:
         """WAIC (widely applicable information criterion) of the observed sites, from the
@@ -181,104 +187,47 @@ def _site_value(trace, sites: Union[str, Sequence[str]]) -> torch.Tensor:
     return torch.stack([one(name) for name in sites])
 
 
-class Marginal:
-    """A marginal distribution, in one of two forms.
+class Marginals:
+    """The marginal distributions of several sites of a :class:`TracePosterior`: one
+    :class:`EmpiricalMarginal` per site, in :attr:`empirical`.
 
-    ``Marginal(fn)`` (seed 000, usable as a decorator) turns a stochastic function with
-    discrete choices into ``fn'(*args, **kwargs) -> distribution`` over ``fn``'s return
-    values, computed exactly by exhaustive :class:`~pyro.infer.Search` (weights are the
-    traces' scaled log densities, including ``pyro.factor`` terms). The distribution
-    (:class:`~pyro.infer.value_distribution.ValueDistribution`) has ``sample``,
-    ``log_prob``, ``enumerate_support`` and can be used at a ``pyro.sample`` site, so such
-    functions nest (the Rational Speech Act example). Results are cached per arguments.
-
-    ``Marginal(trace_posterior, sites=None)`` (Pyro 1.x) holds one
-    :class:`EmpiricalMarginal` per site in :attr:`empirical`.
-
-    :param fn: the stochastic function (or a :class:`TracePosterior`).
-    :param sites: for the posterior form, the sites (default: latent sites).
-    :param int max_tries: the bound on executions passed to ``Search``.
-    :param bool cache: memoize the distribution per (hashable) arguments.
+    :param trace_posterior: a :class:`TracePosterior` that has run.
+    :param sites: a site name or a list of them (default: the latent sites of the first
+        trace).
+    :param validate_args: passed to each :class:`EmpiricalMarginal`.
+    :raises ValueError: if ``trace_posterior`` is not a :class:`TracePosterior`.
     """
 
     def __init__(
         self,
-        fn: Union[Callable, TracePosterior],
+        trace_posterior: TracePosterior,
         sites: Union[None, str, Sequence[str]] = None,
-        max_tries: int = int(1e6),
-        cache: bool = True,
+        validate_args: Optional[bool] = None,
     ) -> None:
-        self._posterior: Optional[TracePosterior] = None
-        if isinstance(fn, TracePosterior):
-            self._posterior = fn
-            if sites is None:
-                first = fn.exec_traces[0] if fn.exec_traces else None
-                sites = [] if first is None else list(first.stochastic_nodes)
-            elif isinstance(sites, str):
-                sites = [sites]
-            self.sites = list(sites)
-            self.empirical = OrderedDict(
-                (site, EmpiricalMarginal(fn, site)) for site in self.sites
-            )
-            return
-        if not callable(fn):
+        if not isinstance(trace_posterior, TracePosterior):
             raise ValueError(
-                f"Marginal expects a stochastic function or a TracePosterior, got "
-                f"{type(fn).__name__}"
+                f"Marginals expects a TracePosterior (e.g. Importance(...).run(...)), "
+                f"got {type(trace_posterior).__name__}"
             )
-        self.fn = fn
-        self.max_tries = max_tries
-        self._cache: Optional[Dict[Any, ValueDistribution]] = {} if cache else None
-        self.__name__ = getattr(fn, "__name__", type(self).__name__)
-        self.__doc__ = getattr(fn, "__doc__", None)
-        self.__wrapped__ = fn
+        if sites is None:
+            first = trace_posterior.exec_traces[0] if trace_posterior.exec_traces else None
+            sites = [] if first is None else list(first.stochastic_nodes)
+        elif isinstance(sites, str):
+            sites = [sites]
+        self.sites = list(sites)
+        self._trace_posterior = trace_posterior
+        self.empirical = OrderedDict(
+            (site, EmpiricalMarginal(trace_posterior, site, validate_args=validate_args))
+            for site in self.sites
+        )
 
     def support(self, flatten: bool = False) -> Dict[str, torch.Tensor]:
-        """(Posterior form) the samples of each site."""
-        if self._posterior is None:
-            raise ValueError("Marginal.support is defined for Marginal(trace_posterior)")
+        """The samples of each site, ``(num_traces,) + site_shape`` (flattened to
+        ``(num_traces, -1)`` when ``flatten``)."""
         out = OrderedDict()
         for site, emp in self.empirical.items():
             samples = emp.get_samples_and_weights()[0]
             out[site] = samples.reshape(samples.size(0), -1) if flatten else samples
         return out
 
-    def __call__(self, *args, **kwargs) -> ValueDistribution:
-        if self._posterior is not None:
-            raise ValueError(
-                "Marginal(trace_posterior) is not callable; use .empirical[site]"
-            )
-        key = None
-        if self._cache is not None:
-            key = _hash_key((args, tuple(sorted(kwargs.items()))))
-            if key is not None and key in self._cache:
-                return self._cache[key]
-        from .search import Search
 
-        posterior = Search(self.fn, max_tries=self.max_tries).run(*args, **kwargs)
-        values = [tr.nodes["_RETURN"]["value"] for tr in posterior.exec_traces]
-        d = ValueDistribution(values, posterior._log_weight_tensor())
-        if key is not None:
-            self._cache[key] = d
-        return d
-
-
-def _hash_key(obj: Any) -> Any:
-    """A hashable key describing ``obj`` by value (tensors by their contents), or
-    ``None`` when some part cannot be keyed."""
-    if isinstance(obj, torch.Tensor):
-        if obj.numel() > 1024 or obj.requires_grad:
-            return None
-        return ("tensor", obj.dtype, tuple(obj.shape), tuple(obj.reshape(-1).tolist()))
-    if isinstance(obj, (tuple, list)):
-        parts = tuple(_hash_key(o) for o in obj)
-        if any(p is None for p in parts):
-            return None
-        return (type(obj).__name__, parts)
-    if obj is None or isinstance(obj, (str, int, float, bool, complex, bytes)):
-        return ("value", obj)
-    try:
-        hash(obj)
-    except TypeError:
-        return None
-    return ("object", obj)

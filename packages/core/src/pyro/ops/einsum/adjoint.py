@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from ..rings import align, condition, label
+from ..rings import align, condition, label, unflatten  # noqa: F401 (re-exported)
 from .util import transpose
 
 __all__ = ["Backward", "einsum_backward_sample", "require_backward", "transpose",
@@ -67,26 +67,6 @@ def require_backward(tensor: torch.Tensor) -> None:
     ``tensor._pyro_backward_result`` (any earlier result is cleared)."""
     tensor._pyro_backward = _LeafBackward(tensor)
     tensor._pyro_backward_result = None
-
-
-def unflatten(flat_sample: torch.Tensor, output_dims: str, contract_dims: str,
-              contract_shape: Sequence[int]) -> Sample:
-    """Split positions in the flattened (row-major) product of ``contract_dims`` into one
-    position per contracted symbol.
-
-    :param flat_sample: long tensor of flat positions, one per element of the output
-        dims (labelled ``output_dims``).
-    :param str contract_dims: the contracted symbols, in flattening order.
-    :param contract_shape: their sizes.
-    :returns: ``{symbol: positions}`` for each contracted symbol, each labelled
-        ``output_dims``.
-    """
-    result: Sample = {}
-    index = flat_sample
-    for sym, size in reversed(list(zip(contract_dims, contract_shape))):
-        result[sym] = label(index % size, output_dims)
-        index = torch.div(index, size, rounding_mode="floor")
-    return result
 
 
 def einsum_backward_sample(operands: Sequence[torch.Tensor], sample1: Optional[Sample],
