@@ -16,8 +16,8 @@ class StructuredReparam(Reparam):
     ``AutoStructured`` guide, in the spirit of neural transport [1]; typically for HMC/NUTS.
 
     Each latent site becomes a deterministic function of the guide's auxiliary noise sites
-    ``"{site}_aux"`` (standard Normal, now sites of the model): ``z = T(e)``, the guide's
-    structured (triangular) map. The site carries the model's density at ``z`` plus
+    ``"{site}_aux"`` (now masked sites of the model: a flat density): ``z = T(e)``, the
+    guide's structured (triangular) map. The site carries the model's density at ``z`` plus
     :math:`\log|\det \partial z / \partial e|` of its block, so the model's density of
     ``e`` is the posterior pulled back through the guide: near a standard Normal where the
     guide is good. All sites must share one instance, and the model must have static
@@ -78,7 +78,9 @@ class StructuredReparam(Reparam):
                                       f"are not supported")
         if not self.deltas:  # the first site of a model run draws every auxiliary noise
             args, kwargs = self.args_kwargs or ((), {})
-            self.deltas = self.guide.get_deltas(*args, **kwargs)
+            # the noises get a flat prior: the model's density of e is p(T(e)) |dT/de|
+            with poutine.mask(mask=False):
+                self.deltas = self.guide.get_deltas(*args, **kwargs)
         if name not in self.deltas:
             raise RuntimeError(f"StructuredReparam: site {name!r} came twice in one model run, "
                                f"or the model's sites differ from the guide's")
