@@ -144,3 +144,21 @@ def test_trace_mmd_kernel_dict_and_svi():
         Trace_MMD(kernel={"w": rbf}, num_particles=4).loss(model, guide, X0)
     with pytest.raises(ValueError, match="at least 2"):
         Trace_MMD(kernel=rbf, num_particles=1)
+
+
+def test_energy_distance_uses_whole_site_norm():
+    # several observations: one point per particle is the whole data vector
+    data = torch.tensor([0.5, 1.5, -0.3])
+    record = []
+
+    def plate_model(x):
+        z = pyro.sample("z", dist.Normal(0.0, 1.0))
+        with pyro.plate("data", len(x)):
+            record.append(pyro.sample("x", dist.Normal(z, SIGMA), obs=x))
+
+    loss = EnergyDistance(beta=0.7, num_particles=6)(plate_model, guide, data)
+    draws = record[-1].detach().reshape(6, 3)
+    term1 = (draws - data).norm(dim=-1).pow(0.7).mean()
+    pair = torch.cdist(draws, draws).pow(0.7)
+    term2 = pair.sum() / (6 * 5)
+    assert loss.item() == pytest.approx((term1 - 0.5 * term2).item(), rel=1e-5)

@@ -1,7 +1,6 @@
 """``EnergyDistance``: a likelihood-free loss, the posterior predictive energy score."""
 from __future__ import annotations
 
-import math
 from typing import Callable, Tuple
 
 import torch
@@ -45,8 +44,9 @@ class EnergyDistance:
     .. math:: loss = E\\|X - x\\|^\\beta - \\tfrac12 E\\|X - X'\\|^\\beta
         - \\lambda E \\log p(Z)
 
-    summed over the observed sites and their batch elements (norms over each site's
-    event dims). With ``num_particles`` draws the pair term averages over the distinct
+    summed over the observed sites; the norms are taken over each site's whole value
+    (all of its plate and event dims: the energy score of the joint predictive of the
+    data set). With ``num_particles`` draws the pair term averages over the distinct
     pairs, so the estimate is unbiased. The energy score is strictly proper for
     distributions with a finite ``beta``-th moment (take ``beta < 1`` for heavy tails).
 
@@ -129,14 +129,14 @@ class EnergyDistance:
                     f"EnergyDistance: observed site {name!r} ({type(site['fn']).__name__}) "
                     f"cannot be reparameterized; its draws must carry gradients"
                 )
-            event = math.prod(site["fn"].event_shape)
             data = torch.as_tensor(site["infer"]["obs"], dtype=value.dtype,
                                    device=value.device)
             samples = value.expand(torch.broadcast_shapes(value.shape, data.shape))
             samples = _particles_first(samples, dim, n, len(site["fn"].event_shape))
             data = data.expand(samples.shape[1:])
-            loss = loss + _energy_terms(samples.reshape(n, -1, event),
-                                        data.reshape(-1, event), self.beta)
+            # one point per particle: the site's whole value (its plates and event dims)
+            loss = loss + _energy_terms(samples.reshape(n, 1, -1), data.reshape(1, -1),
+                                        self.beta)
         if not found:
             raise ValueError("EnergyDistance: the model has no observed site to compare with")
         if self.prior_scale > 0:
