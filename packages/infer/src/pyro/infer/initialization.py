@@ -41,9 +41,16 @@ InitStrategy = Callable[[Site], torch.Tensor]
 
 
 def _prototype(site: Site) -> torch.Tensor:
-    """A draw of the site (for its shape, dtype and device), without gradients."""
+    """A draw of the site (for its shape, dtype and device), without gradients; for a
+    distribution without a sampler (``ImproperUniform``, e.g. SplitReparam's parts) the
+    image of unconstrained zeros, a point of its support."""
     with torch.no_grad():
-        return site["fn"].sample().detach()
+        try:
+            return site["fn"].sample().detach()
+        except NotImplementedError:
+            fn = site["fn"]
+            t = biject_to(fn.support)
+            return t(torch.zeros(t.inv.forward_shape(fn.batch_shape + fn.event_shape)))
 
 
 def _site_shape(site: Site) -> torch.Size:
