@@ -144,3 +144,25 @@ def test_unit_jacobian_batch_dims():
     trace.compute_log_prob()
     assert torch.allclose(trace.nodes["x_dct"]["log_prob"].sum(), fn.log_prob(value).sum(),
                           atol=1e-5)
+
+
+def test_split_trains_with_autoguide():
+    optim = pytest.importorskip("pyro.optim", reason="SVI needs pyro-optim")
+    autoguide = pytest.importorskip("pyro.infer.autoguide", reason="needs pyro-autoguide")
+    from pyro.infer import SVI, Trace_ELBO
+
+    data = torch.tensor([1.0, 2.0, 3.0])
+
+    def model():
+        x = pyro.sample("x", dist.Normal(torch.zeros(3), 1.0).to_event(1))
+        pyro.sample("y", dist.Normal(x, 1.0).to_event(1), obs=data)
+
+    reparam_model = poutine.reparam(model, {"x": SplitReparam([1, 2], -1)})
+    guide = autoguide.AutoDelta(reparam_model)
+    svi = SVI(reparam_model, guide, optim.Adam({"lr": 0.1}), Trace_ELBO())
+    for _ in range(300):
+        svi.step()
+    # MAP of the conjugate model: data / 2, split into its parts
+    median = guide.median()
+    assert torch.allclose(median["x_split_0"].detach(), data[:1] / 2, atol=0.02)
+    assert torch.allclose(median["x_split_1"].detach(), data[1:] / 2, atol=0.02)
