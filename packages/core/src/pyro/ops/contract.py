@@ -220,7 +220,12 @@ _BACKENDS = {
 }
 
 
-def _ring_for(backend: str, cache=None) -> Ring:
+def ring_for(backend: str, cache=None) -> Ring:
+    """The semiring of an einsum ``backend`` name (``"torch"``, ``"pyro.ops.einsum.torch_log"``,
+    ...), sharing ``cache`` between contractions.
+
+    :raises ValueError: for an unknown backend.
+    """
     try:
         return _BACKENDS[backend](cache)
     except KeyError:
@@ -229,7 +234,11 @@ def _ring_for(backend: str, cache=None) -> Ring:
         ) from None
 
 
-def _parse(equation: str, operands) -> tuple:
+def parse_equation(equation: str, operands) -> tuple:
+    """Split an einsum ``equation`` with an explicit output into ``(inputs, outputs)``.
+
+    :raises ValueError: without ``->`` or when the inputs do not match ``operands``.
+    """
     equation = equation.replace(" ", "")
     if "->" not in equation:
         raise ValueError(f"equation {equation!r} needs an explicit output ('->')")
@@ -243,7 +252,7 @@ def _parse(equation: str, operands) -> tuple:
     return inputs, outputs.split(",")
 
 
-def _labelled(operands, inputs) -> List[torch.Tensor]:
+def label_operands(operands, inputs) -> List[torch.Tensor]:
     """Label each operand, taking a diagonal where a symbol repeats in one operand."""
     out = []
     for x, dims in zip(operands, inputs):
@@ -301,9 +310,9 @@ def ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
     cache = kwargs.pop("cache", None)
     if kwargs:
         raise TypeError(f"ubersum: unexpected keyword arguments {sorted(kwargs)}")
-    inputs, outputs = _parse(equation, operands)
-    terms = _labelled(operands, inputs)
-    ring = _ring_for(backend, {} if cache is None else cache)
+    inputs, outputs = parse_equation(equation, operands)
+    terms = label_operands(operands, inputs)
+    ring = ring_for(backend, {} if cache is None else cache)
     sizes = {s: n for t in terms for s, n in zip(t._pyro_dims, t.shape)}
     ring.dim_to_size = sizes
     batch = set(batch_dims)
@@ -348,9 +357,9 @@ def naive_ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
     kwargs.pop("cache", None)
     if kwargs:
         raise TypeError(f"naive_ubersum: unexpected keyword arguments {sorted(kwargs)}")
-    inputs, outputs = _parse(equation, operands)
-    terms = _labelled(operands, inputs)
-    ring = _ring_for(backend)
+    inputs, outputs = parse_equation(equation, operands)
+    terms = label_operands(operands, inputs)
+    ring = ring_for(backend)
     batch = set(batch_dims)
     results = []
     sizes = {s: n for t in terms for s, n in zip(t._pyro_dims, t.shape)}

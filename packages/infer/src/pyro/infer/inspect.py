@@ -126,7 +126,7 @@ def _track(model: Callable, model_args: Optional[tuple], model_kwargs: Optional[
     tracker = _TrackProvenance(is_node, track_params)
     # One run, no gradients, RNG state restored; validation off so that labelled
     # values and data outside a support do not stop the inspection.
-    with torch.random.fork_rng(), torch.no_grad(), pyro.validation_enabled(False):
+    with torch.random.fork_rng(), torch.no_grad(), pyro.validation_enabled(is_validate=False):
         with tracker:
             model(*(model_args or ()), **(model_kwargs or {}))
     return tracker

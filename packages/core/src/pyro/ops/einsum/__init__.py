@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from ..contract import _labelled, _parse, _ring_for
+from ..contract import label_operands, parse_equation, ring_for
 from ..rings import align
 
 __all__ = ["contract", "contract_expression"]
@@ -44,12 +44,12 @@ def contract(equation: str, *operands: torch.Tensor, **kwargs) -> torch.Tensor:
         raise TypeError(f"contract: unexpected keyword arguments {sorted(kwargs)}")
     if "->" not in equation:
         raise ValueError(f"contract: equation {equation!r} needs an explicit output ('->')")
-    inputs, outputs = _parse(equation, operands)
+    inputs, outputs = parse_equation(equation, operands)
     if len(outputs) != 1:
         raise ValueError(f"contract: equation {equation!r} must have one output")
     output = outputs[0]
-    ring = _ring_for(backend, cache)
-    terms = _labelled(operands, inputs)
+    ring = ring_for(backend, cache)
+    terms = label_operands(operands, inputs)
     syms = set().union(*(set(t._pyro_dims) for t in terms)) if terms else set()
     missing = set(output) - syms
     if missing:

@@ -91,7 +91,7 @@ class SplineCoupling(TransformModule):
 
     def _call(self, x):
         x1, x2 = self._split(x)
-        y1, ld1 = self._lower(x1, False)
+        y1, ld1 = self._lower(x1, inverse=False)
         y2, ld2 = self.upper_spline.condition(x1).spline_op(x2)
         y = torch.cat([y1, y2], dim=-1)
         self._cache_log_detJ = (x, y, ld1.sum(-1) + ld2.sum(-1))
@@ -99,7 +99,7 @@ class SplineCoupling(TransformModule):
 
     def _inverse(self, y):
         y1, y2 = self._split(y)
-        x1, ld1 = self._lower(y1, True)
+        x1, ld1 = self._lower(y1, inverse=True)
         x2, ld2 = self.upper_spline.condition(x1).spline_op(y2, inverse=True)
         x = torch.cat([x1, x2], dim=-1)
         self._cache_log_detJ = (x, y, -(ld1.sum(-1) + ld2.sum(-1)))
