@@ -60,7 +60,10 @@ class AutoMessenger(GuideMessenger, PyroModule, metaclass=AutoMessengerMeta):
     GuideMessenger that is also a :class:`~pyro.nn.PyroModule` holding its parameters.
 
     Calling the guide runs the model under it and returns ``{name: value}`` of every
-    sample site; :meth:`get_traces` then gives the model and guide traces.
+    sample site; :meth:`get_traces` then gives the model and guide traces. The model's
+    observed and deterministic sites are hidden from the handlers around the guide
+    (they are model sites), so ELBOs that trace the guide and replay the model against it
+    score the guide's sites only.
     Subclasses implement :meth:`get_posterior`.
 
     Parameters are shared (one value broadcast) across the plates named in
@@ -91,6 +94,14 @@ class AutoMessenger(GuideMessenger, PyroModule, metaclass=AutoMessengerMeta):
         self._outer_plates = frozenset(f.name for f in get_plates())
         with self._pyro_context:
             return GuideMessenger.__call__(self, *args, **kwargs)
+
+    def _pyro_sample(self, msg) -> None:
+        super()._pyro_sample(msg)
+        if msg["is_observed"] and not self._in_posterior:
+            # The model's observed (and deterministic) sites belong to the model trace
+            # only: hidden from the handlers around the guide, so that an ELBO tracing
+            # this guide and replaying the model gets a guide trace of guide sites alone.
+            msg["stop"] = True
 
     def call(self, *args: Any, **kwargs: Any) -> tuple:
         """:meth:`__call__` returning the values as a tuple (in the model's site order)
