@@ -230,9 +230,12 @@ def test_rws_validates():
         ReweightedWakeSleep(insomnia=1.5)
 
 
-def test_elbos_accept_plates_and_traces_stay_hidden():
+def test_params_are_visible_to_svi():
+    # SVI collects the parameters from a param-only trace around the loss
     guide = make_guide(0.0, 1.0)
-    with poutine.trace() as tr:
-        RenyiELBO(num_particles=3, vectorize_particles=True).loss(model, guide, X)
-        ReweightedWakeSleep(num_particles=3).loss(model, guide, X)
-    assert all(site["type"] == "param" for site in tr.trace.nodes.values())
+    for elbo in (RenyiELBO(num_particles=3, vectorize_particles=True),
+                 ReweightedWakeSleep(num_particles=3),
+                 TraceTailAdaptive_ELBO(num_particles=3, vectorize_particles=True)):
+        with poutine.trace(param_only=True) as tr:
+            elbo.differentiable_loss(model, guide, X)
+        assert {"loc", "scale"} <= set(tr.trace.nodes)
