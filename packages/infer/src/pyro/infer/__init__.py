@@ -15,12 +15,6 @@ from .energy_distance import EnergyDistance
 from .enum import config_enumerate
 from .fitting import fit
 from .importance import Importance, vectorized_importance_weights
-from .jit_elbo import (
-    JitTrace_ELBO,
-    JitTraceEnum_ELBO,
-    JitTraceGraph_ELBO,
-    JitTraceMeanField_ELBO,
-)
 from .marginal import Marginal
 from .mcmc import HMC, MCMC, NUTS
 from .predictive import MHResampler, Predictive, WeighedPredictive
@@ -30,12 +24,12 @@ from .search import Search
 from .smcfilter import SMCFilter
 from .svgd import SVGD, IMQSteinKernel, RBFSteinKernel
 from .svi import SVI
-from .trace_elbo import Trace_ELBO
-from .trace_mean_field_elbo import TraceMeanField_ELBO
+from .trace_elbo import JitTrace_ELBO, Trace_ELBO
+from .trace_mean_field_elbo import JitTraceMeanField_ELBO, TraceMeanField_ELBO
 from .trace_mmd import Trace_MMD
 from .trace_tail_adaptive_elbo import TraceTailAdaptive_ELBO
-from .traceenum_elbo import TraceEnum_ELBO
-from .tracegraph_elbo import TraceGraph_ELBO
+from .traceenum_elbo import JitTraceEnum_ELBO, TraceEnum_ELBO
+from .tracegraph_elbo import JitTraceGraph_ELBO, TraceGraph_ELBO
 from .tracetmc_elbo import TraceTMC_ELBO
 from .util import enable_validation, is_validation_enabled
 

@@ -24,12 +24,20 @@ from pyro.primitive_distributions import ScoreParts
 
 from .checks import check_model_guide_match, check_traces_site_shapes
 from .elbo import ELBO, collect_params
+from .jit_elbo import JitELBOMixin
 from .trace_runner import TraceRunner
 from .util import MultiFrameTensor, is_validation_enabled, plate_frames, torch_item
 
 # site_log_prob / site_score_parts / uses_default_score_parts: the one log-density path
 # (pyro.poutine.trace_struct), re-exported for the ELBOs built on this one
-__all__ = ["Trace_ELBO", "site_log_prob", "site_score_parts", "uses_default_score_parts"]
+__all__ = [
+    "JitTrace_ELBO",
+    "Trace_ELBO",
+    "site_log_prob",
+    "site_score_parts",
+    "uses_default_score_parts",
+]
+
 
 class Trace_ELBO(ELBO):
     """The standard ELBO: ``E_q[log p(x, z) - log q(z)]`` estimated with guide draws.
@@ -221,3 +229,16 @@ def _compute_log_r(model_trace, guide_trace) -> MultiFrameTensor:
         if name not in model_trace.nodes:
             log_r.add((plate_frames(site), -site_log_prob(site).detach()))
     return log_r
+
+
+class JitTrace_ELBO(JitELBOMixin, Trace_ELBO):
+    """:class:`Trace_ELBO` compiled with :func:`pyro.ops.jit.trace`: the same loss and
+    gradient estimates, with the model and guide replayed as a recorded graph (see
+    :mod:`pyro.infer.jit_elbo` for the models this supports and why).
+
+    Takes :class:`Trace_ELBO`'s arguments; ``ignore_jit_warnings=True`` silences the
+    tracer's warnings and ``jit_options`` are passed to ``torch.jit.trace``.
+
+    :raises RuntimeError: at the first call, naming the model, the guide and the cause,
+        when their run cannot be compiled.
+    """

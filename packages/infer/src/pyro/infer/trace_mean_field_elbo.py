@@ -10,10 +10,11 @@ from pyro.poutine.trace_struct import site_log_prob, site_score_parts
 from pyro.poutine.util import site_is_subsample
 from pyro.primitive_distributions.util import scale_and_mask
 
+from .jit_elbo import JitELBOMixin
 from .trace_elbo import Trace_ELBO
 from .util import is_validation_enabled
 
-__all__ = ["TraceMeanField_ELBO"]
+__all__ = ["JitTraceMeanField_ELBO", "TraceMeanField_ELBO"]
 
 # (guide type, model type) pairs without a registered KL: skip the lookup next time
 _NO_KL: Dict[Tuple[type, type], bool] = {}
@@ -80,3 +81,16 @@ class TraceMeanField_ELBO(Trace_ELBO):
             if isinstance(entropy_term, torch.Tensor):
                 elbo = elbo - entropy_term.sum()
         return -elbo, -elbo
+
+
+class JitTraceMeanField_ELBO(JitELBOMixin, TraceMeanField_ELBO):
+    """:class:`TraceMeanField_ELBO` compiled with :func:`pyro.ops.jit.trace`: the same loss and
+    gradient estimates, with the model and guide replayed as a recorded graph (see
+    :mod:`pyro.infer.jit_elbo` for the models this supports and why).
+
+    Takes :class:`TraceMeanField_ELBO`'s arguments; ``ignore_jit_warnings=True`` silences the
+    tracer's warnings and ``jit_options`` are passed to ``torch.jit.trace``.
+
+    :raises RuntimeError: at the first call, naming the model, the guide and the cause,
+        when their run cannot be compiled.
+    """

@@ -23,9 +23,10 @@ from .enum import (
     iter_discrete_traces,
     sample_enumerated,
 )
+from .jit_elbo import JitELBOMixin
 from .util import is_identically_one, is_validation_enabled, plate_frames, torch_item
 
-__all__ = ["BackwardSampleMessenger", "TraceEnum_ELBO"]
+__all__ = ["BackwardSampleMessenger", "JitTraceEnum_ELBO", "TraceEnum_ELBO"]
 
 
 class TraceEnum_ELBO(ELBO):
@@ -410,3 +411,16 @@ def _common_scale(named_scales: List[Tuple[str, Any]]) -> Any:
                 f"enumeration needs a common poutine.scale for them"
             )
     return first
+
+
+class JitTraceEnum_ELBO(JitELBOMixin, TraceEnum_ELBO):
+    """:class:`TraceEnum_ELBO` compiled with :func:`pyro.ops.jit.trace`: the same loss and
+    gradient estimates, with the model and guide replayed as a recorded graph (see
+    :mod:`pyro.infer.jit_elbo` for the models this supports and why).
+
+    Takes :class:`TraceEnum_ELBO`'s arguments; ``ignore_jit_warnings=True`` silences the
+    tracer's warnings and ``jit_options`` are passed to ``torch.jit.trace``.
+
+    :raises RuntimeError: at the first call, naming the model, the guide and the cause,
+        when their run cannot be compiled.
+    """

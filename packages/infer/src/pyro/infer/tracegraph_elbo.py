@@ -8,10 +8,11 @@ import torch
 from pyro.poutine.trace_struct import site_log_prob, site_score_parts
 from pyro.poutine.util import site_is_subsample
 
+from .jit_elbo import JitELBOMixin
 from .trace_elbo import Trace_ELBO
 from .util import MultiFrameTensor, plate_frames
 
-__all__ = ["TraceGraph_ELBO"]
+__all__ = ["JitTraceGraph_ELBO", "TraceGraph_ELBO"]
 
 
 def _independent(frames_a, frames_b) -> bool:
@@ -144,3 +145,16 @@ class TraceGraph_ELBO(Trace_ELBO):
             baseline = value if baseline is None else baseline + value
             trained = ((downstream.detach() - baseline) ** 2).sum()
         return baseline, trained
+
+
+class JitTraceGraph_ELBO(JitELBOMixin, TraceGraph_ELBO):
+    """:class:`TraceGraph_ELBO` compiled with :func:`pyro.ops.jit.trace`: the same loss and
+    gradient estimates, with the model and guide replayed as a recorded graph (see
+    :mod:`pyro.infer.jit_elbo` for the models this supports and why).
+
+    Takes :class:`TraceGraph_ELBO`'s arguments; ``ignore_jit_warnings=True`` silences the
+    tracer's warnings and ``jit_options`` are passed to ``torch.jit.trace``.
+
+    :raises RuntimeError: at the first call, naming the model, the guide and the cause,
+        when their run cannot be compiled.
+    """
