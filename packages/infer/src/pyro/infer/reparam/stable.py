@@ -158,10 +158,10 @@ class StableReparam(Reparam):
         a = _positive_stable_mixing(f"{name}_z", alpha, shape, event_dim, self._wrap)
         t = _cms(f"{name}_t", alpha, torch.ones_like(alpha), shape, event_dim, self._wrap)
         skew_scale = beta.abs() ** (1 / alpha)
-        sym_scale = (1 - beta.abs()).clamp(min=0) ** (1 / alpha)
+        # a totally skewed site (|beta| = 1) has no symmetric part: keep a small one
+        eps = torch.finfo(beta.dtype).eps
+        sym_scale = (1 - beta.abs()).clamp(min=eps) ** (1 / alpha)
         loc = fn._loc_s0() + fn.scale * (beta.sign() * skew_scale * t + _skew_shift(alpha, beta))
         scale = fn.scale * sym_scale * (2 * a).sqrt()
-        # a totally skewed site (|beta| = 1) has no symmetric part: keep a tiny scale
-        scale = scale.clamp(min=torch.finfo(scale.dtype).tiny)
         new_fn = self._wrap(dist.Normal(loc, scale), event_dim)
         return {"fn": new_fn, "value": msg["value"], "is_observed": msg["is_observed"]}
