@@ -73,6 +73,13 @@ def test_projected_normal_law():
     other = dist.ProjectedNormal(conc).sample((N,))
     se = (x.var(0) / N + other.var(0) / N).sqrt()
     assert ((x.mean(0) - other.mean(0)).abs() < 5 * se).all()
+    # as Pyro: the auxiliary is standard normal noise added to the concentration
+    noise = torch.tensor([0.3, -1.0, 2.0])
+    model = poutine.reparam(lambda: pyro.sample("x", dist.ProjectedNormal(conc)),
+                            {"x": ProjectedNormalReparam()})
+    trace = poutine.trace(poutine.condition(model, {"x_normal": noise})).get_trace()
+    assert torch.allclose(trace.nodes["x_normal"]["fn"].base_dist.loc, torch.zeros(3))
+    assert torch.allclose(trace.nodes["x"]["value"], (conc + noise) / (conc + noise).norm())
     with pytest.raises(NotImplementedError, match="observed"):
         _draws(dist.ProjectedNormal(conc), ProjectedNormalReparam(), n=2,
                obs=torch.tensor([1.0, 0.0, 0.0]).expand(2, 3))
