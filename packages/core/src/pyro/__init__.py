@@ -1,5 +1,3 @@
-__path__ = __import__("pkgutil").extend_path(__path__, __name__)
-
 """Pyro: deep universal probabilistic programming on PyTorch.
 
 The language (this package, pyro-core): ``sample``, ``param``, ``plate``, ``module``,
@@ -7,10 +5,12 @@ The language (this package, pyro-core): ``sample``, ``param``, ``plate``, ``modu
 :mod:`pyro.poutine`. Distributions, inference, optimizers, neural networks and autoguides
 come from the other packages of the project and share this namespace.
 """
+
+# pyro is shared by six distributions (pyro-core, pyro-infer, ...): find every portion.
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)
+
 from . import poutine
 from .logger import log
-from .params.param_store import ParamStoreDict
-from .poutine import runtime as _runtime
 from .poutine.handlers import condition, do, markov
 from .poutine.runtime import get_param_store
 from .primitives import (
@@ -33,8 +33,6 @@ from .util import enable_validation, is_validation_enabled, set_rng_seed, valida
 
 # "<Pyro API level>.post<N>", see packages/core/README.md (Versions)
 __version__ = "1.9.2.post1"
-
-_runtime._PYRO_PARAM_STORE = ParamStoreDict()
 
 # Subpackages reachable as ``pyro.NAME`` after a bare ``import pyro`` (as in Pyro), imported
 # on first access so that core imports nothing above it; each maps to the distribution

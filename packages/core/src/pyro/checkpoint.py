@@ -34,12 +34,9 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 import torch
 
-from .params.param_file import (
-    ParamStoreError,
-    atomic_torch_save,
-    check_param_payload,
-    safe_torch_load,
-)
+from .params.errors import ParamStoreError
+from .params.param_file import check_param_payload
+from .params.safe_io import atomic_torch_save, safe_torch_load
 from .params.tensor_checks import check_loaded_tensor
 
 __all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint"]

@@ -1,10 +1,8 @@
 """Reading and writing parameter files without ever running code from them.
 
-* :func:`atomic_torch_save` / :func:`safe_torch_load`: ``torch.save`` through the atomic
-  writer, ``torch.load(weights_only=True)`` with one-line errors naming the file.
-* Constraints are written as plain data (class name and arguments) and rebuilt from the
-  constraint classes of ``torch.distributions.constraints`` and ``pyro.distributions
-  .constraints``: nothing else can be created.
+* The files are read with :func:`pyro.params.safe_io.safe_torch_load` and written with
+  :func:`pyro.params.safe_io.atomic_torch_save`.
+* Constraints are written as plain data (:mod:`pyro.params.constraint_spec`).
 * :func:`read_param_file` reads a ParamStore file, written by this project or by pyro-ppl
   1.9 (whose files pickle torch constraint objects: they are read through stand-ins that
   only record the pickled attributes, then rebuilt from the known classes), and checks
@@ -19,7 +17,9 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 import torch
 from torch.distributions import constraints, transform_to
 
-from ..atomic_file import atomic_write
+from .constraint_spec import constraint_classes, constraint_from_spec
+from .errors import ParamStoreError
+from .safe_io import safe_torch_load
 from .tensor_checks import check_loaded_tensor, clean_message
 
 FORMAT = "pyro-param-store"
@@ -30,183 +30,6 @@ MIGRATION_HINT = (
     "torch.save({k: v.detach() for k, v in pyro.get_param_store().items()}, 'values.pt') "
     "and recreate each here with pyro.param(name, value, constraint=...)."
 )
-
-
-class ParamStoreError(ValueError):
-    """A parameter file or state that cannot be loaded."""
-
-
-# ------------------------------------------------------------------ safe torch files
-
-
-def atomic_torch_save(obj: Any, filename: Union[str, os.PathLike]) -> None:
-    """``torch.save`` to ``filename`` atomically (see :func:`pyro.atomic_file.atomic_write`):
-    a crash leaves either the old file or the new one, never a torn one."""
-    with atomic_write(filename) as f:
-        torch.save(obj, f)
-
-
-def safe_torch_load(filename: Union[str, os.PathLike], map_location=None,
-                    what: str = "Pyro", *, error: type[Exception] = ParamStoreError,
-                    missing_error: Optional[type[Exception]] = None, remedy: str = "") -> Any:
-    """``torch.load(filename, weights_only=True)`` with errors that name the file: only
-    tensors and plain containers are read, no code from the file is ever executed.
-    The tensors are returned as the file describes them: check them with
-    :func:`~pyro.params.tensor_checks.check_loaded_tensor` before use.
-
-    :param what: what the file holds, for messages (``"ParamStore"``, ``"optimizer state"``).
-    :param error: the exception class raised for a missing, corrupt, truncated or unsafe
-        file (default :class:`ParamStoreError`).
-    :param missing_error: the exception class raised instead of ``error`` when the file does
-        not exist (e.g. ``FileNotFoundError``).
-    :param remedy: a sentence appended to the message about an unreadable file, saying
-        what to do.
-    :raises error: (or ``missing_error``) naming the file and the cause, on one line.
-    """
-    filename = os.fspath(filename)
-    if not os.path.exists(filename):
-        raise (missing_error or error)(
-            f"cannot load {what} file {filename!r}: no such file (check the path)")
-    try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
-    except Exception as e:  # corrupt, truncated, or holding code (refused by weights_only)
-        raise error(
-            f"cannot load {what} file {filename!r}: {describe_load_failure(e)}. Files are "
-            f"loaded with weights_only=True and never execute code."
-            + (f" {remedy}" if remedy else "")
-        ) from e
-
-
-def describe_load_failure(e: BaseException) -> str:
-    """Why ``torch.load(weights_only=True)`` failed, in one clause without terminal codes."""
-    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(e))
-    m = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
-    if m:
-        return (f"it holds an object of type {m.group(1)}, which is not plain data "
-                f"(tensors, numbers, strings, lists, dicts)")
-    m = re.search(r"WeightsUnpickler error: ([^\n]+)", text)
-    if m:
-        return f"it is not plain data ({m.group(1).strip().rstrip('.')})"
-    return f"it is corrupt, truncated or not a torch file ({clean_message(e)})"
-
-
-# ---------------------------------------------------------------- constraint specs
-
-
-def constraint_to_spec(name: str, c) -> Dict[str, Any]:
-    """A constraint as plain data: ``{"class", "module", "args"}``."""
-    # Constraints are stored as (class name, arguments): plain data that weights_only
-    # loading accepts, rebuilt from torch's (and registered) constraint classes.
-    args = {k: _arg_to_spec(name, c, k, v) for k, v in vars(c).items()}
-    return {"class": type(c).__name__, "module": type(c).__module__, "args": args}
-
-
-def _arg_to_spec(name: str, c, key: str, v) -> Any:
-    if isinstance(v, torch.Tensor):
-        return v.detach().cpu()
-    if v is None or isinstance(v, (int, float, bool, str)):
-        return v
-    if isinstance(v, constraints.Constraint):
-        return constraint_to_spec(name, v)
-    if isinstance(v, (list, tuple)):  # e.g. constraints.cat / stack
-        return [_arg_to_spec(name, c, key, x) for x in v]
-    raise ValueError(
-        f"cannot save parameter {name!r}: its constraint {c} holds {key}={v!r} "
-        f"({type(v).__name__}), which a parameter file cannot store"
-    )
-
-
-def constraint_classes() -> Tuple[Dict[str, type], list]:
-    """``module.ClassName -> class`` of every known constraint class, and the module-level
-    constraint objects (``constraints.positive``, ...)."""
-    import importlib
-
-    found: Dict[str, type] = {}
-    singletons = []
-    modules = [constraints]
-    try:
-        modules.append(importlib.import_module("pyro.distributions.constraints"))
-    except ImportError:
-        pass
-    for mod in modules:
-        for obj in vars(mod).values():
-            if isinstance(obj, type) and issubclass(obj, constraints.Constraint):
-                found[f"{obj.__module__}.{obj.__name__}"] = obj
-            elif isinstance(obj, constraints.Constraint):
-                found[f"{type(obj).__module__}.{type(obj).__name__}"] = type(obj)
-                singletons.append(obj)
-    # pyro-ppl files name pyro's spelling of torch's classes too
-    for key, cls in list(found.items()):
-        if cls.__module__ == constraints.__name__:
-            found.setdefault(f"pyro.distributions.constraints.{cls.__name__}", cls)
-    return found, singletons
-
-
-_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def constraint_from_spec(name: str, spec: Any, where: str, classes=None):
-    """Rebuild a constraint from :func:`constraint_to_spec` data read from a file.
-
-    :raises ParamStoreError: naming ``where`` and the parameter if the spec is malformed
-        or names a class that is not a known constraint class.
-    """
-    if classes is None:
-        classes = constraint_classes()
-    known, singletons = classes
-    if not (isinstance(spec, dict) and isinstance(spec.get("module"), str)
-            and isinstance(spec.get("class"), str) and isinstance(spec.get("args", {}), dict)):
-        raise ParamStoreError(f"{where}: the constraint of parameter {name!r} is malformed "
-                              f"(expected a dict with 'module', 'class' and 'args')")
-    key = f"{spec['module']}.{spec['class']}"
-    cls = known.get(key)
-    if cls is None:
-        raise ParamStoreError(
-            f"{where}: parameter {name!r} has constraint {key}, which is not available "
-            f"here; install the package that defines it before loading"
-        )
-    obj = cls.__new__(cls)
-    constraints.Constraint.__init__(obj)
-    for k, v in spec.get("args", {}).items():
-        if not (isinstance(k, str) and _ARG_NAME.match(k) and not k.startswith("__")
-                and not callable(getattr(cls, k, None))):
-            raise ParamStoreError(f"{where}: the constraint of parameter {name!r} has an "
-                                  f"invalid attribute name {k!r}")
-        setattr(obj, k, _arg_from_spec(name, k, v, where, classes))
-    # The module-level objects (constraints.real, constraints.positive, ...) themselves,
-    # so that identity checks keep working after a load.
-    for obj_known in singletons:
-        if type(obj_known) is cls and _same_args(vars(obj_known), vars(obj)):
-            return obj_known
-    return obj
-
-
-def _arg_from_spec(name: str, key: str, v, where: str, classes) -> Any:
-    if isinstance(v, dict):
-        return constraint_from_spec(name, v, where, classes)
-    if isinstance(v, (list, tuple)):
-        return [_arg_from_spec(name, key, x, where, classes) for x in v]
-    if isinstance(v, torch.Tensor):
-        return check_loaded_tensor(v, f"{where}, constraint of parameter {name!r}, {key}",
-                                   ParamStoreError)
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    raise ParamStoreError(f"{where}: the constraint of parameter {name!r} holds {key} of "
-                          f"type {type(v).__name__}, which is not plain data")
-
-
-def _same_args(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
-    if a.keys() != b.keys():
-        return False
-    for k in a:
-        x, y = a[k], b[k]
-        if isinstance(x, torch.Tensor) or isinstance(y, torch.Tensor):
-            if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
-                    and x.shape == y.shape and bool((x == y).all())):
-                return False
-        elif type(x) is not type(y) or x != y:
-            return False
-    return True
 
 
 # ------------------------------------------------------------ pyro-ppl 1.9 files

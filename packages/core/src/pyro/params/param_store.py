@@ -1,4 +1,4 @@
-"""The global store of learnable parameters (seed 003).
+"""The global store of learnable parameters (Pyro's ``ParamStoreDict``).
 
 Each parameter is stored UNCONSTRAINED: a leaf tensor with ``requires_grad=True`` in
 the unconstrained space of its constraint (``transform_to(constraint)``); the user sees
@@ -16,14 +16,12 @@ import torch
 from torch.distributions import constraints, transform_to
 
 from ..util import is_validation_enabled
-from .param_file import (  # noqa: F401  (atomic_torch_save, safe_torch_load: public here)
-    FORMAT,
-    ParamStoreError,
-    atomic_torch_save,
-    constraint_to_spec,
-    read_param_file,
-    safe_torch_load,
-)
+from .constraint_spec import constraint_to_spec
+from .errors import ParamStoreError
+from .param_file import FORMAT, read_param_file
+
+# the safe file helpers, also importable from here (their home is pyro.params.safe_io)
+from .safe_io import atomic_torch_save, safe_torch_load  # noqa: F401
 
 StateDict = Dict[str, Dict[str, Any]]
 

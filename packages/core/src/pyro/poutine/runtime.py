@@ -13,11 +13,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypedDict, Union
 
 import torch
 
+from ..params.param_store import ParamStoreDict
+
 # The active handlers, outermost first. Messengers push themselves on __enter__.
 _PYRO_STACK: List[Any] = []
 
-# Process-wide parameter store, set by pyro.params on import (core owns both).
-_PYRO_PARAM_STORE: Any = None
+# The process-wide parameter store that pyro.param reads and writes.
+_PYRO_PARAM_STORE: ParamStoreDict = ParamStoreDict()
 
 
 class InferDict(TypedDict, total=False):
@@ -127,7 +129,7 @@ def am_i_wrapped() -> bool:
     return bool(_PYRO_STACK)
 
 
-def get_param_store():
+def get_param_store() -> ParamStoreDict:
     """The process-wide :class:`~pyro.params.param_store.ParamStoreDict`."""
     return _PYRO_PARAM_STORE
 

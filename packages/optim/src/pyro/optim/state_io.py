@@ -15,7 +15,7 @@ from typing import Any, Dict, Mapping, Optional
 
 import torch
 
-from pyro.params.param_store import atomic_torch_save, safe_torch_load
+from pyro.params.safe_io import atomic_torch_save, safe_torch_load
 from pyro.params.tensor_checks import check_loaded_tensor
 
 
