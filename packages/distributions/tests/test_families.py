@@ -321,7 +321,7 @@ CASES = {
         lambda b, p: dist.Stable(p.u(b, 1.2, 1.9), p.u(b, -0.9, 0.9), p.pos(b), p.real(b)),
         lambda d, x: _levy_stable_logpdf(d, x), moments="none", rtol=2e-3, rsample_fd=True),
     "StableWithLogProb": Case(
-        lambda b, p: dist.StableWithLogProb(p.u(b, 0.5, 0.9), p.u(b, -0.9, 0.9), p.pos(b),
+        lambda b, p: dist.StableWithLogProb(p.u(b, 1.2, 1.9), p.u(b, -0.9, 0.9), p.pos(b),
                                             p.real(b), coords="S"),
         lambda d, x: _levy_stable_logpdf(d, x), moments="none", rtol=2e-3),
     "ExtendedBetaBinomial": Case(

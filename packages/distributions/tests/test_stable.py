@@ -109,7 +109,7 @@ def test_set_integrator_changes_accuracy():
         stable_log_prob.set_integrator(200)
         fine = d.log_prob(x).item()
     finally:
-        stable_log_prob.set_integrator(64)
+        stable_log_prob.set_integrator(24)
     assert abs(fine - expected) < abs(coarse - expected)
     assert abs(fine - expected) < 1e-3
     with pytest.raises(ValueError):
