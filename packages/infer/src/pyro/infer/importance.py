@@ -63,7 +63,7 @@ class LogWeightsMixin:
 
 
 class Importance(LogWeightsMixin, TracePosterior):
-    """Importance sampling (seed 002, 4.3): draw ``num_samples`` traces from ``guide``
+    """Importance sampling (Pyro's ``Importance``): draw ``num_samples`` traces from ``guide``
     (the prior when ``guide`` is ``None``), replay the model against each and weight it
     by ``log p(x, z) - log q(z)``.
 

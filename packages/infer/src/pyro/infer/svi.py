@@ -31,7 +31,7 @@ class SVI(TracePosterior):
         unconstrained parameter tensors after ``backward``).
     :param loss: an :class:`~pyro.infer.elbo.ELBO` instance, or a callable
         ``loss(model, guide, *args, **kwargs) -> tensor`` (then ``backward`` is called on
-        its result), or the seed-era string ``"ELBO"`` (a ``Trace_ELBO``).
+        its result), or the string ``"ELBO"`` of Pyro 0.1 (a ``Trace_ELBO``).
     :param loss_and_grads: optional callable ``(model, guide, *args, **kwargs) -> loss``
         that also computes the gradients; by default the ELBO's own.
     :param int num_samples: posterior traces collected by the deprecated :meth:`run`.
@@ -69,7 +69,7 @@ class SVI(TracePosterior):
             if loss != "ELBO":
                 raise ValueError(f"SVI: unknown loss {loss!r}; pass an ELBO instance")
             warnings.warn(
-                "SVI(loss='ELBO') is the seed-era spelling; use loss=pyro.infer.Trace_ELBO()",
+                "SVI(loss='ELBO') is Pyro 0.1's spelling; use loss=pyro.infer.Trace_ELBO()",
                 FutureWarning,
                 stacklevel=2,
             )

@@ -35,7 +35,7 @@ def _sample_sites(trace) -> List[Dict[str, Any]]:
 
 class TraceGraph_ELBO(Trace_ELBO):
     """The ELBO with lower-variance score-function gradients for non-reparameterized
-    guide sites (seed 002 ``trace_graph``; seed 000 "data dependent baselines").
+    guide sites (Pyro's ``TraceGraph_ELBO`` with its data-dependent baselines [1, 2]).
 
     For a non-reparameterized guide site ``z`` the REINFORCE term uses only the
     *downstream cost* of ``z``: ``log p - log q`` of the guide sites drawn at or after
