@@ -52,7 +52,7 @@ def positive_model(logy=LOGY):
 LOGY_MEAN, LOGY_SD = LOGY.sum().item() / 5, 1 / math.sqrt(5)
 
 
-def train(model, guide, steps, lr=0.05, lrd=0.997, particles=8):
+def train(model, guide, steps, lr=0.125, lrd=0.9925, particles=8):
     svi = SVI(model, guide, ClippedAdam({"lr": lr, "lrd": lrd}),
               Trace_ELBO(num_particles=particles, vectorize_particles=True,
                          max_plate_nesting=1))
@@ -131,7 +131,7 @@ def test_normal_messenger_density_equals_auto_normal_density(model):
 
 def test_normal_messenger_fits_mean_field_optimum():
     # the mean-field optimum of a Gaussian posterior: exact means, variances 1 / Lambda_ii
-    train(chain_model, AutoNormalMessenger(chain_model), 1500)
+    train(chain_model, AutoNormalMessenger(chain_model), 600)
     mean, _, precision = chain_posterior()
     for i, name in enumerate(["z1", "z2"]):
         assert store(f"locs.{name}").item() == pytest.approx(mean[i].item(), abs=0.06)
@@ -141,7 +141,7 @@ def test_normal_messenger_fits_mean_field_optimum():
 
 def test_normal_messenger_constrained_site_and_median():
     guide = AutoNormalMessenger(positive_model)
-    train(positive_model, guide, 1200)
+    train(positive_model, guide, 480)
     assert store("locs.y").item() == pytest.approx(LOGY_MEAN, abs=0.06)
     assert store("scales.y").item() == pytest.approx(LOGY_SD, rel=0.15)
     median = guide.median()["y"]
@@ -152,7 +152,7 @@ def test_hierarchical_messenger_recovers_the_full_gaussian_posterior():
     # q(z2 | z1) = N(loc2 + w2 * z1, s2) contains the exact conditional: the joint
     # posterior (mean and covariance) is recovered
     guide = AutoHierarchicalNormalMessenger(chain_model)
-    train(chain_model, guide, 2500, lr=0.03, lrd=0.999)
+    train(chain_model, guide, 1000, lr=0.075, lrd=0.9975)
     mean, cov, _ = chain_posterior()
     s1, s2 = store("scales.z1"), store("scales.z2")
     l1, l2, w2 = store("locs.z1"), store("locs.z2"), store("weights.z2")
@@ -190,7 +190,7 @@ def test_regressive_messenger_recovers_exact_posteriors():
     assert store("locs.z").item() == pytest.approx(0.0)  # (1 - 0.1) * prior mean 0
     # y: (1 - 0.1) * log of the prior mean exp(1/2)
     assert store("locs.y").item() == pytest.approx(0.9 * 0.5)
-    train(model, guide, 2000, lr=0.03, lrd=0.998)
+    train(model, guide, 800, lr=0.075, lrd=0.995)
     n = len(X)
     # z ~ loc + scale * N(0, 1): mean loc, sd scale
     assert store("locs.z").item() == pytest.approx(X.sum().item() / (n + 1), abs=0.06)

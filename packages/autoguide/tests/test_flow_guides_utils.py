@@ -38,7 +38,7 @@ def chain_posterior(x=X):
     return cov @ (x.sum() * torch.ones(2)), cov
 
 
-def train(model, guide, steps, lr=0.02, lrd=0.998, particles=8):
+def train(model, guide, steps, lr=0.05, lrd=0.995, particles=8):
     svi = SVI(model, guide, ClippedAdam({"lr": lr, "lrd": lrd}),
               Trace_ELBO(num_particles=particles, vectorize_particles=True,
                          max_plate_nesting=1))
@@ -56,7 +56,7 @@ def test_normalizing_flow_recovers_gaussian_posterior():
     # two affine autoregressive flows represent any Gaussian exactly
     guide = AutoNormalizingFlow(chain_model, partial(iterated, 2, affine_autoregressive,
                                                      hidden_dims=[8]))
-    train(chain_model, guide, 1500)
+    train(chain_model, guide, 600)
     mean, cov = chain_posterior()
     z = draws(guide)
     n = z.shape[0]
@@ -78,7 +78,7 @@ def test_bnaf_fits_conjugate_posterior_approximately():
             pyro.sample("x", dist.Normal(z, 1.0), obs=X)
 
     guide = AutoBNAFNormal(model, hidden_factors=[4], num_transforms=2)
-    train(model, guide, 800, lr=0.01)
+    train(model, guide, 320, lr=0.025)
     z = draws(guide).squeeze(-1)
     n = len(X)
     assert z.mean().item() == pytest.approx(X.sum().item() / (n + 1), abs=0.1)

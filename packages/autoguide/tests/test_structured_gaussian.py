@@ -51,7 +51,7 @@ def plated_posterior(y=Y):
     return cov @ info, cov
 
 
-def train(model, guide, steps, lr=0.03, lrd=0.998, particles=8):
+def train(model, guide, steps, lr=0.075, lrd=0.995, particles=8):
     svi = SVI(model, guide, ClippedAdam({"lr": lr, "lrd": lrd}),
               Trace_ELBO(num_particles=particles, vectorize_particles=True,
                          max_plate_nesting=1))
@@ -78,7 +78,7 @@ def structured_moments(cond):
 def test_structured_with_dependency_recovers_exact_posterior(cond):
     guide = AutoStructured(chain_model, conditionals=cond,
                            dependencies={"z2": {"z1": "linear"}})
-    train(chain_model, guide, 1500)
+    train(chain_model, guide, 600)
     mean, cov = chain_posterior()
     fit_mean, fit_cov = structured_moments(cond)
     assert torch.allclose(fit_mean, mean, atol=0.06)
@@ -156,7 +156,7 @@ def test_structured_errors():
 def test_gaussian_recovers_exact_posterior_of_linear_gaussian_model():
     guide = AutoGaussian(plated_model)
     assert type(guide).__name__ == "AutoGaussianDense" and isinstance(guide, AutoGuide)
-    train(plated_model, guide, 2000, lr=0.02, lrd=0.999)
+    train(plated_model, guide, 1000, lr=0.05, lrd=0.997, particles=32)
     mean, cov = plated_posterior()
     posterior = guide.get_posterior()
     assert torch.allclose(posterior.loc.detach(), mean, atol=0.06)
