@@ -3,22 +3,28 @@ stack on every leapfrog step.
 
 A model's potential runs the model under a light handler (see
 :mod:`~pyro.infer.mcmc.potential`): about a millisecond per value and gradient for
-eight schools, most of it Python. :class:`PotentialEnergy` records the tensor
-operations of one evaluation once with ``torch.jit.trace`` (a flat plan of the model's
-log density: no handlers, no distribution objects), checks that the plan reproduces the
-traced model's energy and gradient at several points (and again a few times during
-sampling), and otherwise, or with ``jit_compile=False``, evaluates the model eagerly.
-Measured alternatives (``torch.func.grad_and_value``, ``torch.compile``) were slower
-here once compile time is counted (see bench/README.md).
+eight schools, most of it Python. :class:`PotentialEnergy` records one evaluation of the
+value *and its gradient* as a flat graph of aten operations (``torch.func.grad_and_value``
+under ``make_fx``: no handlers, no distribution objects, no autograd tape at run time)
+and replays it with ``torch.jit.trace``; where that recording fails (data-dependent
+operations) it records the forward pass alone with ``torch.jit.trace`` and differentiates
+it with autograd. Either plan is used only after it reproduces the model's energy and
+gradient at several points (and again a few times during sampling); otherwise, or with
+``jit_compile=False``, the model is evaluated eagerly. Measured alternatives
+(``torch.func`` on the eager model, ``torch.compile``) were slower here once compile time
+is counted (see bench/README.md).
 """
 from __future__ import annotations
 
+import operator
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 
 from pyro.ops.integrator import handled_exception
+from pyro.util import validation_enabled
 
 __all__ = ["PotentialEnergy"]
 
@@ -35,6 +41,82 @@ def _value_and_grad(fn: Callable, z: torch.Tensor) -> tuple[torch.Tensor, torch.
     else:
         grad = torch.zeros_like(z)
     return pe.detach(), grad
+
+
+def _autograd_plan(traced) -> Callable:
+    """``z -> (U, dU/dz)`` of a traced forward pass, differentiated by autograd."""
+    def value_and_grad(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return _value_and_grad(traced, z)
+    return value_and_grad
+
+
+def _foldable(node) -> bool:
+    """A pure aten operation (or tuple indexing) whose inputs are all constants."""
+    target = node.target
+    if target is operator.getitem:
+        return True
+    if not isinstance(target, torch._ops.OpOverload):
+        return False
+    return not target._schema.is_mutable and \
+        torch.Tag.nondeterministic_seeded not in target.tags
+
+
+def _fold_constants(graph_module) -> None:
+    """Evaluate once, at recording, the operations that do not depend on the latent
+    values (arithmetic on the data and the priors' parameters), so a replay runs only
+    the operations on ``z``."""
+    graph = graph_module.graph
+    known: dict = {}
+    for i, node in enumerate(list(graph.nodes)):
+        if node.op == "get_attr":
+            known[node] = getattr(graph_module, node.target)
+            continue
+        if node.op != "call_function" or not _foldable(node) or \
+                not all(arg in known for arg in node.all_input_nodes):
+            continue
+        args = torch.fx.node.map_arg(node.args, known.__getitem__)
+        kwargs = torch.fx.node.map_arg(node.kwargs, known.__getitem__)
+        value = node.target(*args, **kwargs)
+        known[node] = value
+        if isinstance(value, torch.Tensor):
+            name = f"_folded_{i}"
+            graph_module.register_buffer(name, value)
+            with graph.inserting_before(node):
+                const = graph.get_attr(name)
+            node.replace_all_uses_with(const)
+            known[const] = value
+    graph.eliminate_dead_code()
+    graph_module.recompile()
+
+
+def _fused_plan(fn: Callable, z: torch.Tensor, jit_options: dict) -> Callable:
+    """``z -> (U, dU/dz)`` replayed from one recorded graph of the forward and backward
+    pass: ``make_fx`` of ``torch.func.grad_and_value`` (aten ops, the model's Python and
+    the handler stack gone), then ``torch.jit.trace`` of that graph. Chains are
+    independent, so the gradient of the summed energy is each chain's gradient.
+
+    :raises Exception: whatever recording raises (data-dependent operations such as
+        ``.item()`` or ``nonzero`` on latent values).
+    """
+    from torch.func import grad_and_value
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    def total(x: torch.Tensor):
+        pe = fn(x)
+        return pe.sum(), pe
+
+    fused = grad_and_value(total, has_aux=True)
+
+    def value_and_grad(x: torch.Tensor):
+        grad, (_, pe) = fused(x)
+        return pe.detach(), grad.detach()
+
+    # argument checks of distributions read tensor values (a sync the recording cannot
+    # hold); the eager model has validated the same sites at setup
+    with validation_enabled(False), torch.enable_grad():
+        graph = make_fx(value_and_grad)(z.detach())
+    _fold_constants(graph)
+    return torch.jit.trace(graph, (z.detach(),), **jit_options)
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -68,6 +150,7 @@ class PotentialEnergy:
         self._tried = jit_compile is False
         self._calls = 0
         self.reason = None  # why the plan is not used, for diagnostics
+        self.kind = None  # "fused" (value and gradient recorded) or "forward" (autograd)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -86,29 +169,55 @@ class PotentialEnergy:
 
     def _build(self, z: torch.Tensor) -> None:
         self._tried = True
+        reasons = []
+        for make in (self._record_fused, self._record_forward):
+            plan, reason = make(z)
+            if plan is None:
+                reasons.append(reason)
+                continue
+            # the plan must reproduce the model at the start and at points around it
+            points = [z.detach()] + [z.detach() + s * torch.randn_like(z)
+                                     for s in (0.1, 1.0, 2.0)]
+            if all(self._agrees(plan, p) for p in points):
+                self._plan = plan
+                self.kind = "fused" if make == self._record_fused else "forward"
+                return
+            reasons.append("the traced plan differs from the model (Python control flow "
+                           "on latent values?)")
+        self._give_up(reasons[-1])
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             warnings.filterwarnings("ignore", category=FutureWarning)
             if self.ignore_jit_warnings or self.jit_compile is None:
                 warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-            fn = self.fn
+            yield
 
-            def energy(z: torch.Tensor) -> torch.Tensor:  # jit.trace takes functions only
-                return fn(z)
+    def _record_fused(self, z: torch.Tensor):
+        try:
+            with self._quiet():
+                fused = _fused_plan(self.fn, z, self.jit_options)
+        except Exception as e:  # data-dependent ops, ops make_fx cannot record, ...
+            return None, f"recording value and gradient failed: {type(e).__name__}: {e}"
 
-            try:
-                plan = torch.jit.trace(energy, (z.detach(),), **self.jit_options)
-            except Exception as e:  # data-dependent Python, unsupported ops, ...
-                self._give_up(f"torch.jit.trace failed: {type(e).__name__}: {e}")
-                return
-        # the plan must reproduce the model at the start and at points around it
-        points = [z.detach()] + [z.detach() + s * torch.randn_like(z) for s in (0.1, 1.0, 2.0)]
-        for p in points:
-            if not self._agrees(plan, p):
-                self._give_up("the traced plan differs from the model (Python control flow "
-                              "on latent values?)")
-                return
-        self._plan = plan
+        def value_and_grad(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return fused(x)
+        return value_and_grad, None
+
+    def _record_forward(self, z: torch.Tensor):
+        fn = self.fn
+
+        def energy(x: torch.Tensor) -> torch.Tensor:  # jit.trace takes functions only
+            return fn(x)
+
+        try:
+            with self._quiet():
+                traced = torch.jit.trace(energy, (z.detach(),), **self.jit_options)
+        except Exception as e:  # data-dependent Python, unsupported ops, ...
+            return None, f"torch.jit.trace failed: {type(e).__name__}: {e}"
+        return _autograd_plan(traced), None
 
     def _agrees(self, plan, z: torch.Tensor) -> bool:
         try:
@@ -116,7 +225,7 @@ class PotentialEnergy:
         except Exception:
             return True  # the eager model fails here: nothing to compare
         try:
-            got = _value_and_grad(plan, z)
+            got = plan(z)
         except Exception:
             return False
         if not bool(torch.isfinite(ref[0]).all()):
@@ -140,7 +249,7 @@ class PotentialEnergy:
             if self._calls in _RECHECK_AT and not self._agrees(self._plan, z):
                 self._give_up("the traced plan stopped matching the model")
                 return _value_and_grad(self.fn, z)
-            return _value_and_grad(self._plan, z)
+            return self._plan(z)
         except Exception as e:
             if not handled_exception(e):
                 raise

@@ -1,0 +1,167 @@
+"""The fast paths of HMC/NUTS: the recorded value-and-gradient plan of the potential and
+the tree builder's per-chain bookkeeping (Python scalars for one chain, tensors for a
+batch) against independent computations."""
+import math
+
+import pytest
+import torch
+from torch.fx.experimental.proxy_tensor import make_fx
+
+import pyro
+import pyro.distributions as dist
+from pyro.infer.mcmc.batched_potential import vectorize_potential
+from pyro.infer.mcmc.fast_potential import PotentialEnergy, _fold_constants
+from pyro.infer.mcmc.nuts import _Batch, _log_add_exp, _OneChain, _Tree
+from pyro.infer.mcmc.util import setup_potential
+
+SIGMA = torch.tensor([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+YS = torch.tensor([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
+
+
+def eight_schools(sigma, y):
+    mu = pyro.sample("mu", dist.Normal(0.0, 5.0))
+    tau = pyro.sample("tau", dist.HalfCauchy(5.0))
+    with pyro.plate("school", sigma.shape[0]):
+        theta_tilde = pyro.sample("theta_tilde", dist.Normal(0.0, 1.0))
+        pyro.sample("obs", dist.Normal(mu + tau * theta_tilde, sigma), obs=y)
+
+
+def trace_potential(potential, z):
+    """-(log p + log|J|) from a poutine trace of the conditioned model, and its gradient."""
+    leaf = z.detach().requires_grad_()
+    unconstrained = potential.unpack(leaf)
+    values = potential.constrain(unconstrained)
+    tr = pyro.poutine.trace(pyro.poutine.condition(eight_schools, values)).get_trace(SIGMA, YS)
+    log_det = sum(s.transform.log_abs_det_jacobian(unconstrained[s.name], values[s.name]).sum()
+                  for s in potential.sites if s.transform is not None)
+    ref = -(tr.log_prob_sum() + log_det)
+    (grad,) = torch.autograd.grad(ref, leaf)
+    return ref.detach(), grad
+
+
+def test_recorded_value_and_gradient_equal_the_traced_model():
+    pyro.set_rng_seed(0)
+    potential, z0, _ = setup_potential(eight_schools, (SIGMA, YS), {})
+    energy = PotentialEnergy(lambda z: potential.potential(z.reshape(-1)).reshape(1))
+    energy(z0.unsqueeze(0))
+    assert energy.kind == "fused", energy.reason
+    for scale in (0.0, 0.3, 1.0, 3.0):
+        z = z0 + scale * torch.randn_like(z0)
+        pe, grad = energy(z.unsqueeze(0))
+        ref, ref_grad = trace_potential(potential, z)
+        assert pe.item() == pytest.approx(ref.item(), rel=1e-5)
+        torch.testing.assert_close(grad[0], ref_grad, rtol=1e-4, atol=1e-5)
+
+
+def test_recorded_plan_of_a_batch_of_chains_gives_each_chain_its_gradient():
+    pyro.set_rng_seed(1)
+    potential, z0, trace = setup_potential(eight_schools, (SIGMA, YS), {})
+    zs = z0 + torch.randn(4, z0.numel())
+    energy = PotentialEnergy(vectorize_potential(potential, trace, zs))
+    pe, grad = energy(zs)
+    assert energy.kind == "fused", energy.reason
+    for c in range(4):
+        ref, ref_grad = trace_potential(potential, zs[c])
+        assert pe[c].item() == pytest.approx(ref.item(), rel=1e-5)
+        torch.testing.assert_close(grad[c], ref_grad, rtol=1e-4, atol=1e-5)
+
+
+class _OldStyleSquare(torch.autograd.Function):
+    """A custom Function without ``setup_context``: torch.func cannot transform it."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def custom_op_model():
+    x = pyro.sample("x", dist.Normal(0.0, 1.0))
+    pyro.sample("obs", dist.Normal(_OldStyleSquare.apply(x), 1.0), obs=torch.tensor(0.5))
+
+
+def test_forward_plan_with_autograd_where_the_gradient_cannot_be_recorded():
+    pyro.set_rng_seed(2)
+    potential, z0, _ = setup_potential(custom_op_model, (), {})
+    energy = PotentialEnergy(lambda z: potential.potential(z.reshape(-1)).reshape(1))
+    energy(z0.unsqueeze(0))
+    assert energy.kind == "forward" and energy.compiled
+    for x in (-1.5, 0.2, 2.0):
+        pe, grad = energy(torch.tensor([[x]]))
+        # -log N(x; 0, 1) - log N(0.5; x^2, 1)
+        expected = 0.5 * x ** 2 + 0.5 * (0.5 - x ** 2) ** 2 + math.log(2 * math.pi)
+        assert pe.item() == pytest.approx(expected, rel=1e-5)
+        assert grad.item() == pytest.approx(x - 2 * x * (0.5 - x ** 2), rel=1e-5, abs=1e-6)
+
+
+def test_constant_folding_keeps_only_the_operations_on_the_input():
+    data = torch.tensor([1.0, 2.0, 3.0])
+
+    def f(x):
+        scale = data.log().exp() * 2.0 + torch.arange(3.0)  # depends on constants only
+        return (x * scale).sum()
+
+    graph = make_fx(f)(torch.zeros(3))
+    before = sum(n.op == "call_function" for n in graph.graph.nodes)
+    _fold_constants(graph)
+    after = [n.target for n in graph.graph.nodes if n.op == "call_function"]
+    assert len(after) == 2 < before  # mul, sum
+    x = torch.tensor([0.5, -1.0, 2.0])
+    assert graph(x).item() == pytest.approx(f(x).item())
+
+
+@pytest.mark.parametrize("a,b", [(0.3, -1.2), (-math.inf, 2.0), (5.0, -math.inf),
+                                 (-math.inf, -math.inf), (700.0, 699.0)])
+def test_scalar_log_add_exp(a, b):
+    expected = torch.logaddexp(torch.tensor(a, dtype=torch.float64),
+                               torch.tensor(b, dtype=torch.float64)).item()
+    assert _log_add_exp(a, b) == pytest.approx(expected)
+
+
+def random_tree(d, generator):
+    def vec():
+        return torch.randn(1, d, generator=generator, dtype=torch.float64)
+
+    end = (vec(), vec(), vec(), vec())
+    return _Tree(vec(), vec(), end, vec(), 0.0, None, True)
+
+
+def direct_no_uturn(first, second, rho, single):
+    """The generalized criterion written out dot product by dot product."""
+    def ok(v_minus, v_plus, p):
+        return float(v_minus.flatten() @ p.flatten()) > 0 and float(v_plus.flatten() @
+                                                                      p.flatten()) > 0
+    result = ok(first.beg_v, second.end[2], rho)
+    if not single:
+        result = (result and ok(first.beg_v, second.beg_v, first.rho + second.beg_r)
+                  and ok(first.end[2], second.end[2], second.rho + first.end[1]))
+    return result
+
+
+@pytest.mark.parametrize("single", [True, False])
+def test_uturn_checks_of_one_chain_and_of_a_batch_agree_with_the_direct_criterion(single):
+    g = torch.Generator().manual_seed(3)
+    outcomes = set()
+    for _ in range(200):
+        first, second = random_tree(3, g), random_tree(3, g)
+        rho = first.rho + second.rho
+        expected = direct_no_uturn(first, second, rho, single)
+        outcomes.add(expected)
+        assert _OneChain.no_uturn(first, second, rho, single) == expected
+        assert bool(_Batch.no_uturn(first, second, rho, single)) == expected
+    assert outcomes == {True, False}
+
+
+def test_one_chain_hamiltonian_reads_nan_as_infinite():
+    ops = _OneChain(torch.zeros(1))
+    r = torch.tensor([[1.0, 2.0]])
+    assert ops.hamiltonian(torch.tensor([3.0]), r, r) == pytest.approx(5.5)
+    assert ops.hamiltonian(torch.tensor([math.nan]), r, r) == math.inf
+    batch = _Batch(torch.zeros(2))
+    out = batch.hamiltonian(torch.tensor([3.0, math.nan]), r.repeat(2, 1), r.repeat(2, 1))
+    assert out.tolist() == [5.5, math.inf]
