@@ -1,17 +1,5 @@
-"""Shared setup of pyro-distributions' tests."""
-import pytest
-import torch
-
-from pyro.util import validation_enabled
-
-
-def pytest_configure(config):
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(autouse=True)
-def _seed_and_validate():
-    torch.manual_seed(0)
-    # Pyro's one switch: its own checks and torch's validate_args default, restored after
-    with validation_enabled(True):
-        yield
+"""Test setup of pyro-distributions: the fixtures shared by every package's tests
+(:mod:`pyro.testing_fixtures`: one intra-op thread; each test starts from an empty
+ParamStore, RNG seed 0 and validation on, the switch that also sets torch's
+``validate_args`` default)."""
+from pyro.testing_fixtures import fresh_pyro_state, pytest_configure, run_readme_example  # noqa: F401

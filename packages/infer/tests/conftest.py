@@ -1,10 +1,11 @@
-"""Shared setup of pyro-infer's tests: one intra-op thread, and every test starts from an
-empty ParamStore, a fixed RNG seed and validation on (as the acceptance suite does)."""
+"""Test setup of pyro-infer: the fixtures shared by every package's tests
+(:mod:`pyro.testing_fixtures`: one intra-op thread; each test starts from an empty
+ParamStore, RNG seed 0 and validation on) and the tolerance of MCMC checks."""
 import pytest
 import torch
 
-import pyro
 from pyro.ops.stats import effective_sample_size
+from pyro.testing_fixtures import fresh_pyro_state, pytest_configure, run_readme_example  # noqa: F401
 
 # Tolerances of MCMC checks. For a function f of the draws, the Monte Carlo error of its
 # mean is sd(f) / sqrt(ESS(f)) (Markov chain CLT). sd(f) and ESS(f) are estimated from the
@@ -31,18 +32,3 @@ def assert_expectation():
     """``assert_expectation(draws, exact, what)``: the mean of MCMC draws (leading dim)
     agrees with ``exact`` within N_SD Monte Carlo errors."""
     return _assert_expectation
-
-
-def pytest_configure(config):
-    # The tensors here are tiny; extra threads only slow a shared 2-core machine down.
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(autouse=True)
-def fresh_pyro_state():
-    pyro.clear_param_store()
-    pyro.set_rng_seed(0)
-    pyro.enable_validation(True)
-    yield
-    pyro.clear_param_store()
-    pyro.enable_validation(True)

@@ -1,16 +1,4 @@
-import pytest
-import torch
-
-import pyro
-
-
-def pytest_configure(config):
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(autouse=True)
-def fresh_pyro_state():
-    pyro.clear_param_store()
-    pyro.set_rng_seed(0)
-    yield
-    pyro.clear_param_store()
+"""Test setup of pyro-nn: the fixtures shared by every package's tests
+(:mod:`pyro.testing_fixtures`: one intra-op thread; each test starts from an empty
+ParamStore, RNG seed 0 and validation on)."""
+from pyro.testing_fixtures import fresh_pyro_state, pytest_configure, run_readme_example  # noqa: F401
