@@ -12,7 +12,7 @@ from pyro.plugins import Registry, hookimpl
 #: The guide classes of pyro-autoguide.
 GUIDES = (
     "AutoBNAFNormal", "AutoCallable", "AutoDelta", "AutoDiagonalNormal",
-    "AutoDiscreteParallel", "AutoGuideList", "AutoHierarchicalNormalMessenger",
+    "AutoDiscreteParallel", "AutoGaussian", "AutoGuideList", "AutoHierarchicalNormalMessenger",
     "AutoIAFNormal", "AutoLaplaceApproximation", "AutoLowRankMultivariateNormal",
     "AutoMultivariateNormal", "AutoNormal", "AutoNormalMessenger", "AutoNormalizingFlow",
     "AutoRegressiveMessenger", "AutoStructured",
