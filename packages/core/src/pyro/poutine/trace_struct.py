@@ -1,6 +1,7 @@
 """The :class:`Trace`: an ordered record of the sites of one execution."""
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
@@ -164,7 +165,11 @@ class Trace(Mapping):
         for name, site in self._sample_sites(site_filter):
             term = site.get("log_prob_sum")
             if term is None:
-                term = site["log_prob_sum"] = site_log_prob(site).sum()
+                # (as in Pyro, only the sum is cached here, not the site's "log_prob")
+                lp = site.get("log_prob")
+                if lp is None:
+                    lp = scale_and_mask(site_unscaled_log_prob(site), site["scale"], site["mask"])
+                term = site["log_prob_sum"] = lp.sum()
             total = total + term
         if not isinstance(total, torch.Tensor):
             total = torch.tensor(float(total))
@@ -345,7 +350,7 @@ class Trace(Mapping):
         return "\n".join(" ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
 
 
-def site_unscaled_log_prob(site: Dict[str, Any]) -> torch.Tensor:
+def site_unscaled_log_prob(site: Dict[str, Any], prevalidated: bool = False) -> torch.Tensor:
     """``site["fn"].log_prob(site["value"])`` (shape ``batch_shape``), unscaled and
     unmasked, computed once and cached on the site as ``"unscaled_log_prob"``.
 
@@ -353,30 +358,85 @@ def site_unscaled_log_prob(site: Dict[str, Any]) -> torch.Tensor:
     methods, every ELBO and enumeration go through it (or :func:`site_log_prob` /
     :func:`site_score_parts`), so they share its caching and its error.
 
+    Validation stays on (as in Pyro) but is not repeated where it cannot fail: observed
+    data (a tensor that does not require grad) is checked against a distribution's support
+    and shapes once, and again only when the tensor is modified in place or met with
+    another support or shape; ``prevalidated=True`` (for a value the caller knows to be
+    valid, e.g. one the guide drew from a validated distribution with the same support)
+    skips the distribution's value check.
+
     :raises ValueError: naming the site, its distribution, batch / event shapes and the
         value's shape when the distribution cannot score the value."""
     lp = site.get("unscaled_log_prob")
     if lp is None:
+        fn = site["fn"]
         value = site["value"]
         if not isinstance(value, torch.Tensor):
             value = _tensor(value)
         try:
-            lp = site["fn"].log_prob(value, *site["args"], **site["kwargs"])
+            if getattr(fn, "_validate_args", False) and (
+                prevalidated or (site["is_observed"] and _data_checked(fn, value))
+            ):
+                lp = _log_prob_unvalidated(fn, value, site["args"], site["kwargs"])
+            else:
+                lp = fn.log_prob(value, *site["args"], **site["kwargs"])
+                if site["is_observed"] and getattr(fn, "_validate_args", False):
+                    _remember_data(fn, value)
         except ValueError as e:
             raise _site_error(site.get("name"), site, e) from e
         site["unscaled_log_prob"] = lp
     return lp
 
 
-def site_log_prob(site: Dict[str, Any]) -> torch.Tensor:
+# id(data tensor) -> (weakref to it, its version, support, batch_shape, event_shape) of a
+# validated log_prob call; bounded, and cleared when full
+_CHECKED_DATA: Dict[int, Tuple[Any, int, Any, torch.Size, torch.Size]] = {}
+_CHECKED_DATA_MAX = 256
+
+
+def _data_checked(fn: Any, value: torch.Tensor) -> bool:
+    entry = _CHECKED_DATA.get(id(value))
+    return (entry is not None and entry[0]() is value and entry[1] == value._version
+            and entry[2] is _support(fn) and entry[3] == fn.batch_shape
+            and entry[4] == fn.event_shape)
+
+
+def _support(fn: Any) -> Any:
+    try:
+        return fn.support
+    except NotImplementedError:
+        return None
+
+
+def _remember_data(fn: Any, value: torch.Tensor) -> None:
+    support = _support(fn)
+    if value.requires_grad or support is None:
+        return  # not data, or nothing to compare the next call with
+    if len(_CHECKED_DATA) >= _CHECKED_DATA_MAX:
+        _CHECKED_DATA.clear()
+    # the support object is held, so its id is not reused while the entry lives
+    _CHECKED_DATA[id(value)] = (weakref.ref(value), value._version, support,
+                                fn.batch_shape, fn.event_shape)
+
+
+def _log_prob_unvalidated(fn: Any, value: torch.Tensor, args, kwargs) -> torch.Tensor:
+    fn._validate_args = False
+    try:
+        return fn.log_prob(value, *args, **kwargs)
+    finally:
+        fn._validate_args = True
+
+
+def site_log_prob(site: Dict[str, Any], prevalidated: bool = False) -> torch.Tensor:
     """The scaled and masked log density of a sample site (shape ``batch_shape``), cached
-    on the site as ``"log_prob"`` (with ``"unscaled_log_prob"``).
+    on the site as ``"log_prob"`` (with ``"unscaled_log_prob"``; ``prevalidated`` as
+    there).
 
     :raises ValueError: as :func:`site_unscaled_log_prob`."""
     lp = site.get("log_prob")
     if lp is None:
-        lp = site["log_prob"] = scale_and_mask(site_unscaled_log_prob(site), site["scale"],
-                                               site["mask"])
+        lp = site["log_prob"] = scale_and_mask(site_unscaled_log_prob(site, prevalidated),
+                                               site["scale"], site["mask"])
     return lp
 
 

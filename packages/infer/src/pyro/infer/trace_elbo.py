@@ -113,9 +113,10 @@ class Trace_ELBO(ELBO):
             if et.dim():
                 et = et.sum()
             loss = et if loss is None else loss + et
-        for site in model_trace.nodes.values():
+        guide_nodes = guide_trace.nodes
+        for name, site in model_trace.nodes.items():
             if site["type"] == "sample" and not site_is_subsample(site):
-                lp = site_log_prob(site)
+                lp = site_log_prob(site, _drawn_by_guide(site, guide_nodes.get(name)))
                 if lp.dim():
                     lp = lp.sum()
                 loss = -lp if loss is None else loss - lp
@@ -193,6 +194,21 @@ class Trace_ELBO(ELBO):
         if loss != loss and is_validation_enabled():
             warnings.warn("Encountered NaN: loss", stacklevel=2)
         return loss, params
+
+
+def _drawn_by_guide(site: Dict[str, Any], guide_site: Any) -> bool:
+    """Whether a model site replays the value of a guide site whose (validated)
+    distribution has the same support object: the model need not check it again (its
+    shapes are checked by ``check_model_guide_match``)."""
+    if guide_site is None or site["is_observed"] or guide_site["value"] is not site["value"]:
+        return False
+    guide_fn = guide_site["fn"]
+    if not (getattr(guide_fn, "_validate_args", False) and is_validation_enabled()):
+        return False
+    try:
+        return guide_fn.support is site["fn"].support
+    except (AttributeError, NotImplementedError):
+        return False
 
 
 def _shape_of(site) -> Any:
