@@ -110,7 +110,7 @@ class _PyroHooksAndSample(_PyroHooks):
 
 
 class _SeedHooks(Messenger):
-    """Overrides the seed's spelling."""
+    """Overrides Mini Pyro's spelling."""
 
     def __init__(self):
         super().__init__()

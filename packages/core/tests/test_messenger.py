@@ -1,4 +1,4 @@
-"""The Messenger base class: context manager, decorator, wrapper, seed 000 'Mini Pyro'
+"""The Messenger base class: context manager, decorator, wrapper, Mini Pyro's
 style (fn in __init__, process_message / postprocess_message), type dispatch, register."""
 import math
 from collections import OrderedDict
@@ -74,7 +74,7 @@ def test_decorator_wrapper_and_seed_style():
     wrapped = r(model)
     a, b = wrapped()
     assert r.names == ["a", "b", "c"] and isinstance(a, torch.Tensor)
-    # seed 000 style: fn given at construction, calling the messenger runs it
+    # Mini Pyro style: fn given at construction, calling the messenger runs it
     s = Recorder(model)
     s()
     s()
@@ -158,7 +158,7 @@ def test_block_messengers_removes_and_restores():
     assert outer.names == ["y"] and inner.names == ["x", "y"]
 
 
-# ------------------------------------------------------ seed 000 Mini Pyro handlers
+# ------------------------------------------------------ Mini Pyro handlers
 
 
 class mini_trace(Messenger):

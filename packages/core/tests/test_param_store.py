@@ -1,4 +1,4 @@
-"""ParamStoreDict: every method of seed 003, unconstrained storage, state, save/load
+"""ParamStoreDict: every method of Pyro's, unconstrained storage, state, save/load
 (atomic, safe), scope."""
 import math
 import os
@@ -352,7 +352,7 @@ def test_module_update_module_params_after_load(store, tmp_path):
     store.clear()
     fresh = torch.nn.Linear(2, 1)
     store.load(path)
-    pyro.module("net", fresh, update_module_params=True)  # seed 003 note on load()
+    pyro.module("net", fresh, update_module_params=True)  # Pyro's note on load()
     assert fresh.weight.tolist() == [[3.0, 3.0]] and fresh.bias.tolist() == [-1.0]
     assert fresh(torch.ones(1, 2)).item() == 5.0  # 3 + 3 - 1
 

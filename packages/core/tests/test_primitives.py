@@ -1,5 +1,5 @@
 """The primitives: sample, param sites, module, random_module, factor, deterministic,
-the seed-era aliases, RNG seeding and the validation switch."""
+Pyro 0.1's aliases, RNG seeding and the validation switch."""
 import math
 import random
 import warnings
@@ -185,7 +185,7 @@ def test_deterministic_records_without_density():
     assert pyro.deterministic("outside", x) is x
 
 
-# ---------------------------------------------------------------- seed-era aliases
+# ---------------------------------------------------------------- Pyro 0.1 aliases
 
 
 def test_iarange_irange_observe_warn_and_still_work():

@@ -1,4 +1,4 @@
-"""poutine.trace and the Trace structure (seed 002, 9.1.9 / 9.1.10)."""
+"""poutine.trace and the Trace structure (Pyro's ``poutine.trace`` and ``Trace``)."""
 import math
 from collections.abc import Mapping
 

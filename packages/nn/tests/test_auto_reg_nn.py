@@ -74,7 +74,7 @@ def test_seed_signature_output_dim_multiplier_and_mask_encoding():
     D, H = 4, 9
     enc = torch.tensor([1, 1, 2, 2, 3, 3, 1, 2, 3])
     perm = torch.tensor([3, 1, 0, 2])
-    # seed 002: AutoRegressiveNN(input_dim, hidden_dim, output_dim_multiplier, mask_encoding,
+    # Pyro 0.1: AutoRegressiveNN(input_dim, hidden_dim, output_dim_multiplier, mask_encoding,
     # permutation), positional
     net = AutoRegressiveNN(D, H, 2, enc, perm)
     assert torch.equal(net.get_mask_encoding(), enc)

@@ -143,7 +143,7 @@ class plate(PlateMessenger):
     With ``subsample_size`` (random indices) or ``subsample`` (given indices) only part
     of the data is visited and log densities are scaled by ``size / subsample_size``.
 
-    Example (seed 000)::
+    Example::
 
         with pyro.plate("data", len(data), subsample_size=100) as ind:
             pyro.sample("obs", dist.Normal(loc, 1.0), obs=data[ind])
@@ -182,19 +182,19 @@ def plate_stack(prefix: str, sizes: Sequence[int], rightmost_dim: int = -1) -> I
 
 
 def iarange(*args: Any, **kwargs: Any) -> plate:
-    """Deprecated alias of :class:`plate` (seed 002)."""
+    """Deprecated alias of :class:`plate` (Pyro 0.1-0.2)."""
     warnings.warn("pyro.iarange is deprecated; use pyro.plate instead", FutureWarning, stacklevel=2)
     return plate(*args, **kwargs)
 
 
 def irange(*args: Any, **kwargs: Any) -> plate:
-    """Deprecated alias of :class:`plate` used as an iterator (seed 002)."""
+    """Deprecated alias of :class:`plate` used as an iterator (Pyro 0.1-0.2)."""
     warnings.warn("pyro.irange is deprecated; use pyro.plate instead", FutureWarning, stacklevel=2)
     return plate(*args, **kwargs)
 
 
 def observe(name: str, fn: Any, obs: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-    """Deprecated (seed 002): ``pyro.observe(name, fn, obs)`` is
+    """Deprecated (Pyro 0.1): ``pyro.observe(name, fn, obs)`` is
     ``pyro.sample(name, fn, obs=obs)``."""
     warnings.warn(
         "pyro.observe is deprecated; use pyro.sample(name, fn, obs=obs)",
@@ -258,7 +258,7 @@ def module(
     name: str, nn_module: torch.nn.Module, update_module_params: bool = False
 ) -> torch.nn.Module:
     """Register the parameters of ``nn_module`` in the ParamStore as ``name$$$param``
-    (seed 002 ``pyro.module``), so an optimizer run by SVI trains them.
+    (Pyro's ``pyro.module``), so an optimizer run by SVI trains them.
 
     :param bool update_module_params: make the module use the store's values (e.g. after
         ``ParamStoreDict.load``) instead of its own.
@@ -298,7 +298,7 @@ def random_module(
 ) -> Callable[[], torch.nn.Module]:
     """A distribution over copies of ``nn_module`` whose parameters are drawn from
     ``prior`` (a distribution or a dict param name -> distribution): each call returns a
-    fresh copy with sampled weights, as sites ``name$$$param`` (seed 002)."""
+    fresh copy with sampled weights, as sites ``name$$$param`` (as in Pyro)."""
     from .poutine.lift_messenger import LiftMessenger
 
     warnings.warn(

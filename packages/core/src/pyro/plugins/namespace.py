@@ -8,7 +8,7 @@ from .manager import lookup
 
 def namespace_getattr(module_name: str, kind: str) -> Callable[[str], Any]:
     """Build the module-level ``__getattr__`` of a namespace module that falls back to the
-    registry of ``kind`` for names that plugins bring (DESIGN.md, Plugins)."""
+    registry of ``kind`` for names that plugins bring (see :mod:`pyro.plugins`)."""
 
     def __getattr__(name: str):
         if name.startswith("__"):

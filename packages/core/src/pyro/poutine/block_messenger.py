@@ -63,7 +63,7 @@ class BlockMessenger(Messenger):
     types only; ``expose`` / ``expose_types`` hide everything else; ``hide_fn(msg)`` (or
     ``expose_fn(msg)``) decides per message.
 
-    Example (seed 002, 9.1.2)::
+    Example::
 
         with poutine.trace() as outer:
             with poutine.block(hide=["a"]):

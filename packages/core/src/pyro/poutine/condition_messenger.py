@@ -14,7 +14,7 @@ class ConditionMessenger(Messenger):
     are used. The value is used as given (a Python float stays a float, as in Pyro; the
     site's log density then needs a distribution that accepts it).
 
-    Example (seed 004)::
+    Example::
 
         conditioned_scale = pyro.condition(scale, data={"measurement": torch.tensor(9.5)})
     """

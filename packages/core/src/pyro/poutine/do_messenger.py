@@ -18,7 +18,7 @@ class DoMessenger(Messenger):
     "counterfactual" world keeps its distribution); the intervened value is an observed
     site named ``NAME__CF`` hidden from the handlers outside.
 
-    Example (seed 004)::
+    Example::
 
         intervened = pyro.do(model, data={"b": torch.tensor(10.0)})
     """

@@ -140,7 +140,7 @@ def queue(fn: Optional[Callable] = None, queue=None, max_tries: Optional[int] = 
           num_samples: Optional[int] = None):
     """Run ``fn`` once per partial trace taken from ``queue`` (a ``queue.Queue`` of
     traces), extending the queue at each unseen discrete site: systematic search over
-    the discrete choices of a program (seed 002, 4.4).
+    the discrete choices of a program (as Pyro's ``Search`` uses it).
 
     Each call pops a partial trace, replays ``fn`` on it and returns ``fn``'s value if
     it completes. If ``fn`` reaches a site ``escape_fn(trace, msg)`` selects (by default

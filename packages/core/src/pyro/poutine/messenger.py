@@ -21,14 +21,14 @@ class Messenger:
     Override either the type-dispatched hooks ``_pyro_<type>`` / ``_pyro_post_<type>``
     (e.g. ``_pyro_sample``, ``_pyro_post_param``), or ``_process_message`` /
     ``_postprocess_message`` (Pyro's spelling) or ``process_message`` /
-    ``postprocess_message`` (the Mini Pyro style of seed 000), which receive every
-    message. ``process_message`` runs on the way down the stack (innermost handler
-    first), ``postprocess_message`` on the way back up (outermost first).
+    ``postprocess_message`` (the style of Pyro's Mini Pyro, ``pyro.contrib.minipyro``),
+    which receive every message. ``process_message`` runs on the way down the stack
+    (innermost handler first), ``postprocess_message`` on the way back up (outermost first).
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # Pyro's handlers override ``_process_message`` / ``_postprocess_message``, the
-        # seed's ``process_message`` / ``postprocess_message``: whichever a class defines
+        # Pyro's handlers override ``_process_message`` / ``_postprocess_message``, Mini
+        # Pyro's ``process_message`` / ``postprocess_message``: whichever a class defines
         # serves under both names, bound once here rather than dispatched per message.
         super().__init_subclass__(**kwargs)
         for public, private in (("process_message", "_process_message"),

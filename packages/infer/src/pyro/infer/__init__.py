@@ -1,10 +1,14 @@
+"""Inference (pyro-infer): stochastic variational inference with the ELBO family,
+importance sampling, exhaustive search, marginals, posterior predictive and MCMC.
+
+``pyro.infer.NAME`` also finds the algorithms that plugins register
+(``pyro_register_inference``); autoguides live in ``pyro.infer.autoguide``
+(pyro-autoguide).
+"""
+
+# pyro-infer and pyro-autoguide share this package: find every portion.
 __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 
-# Inference (pyro-infer): stochastic variational inference with the ELBO family,
-# importance sampling, exhaustive search, marginals, posterior predictive and MCMC.
-# ``pyro.infer.NAME`` also finds the algorithms that plugins register
-# (``pyro_register_inference``); autoguides live in ``pyro.infer.autoguide``
-# (pyro-autoguide). The first line lets both distributions share this package.
 import pyro.plugins
 
 from .abstract_infer import EmpiricalMarginal, TracePosterior

@@ -55,8 +55,8 @@ def iter_complete_traces(
 
 
 class Search(TracePosterior):
-    """Exact inference by systematic search (seed 002, 4.4): run ``model`` once for every
-    combination of values of its discrete latent sample sites (those whose distribution
+    """Exact inference by systematic search (Pyro 0.1's ``Search``): run ``model`` once for
+    every combination of values of its discrete latent sample sites (those whose distribution
     has ``enumerate_support``), weighting each complete execution by its log joint
     density (``trace.log_prob_sum()``, with scales and ``pyro.factor`` terms).
 

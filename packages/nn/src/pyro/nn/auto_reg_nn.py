@@ -288,7 +288,7 @@ class ConditionalAutoRegressiveNN(nn.Module):
 
     def get_mask_encoding(self) -> Union[torch.Tensor, List[torch.Tensor]]:
         """The degrees ``m(k)`` of the hidden units ([1] section 4): a ``LongTensor`` of shape
-        ``(H,)`` for a single hidden layer (the seed-era network), a list with one per layer
+        ``(H,)`` for a single hidden layer (Pyro 0.1's network), a list with one per layer
         otherwise."""
         degrees = [getattr(self, f"mask_encoding_{i}") for i in range(len(self.hidden_dims))]
         return degrees[0] if len(degrees) == 1 else degrees
@@ -328,7 +328,7 @@ class AutoRegressiveNN(ConditionalAutoRegressiveNN):
         AutoRegressiveNN(input_dim, hidden_dims, param_dims=[1, 1], permutation=None,
                          skip_connections=False, nonlinearity=nn.ReLU())
 
-    Seed-era signature (Pyro 0.1), still accepted::
+    Pyro 0.1's signature, still accepted::
 
         AutoRegressiveNN(input_dim, hidden_dim, output_dim_multiplier=1, mask_encoding=None,
                          permutation=None)
@@ -385,7 +385,7 @@ class AutoRegressiveNN(ConditionalAutoRegressiveNN):
         if output_dim_multiplier is not None:
             if param_dims is not None:
                 raise ValueError(
-                    "give either param_dims (modern) or output_dim_multiplier (seed), not both"
+                    "give either param_dims (modern) or output_dim_multiplier (Pyro 0.1), not both"
                 )
             param_dims = [_check_dim(output_dim_multiplier, "output_dim_multiplier")]
         elif param_dims is None:

@@ -1,11 +1,11 @@
-"""The inverse autoregressive flow of the Pyro 0.1 manual (seed 002, 5.2.3):
+"""The inverse autoregressive flow of Pyro 0.1-0.2 (Kingma et al., 2016):
 :class:`InverseAutoRegressiveFlow` (also spelled ``InverseAutoregressiveFlow``) and the
 :func:`iaf` helper.
 
 The transform itself is :class:`pyro.distributions.transforms.AffineAutoregressive` (a torch
-``Transform`` and ``nn.Module``); this module adds the seed constructor (``input_dim``,
-``hidden_dim``, ``sigmoid_bias``, ``permutation``), the seed methods (``get_arn``,
-``inverse``, ``log_det_jacobian``) and the seed's inversion contract: only values produced by
+``Transform`` and ``nn.Module``); this module adds the Pyro 0.1 constructor (``input_dim``,
+``hidden_dim``, ``sigmoid_bias``, ``permutation``), its methods (``get_arn``,
+``inverse``, ``log_det_jacobian``) and its inversion contract: only values produced by
 the flow's own forward pass (cached) are inverted.
 """
 from __future__ import annotations
@@ -48,7 +48,7 @@ class InverseAutoRegressiveFlow(AffineAutoregressive):
     ``(m, s) = arn(x)`` (output ``i`` depends only on the inputs before ``i`` in the
     autoregressive order).
 
-    * gated form (``stable=True``, the seed's default):
+    * gated form (``stable=True``, Pyro 0.1's default):
       :math:`\sigma = \mathrm{sigmoid}(s + \text{sigmoid\_bias})`,
       :math:`y = \sigma \odot x + (1 - \sigma) \odot m`;
     * affine form (``stable=False``): :math:`\log\sigma = \mathrm{clamp}(s,
@@ -58,13 +58,13 @@ class InverseAutoRegressiveFlow(AffineAutoregressive):
     In both, :math:`\log|\det \partial y / \partial x| = \sum_i \log\sigma_i` exactly (the
     Jacobian is triangular in the autoregressive order), of shape ``batch``.
 
-    As in the seed, inversion is only supported for the value most recently produced by the
+    As in Pyro 0.1, inversion is only supported for the value most recently produced by the
     flow's own forward pass (cached), which is what ``TransformedDistribution.log_prob`` needs
     when scoring its own samples inside a guide. Inverting any other tensor raises
     :class:`CachedInverseError`; :meth:`sequential_inverse` computes an exact inverse with
     ``input_dim`` network passes when that is really wanted.
 
-    Example (seed 002)::
+    Example::
 
         base_dist = dist.Normal(torch.zeros(2), 1.0).to_event(1)
         iaf = InverseAutoRegressiveFlow(2, 16)
