@@ -20,12 +20,10 @@ def _is_gaussian(fn) -> bool:
 def _vector_noise(fn):
     """``fn`` (event dims ``k >= 1``) as a distribution of event dim 1: the extra
     reinterpreted dims (e.g. time) go back to the batch."""
-    base, event_dim = fn, 0
+    base = fn
     while isinstance(base, torch.distributions.Independent):
-        event_dim += base.reinterpreted_batch_ndims
         base = base.base_dist
-    base_event_dim = len(base.event_shape)
-    if base_event_dim >= 1:
+    if len(base.event_shape) >= 1:  # e.g. MultivariateNormal
         return base
     return dist.Independent(base, 1)
 
