@@ -134,3 +134,38 @@ def test_continuous_site_without_num_samples_is_refused():
 
     with pytest.raises(ValueError, match="'z1'"):
         TraceTMC_ELBO(max_plate_nesting=1).loss(chain_model, guide, X)
+
+
+def test_diagonal_draws_keep_one_sample_dim_per_variable():
+    # a chain of 6 sampled sites with K=20: nested draws would need 20^6 entries
+    def model(x):
+        z = torch.zeros(())
+        for t in range(6):
+            z = pyro.sample(f"z{t}", dist.Normal(z, 1.0))
+        pyro.sample("x", dist.Normal(z, 1.0), obs=x)
+
+    def guide(x):
+        z = torch.zeros(())
+        for t in range(6):
+            z = pyro.sample(f"z{t}", dist.Normal(0.5 * z, 1.5),
+                            infer={"enumerate": "parallel", "num_samples": 20})
+
+    exact = dist.Normal(0.0, math.sqrt(7.0)).log_prob(torch.tensor(2.0)).item()
+    elbo = TraceTMC_ELBO(max_plate_nesting=0)
+    model_trace, guide_trace = elbo._get_trace(model, guide, (torch.tensor(2.0),), {})
+    assert max(s["value"].numel() for s in guide_trace.nodes.values()
+               if s["type"] == "sample") == 20
+    _unbiased(lambda: elbo.loss(model, guide, torch.tensor(2.0)), exact, 300)
+
+    def mismatched(x):
+        z = pyro.sample("z0", dist.Normal(0.0, 1.5), infer={"enumerate": "parallel",
+                                                            "num_samples": 4})
+        pyro.sample("z1", dist.Normal(z, 1.5), infer={"enumerate": "parallel",
+                                                     "num_samples": 5})
+
+    def short_model(x):
+        z = pyro.sample("z0", dist.Normal(0.0, 1.0))
+        pyro.sample("z1", dist.Normal(z, 1.0))
+
+    with pytest.raises(ValueError, match="'z1'"):
+        elbo.loss(short_model, mismatched, torch.tensor(0.0))

@@ -35,10 +35,12 @@ class _TMCMessenger(Messenger):
         self.first_available_dim = first_available_dim
         self._dims: Dict[str, int] = {}
         self._current: Dict[int, int] = {}
+        self._sampled: Dict[int, int] = {}  # dim of a sampled variable -> its num_samples
 
     def __enter__(self):
         self._dims = {}
         self._current = {}
+        self._sampled = {}
         return super().__enter__()
 
     def _pyro_sample(self, msg) -> None:
@@ -61,19 +63,45 @@ class _TMCMessenger(Messenger):
         if num_samples is None:
             support = enumerate_site(msg)
             value = support.reshape(support.shape[:1] + (1,) * (-1 - dim) + event_shape)
-        else:
+        diagonal = []
+        if num_samples is not None:
             draws = fn.rsample((num_samples,)) if fn.has_rsample else fn.sample((num_samples,))
             nb = len(batch_shape)
             target = max(nb, -dim)
             draws = draws.reshape((num_samples,) + (1,) * (target - nb) + draws.shape[1:])
             # move the draws' dim (leftmost) to ``dim``, whose size is 1 there
             value = draws.transpose(0, 1 + target + dim).squeeze(0)
+            # the k-th draw follows the k-th draw of each sampled parent (diagonal)
+            for d in range(-nb, self.first_available_dim + 1):
+                if batch_shape[d] != 1 and d in self._sampled:
+                    if self._sampled[d] != num_samples:
+                        raise ValueError(
+                            f"TraceTMC_ELBO: site {msg['name']!r} draws {num_samples} samples "
+                            f"but depends on a sampled site with {self._sampled[d]}; give "
+                            f"dependent sites the same num_samples"
+                        )
+                    value = diagonal_of(value, dim - len(event_shape), d - len(event_shape))
+                    diagonal.append(d)
+            self._sampled[dim] = num_samples
         var_id = len(self._dims)
         self._dims[msg["name"]] = dim
         self._current[dim] = var_id
         msg["value"] = value
-        msg["infer"] = {**infer, "_enumerate_dim": dim, "_dim_to_id": dict(self._current)}
+        msg["infer"] = {**infer, "_enumerate_dim": dim, "_dim_to_id": dict(self._current),
+                        "_tmc_diagonal": diagonal}
         msg["done"] = True
+
+
+def diagonal_of(tensor: torch.Tensor, dim: int, parent_dim: int) -> torch.Tensor:
+    """The entries of ``tensor`` where the index along ``dim`` equals the index along
+    ``parent_dim`` (both negative, ``dim`` left of ``parent_dim``, equal sizes): kept
+    along ``dim``, with ``parent_dim`` reduced to size 1."""
+    if tensor.dim() < -parent_dim or tensor.shape[parent_dim] == 1:
+        return tensor
+    r = tensor.dim()
+    a, b = r + dim, r + parent_dim
+    diag = tensor.diagonal(dim1=a, dim2=b).movedim(-1, a)
+    return diag.unsqueeze(b)
 
 
 class TraceTMC_ELBO(ELBO):
@@ -84,8 +112,11 @@ class TraceTMC_ELBO(ELBO):
     Latent sites marked ``infer={"enumerate": "parallel", "num_samples": K}`` (e.g. by
     ``config_enumerate(guide, num_samples=K)``) get ``K`` draws along their own batch
     dim: in the guide, draws from ``q``; in the model (sites the guide does not sample),
-    draws from the prior. Sites marked ``"parallel"`` without ``num_samples`` are summed
-    over their whole support, exactly. The estimate
+    draws from the prior. The ``k``-th draw of a site follows the ``k``-th draws of the
+    sampled sites it depends on (Pyro's ``tmc="diagonal"``; dependent sites need the
+    same ``K``), so every factor has at most one sample dim per variable it holds.
+    Sites marked ``"parallel"`` without ``num_samples`` are summed over their whole
+    support, exactly. The estimate
 
     .. math:: \\hat p(x) = \\sum_{k_1 .. k_n} \\prod_i \\frac{1}{K_i}
         \\prod_{\\text{sites}} \\frac{p(\\cdot)}{q(\\cdot)}
@@ -93,8 +124,10 @@ class TraceTMC_ELBO(ELBO):
     averages the importance weights of every combination of draws; it is contracted
     variable by variable, plate by plate (a local variable's draws are averaged inside
     its plate). ``E[p_hat] = p(x)``, so ``-E[log p_hat] >= -log p(x)``, tighter as ``K``
-    grows, and exact when everything is enumerated. A child site gets ``K`` draws for
-    every draw of the variables it depends on (nested importance sampling).
+    grows, and exact when everything is enumerated. In the weight of a combination of
+    draws the model's factors pair every draw of a child with every draw of its parents,
+    while the guide's density of the child's ``k``-th draw is the one it was drawn from
+    (given the parents' ``k``-th draws), which keeps ``p_hat`` unbiased.
 
     Gradients: reparameterized draws carry them; non-reparameterized guide draws add
     the score-function term ``log p_hat * grad sum log q``. Takes
@@ -170,6 +203,11 @@ class TraceTMC_ELBO(ELBO):
             if exact:
                 # summed over the support: the guide's probabilities drop out
                 lp = torch.zeros_like(lp)
+            elif enumerated:
+                # the proposal of the k-th draw is q given the k-th draws of its parents
+                own = site["infer"]["_enumerate_dim"]
+                for parent in site["infer"].get("_tmc_diagonal", ()):
+                    lp = diagonal_of(lp, own, parent)
             elif not site["fn"].has_rsample:
                 sf = scale_and_mask(lp, 1.0, site["mask"]).sum()
                 score = score + sf
