@@ -169,3 +169,20 @@ def test_diagonal_draws_keep_one_sample_dim_per_variable():
 
     with pytest.raises(ValueError, match="'z1'"):
         elbo.loss(short_model, mismatched, torch.tensor(0.0))
+
+
+def test_model_side_sampled_chain_is_unbiased():
+    # no guide: the model's own chain drawn from its prior, K draws per site; x depends on
+    # both z1 and z2, so pairing z2's draws with the wrong z1 draws would bias p_hat
+    def model(x):
+        z1 = pyro.sample("z1", dist.Normal(0.0, 1.0))
+        z2 = pyro.sample("z2", dist.Normal(z1, 1.0))
+        with pyro.plate("data", len(x)):
+            pyro.sample("x", dist.Normal(z2 + 0.5 * z1, 0.5), obs=x)
+
+    # x_n = 1.5 z1 + e2 + eps_n
+    cov = 0.25 * torch.eye(len(X)) + 3.25 * torch.ones(len(X), len(X))
+    exact = dist.MultivariateNormal(torch.zeros(len(X)), cov).log_prob(X).item()
+    elbo = TraceTMC_ELBO(max_plate_nesting=1)
+    sampled = config_enumerate(model, num_samples=8)
+    _unbiased(lambda: elbo.loss(sampled, empty_guide, X), exact, 400)

@@ -191,8 +191,14 @@ class TraceTMC_ELBO(ELBO):
                 continue
             lp = site_log_prob(site)
             if name not in guide_nodes and site["infer"].get("num_samples") is not None:
-                # drawn from the prior: p / q = 1; the score carries the parameters' gradient
-                lp = torch.zeros_like(lp) if site["fn"].has_rsample else lp - lp.detach()
+                # drawn from the prior: the proposal of the k-th draw is the prior given the
+                # parents' k-th draws, so p / q is 1 on the diagonal (for non-reparameterized
+                # draws the score carries the parameters' gradient)
+                proposal = lp
+                own = site["infer"]["_enumerate_dim"]
+                for parent in site["infer"].get("_tmc_diagonal", ()):
+                    proposal = diagonal_of(proposal, own, parent)
+                lp = lp - (proposal if site["fn"].has_rsample else proposal.detach())
             add(site, lp, "model", own_variable=name not in guide_nodes)
         for site in guide_nodes.values():
             if site["type"] != "sample" or type(site["fn"]).__name__ == "_Subsample":
