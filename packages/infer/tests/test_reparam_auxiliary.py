@@ -111,19 +111,6 @@ def test_gumbel_softmax_straight_through():
     assert logits.grad is not None and logits.grad.abs().sum() > 0
 
 
-class _ConjugateBeta(dist.Beta):
-    """A Beta prior with its conjugate update by a Beta pseudo-likelihood g(z) =
-    Beta(z; a, b): p g / Z = Beta(alpha + a - 1, beta + b - 1)."""
-
-    def conjugate_update(self, other):
-        post = dist.Beta(self.concentration1 + other.concentration1 - 1,
-                         self.concentration0 + other.concentration0 - 1)
-        log_z = (torch.lgamma(post.concentration1) + torch.lgamma(post.concentration0)
-                 - torch.lgamma(post.concentration1 + post.concentration0))
-        log_z = log_z - _log_beta(self) - _log_beta(other)
-        return post, log_z
-
-
 def _log_beta(d):
     a, b = d.concentration1, d.concentration0
     return torch.lgamma(a) + torch.lgamma(b) - torch.lgamma(a + b)
@@ -134,7 +121,7 @@ def test_conjugate_exact_posterior(callable_guide):
     total, count = torch.tensor(10.0), torch.tensor(2.0)
 
     def model(total):
-        prob = pyro.sample("prob", _ConjugateBeta(0.5, 1.5))
+        prob = pyro.sample("prob", dist.Beta(0.5, 1.5))  # Beta.conjugate_update
         pyro.sample("count", dist.Binomial(total, prob), obs=count)
 
     likelihood = dist.Beta(1 + count, 1 + total - count)

@@ -129,6 +129,15 @@ class TorchDistributionMixin:
             return ScoreParts(log_prob=log_prob, score_function=0, entropy_term=log_prob)
         return ScoreParts(log_prob=log_prob, score_function=log_prob, entropy_term=0)
 
+    def conjugate_update(self, other):
+        """EXPERIMENTAL. ``(fg, log_normalizer)`` with ``self.log_prob(x) +
+        other.log_prob(x) == fg.log_prob(x) + log_normalizer``, for families closed under
+        products (``Beta``, ``Gamma``, ``Dirichlet``, ``GaussianHMM`` override it).
+
+        :raises NotImplementedError: for a family without a conjugate update.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support .conjugate_update()")
+
 
 class TorchDistribution(_td.Distribution, TorchDistributionMixin):
     """Base class of Pyro's own families: a torch ``Distribution`` with Pyro's methods.

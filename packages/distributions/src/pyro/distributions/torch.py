@@ -29,6 +29,7 @@ from pyro.primitive_distributions.torch_distribution import (
 )
 
 from ._torch_fixes import FIXES
+from .conjugate_updates import CONJUGATE_UPDATES
 from .fast_beta import FastBeta
 
 #: Direct implementations that replace torch's for speed (same distribution, tested
@@ -174,6 +175,8 @@ def _wrap(torch_cls: type) -> type:
         namespace["expand"] = vars(fix)["expand"]
     bases = (torch_cls, TorchDistributionMixin) if fix is None else (fix, torch_cls,
                                                                       TorchDistributionMixin)
+    if name in CONJUGATE_UPDATES:  # adds conjugate_update (Beta, Gamma, Dirichlet)
+        bases = (CONJUGATE_UPDATES[name],) + bases
     return type(name, bases, namespace)
 
 
