@@ -387,25 +387,28 @@ class AutoNormal(AutoGuide):
         return result
 
     def median(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
-        """The posterior median of each site: ``transform(loc)`` (full plate size)."""
+        """The posterior median of each site: ``transform(loc)`` (full plate size),
+        detached from the parameters."""
         self._ensure_setup(args, kwargs)
-        with torch.no_grad():
-            return {site.name: site.transform(self._loc_scale(site)[0]) for site in self._sites}
+        with torch.no_grad():  # detach too: an identity transform returns the leaf itself
+            return {site.name: site.transform(self._loc_scale(site)[0]).detach()
+                    for site in self._sites}
 
     def quantiles(self, quantiles: Union[Sequence[float], torch.Tensor], *args,
                   **kwargs) -> Dict[str, torch.Tensor]:
         """Marginal posterior quantiles of each site: a tensor of shape
         ``(len(quantiles),) + site_shape`` per site (``transform`` of the Normal's
-        quantiles, exact since the transform is monotone elementwise)."""
+        quantiles, exact since the transform is monotone elementwise), detached from the
+        parameters."""
         self._ensure_setup(args, kwargs)
         result = {}
-        for site in self._sites:
-            with torch.no_grad():
+        with torch.no_grad():
+            for site in self._sites:
                 loc, scale = self._loc_scale(site)
-            q = torch.as_tensor(quantiles, dtype=loc.dtype, device=loc.device)
-            q = q.reshape((-1,) + (1,) * loc.dim())
-            u = dist.Normal(loc, scale).icdf(q)
-            result[site.name] = site.transform(u)
+                q = torch.as_tensor(quantiles, dtype=loc.dtype, device=loc.device)
+                q = q.reshape((-1,) + (1,) * loc.dim())
+                u = dist.Normal(loc.detach(), scale.detach()).icdf(q)
+                result[site.name] = site.transform(u)
         return result
 
 

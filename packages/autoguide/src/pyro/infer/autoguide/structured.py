@@ -290,4 +290,4 @@ class AutoStructured(AutoGuide):
             self._setup_prototype(*args, **kwargs)
         with torch.no_grad():
             return {s.name: s.transform(self._param("locs", s.name).reshape(s.init_loc.shape))
-                    for s in self._sites}
+                    .detach() for s in self._sites}
