@@ -192,7 +192,7 @@ class Trace(Mapping):
         ``batch_shape``), ``log_prob`` (scaled and masked) and ``log_prob_sum``
         (see :func:`site_log_prob`)."""
         for _, site in self._sample_sites(site_filter):
-            if "log_prob_sum" not in site:
+            if "log_prob" not in site or "log_prob_sum" not in site:
                 site["log_prob_sum"] = site_log_prob(site).sum()
 
     def compute_score_parts(self) -> None:
@@ -200,7 +200,8 @@ class Trace(Mapping):
         masked, for each non-subsample sample site, plus the keys of
         :meth:`compute_log_prob` (see :func:`site_score_parts`)."""
         for _, site in self._sample_sites(_allow_all):
-            if "score_parts" not in site or "log_prob_sum" not in site:
+            if "score_parts" not in site or "log_prob" not in site \
+                    or "log_prob_sum" not in site:
                 site["log_prob_sum"] = site_score_parts(site).log_prob.sum()
 
     # ------------------------------------------------------- packed tensors
