@@ -2,6 +2,7 @@
 installs, and keep working when one of them is uninstalled."""
 
 import importlib.util
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,23 @@ def test_wheels_share_the_namespace_and_survive_an_uninstall(tmp_path, wheels):
     )
     res = env.run("import pyro.infer", check=False)
     assert res.returncode != 0 and "ModuleNotFoundError" in res.stderr
+
+
+#: The PEP 561 marker of each distribution, in the top package it owns.
+PY_TYPED = {
+    "core": "pyro/py.typed",
+    "distributions": "pyro/distributions/py.typed",
+    "optim": "pyro/optim/py.typed",
+    "nn": "pyro/nn/py.typed",
+    "infer": "pyro/infer/py.typed",
+    "autoguide": "pyro/infer/autoguide/py.typed",
+}
+
+
+def test_every_wheel_ships_its_py_typed_marker(wheels):
+    for wheel in wheels:
+        package = wheel.name.split("-")[0].removeprefix("pyro_")
+        assert PY_TYPED[package] in zipfile.ZipFile(wheel).namelist(), wheel.name
 
 
 def test_editable_installs_share_the_namespace(tmp_path):

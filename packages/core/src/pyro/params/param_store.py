@@ -151,12 +151,12 @@ class ParamStoreDict:
                 # Keep nn.Module parameters themselves, so training updates the module.
                 unconstrained = constrained
             else:
-                unconstrained = constrained.detach().clone().requires_grad_(requires_grad=True)
+                unconstrained = constrained.detach().clone().requires_grad_()
         else:
             transform = _transform_for(name, constraint)
             with torch.no_grad():
                 unconstrained = transform.inv(constrained.detach())
-            unconstrained = unconstrained.contiguous().requires_grad_(requires_grad=True)
+            unconstrained = unconstrained.contiguous().requires_grad_()
         self._put(name, unconstrained, constraint, transform)
         return unconstrained
 
@@ -294,9 +294,9 @@ class ParamStoreDict:
             staged.append((name, unconstrained, constraint, transform))
         for name, unconstrained, constraint, transform in staged:
             if unconstrained.is_leaf:
-                leaf = unconstrained.requires_grad_(requires_grad=True)
+                leaf = unconstrained.requires_grad_()
             else:
-                leaf = unconstrained.detach().clone().requires_grad_(requires_grad=True)
+                leaf = unconstrained.detach().clone().requires_grad_()
             self._put(name, leaf, constraint, transform)
 
     def save(self, filename: str) -> None:

@@ -68,16 +68,15 @@ class Marginal:
         self.__wrapped__ = fn
 
     def __call__(self, *args, **kwargs) -> ValueDistribution:
-        key = None
-        if self._cache is not None:
-            key = _hash_key((args, tuple(sorted(kwargs.items()))))
-            if key is not None and key in self._cache:
-                return self._cache[key]
+        cache = self._cache
+        key = None if cache is None else _hash_key((args, tuple(sorted(kwargs.items()))))
+        if cache is not None and key is not None and key in cache:
+            return cache[key]
         posterior = Search(self.fn, max_tries=self.max_tries).run(*args, **kwargs)
         values = [tr.nodes["_RETURN"]["value"] for tr in posterior.exec_traces]
         d = ValueDistribution(values, posterior.log_weight_tensor())
-        if key is not None:
-            self._cache[key] = d
+        if cache is not None and key is not None:
+            cache[key] = d
         return d
 
 
