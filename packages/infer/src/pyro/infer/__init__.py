@@ -11,7 +11,7 @@ __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 
 import pyro.plugins
 
-from .abstract_infer import EmpiricalMarginal, TracePosterior
+from .abstract_infer import EmpiricalMarginal, TracePosterior, TracePredictive
 from .csis import CSIS
 from .discrete import infer_discrete
 from .elbo import ELBO
@@ -21,6 +21,7 @@ from .fitting import fit
 from .importance import Importance, vectorized_importance_weights
 from .marginal import Marginal
 from .mcmc import HMC, MCMC, NUTS
+from .mcmc.rwkernel import RandomWalkKernel
 from .predictive import MHResampler, Predictive, WeighedPredictive
 from .renyi_elbo import RenyiELBO
 from .rws import ReweightedWakeSleep
@@ -58,6 +59,7 @@ __all__ = [
     "Marginal",
     "Predictive",
     "RBFSteinKernel",
+    "RandomWalkKernel",
     "RenyiELBO",
     "ReweightedWakeSleep",
     "Search",
@@ -67,6 +69,7 @@ __all__ = [
     "TraceTMC_ELBO",
     "TraceTailAdaptive_ELBO",
     "TracePosterior",
+    "TracePredictive",
     "WeighedPredictive",
     "Trace_ELBO",
     "Trace_MMD",

@@ -1,8 +1,9 @@
 """Posteriors represented by weighted execution traces: :class:`TracePosterior`,
-:class:`EmpiricalMarginal` and :class:`Marginals`."""
+:class:`EmpiricalMarginal`, :class:`Marginals` and the deprecated :class:`TracePredictive`."""
 from __future__ import annotations
 
 import math
+import warnings
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -11,7 +12,7 @@ import torch
 from pyro import poutine
 from pyro.distributions import Empirical
 
-__all__ = ["EmpiricalMarginal", "Marginals", "TracePosterior"]
+__all__ = ["EmpiricalMarginal", "Marginals", "TracePosterior", "TracePredictive"]
 
 
 def _as_log_weight(w: Any) -> torch.Tensor:
@@ -128,6 +129,59 @@ class TracePosterior:
         if not pointwise:
             waic, p_waic = waic.sum(), p_waic.sum()
         return OrderedDict([("waic", waic), ("p_waic", p_waic)])
+
+
+class TracePredictive(TracePosterior):
+    """Traces of the posterior predictive distribution, from the traces of an approximate
+    posterior.
+
+    .. warning:: Deprecated (as in Pyro 1.9, with a ``FutureWarning``): use
+        :class:`~pyro.infer.predictive.Predictive` instead.
+
+    Each of the ``num_samples`` traces is the model run again with its latent sites fixed
+    (replayed) to those of one trace drawn from ``posterior`` by weight, so the other
+    sites, the responses and ``"_RETURN"``, are drawn anew. Every trace has log weight 0.
+
+    :param model: the model, a callable containing Pyro primitives.
+    :param posterior: a :class:`TracePosterior` (e.g. ``Importance``) holding the
+        approximate posterior; it is run on the same arguments first when it has no traces.
+    :param num_samples: the number of predictive traces.
+    :param keep_sites: the latent sites taken from the posterior (default: all of them);
+        the others are drawn from the model's prior.
+    :raises ValueError: when ``posterior`` is not a :class:`TracePosterior`.
+    """
+
+    def __init__(self, model, posterior: TracePosterior, num_samples: int,
+                 keep_sites: Optional[Sequence[str]] = None) -> None:
+        if not isinstance(posterior, TracePosterior):
+            raise ValueError(f"TracePredictive expects a TracePosterior (e.g. "
+                             f"Importance(...).run(...)), got {type(posterior).__name__}")
+        warnings.warn("The `TracePredictive` class is deprecated and will be removed in a "
+                      "future release. Use the `pyro.infer.Predictive` class instead.",
+                      FutureWarning, stacklevel=2)
+        self.model = model
+        self.posterior = posterior
+        self.num_samples = num_samples
+        self.keep_sites = None if keep_sites is None else set(keep_sites)
+        super().__init__()
+
+    def _latent_trace(self, trace):
+        # only latent sample sites are replayed: responses (observed in the posterior's
+        # traces) and the sites not kept are drawn anew
+        kept = trace.copy()
+        for name, site in trace.nodes.items():
+            latent = site["type"] == "sample" and not site["is_observed"]
+            if not latent or (self.keep_sites is not None and name not in self.keep_sites):
+                kept.remove_node(name)
+        return kept
+
+    def _traces(self, *args, **kwargs) -> Iterator[Tuple]:
+        if not self.posterior.exec_traces:
+            self.posterior.run(*args, **kwargs)
+        for _ in range(self.num_samples):
+            latent = self._latent_trace(self.posterior(*args, **kwargs))
+            replayed = poutine.replay(self.model, trace=latent)
+            yield poutine.trace(replayed).get_trace(*args, **kwargs), 0.0, 0
 
 
 class EmpiricalMarginal(Empirical):
