@@ -349,6 +349,24 @@ def _jsonable(value: Any) -> Any:
     return _SKIP
 
 
+def _abridge(rows: List[Dict[str, Any]], keep: int = 10, limit: int = 25
+             ) -> Tuple[List[Dict[str, Any]], Dict[str, int]]:
+    """The rows to print: all rows of a site with at most ``limit`` elements, the first
+    ``keep`` of a larger one (a VAE's per-image codes); and the count left out per site."""
+    per_site: Dict[str, int] = {}
+    for r in rows:
+        site = r["site"].split("[")[0]
+        per_site[site] = per_site.get(site, 0) + 1
+    shown, seen = [], {}
+    for r in rows:
+        site = r["site"].split("[")[0]
+        seen[site] = seen.get(site, 0) + 1
+        if per_site[site] <= limit or seen[site] <= keep:
+            shown.append(r)
+    hidden = {s: n - keep for s, n in per_site.items() if n > limit}
+    return shown, hidden
+
+
 def load_model_namespace(path: str) -> Dict[str, Any]:
     """Run the model file at ``path``: its namespace, with ``model`` checked and ``data``
     made a dict (see :func:`load_model_file`).
@@ -413,7 +431,10 @@ def fit_command(args: argparse.Namespace) -> int:
                           "summary": rows, "info": info}))
     else:
         print(f"\n{os.path.basename(path)}: posterior summary ({args.algo})")
-        print(format_summary(rows, args.prob))
+        shown, hidden = _abridge(rows)
+        print(format_summary(shown, args.prob))
+        for site, count in hidden.items():
+            print(f"({site}: {count} more elements not shown; --out or --json has them all)")
     out = sys.stderr if args.json else sys.stdout
     if args.out:
         _write_samples(samples, args.out, group_by_chain)
