@@ -565,3 +565,25 @@ def _load_scheduler(scheduler: Any, state: dict, name: Optional[str]) -> None:
             f"the saved scheduler state of parameter {name!r} does not fit "
             f"{type(scheduler).__name__} ({type(e).__name__}: {e})"
         ) from e
+
+
+def is_scheduler(optimizer: Any) -> bool:
+    """Whether ``optimizer`` is a torch learning-rate scheduler (a subclass of
+    ``torch.optim.lr_scheduler.LRScheduler`` or ``ReduceLROnPlateau``) rather than a torch
+    optimizer or anything else; ``PyroOptim`` / ``PyroLRScheduler`` objects give False."""
+    from .pytorch_optimizers import _SCHEDULER_BASES  # that module imports this one
+
+    return isinstance(optimizer, _SCHEDULER_BASES)
+
+
+#: Pyro's wrappers of its own optimizers are reachable here too (as in Pyro), the very
+#: objects of ``pyro.optim``; looked up lazily since ``pyro.optim`` imports this module.
+_PACKAGE_WRAPPERS = ("AdagradRMSProp", "ClippedAdam", "DCTAdam")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PACKAGE_WRAPPERS:
+        import pyro.optim
+
+        return getattr(pyro.optim, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
