@@ -171,7 +171,8 @@ def test_diagonal_draws_keep_one_sample_dim_per_variable():
         elbo.loss(short_model, mismatched, torch.tensor(0.0))
 
 
-def test_model_side_sampled_chain_is_unbiased():
+@pytest.mark.parametrize("tmc", ["diagonal", "mixture"])
+def test_model_side_sampled_chain_is_unbiased(tmc):
     # no guide: the model's own chain drawn from its prior, K draws per site; x depends on
     # both z1 and z2, so pairing z2's draws with the wrong z1 draws would bias p_hat
     def model(x):
@@ -184,5 +185,18 @@ def test_model_side_sampled_chain_is_unbiased():
     cov = 0.25 * torch.eye(len(X)) + 3.25 * torch.ones(len(X), len(X))
     exact = dist.MultivariateNormal(torch.zeros(len(X)), cov).log_prob(X).item()
     elbo = TraceTMC_ELBO(max_plate_nesting=1)
-    sampled = config_enumerate(model, num_samples=8)
+    sampled = config_enumerate(model, num_samples=8, tmc=tmc)
     _unbiased(lambda: elbo.loss(sampled, empty_guide, X), exact, 400)
+
+
+def test_guide_mixture_draws_are_unbiased():
+    exact = chain_log_evidence(X)
+
+    def guide(x):
+        z1 = pyro.sample("z1", dist.Normal(0.3, 1.0),
+                         infer={"enumerate": "parallel", "num_samples": 5, "tmc": "mixture"})
+        pyro.sample("z2", dist.Normal(0.5 * z1, 1.2),
+                    infer={"enumerate": "parallel", "num_samples": 7, "tmc": "mixture"})
+
+    elbo = TraceTMC_ELBO(max_plate_nesting=1)
+    _unbiased(lambda: elbo.loss(chain_model, guide, X), exact, 400)

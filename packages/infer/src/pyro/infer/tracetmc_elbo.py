@@ -71,16 +71,21 @@ class _TMCMessenger(Messenger):
             draws = draws.reshape((num_samples,) + (1,) * (target - nb) + draws.shape[1:])
             # move the draws' dim (leftmost) to ``dim``, whose size is 1 there
             value = draws.transpose(0, 1 + target + dim).squeeze(0)
-            # the k-th draw follows the k-th draw of each sampled parent (diagonal)
+            # the k-th draw follows the k-th draw of each sampled parent ("diagonal") or a
+            # draw of each parent picked at random ("mixture")
+            mixture = infer.get("tmc", "diagonal") == "mixture"
             for d in range(-nb, self.first_available_dim + 1):
                 if batch_shape[d] != 1 and d in self._sampled:
-                    if self._sampled[d] != num_samples:
+                    if not mixture and self._sampled[d] != num_samples:
                         raise ValueError(
                             f"TraceTMC_ELBO: site {msg['name']!r} draws {num_samples} samples "
                             f"but depends on a sampled site with {self._sampled[d]}; give "
-                            f"dependent sites the same num_samples"
+                            f"dependent sites the same num_samples (or tmc='mixture')"
                         )
-                    value = diagonal_of(value, dim - len(event_shape), d - len(event_shape))
+                    index = (torch.randint(batch_shape[d], (num_samples,), device=value.device)
+                             if mixture else torch.arange(num_samples, device=value.device))
+                    value = select_parent(value, dim - len(event_shape),
+                                          d - len(event_shape), index)
                     diagonal.append(d)
             self._sampled[dim] = num_samples
         var_id = len(self._dims)
@@ -90,6 +95,35 @@ class _TMCMessenger(Messenger):
         msg["infer"] = {**infer, "_enumerate_dim": dim, "_dim_to_id": dict(self._current),
                         "_tmc_diagonal": diagonal}
         msg["done"] = True
+
+
+def select_parent(tensor: torch.Tensor, dim: int, parent_dim: int,
+                  index: torch.Tensor) -> torch.Tensor:
+    """The entries of ``tensor`` at ``parent_dim`` index ``index[k]`` for each ``k`` along
+    ``dim`` (both negative); ``parent_dim`` is reduced to size 1."""
+    r = tensor.dim()
+    a, b = r + dim, r + parent_dim
+    shape = [1] * r
+    shape[a] = index.numel()
+    target = list(tensor.shape)
+    target[b] = 1
+    return tensor.gather(b, index.reshape(shape).expand(target))
+
+
+def proposal_log_prob(site, lp: torch.Tensor) -> torch.Tensor:
+    """The log density of the distribution a sampled site's draws came from: ``lp``
+    (the site's density given every parent draw) on the diagonal of each sampled
+    parent's dim, or averaged over that dim for ``tmc="mixture"``."""
+    own = site["infer"]["_enumerate_dim"]
+    mixture = site["infer"].get("tmc", "diagonal") == "mixture"
+    for parent in site["infer"].get("_tmc_diagonal", ()):
+        if lp.dim() < -parent or lp.shape[parent] == 1:
+            continue
+        if mixture:
+            lp = lp.logsumexp(parent, keepdim=True) - math.log(lp.shape[parent])
+        else:
+            lp = diagonal_of(lp, own, parent)
+    return lp
 
 
 def diagonal_of(tensor: torch.Tensor, dim: int, parent_dim: int) -> torch.Tensor:
@@ -113,8 +147,10 @@ class TraceTMC_ELBO(ELBO):
     ``config_enumerate(guide, num_samples=K)``) get ``K`` draws along their own batch
     dim: in the guide, draws from ``q``; in the model (sites the guide does not sample),
     draws from the prior. The ``k``-th draw of a site follows the ``k``-th draws of the
-    sampled sites it depends on (Pyro's ``tmc="diagonal"``; dependent sites need the
-    same ``K``), so every factor has at most one sample dim per variable it holds.
+    sampled sites it depends on (``tmc="diagonal"``, the default; dependent sites need the
+    same ``K``) or a draw of each picked at random (``tmc="mixture"``: the proposal is
+    the mixture over the parents' draws), so every factor has at most one sample dim per
+    variable it holds.
     Sites marked ``"parallel"`` without ``num_samples`` are summed over their whole
     support, exactly. The estimate
 
@@ -194,10 +230,7 @@ class TraceTMC_ELBO(ELBO):
                 # drawn from the prior: the proposal of the k-th draw is the prior given the
                 # parents' k-th draws, so p / q is 1 on the diagonal (for non-reparameterized
                 # draws the score carries the parameters' gradient)
-                proposal = lp
-                own = site["infer"]["_enumerate_dim"]
-                for parent in site["infer"].get("_tmc_diagonal", ()):
-                    proposal = diagonal_of(proposal, own, parent)
+                proposal = proposal_log_prob(site, lp)
                 lp = lp - (proposal if site["fn"].has_rsample else proposal.detach())
             add(site, lp, "model", own_variable=name not in guide_nodes)
         for site in guide_nodes.values():
@@ -211,9 +244,7 @@ class TraceTMC_ELBO(ELBO):
                 lp = torch.zeros_like(lp)
             elif enumerated:
                 # the proposal of the k-th draw is q given the k-th draws of its parents
-                own = site["infer"]["_enumerate_dim"]
-                for parent in site["infer"].get("_tmc_diagonal", ()):
-                    lp = diagonal_of(lp, own, parent)
+                lp = proposal_log_prob(site, lp)
             elif not site["fn"].has_rsample:
                 sf = scale_and_mask(lp, 1.0, site["mask"]).sum()
                 score = score + sf
