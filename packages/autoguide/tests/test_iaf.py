@@ -7,9 +7,9 @@ from torch.distributions import biject_to
 import pyro
 import pyro.distributions as dist
 from pyro import poutine
-from pyro.distributions.transforms import AffineAutoregressive
+from pyro.distributions.transforms import AffineAutoregressive, ComposeTransformModule
 from pyro.infer import SVI, Trace_ELBO
-from pyro.infer.autoguide import AutoIAFNormal, init_to_value
+from pyro.infer.autoguide import AutoIAFNormal, AutoNormalizingFlow, init_to_value
 from pyro.nn import AutoRegressiveNN
 
 _optim = pytest.importorskip("pyro.optim")
@@ -33,30 +33,47 @@ def model3():
 def test_structure_and_parameters():
     guide = AutoIAFNormal(model3, num_transforms=2)
     guide()
-    assert guide.latent_dim == 3 and guide.hidden_dim == [3 * 3 + 10]
-    assert len(guide.transforms) == 2
-    for t in guide.transforms:
+    assert isinstance(guide, AutoNormalizingFlow)
+    assert guide.latent_dim == 3 and guide.hidden_dim is None
+    assert isinstance(guide.transform, ComposeTransformModule) and len(guide.transform) == 2
+    for t in guide.transform:
         assert isinstance(t, AffineAutoregressive) and isinstance(t.arn, AutoRegressiveNN)
     store = dict(pyro.get_param_store().named_parameters())
-    assert store and all(k.startswith("AutoIAFNormal.transforms$$$") for k in store)
+    # Pyro's names and its default width 3 * latent_dim + 1
+    assert store and all(k.startswith("AutoIAFNormal.transform$$$") for k in store)
+    assert store["AutoIAFNormal.transform$$$0.arn.layers.0.weight"].shape == (10, 3)
+    assert store["AutoIAFNormal.transform$$$1.arn.layers.1.weight"].shape == (6, 10)
     # the networks' weights are the store's leaves and the guide's parameters
     own = list(guide.parameters())
     assert len(own) == len(store)
     assert all(any(p is q for p in own) for q in store.values())
-    assert AutoIAFNormal(model3, hidden_dim=7, prefix="other").hidden_dim == [7]
+    pyro.clear_param_store()
+    other = AutoIAFNormal(model3, hidden_dim=7, prefix="other")
+    other()
+    assert other.hidden_dim == [7]
+    assert pyro.param("other.transform$$$0.arn.layers.0.weight").shape == (7, 3)
+
+
+def test_init_loc_fn_has_no_effect_and_warns():
+    with pytest.warns(FutureWarning, match="init_loc_fn"):
+        guide = AutoIAFNormal(model3, init_loc_fn=init_to_value(
+            values={"a": torch.tensor([50.0, -50.0])}))
+    pyro.set_rng_seed(0)
+    with torch.no_grad():
+        draws = guide.get_posterior().sample((2000,))
+    # the flow starts near the identity: draws near the standard Normal, not near 50
+    assert draws[:, :2].mean(0).abs().max() < 5.0
 
 
 def test_density_is_flow_density_minus_log_jacobian():
-    guide = AutoIAFNormal(model3, init_loc_fn=init_to_value(
-        values={"a": torch.tensor([0.5, -0.5]), "s": torch.tensor(2.0)}))
+    guide = AutoIAFNormal(model3)
     tr = poutine.trace(guide).get_trace()
     u = tr.nodes["_AutoIAFNormal_latent"]["value"]
     assert torch.allclose(tr.nodes["s"]["value"], u[2].exp())
     # independent: invert the flow numerically (a fresh transform, no cache) and apply the
     # change of variables to the standard Normal base
-    flow = guide.transforms[0]
-    shifted = u - guide._init_loc()
-    x = AffineAutoregressive(flow.arn).inv(shifted)
+    flow = guide.transform[0]
+    x = AffineAutoregressive(flow.arn).inv(u)
     log_q = (dist.Normal(0.0, 1.0).log_prob(x).sum(-1)
              - flow.log_abs_det_jacobian(x, flow(x)))
     log_jac = biject_to(dist.LogNormal(0.0, 1.0).support).log_abs_det_jacobian(u[2], u[2].exp())
