@@ -43,7 +43,8 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, NamedTuple, Optional, Tuple, Union
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import torch
 from torch.distributions import constraints, transform_to
@@ -64,6 +65,13 @@ __all__ = [
 ]
 
 _MODULE_LOCAL_PARAMS = False
+
+
+@pyro.settings.register("module_local_params", __name__, "_MODULE_LOCAL_PARAMS")
+def _validate_module_local_params(value: Any) -> None:
+    # pyro.settings.set(module_local_params=...) is Pyro's spelling of enable_module_local_param.
+    if not isinstance(value, bool):
+        raise TypeError(f"module_local_params must be a bool, got {value!r}")
 
 
 def enable_module_local_param(flag: bool = True) -> None:
@@ -94,11 +102,11 @@ class PyroParam(NamedTuple):
     :param event_dim: number of rightmost dimensions that form an event (for plates).
     """
 
-    init_value: Optional[Union[torch.Tensor, Callable[[], torch.Tensor]]] = None
+    init_value: torch.Tensor | Callable[[], torch.Tensor] | None = None
     constraint: constraints.Constraint = constraints.real
-    event_dim: Optional[int] = None
+    event_dim: int | None = None
 
-    def __call__(self, init_value: Callable) -> "PyroParam":
+    def __call__(self, init_value: Callable) -> PyroParam:
         """Decorator form: ``@PyroParam(constraint=...)`` over a method ``fn(self)``."""
         return PyroParam(init_value, self.constraint, self.event_dim)
 
@@ -160,7 +168,7 @@ class _Context:
         self.active = 0
         self.cache: dict = {}
 
-    def __enter__(self) -> "_Context":
+    def __enter__(self) -> _Context:
         self.active += 1
         return self
 
@@ -173,7 +181,7 @@ class _Context:
 # ------------------------------------------------------- ParamStore sharing
 
 
-def _store_unconstrained(store, name: str) -> Optional[torch.Tensor]:
+def _store_unconstrained(store, name: str) -> torch.Tensor | None:
     """The unconstrained leaf the store holds for ``name`` (None if absent)."""
     return store.get_unconstrained(name)
 
@@ -237,7 +245,7 @@ class _PyroModuleMeta(type(torch.nn.Module)):
         return result
 
 
-def _new_mixin_instance(Module: type) -> "PyroModule":
+def _new_mixin_instance(Module: type) -> PyroModule:
     cls = PyroModule[Module]
     return cls.__new__(cls)
 
@@ -279,7 +287,7 @@ class PyroModule(torch.nn.Module, metaclass=_PyroModuleMeta):
             if child is not None:
                 _name_descendants(child, _join(name, key), context)
 
-    def add_module(self, name: str, module: Optional[torch.nn.Module]) -> None:
+    def add_module(self, name: str, module: torch.nn.Module | None) -> None:
         # containers (PyroModule[nn.Sequential], PyroModule[nn.ModuleList]) add children here
         super().add_module(name, module)
         if module is not None:
@@ -293,7 +301,7 @@ class PyroModule(torch.nn.Module, metaclass=_PyroModuleMeta):
 
     def named_pyro_params(
         self, prefix: str = "", recurse: bool = True
-    ) -> Iterator[Tuple[str, torch.Tensor]]:
+    ) -> Iterator[tuple[str, torch.Tensor]]:
         """Iterate over ``(dotted name, constrained value)`` of the :class:`PyroParam` s of
         this module (and of its PyroModule descendants when ``recurse``)."""
         modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
