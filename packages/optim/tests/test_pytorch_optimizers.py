@@ -29,7 +29,12 @@ def test_every_torch_optimizer_and_scheduler_has_a_wrapper():
     for name in ISSUE_SCHEDULERS:
         wrapper = getattr(pyro.optim, name)
         assert wrapper.scheduler_constructor is getattr(torch.optim.lr_scheduler, name)
-    assert "Optimizer" not in pyro.optim.__all__ and "LRScheduler" not in pyro.optim.__all__
+    assert "Optimizer" not in pyro.optim.__all__
+    # as in Pyro, torch's scheduler base classes are wrapped too, the private one included
+    for name in ["LRScheduler", "_LRScheduler"]:
+        assert name in pyro.optim.__all__
+        wrapper = getattr(pyro.optim, name)
+        assert wrapper.scheduler_constructor is getattr(torch.optim.lr_scheduler, name)
     assert pyro.optim.Adam.__name__ == "Adam"
     assert "torch.optim" in pyro.optim.Adam.__doc__
 
@@ -91,7 +96,14 @@ SCHEDULER_ARGS = {
 @pytest.mark.parametrize("name", sorted(torch.optim.lr_scheduler.__all__))
 def test_each_wrapped_scheduler_builds_and_steps(name):
     if name == "LRScheduler":
-        assert not hasattr(pyro.optim, "LRScheduler")
+        # the abstract base builds a PyroLRScheduler (as in Pyro); its torch scheduler,
+        # made at the first step, has no schedule: torch's get_lr raises
+        sched = pyro.optim.LRScheduler({"optimizer": torch.optim.SGD, "optim_args": {"lr": 0.1}})
+        assert isinstance(sched, PyroLRScheduler)
+        x = pyro.param("x", torch.zeros(2)).unconstrained()
+        x.grad = torch.ones(2)
+        with pytest.raises(NotImplementedError):
+            sched([x])
         return
     if name not in SCHEDULER_ARGS:
         pytest.skip(f"a scheduler newer than this test ({name}): wrapped, not exercised")
@@ -113,13 +125,16 @@ def test_a_new_torch_optimizer_appears_without_new_code(monkeypatch):
 
     monkeypatch.setattr(torch.optim, "Lion", Lion, raising=False)
     monkeypatch.setattr(torch.optim, "__all__", list(torch.optim.__all__) + ["Lion"])
+    saved = dict(vars(pytorch_optimizers))
     try:
         module = importlib.reload(pytorch_optimizers)
         assert "Lion" in module.__all__
         assert module.Lion({"lr": 0.1}).pt_optim_constructor is Lion
     finally:
         monkeypatch.undo()
-        importlib.reload(pytorch_optimizers)
+        # restore the very wrapper objects pyro.optim and the plugin registry hold
+        vars(pytorch_optimizers).clear()
+        vars(pytorch_optimizers).update(saved)
     assert "Lion" not in pytorch_optimizers.__all__
 
 

@@ -20,7 +20,10 @@ _SCHEDULER_BASES = tuple(
     for cls in (getattr(_lr_scheduler, "LRScheduler", None), _lr_scheduler.ReduceLROnPlateau)
     if cls is not None
 )
-_ABSTRACT_SCHEDULERS = {"LRScheduler", "_LRScheduler"}
+#: torch's scheduler base classes, wrapped too as Pyro does (``_LRScheduler`` is private
+#: in torch, so listed by hand); their own ``get_lr`` raises torch's NotImplementedError at
+#: the first step, so only a subclass of theirs is of use
+_SCHEDULER_BASE_NAMES = ("LRScheduler", "_LRScheduler")
 
 
 def torch_optimizer_classes() -> Iterator[Tuple[str, type]]:
@@ -38,15 +41,16 @@ def torch_optimizer_classes() -> Iterator[Tuple[str, type]]:
 
 
 def torch_scheduler_classes() -> Iterator[Tuple[str, type]]:
-    """``(name, class)`` for every public scheduler class of ``torch.optim.lr_scheduler``."""
-    names = getattr(_lr_scheduler, "__all__", None) or dir(_lr_scheduler)
+    """``(name, class)`` for every public scheduler class of ``torch.optim.lr_scheduler``,
+    the base classes ``LRScheduler`` and ``_LRScheduler`` included (as in Pyro)."""
+    names = list(getattr(_lr_scheduler, "__all__", None) or dir(_lr_scheduler))
+    names += [name for name in _SCHEDULER_BASE_NAMES if name not in names]
     for name in names:
         obj = getattr(_lr_scheduler, name, None)
         if (
             isinstance(obj, type)
             and issubclass(obj, _SCHEDULER_BASES)
-            and name not in _ABSTRACT_SCHEDULERS
-            and not name.startswith("_")
+            and (name in _SCHEDULER_BASE_NAMES or not name.startswith("_"))
         ):
             yield name, obj
 
