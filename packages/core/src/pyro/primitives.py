@@ -14,17 +14,16 @@ from .params.param_store import param_with_module_name
 from .poutine.broadcast_messenger import check_obs_shape
 from .poutine.handlers import markov  # noqa: F401  (re-exported as pyro.markov)
 from .poutine.plate_messenger import PlateMessenger
-from .poutine.runtime import _PYRO_STACK, apply_stack, effectful, get_param_store, new_message
+from .poutine.runtime import (
+    _PYRO_STACK,
+    apply_stack,
+    effectful,
+    get_param_store,
+    new_message,
+    not_a_distribution_error,
+)
 from .primitive_distributions import Delta, Unit
 from .util import enable_validation, is_validation_enabled, validation_enabled  # noqa: F401
-
-
-def _not_a_distribution(name: str, fn: Any) -> TypeError:
-    return TypeError(
-        f"pyro.sample({name!r}, ...) expects a distribution (e.g. dist.Normal(0., 1.)) as its "
-        f"second argument, got {type(fn).__name__}; to sample from a stochastic function, "
-        f"call the function itself"
-    )
 
 
 def sample(
@@ -46,7 +45,7 @@ def sample(
         are imputed (sampled) and scored as latent variables.
     :param dict infer: inference hints, e.g. ``{"enumerate": "parallel"}``.
     :returns: a tensor of shape ``fn.batch_shape + fn.event_shape`` (after plates).
-    :raises TypeError: if ``fn`` is not a distribution.
+    :raises TypeError: if a value must be drawn and ``fn`` is not a distribution.
     """
     if not _PYRO_STACK:
         # No handler: one draw, nothing recorded.
@@ -58,13 +57,11 @@ def sample(
             value = fn.rsample(*args, **kwargs) if fn.has_rsample else fn.sample(*args, **kwargs)
         except (AttributeError, TypeError):
             if isinstance(fn, type) or not hasattr(fn, "log_prob"):
-                raise _not_a_distribution(name, fn) from None
+                raise not_a_distribution_error(name, fn) from None
             raise
         return value if obs is None else torch.where(obs_mask, obs, value)
     if not isinstance(name, str):
         raise TypeError(f"pyro.sample expects a site name (str) first, got {type(name).__name__}")
-    if isinstance(fn, type) or not hasattr(fn, "log_prob"):
-        raise _not_a_distribution(name, fn)
     if obs_mask is not None and obs is not None:
         return _masked_observe(name, fn, obs, obs_mask, infer, args, kwargs)
     msg = new_message(

@@ -25,6 +25,18 @@ from .linalg import ignore_torch_deprecation_warnings
 __all__ = ["CompiledFunction", "trace"]
 
 
+def _frozen(value: Any) -> Any:
+    # Static keyword arguments such as ``sizes=[4, 5]`` (Pyro's JIT tutorial) key the
+    # cache by content: lists, sets and dicts become their hashable equivalents.
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
 class CompiledFunction:
     """Output of :func:`trace`: a lazily traced version of ``fn``.
 
@@ -34,7 +46,8 @@ class CompiledFunction:
     torch's diagnostic methods (``.graph``, ``.code``) can be called.
 
     :param fn: the function to trace; positional arguments must be tensors (or nested
-        tuples / lists of tensors), keyword arguments hashable constants.
+        tuples / lists of tensors), keyword arguments constants: hashable values or
+        (nested) lists, tuples, sets and dicts of them, compared by content.
     :param ignore_warnings: silence ``torch.jit.TracerWarning`` while tracing.
     :param jit_options: keyword arguments of :func:`torch.jit.trace`, e.g.
         ``{"check_trace": False}``.
@@ -55,7 +68,7 @@ class CompiledFunction:
 
     def _key(self, args: tuple, kwargs: dict) -> tuple:
         try:
-            key = (len(args), tuple(sorted(kwargs.items())))
+            key = (len(args), tuple(sorted((k, _frozen(v)) for k, v in kwargs.items())))
             hash(key)
         except TypeError:
             raise TypeError(

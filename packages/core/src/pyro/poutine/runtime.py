@@ -134,8 +134,21 @@ def get_param_store() -> ParamStoreDict:
     return _PYRO_PARAM_STORE
 
 
-def _draw(fn, args, kwargs):
-    # Any torch Distribution works: reparameterized draws keep gradients.
+def not_a_distribution_error(name: str, fn: Any) -> TypeError:
+    """The error for ``pyro.sample(name, fn)`` whose ``fn`` cannot be drawn from."""
+    return TypeError(
+        f"pyro.sample({name!r}, ...) expects a distribution (e.g. dist.Normal(0., 1.)) as its "
+        f"second argument, got {type(fn).__name__}; to sample from a stochastic function, "
+        f"call the function itself"
+    )
+
+
+def _draw(name, fn, args, kwargs):
+    # Checked here, when a value must be drawn, not at pyro.sample: as in Pyro, a handler
+    # may give the site its value from any ``fn`` (the effect-handlers tutorial's lazy
+    # evaluation passes unevaluated expressions). Reparameterized draws keep gradients.
+    if isinstance(fn, type) or not hasattr(fn, "log_prob"):
+        raise not_a_distribution_error(name, fn)
     if fn.has_rsample:
         return fn.rsample(*args, **kwargs)
     return fn.sample(*args, **kwargs)
@@ -147,7 +160,7 @@ def default_process_message(msg: Message) -> None:
         msg["done"] = True
         return
     if msg["type"] == "sample":
-        msg["value"] = _draw(msg["fn"], msg["args"], msg["kwargs"])
+        msg["value"] = _draw(msg["name"], msg["fn"], msg["args"], msg["kwargs"])
     else:
         msg["value"] = msg["fn"](*msg["args"], **msg["kwargs"])
     msg["done"] = True
