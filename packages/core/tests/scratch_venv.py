@@ -12,8 +12,8 @@ import subprocess
 import sys
 import sysconfig
 import venv
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Sequence
 
 REPO = Path(__file__).resolve().parents[3]
 PACKAGES = ["core", "distributions", "optim", "nn", "infer", "autoguide"]
@@ -51,7 +51,7 @@ class ScratchVenv:
         self.pip("install", "--no-deps", "--no-index", *map(str, wheels))
 
     def install_editable(self, packages: Sequence[str]) -> None:
-        args: List[str] = []
+        args: list[str] = []
         for p in packages:
             args += ["-e", str(REPO / "packages" / p)]
         self.pip("install", "--no-deps", "--no-build-isolation", "--no-index", *args)
@@ -71,7 +71,7 @@ class ScratchVenv:
                               text=True, check=check, env=env, cwd=str(self.root))
 
 
-def build_wheels(out: Path, packages: Sequence[str] = PACKAGES) -> List[Path]:
+def build_wheels(out: Path, packages: Sequence[str] = PACKAGES) -> list[Path]:
     for p in packages:
         subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                         "--no-build-isolation", "--no-index", "-w", str(out),

@@ -9,8 +9,9 @@ import signal
 import stat
 import tempfile
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO
 
 __all__ = ["atomic_write"]
 
@@ -23,7 +24,7 @@ _lock = threading.Lock()
 
 
 @contextmanager
-def atomic_write(filename: Union[str, os.PathLike]) -> Iterator[BinaryIO]:
+def atomic_write(filename: str | os.PathLike) -> Iterator[BinaryIO]:
     """Yield a binary file to write; on success it replaces ``filename`` atomically.
 
     The data go to a temporary file ``.NAME.PID.XXXXXXXX.tmp`` in the directory of the
@@ -104,7 +105,7 @@ def _umask() -> int:
     return mask
 
 
-def _stale_pattern(base: str) -> "re.Pattern[str]":
+def _stale_pattern(base: str) -> re.Pattern[str]:
     return re.compile(r"\." + re.escape(base) + r"\.(\d+)\.[A-Za-z0-9_]+\.tmp\Z")
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,11 +57,11 @@ class Checkpoint:
     """
 
     step: int = 0
-    extra: Dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def save_checkpoint(filename: Union[str, os.PathLike], optim: Any = None, *, step: int = 0,
-                    extra: Optional[Dict[str, Any]] = None) -> None:
+def save_checkpoint(filename: str | os.PathLike, optim: Any = None, *, step: int = 0,
+                    extra: dict[str, Any] | None = None) -> None:
     """Save the ParamStore, ``optim``'s state, the RNG states and ``step`` to ``filename``
     atomically (see :func:`pyro.atomic_file.atomic_write`).
 
@@ -91,7 +91,7 @@ def save_checkpoint(filename: Union[str, os.PathLike], optim: Any = None, *, ste
     atomic_torch_save(payload, filename)
 
 
-def load_checkpoint(filename: Union[str, os.PathLike], optim: Any = None, *,
+def load_checkpoint(filename: str | os.PathLike, optim: Any = None, *,
                     map_location: Any = None, restore_settings: bool = False,
                     restore_rng: bool = True) -> Checkpoint:
     """Restore what :func:`save_checkpoint` saved: the parameters into the ParamStore,
@@ -183,7 +183,7 @@ def _check_extra(value: Any, where: str) -> Any:
 # ------------------------------------------------------------------------- RNG state
 
 
-def _rng_payload() -> Dict[str, Any]:
+def _rng_payload() -> dict[str, Any]:
     version, internal, gauss_next = random.getstate()
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     out = {
@@ -198,11 +198,11 @@ def _rng_payload() -> Dict[str, Any]:
     return out
 
 
-def _check_rng(rng: Any, where: str) -> Dict[str, Any]:
+def _check_rng(rng: Any, where: str) -> dict[str, Any]:
     if not isinstance(rng, dict):
         raise CheckpointError(f"{where}: 'rng' is missing or malformed")
     w = f"{where}, rng"
-    out: Dict[str, Any] = {}
+    out: dict[str, Any] = {}
     out["torch"] = check_loaded_tensor(rng.get("torch"), f"{w} 'torch'", CheckpointError,
                                        dtypes=(torch.uint8,),
                                        shape=tuple(torch.get_rng_state().shape))
@@ -236,7 +236,7 @@ def _check_rng(rng: Any, where: str) -> Dict[str, Any]:
     return out
 
 
-def _set_rng(rng: Dict[str, Any]) -> None:
+def _set_rng(rng: dict[str, Any]) -> None:
     torch.set_rng_state(rng["torch"])
     random.setstate(rng["python"])
     np.random.set_state(rng["numpy"])

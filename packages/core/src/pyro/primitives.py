@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence
+from typing import Any
 
 import torch
 from torch.distributions import constraints
@@ -30,9 +31,9 @@ def sample(
     name: str,
     fn: Any,
     *args: Any,
-    obs: Optional[torch.Tensor] = None,
-    obs_mask: Optional[torch.Tensor] = None,
-    infer: Optional[Dict[str, Any]] = None,
+    obs: torch.Tensor | None = None,
+    obs_mask: torch.Tensor | None = None,
+    infer: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> torch.Tensor:
     """Draw a random variable ``name`` from distribution ``fn`` (or observe it at ``obs``).
@@ -99,9 +100,9 @@ def _masked_observe(name, fn, obs, obs_mask, infer, args, kwargs) -> torch.Tenso
 
 def param(
     name: str,
-    init_tensor: Optional[torch.Tensor] = None,
+    init_tensor: torch.Tensor | None = None,
     constraint: constraints.Constraint = constraints.real,
-    event_dim: Optional[int] = None,
+    event_dim: int | None = None,
 ) -> torch.Tensor:
     """A learnable parameter ``name``, stored in the ParamStore.
 
@@ -156,11 +157,11 @@ class plate(PlateMessenger):
     def __init__(
         self,
         name: str,
-        size: Optional[int] = None,
-        subsample_size: Optional[int] = None,
-        subsample: Optional[torch.Tensor] = None,
-        dim: Optional[int] = None,
-        use_cuda: Optional[bool] = None,
+        size: int | None = None,
+        subsample_size: int | None = None,
+        subsample: torch.Tensor | None = None,
+        dim: int | None = None,
+        use_cuda: bool | None = None,
         device=None,
     ) -> None:
         super().__init__(name, size, subsample_size, subsample, dim, use_cuda, device)
@@ -201,7 +202,7 @@ def observe(name: str, fn: Any, obs: torch.Tensor, *args: Any, **kwargs: Any) ->
     return sample(name, fn, *args, obs=obs, **kwargs)
 
 
-def factor(name: str, log_factor: torch.Tensor, *, has_rsample: Optional[bool] = None) -> None:
+def factor(name: str, log_factor: torch.Tensor, *, has_rsample: bool | None = None) -> None:
     """Add ``log_factor`` (a tensor with the batch shape of the enclosing plates) to the
     model's log density, as an auxiliary observed site ``name``.
 
@@ -214,7 +215,7 @@ def factor(name: str, log_factor: torch.Tensor, *, has_rsample: Optional[bool] =
     sample(name, unit, obs=value, infer={"is_auxiliary": True})
 
 
-def deterministic(name: str, value: torch.Tensor, event_dim: Optional[int] = None) -> torch.Tensor:
+def deterministic(name: str, value: torch.Tensor, event_dim: int | None = None) -> torch.Tensor:
     """Record a deterministic function of other sites as site ``name`` (it adds nothing to
     the log density); returns ``value``. ``event_dim`` defaults to ``value.dim()``."""
     if not _PYRO_STACK:

@@ -42,15 +42,16 @@ them; :func:`get` imports those modules on first use, so they need not be import
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 from .util import deep_getattr, deep_setattr
 
 __all__ = ["context", "get", "register", "set"]
 
 # alias -> (module name, dotted attribute name, validator or None)
-_REGISTRY: dict[str, tuple[str, str, Optional[Callable[[Any], None]]]] = {}
+_REGISTRY: dict[str, tuple[str, str, Callable[[Any], None] | None]] = {}
 
 # Pyro's documented settings declared outside pyro-core: the module whose import
 # registers each one.
@@ -73,7 +74,7 @@ def _declaring_module(alias: str) -> None:
             pass
 
 
-def _lookup(alias: str) -> tuple[str, str, Optional[Callable[[Any], None]]]:
+def _lookup(alias: str) -> tuple[str, str, Callable[[Any], None] | None]:
     if alias not in _REGISTRY:
         _declaring_module(alias)
     try:
@@ -90,7 +91,7 @@ def _lookup(alias: str) -> tuple[str, str, Optional[Callable[[Any], None]]]:
         ) from None
 
 
-def get(alias: Optional[str] = None) -> Any:
+def get(alias: str | None = None) -> Any:
     """Get one or all global settings.
 
     :param str alias: the name of a registered setting; ``None`` for all of them.
@@ -138,7 +139,7 @@ def register(
     alias: str,
     modulename: str,
     deepname: str,
-    validator: Optional[Callable[[Any], None]] = None,
+    validator: Callable[[Any], None] | None = None,
 ) -> Callable:
     """Register a global setting; do it in the module where the setting is defined.
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import linecache
 import os
 import re
-from typing import List, Optional
 
 import torch
 
@@ -30,7 +29,7 @@ _LIBRARY_DIRS = tuple(
 )
 
 
-def explain_invalid_parameter(error: BaseException) -> Optional[ValueError]:
+def explain_invalid_parameter(error: BaseException) -> ValueError | None:
     """A ``ValueError`` naming the sample site (where the source shows it) and the
     ``pyro.param`` (where the value is one) for torch's "Expected parameter ... to satisfy
     the constraint ..." error, or ``None`` for any other error.
@@ -92,7 +91,7 @@ def _is_library(filename: str) -> bool:
     return any(d in filename for d in _LIBRARY_DIRS)
 
 
-def _site_name(where) -> Optional[str]:
+def _site_name(where) -> str | None:
     filename, lineno = where
     lines = [linecache.getline(filename, n) for n in range(max(1, lineno - 3), lineno + 1)]
     found = _SITE_CALL.findall("".join(lines))
@@ -101,7 +100,7 @@ def _site_name(where) -> Optional[str]:
     return found[-1][2]  # as written (an f-string's name keeps its braces)
 
 
-def _matching_params(value: torch.Tensor) -> List[str]:
+def _matching_params(value: torch.Tensor) -> list[str]:
     """Names of the ParamStore parameters whose constrained value ``value`` is (possibly
     broadcast)."""
     import pyro

@@ -10,7 +10,8 @@ import numbers
 import random
 import time
 import warnings
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,7 +68,7 @@ def validation_enabled(is_validate: bool = True) -> Iterator[None]:
         enable_validation(old)
 
 
-def warn_if_nan(value: Any, msg: str = "", *, filename: Optional[str] = None, lineno=None) -> Any:
+def warn_if_nan(value: Any, msg: str = "", *, filename: str | None = None, lineno=None) -> Any:
     """Warn if ``value`` (a number or tensor) contains NaN; returns ``value``."""
     if isinstance(value, torch.Tensor):
         bad = bool(torch.isnan(value).any())
@@ -176,7 +177,7 @@ class timed:
         print(t.elapsed)
     """
 
-    def __enter__(self) -> "timed":
+    def __enter__(self) -> timed:
         self.start = time.perf_counter()
         return self
 

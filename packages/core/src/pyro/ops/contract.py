@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set
+from collections.abc import Iterable
 
 import torch
 
@@ -35,14 +35,14 @@ from .rings import LinearRing, LogRing, MapRing, MarginalRing, Ring, SampleRing,
 
 __all__ = ["contract_tensor_tree", "contract_to_tensor", "einsum", "naive_ubersum", "ubersum"]
 
-TensorTree = Dict[FrozenSet[str], List[torch.Tensor]]
+TensorTree = dict[frozenset[str], list[torch.Tensor]]
 
 
 def _dims(term: torch.Tensor) -> str:
     return getattr(term, "_pyro_dims", "" if term.dim() == 0 else None) or ""
 
 
-def _components(terms: List[torch.Tensor], sum_dims: Set[str]) -> List[List[torch.Tensor]]:
+def _components(terms: list[torch.Tensor], sum_dims: set[str]) -> list[list[torch.Tensor]]:
     """Split terms into groups connected through symbols of ``sum_dims``."""
     parent = list(range(len(terms)))
 
@@ -52,32 +52,32 @@ def _components(terms: List[torch.Tensor], sum_dims: Set[str]) -> List[List[torc
             i = parent[i]
         return i
 
-    owner: Dict[str, int] = {}
+    owner: dict[str, int] = {}
     for i, t in enumerate(terms):
         for s in set(_dims(t)) & sum_dims:
             if s in owner:
                 parent[find(i)] = find(owner[s])
             else:
                 owner[s] = i
-    groups: "OrderedDict[int, List[torch.Tensor]]" = OrderedDict()
+    groups: OrderedDict[int, list[torch.Tensor]] = OrderedDict()
     for i, t in enumerate(terms):
         groups.setdefault(find(i), []).append(t)
     return list(groups.values())
 
 
-def _plates(tensor_tree: TensorTree) -> Set[str]:
+def _plates(tensor_tree: TensorTree) -> set[str]:
     return set().union(*tensor_tree.keys()) if tensor_tree else set()
 
 
-def _names(ordinal: Iterable[str]) -> List[str]:
+def _names(ordinal: Iterable[str]) -> list[str]:
     return sorted(ordinal)
 
 
 def contract_tensor_tree(
     tensor_tree: TensorTree,
     sum_dims: Iterable[str],
-    cache: Optional[dict] = None,
-    ring: Optional[Ring] = None,
+    cache: dict | None = None,
+    ring: Ring | None = None,
 ) -> TensorTree:
     """Sum the variables ``sum_dims`` out of a plated tensor tree.
 
@@ -107,12 +107,12 @@ def contract_tensor_tree(
 
 def _contract_component(factors, sum_dims, plates, ring):
     # The ordinal of each variable: the plates shared by every term holding it.
-    var_ordinal: Dict[str, FrozenSet[str]] = {}
+    var_ordinal: dict[str, frozenset[str]] = {}
     for ordinal, t in factors:
         for s in _dims(t):
             if s not in plates:
                 var_ordinal[s] = var_ordinal[s] & ordinal if s in var_ordinal else ordinal
-    tree: Dict[FrozenSet[str], List[torch.Tensor]] = OrderedDict()
+    tree: dict[frozenset[str], list[torch.Tensor]] = OrderedDict()
     for ordinal, t in factors:
         tree.setdefault(ordinal, []).append(t)
     out = []
@@ -144,10 +144,10 @@ def _contract_component(factors, sum_dims, plates, ring):
 def contract_to_tensor(
     tensor_tree: TensorTree,
     sum_dims: Iterable[str],
-    target_ordinal: Optional[Iterable[str]] = None,
-    target_dims: Optional[Iterable[str]] = None,
-    cache: Optional[dict] = None,
-    ring: Optional[Ring] = None,
+    target_ordinal: Iterable[str] | None = None,
+    target_dims: Iterable[str] | None = None,
+    cache: dict | None = None,
+    ring: Ring | None = None,
 ) -> torch.Tensor:
     """Contract a tensor tree to one term: sum out ``sum_dims`` (except ``target_dims``),
     multiply over every plate not in ``target_ordinal``, and multiply the results.
@@ -191,8 +191,8 @@ def contract_to_tensor(
     return result
 
 
-def _check_targets(tensor_tree: TensorTree, sum_dims: Set[str], target_dims: Set[str]) -> None:
-    home: Dict[str, FrozenSet[str]] = {}
+def _check_targets(tensor_tree: TensorTree, sum_dims: set[str], target_dims: set[str]) -> None:
+    home: dict[str, frozenset[str]] = {}
     for ordinal, ts in tensor_tree.items():
         for t in ts:
             for s in _dims(t):
@@ -252,7 +252,7 @@ def parse_equation(equation: str, operands) -> tuple:
     return inputs, outputs.split(",")
 
 
-def label_operands(operands, inputs) -> List[torch.Tensor]:
+def label_operands(operands, inputs) -> list[torch.Tensor]:
     """Label each operand, taking a diagonal where a symbol repeats in one operand."""
     out = []
     for x, dims in zip(operands, inputs):
@@ -381,7 +381,7 @@ def naive_ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
     return tuple(results)
 
 
-def _take(t: torch.Tensor, index: Dict[str, int]) -> torch.Tensor:
+def _take(t: torch.Tensor, index: dict[str, int]) -> torch.Tensor:
     dims = t._pyro_dims
     for s, i in index.items():
         if s in dims:
@@ -391,8 +391,8 @@ def _take(t: torch.Tensor, index: Dict[str, int]) -> torch.Tensor:
     return label(t, dims)
 
 
-def _unroll(terms: List[torch.Tensor], plates: Set[str],
-            keep: Dict[str, int]) -> List[torch.Tensor]:
+def _unroll(terms: list[torch.Tensor], plates: set[str],
+            keep: dict[str, int]) -> list[torch.Tensor]:
     """Replace each plate by copies: the variables held only by terms in the plate get a
     fresh symbol per element (except in element ``keep[plate]``, which keeps them)."""
     for p in sorted(plates):

@@ -27,7 +27,7 @@ variable: ``Vindex(locs)[..., z]`` has shape ``z.shape`` whatever enumeration di
 """
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any
 
 import torch
 
@@ -66,7 +66,7 @@ def _check_arg(arg: Any, position: int) -> None:
         )
 
 
-def vindex(tensor: torch.Tensor, args: Tuple[Any, ...]) -> torch.Tensor:
+def vindex(tensor: torch.Tensor, args: tuple[Any, ...]) -> torch.Tensor:
     """Vectorized advanced indexing with broadcasting (see the module docstring).
 
     :param tensor: a tensor of shape ``batch_shape + event_shape`` where ``event_shape``

@@ -14,7 +14,7 @@ get_dependencies` uses this to find which random variables each sample site depe
 from __future__ import annotations
 
 from functools import singledispatch
-from typing import Any, Tuple, TypeVar
+from typing import Any, TypeVar
 
 import torch
 
@@ -125,7 +125,7 @@ def _track_dict(x, provenance: frozenset):
 
 
 @singledispatch
-def extract_provenance(x: Any) -> Tuple[Any, frozenset]:
+def extract_provenance(x: Any) -> tuple[Any, frozenset]:
     """Split a data structure possibly holding :class:`ProvenanceTensor` leaves into the
     same structure with plain-tensor leaves and the union of the leaves' provenances.
 
@@ -159,7 +159,7 @@ def _extract_dict(x):
     return dict(zip(x.keys(), values)), provenance
 
 
-def _extract_items(items) -> Tuple[list, frozenset]:
+def _extract_items(items) -> tuple[list, frozenset]:
     out, provenance = [], frozenset()
     for item in items:
         item, p = extract_provenance(item)

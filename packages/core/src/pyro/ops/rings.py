@@ -33,7 +33,7 @@ formed unless every pair shares a variable).
 from __future__ import annotations
 
 import math
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -97,8 +97,8 @@ def _union(dim_strings: Iterable[str]) -> str:
 
 
 def greedy_order(
-    dims_list: Sequence[str], sum_dims: Iterable[str], sizes: Dict[str, int]
-) -> List[Tuple[int, int]]:
+    dims_list: Sequence[str], sum_dims: Iterable[str], sizes: dict[str, int]
+) -> list[tuple[int, int]]:
     """A pairwise contraction order for terms labelled ``dims_list``: a list of pairs of
     positions in the running list of terms (the pair is removed and its product appended).
 
@@ -108,8 +108,8 @@ def greedy_order(
     through an index from symbols to terms, so a chain of ``n`` factors costs ``O(n^2)``.
     """
     sum_dims = set(sum_dims)
-    live: Dict[int, frozenset] = {i: frozenset(d) for i, d in enumerate(dims_list)}
-    holders: Dict[str, set] = {}
+    live: dict[int, frozenset] = {i: frozenset(d) for i, d in enumerate(dims_list)}
+    holders: dict[str, set] = {}
     for i, ds in live.items():
         for sym in ds:
             holders.setdefault(sym, set()).add(i)
@@ -172,17 +172,17 @@ class Ring:
         is contracted several times, e.g. once per output).
     """
 
-    def __init__(self, cache: Optional[dict] = None) -> None:
+    def __init__(self, cache: dict | None = None) -> None:
         self._cache = {} if cache is None else cache
 
     # -- what a ring defines
-    def _sum(self, tensor: torch.Tensor, dims: Tuple[int, ...]) -> torch.Tensor:
+    def _sum(self, tensor: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
         raise NotImplementedError
 
     def _mul(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def _prod(self, tensor: torch.Tensor, dims: Tuple[int, ...]) -> torch.Tensor:
+    def _prod(self, tensor: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
         raise NotImplementedError
 
     def one(self, like: torch.Tensor) -> torch.Tensor:
@@ -219,8 +219,8 @@ class Ring:
         self._cache[key] = (result, terms)  # the terms are kept alive so ids stay unique
         return result
 
-    def _sumproduct(self, terms: List[torch.Tensor], dims: set) -> torch.Tensor:
-        sizes: Dict[str, int] = {}
+    def _sumproduct(self, terms: list[torch.Tensor], dims: set) -> torch.Tensor:
+        sizes: dict[str, int] = {}
         for t in terms:
             for s, n in zip(_dims(t), t.shape):
                 sizes[s] = max(sizes.get(s, 1), n)
@@ -232,7 +232,7 @@ class Ring:
             terms = [t for k, t in enumerate(terms) if k not in (i, j)] + [joined]
         return self._join(terms, dims & set(_dims(terms[0])))
 
-    def _join(self, terms: List[torch.Tensor], sum_dims: set) -> torch.Tensor:
+    def _join(self, terms: list[torch.Tensor], sum_dims: set) -> torch.Tensor:
         """Multiply terms (broadcast by symbol) and sum out ``sum_dims``."""
         target = _union(_dims(t) for t in terms)
         result = None
@@ -246,7 +246,7 @@ class Ring:
         out_dims = "".join(s for s in target if s not in sum_dims)
         return label(result, out_dims)
 
-    def _record(self, joint: torch.Tensor, dims: str, elim: Tuple[int, ...]) -> None:
+    def _record(self, joint: torch.Tensor, dims: str, elim: tuple[int, ...]) -> None:
         """Hook for rings that trace eliminations (MAP and sampling)."""
 
     def product(self, term: torch.Tensor, ordinal: Iterable[str]) -> torch.Tensor:
@@ -274,8 +274,8 @@ class Ring:
 
 
 class _TensorRing(Ring):
-    def __init__(self, cache: Optional[dict] = None,
-                 dim_to_size: Optional[Dict[str, int]] = None) -> None:
+    def __init__(self, cache: dict | None = None,
+                 dim_to_size: dict[str, int] | None = None) -> None:
         super().__init__(cache)
         self.dim_to_size = {} if dim_to_size is None else dim_to_size
 
@@ -381,7 +381,7 @@ class _BackwardRing(LogRing):
 
     def __init__(self, cache=None, dim_to_size=None, plate_scale=None) -> None:
         super().__init__(cache, dim_to_size, plate_scale)
-        self.tape: List[Tuple[torch.Tensor, str, Tuple[int, ...]]] = []
+        self.tape: list[tuple[torch.Tensor, str, tuple[int, ...]]] = []
 
     def _join(self, terms, sum_dims):
         # the joint table of each elimination is recorded for the backward pass
@@ -393,7 +393,7 @@ class _BackwardRing(LogRing):
     def _choose(self, logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def backward(self, given: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, torch.Tensor]:
+    def backward(self, given: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Draw every eliminated symbol, in reverse order of elimination.
 
         :param dict given: values (labelled index tensors) of symbols to condition on that
@@ -401,7 +401,7 @@ class _BackwardRing(LogRing):
         :returns: ``{symbol: labelled long tensor}``; each value is labelled with the plate
             symbols it varies along.
         """
-        values: Dict[str, torch.Tensor] = dict(given or {})
+        values: dict[str, torch.Tensor] = dict(given or {})
         for joint, dims, elim in reversed(self.tape):
             elim_syms = [dims[i] for i in elim]
             table, tdims = joint, dims
@@ -448,7 +448,7 @@ class MarginalRing(LogRing):
         leaf = term.detach().requires_grad_()
         return label(leaf, _dims(term))
 
-    def marginals(self, log_z: torch.Tensor, terms: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    def marginals(self, log_z: torch.Tensor, terms: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """Posterior marginal probabilities ``d log_z / d term`` of each term (labelled as
         the term, broadcast to its shape)."""
         grads = torch.autograd.grad(log_z.sum(), list(terms), allow_unused=True)
@@ -478,7 +478,7 @@ def condition(table: torch.Tensor, dims: str, sym: str, value: torch.Tensor):
 
 
 def unflatten(flat_sample: torch.Tensor, output_dims: str, contract_dims: str,
-              contract_shape: Sequence[int]) -> Dict[str, torch.Tensor]:
+              contract_shape: Sequence[int]) -> dict[str, torch.Tensor]:
     """Split positions in the flattened (row-major) product of ``contract_dims`` into one
     position per contracted symbol.
 
@@ -489,7 +489,7 @@ def unflatten(flat_sample: torch.Tensor, output_dims: str, contract_dims: str,
     :returns: ``{symbol: positions}`` for each contracted symbol, each labelled
         ``output_dims``.
     """
-    result: Dict[str, torch.Tensor] = {}
+    result: dict[str, torch.Tensor] = {}
     index = flat_sample
     for sym, size in reversed(list(zip(contract_dims, contract_shape))):
         result[sym] = label(index % size, output_dims)

@@ -8,7 +8,7 @@ file.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Tuple
+from typing import Any
 
 import torch
 from torch.distributions import constraints
@@ -19,7 +19,7 @@ from .tensor_checks import check_loaded_tensor
 __all__ = ["constraint_classes", "constraint_from_spec", "constraint_to_spec"]
 
 
-def constraint_to_spec(name: str, c) -> Dict[str, Any]:
+def constraint_to_spec(name: str, c) -> dict[str, Any]:
     """A constraint as plain data: ``{"class", "module", "args"}``."""
     # Constraints are stored as (class name, arguments): plain data that weights_only
     # loading accepts, rebuilt from torch's (and registered) constraint classes.
@@ -42,12 +42,12 @@ def _arg_to_spec(name: str, c, key: str, v) -> Any:
     )
 
 
-def constraint_classes() -> Tuple[Dict[str, type], list]:
+def constraint_classes() -> tuple[dict[str, type], list]:
     """``module.ClassName -> class`` of every known constraint class, and the module-level
     constraint objects (``constraints.positive``, ...)."""
     import importlib
 
-    found: Dict[str, type] = {}
+    found: dict[str, type] = {}
     singletons = []
     modules = [constraints]
     try:
@@ -121,7 +121,7 @@ def _arg_from_spec(name: str, key: str, v, where: str, classes) -> Any:
                           f"type {type(v).__name__}, which is not plain data")
 
 
-def _same_args(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
+def _same_args(a: dict[str, Any], b: dict[str, Any]) -> bool:
     if a.keys() != b.keys():
         return False
     for k in a:

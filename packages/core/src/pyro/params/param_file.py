@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch.distributions import constraints, transform_to
@@ -59,7 +60,7 @@ def _spec_of_stand_in(obj: Any, where: str) -> Any:
     if isinstance(obj, _PickledConstraint):
         state = getattr(obj, "state", None) or {}
         if isinstance(state, tuple) and len(state) == 2:  # (dict state, slot state)
-            merged: Dict[str, Any] = {}
+            merged: dict[str, Any] = {}
             for part in state:
                 if isinstance(part, dict):
                     merged.update(part)
@@ -80,10 +81,10 @@ def _spec_of_stand_in(obj: Any, where: str) -> Any:
 
 
 def read_param_file(
-    filename: Union[str, os.PathLike],
+    filename: str | os.PathLike,
     map_location=None,
-    live: Optional[Mapping[str, torch.Tensor]] = None,
-) -> Tuple[Dict[str, torch.Tensor], Dict[str, Any]]:
+    live: Mapping[str, torch.Tensor] | None = None,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read and check a ParamStore file; nothing is stored.
 
     :param live: the unconstrained tensors of the parameters that exist now (a loaded
@@ -115,9 +116,9 @@ def read_param_file(
 def check_param_payload(
     state: Mapping[str, Any],
     where: str,
-    live: Optional[Mapping[str, torch.Tensor]] = None,
+    live: Mapping[str, torch.Tensor] | None = None,
     classes=None,
-) -> Tuple[Dict[str, torch.Tensor], Dict[str, Any]]:
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Check the ``{"params", "constraints"}`` part of a file read by
     :func:`read_param_file` or a checkpoint (``where`` names them in messages)."""
     if classes is None:
@@ -132,8 +133,8 @@ def check_param_payload(
                               f"{FORMAT!r} version 1")
     specs = _spec_of_stand_in(state.get("constraints", {}), where)
     live = live or {}
-    params: Dict[str, torch.Tensor] = {}
-    cons: Dict[str, Any] = {}
+    params: dict[str, torch.Tensor] = {}
+    cons: dict[str, Any] = {}
     for name, value in state["params"].items():
         if not isinstance(name, str):
             raise ParamStoreError(f"{where}: parameter names must be strings, got {name!r}")

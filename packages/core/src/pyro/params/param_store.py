@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 import warnings
 import weakref
+from collections.abc import Callable, ItemsView, Iterator, KeysView
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, ItemsView, Iterator, KeysView, Optional, Tuple, Union
+from typing import Any
 
 import torch
 from torch.distributions import constraints, transform_to
@@ -23,7 +24,7 @@ from .param_file import FORMAT, read_param_file
 # the safe file helpers, also importable from here (their home is pyro.params.safe_io)
 from .safe_io import atomic_torch_save, safe_torch_load  # noqa: F401
 
-StateDict = Dict[str, Dict[str, Any]]
+StateDict = dict[str, dict[str, Any]]
 
 _MODULE_NAMESPACE_DIVIDER = "$$$"
 
@@ -58,10 +59,10 @@ class UnconstrainedRef:
 
     __slots__ = ("_ref",)
 
-    def __init__(self, tensor: Optional[torch.Tensor] = None) -> None:
+    def __init__(self, tensor: torch.Tensor | None = None) -> None:
         self._ref = None if tensor is None else weakref.ref(tensor)
 
-    def __call__(self) -> Optional[torch.Tensor]:
+    def __call__(self) -> torch.Tensor | None:
         return None if self._ref is None else self._ref()
 
     def __reduce__(self):
@@ -76,10 +77,10 @@ class ParamStoreDict:
     """
 
     def __init__(self) -> None:
-        self._params: Dict[str, torch.Tensor] = {}           # name -> unconstrained leaf
-        self._param_to_name: Dict[torch.Tensor, str] = {}    # unconstrained leaf -> name
-        self._constraints: Dict[str, constraints.Constraint] = {}
-        self._transforms: Dict[str, Any] = {}                # cache of transform_to(constraint)
+        self._params: dict[str, torch.Tensor] = {}           # name -> unconstrained leaf
+        self._param_to_name: dict[torch.Tensor, str] = {}    # unconstrained leaf -> name
+        self._constraints: dict[str, constraints.Constraint] = {}
+        self._transforms: dict[str, Any] = {}                # cache of transform_to(constraint)
 
     # ---------------------------------------------------------------- dict API
 
@@ -90,7 +91,7 @@ class ParamStoreDict:
         self._constraints.clear()
         self._transforms.clear()
 
-    def items(self) -> Iterator[Tuple[str, torch.Tensor]]:
+    def items(self) -> Iterator[tuple[str, torch.Tensor]]:
         """Iterate over ``(name, constrained value)`` pairs."""
         for name in list(self._params):
             yield name, self[name]
@@ -174,7 +175,7 @@ class ParamStoreDict:
             self._transforms[name] = transform
 
     def setdefault(self, name: str,
-                   init_constrained_value: Union[torch.Tensor, Callable[[], torch.Tensor]],
+                   init_constrained_value: torch.Tensor | Callable[[], torch.Tensor],
                    constraint: constraints.Constraint = constraints.real) -> torch.Tensor:
         """The constrained value of ``name``, first created from ``init_constrained_value``
         (a tensor, or a callable returning one, called only if ``name`` is new).
@@ -218,9 +219,9 @@ class ParamStoreDict:
             raise ValueError(f"replace_param({param_name!r}): old_param is not the current value")
         self[param_name] = new_param
 
-    def get_param(self, name: str, init_tensor: Optional[torch.Tensor] = None,
+    def get_param(self, name: str, init_tensor: torch.Tensor | None = None,
                   constraint: constraints.Constraint = constraints.real,
-                  event_dim: Optional[int] = None) -> torch.Tensor:
+                  event_dim: int | None = None) -> torch.Tensor:
         """The constrained value of ``name``, created from ``init_tensor`` if new
         (what :func:`pyro.param` dispatches to).
 
@@ -230,12 +231,12 @@ class ParamStoreDict:
             return self[name]
         return self.setdefault(name, init_tensor, constraint)
 
-    def match(self, name: str) -> Dict[str, torch.Tensor]:
+    def match(self, name: str) -> dict[str, torch.Tensor]:
         """Constrained values of the parameters whose names match the regex ``name``."""
         pattern = re.compile(name)
         return {key: self[key] for key in self._params if pattern.match(key)}
 
-    def param_name(self, p: torch.Tensor) -> Optional[str]:
+    def param_name(self, p: torch.Tensor) -> str | None:
         """The name of the unconstrained tensor ``p`` (None if it is not in the store)."""
         return self._param_to_name.get(p)
 
@@ -243,7 +244,7 @@ class ParamStoreDict:
         """The constraint of parameter ``name``."""
         return self._constraints[name]
 
-    def get_unconstrained(self, name: str) -> Optional[torch.Tensor]:
+    def get_unconstrained(self, name: str) -> torch.Tensor | None:
         """The unconstrained leaf tensor of ``name`` (None if there is no such parameter)."""
         return self._params.get(name)
 
@@ -309,7 +310,7 @@ class ParamStoreDict:
         """
         atomic_torch_save(self.file_payload(), filename)
 
-    def file_payload(self) -> Dict[str, Any]:
+    def file_payload(self) -> dict[str, Any]:
         """What :meth:`save` writes: plain data only (tensors on the CPU, constraints by
         class name and arguments), readable with ``torch.load(weights_only=True)``."""
         return {
@@ -338,7 +339,7 @@ class ParamStoreDict:
         self.set_state({"params": params, "constraints": cons})
 
     @contextmanager
-    def scope(self, state: Optional[StateDict] = None) -> Iterator[StateDict]:
+    def scope(self, state: StateDict | None = None) -> Iterator[StateDict]:
         """Run the block with a separate set of parameters (``state``, or an empty store),
         yielding that scope's state, which on exit holds the parameters the block left;
         the outer parameters (the same tensors) are restored on exit.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Optional, Union
+from typing import Any
 
 import torch
 
@@ -16,16 +16,16 @@ from .tensor_checks import clean_message
 __all__ = ["atomic_torch_save", "describe_load_failure", "safe_torch_load"]
 
 
-def atomic_torch_save(obj: Any, filename: Union[str, os.PathLike]) -> None:
+def atomic_torch_save(obj: Any, filename: str | os.PathLike) -> None:
     """``torch.save`` to ``filename`` atomically (see :func:`pyro.atomic_file.atomic_write`):
     a crash leaves either the old file or the new one, never a torn one."""
     with atomic_write(filename) as f:
         torch.save(obj, f)
 
 
-def safe_torch_load(filename: Union[str, os.PathLike], map_location=None,
+def safe_torch_load(filename: str | os.PathLike, map_location=None,
                     what: str = "Pyro", *, error: type[Exception] = ParamStoreError,
-                    missing_error: Optional[type[Exception]] = None, remedy: str = "") -> Any:
+                    missing_error: type[Exception] | None = None, remedy: str = "") -> Any:
     """``torch.load(filename, weights_only=True)`` with errors that name the file: only
     tensors and plain containers are read, no code from the file is ever executed.
     The tensors are returned as the file describes them: check them with

@@ -11,7 +11,7 @@ scheduler state, checkpoints) checks each tensor against what it will be used fo
 from __future__ import annotations
 
 import re
-from typing import Collection, Optional, Sequence
+from collections.abc import Collection, Sequence
 
 import torch
 
@@ -39,9 +39,9 @@ def check_loaded_tensor(
     where: str,
     error: type[Exception],
     *,
-    dtypes: Optional[Collection[torch.dtype]] = None,
+    dtypes: Collection[torch.dtype] | None = None,
     floating: bool = False,
-    shape: Optional[Sequence[int]] = None,
+    shape: Sequence[int] | None = None,
     scalar: bool = False,
     finite: bool = False,
     no_nan: bool = False,

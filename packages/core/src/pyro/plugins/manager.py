@@ -5,7 +5,7 @@ import importlib.metadata
 import os
 import threading
 import warnings
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pluggy
 
@@ -16,10 +16,10 @@ AUTOLOAD_ENV = "PYRO_DISABLE_PLUGIN_AUTOLOAD"
 ENTRY_POINT_GROUP = "pyro"
 
 _lock = threading.RLock()
-_manager: Optional[pluggy.PluginManager] = None
-_registries: Dict[str, Registry] = {}
-_event_hooks: Dict[str, Any] = {}
-_distributions: Dict[str, str] = {}     # plugin name -> "distribution version"
+_manager: pluggy.PluginManager | None = None
+_registries: dict[str, Registry] = {}
+_event_hooks: dict[str, Any] = {}
+_distributions: dict[str, str] = {}     # plugin name -> "distribution version"
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -60,7 +60,7 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             _distributions[ep.name] = label
 
 
-def register(plugin: Any, name: Optional[str] = None) -> str:
+def register(plugin: Any, name: str | None = None) -> str:
     """Register a plugin object or module by hand; returns the name it got."""
     pm = get_plugin_manager()
     registered = pm.register(plugin, name=name)
@@ -70,7 +70,7 @@ def register(plugin: Any, name: Optional[str] = None) -> str:
     return registered
 
 
-def unregister(plugin: Any = None, name: Optional[str] = None) -> Any:
+def unregister(plugin: Any = None, name: str | None = None) -> Any:
     """Remove a plugin registered by entry point or by :func:`register`."""
     removed = get_plugin_manager().unregister(plugin=plugin, name=name)
     _invalidate()
@@ -146,11 +146,11 @@ def event_hook(name: str) -> Any:
     return found
 
 
-def describe_plugins() -> List[Dict[str, Any]]:
+def describe_plugins() -> list[dict[str, Any]]:
     """One record per plugin: its name, distribution (name and version, when installed
     from one) and what it registered in each registry."""
     pm = get_plugin_manager()
-    provided: Dict[str, Dict[str, List[str]]] = {}
+    provided: dict[str, dict[str, list[str]]] = {}
     for kind in KINDS:
         for name, _, provider in get_registry(kind).items():
             provided.setdefault(provider, {}).setdefault(kind, []).append(name)

@@ -1,7 +1,8 @@
 """The registry fallback of the namespace modules (``pyro.poutine``, ``pyro.infer``, ...)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .manager import lookup
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, Tuple
+from collections.abc import Iterator
+from typing import Any
 
 #: The kinds of registry, each with the namespace where its entries appear.
-KINDS: Dict[str, str] = {
+KINDS: dict[str, str] = {
     "handlers": "pyro.poutine",
     "distributions": "pyro.distributions",
     "inference": "pyro.infer",
@@ -32,7 +33,7 @@ class Registry:
         if kind not in KINDS:
             raise ValueError(f"unknown registry kind {kind!r}; expected one of {sorted(KINDS)}")
         self.kind = kind
-        self._entries: Dict[str, Tuple[Any, str]] = {}
+        self._entries: dict[str, tuple[Any, str]] = {}
         self.current_plugin = "<unknown>"
 
     def add(self, name: str, obj: Any) -> None:
@@ -73,7 +74,7 @@ class Registry:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def items(self) -> Iterator[Tuple[str, Any, str]]:
+    def items(self) -> Iterator[tuple[str, Any, str]]:
         """Iterate over ``(name, obj, provider)``."""
         for name, (obj, provider) in self._entries.items():
             yield name, obj, provider

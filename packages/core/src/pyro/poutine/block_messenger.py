@@ -1,7 +1,7 @@
 """``poutine.block``: hide sites from the handlers outside."""
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
 
 from .messenger import Messenger
 
@@ -72,11 +72,11 @@ class BlockMessenger(Messenger):
         # "a" is in inner.trace but not in outer.trace
     """
 
-    def __init__(self, fn: Optional[Callable] = None, hide_fn: Optional[Callable] = None,
-                 expose_fn: Optional[Callable] = None, hide_all: bool = True,
-                 expose_all: bool = False, hide: Optional[Iterable[str]] = None,
-                 expose: Optional[Iterable[str]] = None, hide_types: Optional[Iterable[str]] = None,
-                 expose_types: Optional[Iterable[str]] = None) -> None:
+    def __init__(self, fn: Callable | None = None, hide_fn: Callable | None = None,
+                 expose_fn: Callable | None = None, hide_all: bool = True,
+                 expose_all: bool = False, hide: Iterable[str] | None = None,
+                 expose: Iterable[str] | None = None, hide_types: Iterable[str] | None = None,
+                 expose_types: Iterable[str] | None = None) -> None:
         super().__init__(fn)
         if hide_fn is not None and expose_fn is not None:
             raise ValueError("poutine.block: give hide_fn or expose_fn, not both")

@@ -1,7 +1,7 @@
 """``poutine.condition``: observe sample sites at given values."""
 from __future__ import annotations
 
-from typing import Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
 
 from .messenger import Messenger
 from .trace_struct import Trace
@@ -19,7 +19,7 @@ class ConditionMessenger(Messenger):
         conditioned_scale = pyro.condition(scale, data={"measurement": torch.tensor(9.5)})
     """
 
-    def __init__(self, fn: Optional[Callable] = None, data: Optional[Mapping] = None) -> None:
+    def __init__(self, fn: Callable | None = None, data: Mapping | None = None) -> None:
         super().__init__(fn)
         if data is None:
             raise ValueError("poutine.condition needs data=, a dict of site name -> value")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -23,7 +23,7 @@ class DoMessenger(Messenger):
         intervened = pyro.do(model, data={"b": torch.tensor(10.0)})
     """
 
-    def __init__(self, fn: Optional[Callable] = None, data: Optional[Mapping] = None) -> None:
+    def __init__(self, fn: Callable | None = None, data: Mapping | None = None) -> None:
         super().__init__(fn)
         if data is None:
             raise ValueError("poutine.do needs data=, a dict of site name -> value")

@@ -1,7 +1,7 @@
 """``poutine.enum``: parallel enumeration of discrete sample sites."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional
+from collections.abc import Callable
 
 import torch
 
@@ -54,8 +54,8 @@ class EnumMessenger(Messenger):
     last received each dim, i.e. the one its log density depends on along that dim.
     """
 
-    def __init__(self, fn: Optional[Callable] = None,
-                 first_available_dim: Optional[int] = None) -> None:
+    def __init__(self, fn: Callable | None = None,
+                 first_available_dim: int | None = None) -> None:
         super().__init__(fn)
         if first_available_dim is not None and (not isinstance(first_available_dim, int)
                                                 or first_available_dim >= 0):
@@ -65,10 +65,10 @@ class EnumMessenger(Messenger):
         self._reset()
 
     def _reset(self) -> None:
-        self._dims: Dict[str, int] = {}       # site name -> enumeration dim
-        self._ids: Dict[str, int] = {}        # site name -> unique variable id
+        self._dims: dict[str, int] = {}       # site name -> enumeration dim
+        self._ids: dict[str, int] = {}        # site name -> unique variable id
         self._in_markov: set = set()          # sites enumerated inside a markov context
-        self._current: Dict[int, int] = {}    # dim -> id of the variable last given it
+        self._current: dict[int, int] = {}    # dim -> id of the variable last given it
 
     def __enter__(self):
         self._reset()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Callable, List, Optional, Union
+from collections.abc import Callable
 
 from ..primitive_distributions import Delta
 from .messenger import Messenger
@@ -26,8 +26,8 @@ class EqualizeMessenger(Messenger):
     :raises ValueError: without ``sites``.
     """
 
-    def __init__(self, fn: Optional[Callable] = None, sites: Union[str, List[str], None] = None,
-                 type: Optional[str] = "sample", keep_dist: Optional[bool] = False) -> None:
+    def __init__(self, fn: Callable | None = None, sites: str | list[str] | None = None,
+                 type: str | None = "sample", keep_dist: bool | None = False) -> None:
         super().__init__(fn)
         if sites is None:
             raise ValueError("poutine.equalize needs sites=, a site name (regular expression) "

@@ -1,7 +1,8 @@
 """``poutine.escape``: leave the program at a chosen site (non-local exit)."""
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Tuple
+from collections.abc import Callable
+from typing import Any
 
 from .messenger import Messenger
 from .runtime import _PYRO_STACK, NonlocalExit
@@ -9,7 +10,7 @@ from .trace_messenger import TraceMessenger
 
 # For each trace recorded by a handler outside an escape: (trace, its number of nodes
 # when the escape was entered).
-_Snapshot = List[Tuple[Any, int]]
+_Snapshot = list[tuple[Any, int]]
 
 
 class EscapeMessenger(Messenger):
@@ -26,12 +27,12 @@ class EscapeMessenger(Messenger):
             e.site["name"]  # "b"
     """
 
-    def __init__(self, fn: Optional[Callable] = None, escape_fn: Optional[Callable] = None) -> None:
+    def __init__(self, fn: Callable | None = None, escape_fn: Callable | None = None) -> None:
         super().__init__(fn)
         if escape_fn is None:
             raise ValueError("poutine.escape needs escape_fn=, a predicate on messages")
         self.escape_fn = escape_fn
-        self._snapshots: List[_Snapshot] = []
+        self._snapshots: list[_Snapshot] = []
 
     def __enter__(self):
         self._snapshots.append([(frame.trace, len(frame.trace.nodes)) for frame in _PYRO_STACK

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Dict, Set, Tuple, Union
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -31,20 +32,20 @@ class GuideMessenger(TraceMessenger, ABC):
         super().__init__()
         # (bypasses torch.nn.Module.__setattr__ when a subclass is also a module)
         self.__dict__["model"] = model
-        self._guide_sites: Set[str] = set()
+        self._guide_sites: set[str] = set()
         self._in_posterior = 0
 
-    def __getstate__(self) -> Dict[str, Any]:
+    def __getstate__(self) -> dict[str, Any]:
         # the trace of the last run is not part of a saved guide
         state = self.__dict__.copy()
         state.pop("trace", None)
         return state
 
-    def __setstate__(self, state: Dict[str, Any]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.trace = Trace(self.graph_type)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Dict[str, torch.Tensor]:
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
         """Draw from the posterior and run the model on the draws.
 
         :returns: a dict site name -> value of every sample site of the model (latent,
@@ -88,7 +89,7 @@ class GuideMessenger(TraceMessenger, ABC):
             self._guide_sites.add(msg["name"])
 
     @abstractmethod
-    def get_posterior(self, name: str, prior: Any) -> Union[Any, torch.Tensor]:
+    def get_posterior(self, name: str, prior: Any) -> Any | torch.Tensor:
         """The posterior of site ``name`` given its ``prior`` (conditioned on the upstream
         posterior draws): a distribution of the prior's batch and event shape (or one that
         expands to them), or a value (tensor) drawn from it.
@@ -105,7 +106,7 @@ class GuideMessenger(TraceMessenger, ABC):
         :raises KeyError: if no such site has run yet."""
         return self.trace.nodes[name]["value"]
 
-    def get_traces(self) -> Tuple[Trace, Trace]:
+    def get_traces(self) -> tuple[Trace, Trace]:
         """After a call, the pair ``(model_trace, guide_trace)``, as the trace-replay
         pattern would record them from one run: the model trace has the model's sites
         with each latent site's prior as ``fn``; the guide trace has the latent sites with
@@ -131,6 +132,6 @@ class GuideMessenger(TraceMessenger, ABC):
 _CACHED_KEYS = ("unscaled_log_prob", "log_prob", "log_prob_sum", "score_parts", "packed")
 
 
-def _without_log_densities(site: Dict[str, Any]) -> Dict[str, Any]:
+def _without_log_densities(site: dict[str, Any]) -> dict[str, Any]:
     # A new site dict: log densities cached on one trace must not leak into the other.
     return {k: v for k, v in site.items() if k not in _CACHED_KEYS}

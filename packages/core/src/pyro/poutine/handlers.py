@@ -5,7 +5,7 @@ decorator) and returns a :class:`~pyro.poutine.messenger.Messenger`.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from . import util
 from .block_messenger import BlockMessenger
@@ -28,8 +28,8 @@ from .trace_messenger import TraceHandler, TraceMessenger
 from .uncondition_messenger import UnconditionMessenger
 
 
-def trace(fn: Optional[Callable] = None, graph_type: Optional[str] = None,
-          param_only: Optional[bool] = None) -> TraceMessenger | TraceHandler:
+def trace(fn: Callable | None = None, graph_type: str | None = None,
+          param_only: bool | None = None) -> TraceMessenger | TraceHandler:
     """Record the sites of ``fn``: ``trace(fn).get_trace(*args)`` returns a
     :class:`~pyro.poutine.trace_struct.Trace`. ``trace(fn)`` and ``trace()(fn)`` give the
     same :class:`~pyro.poutine.trace_messenger.TraceHandler`; ``trace()`` alone is a
@@ -38,12 +38,12 @@ def trace(fn: Optional[Callable] = None, graph_type: Optional[str] = None,
     return msngr if fn is None else msngr(fn)
 
 
-def replay(fn: Optional[Callable] = None, trace=None, params=None) -> ReplayMessenger:
+def replay(fn: Callable | None = None, trace=None, params=None) -> ReplayMessenger:
     """Reuse the sample values of ``trace`` (and param values of ``params``)."""
     return ReplayMessenger(fn, trace=trace, params=params)
 
 
-def block(fn: Optional[Callable] = None, hide_fn=None, expose_fn=None, hide_all=True,
+def block(fn: Callable | None = None, hide_fn=None, expose_fn=None, hide_all=True,
           expose_all=False, hide=None, expose=None, hide_types=None,
           expose_types=None) -> BlockMessenger:
     """Hide sites from the handlers outside (all of them by default)."""
@@ -52,69 +52,69 @@ def block(fn: Optional[Callable] = None, hide_fn=None, expose_fn=None, hide_all=
                           hide_types=hide_types, expose_types=expose_types)
 
 
-def condition(fn: Optional[Callable] = None, data=None) -> ConditionMessenger:
+def condition(fn: Callable | None = None, data=None) -> ConditionMessenger:
     """Observe the sample sites named in ``data`` at the given values."""
     return ConditionMessenger(fn, data=data)
 
 
-def do(fn: Optional[Callable] = None, data=None) -> DoMessenger:
+def do(fn: Callable | None = None, data=None) -> DoMessenger:
     """Intervene on the sample sites named in ``data`` (Pearl's do-operator)."""
     return DoMessenger(fn, data=data)
 
 
-def scale(fn: Optional[Callable] = None, scale=1.0) -> ScaleMessenger:
+def scale(fn: Callable | None = None, scale=1.0) -> ScaleMessenger:
     """Multiply every sample site's log density by ``scale``."""
     return ScaleMessenger(fn, scale=scale)
 
 
-def mask(fn: Optional[Callable] = None, mask=None) -> MaskMessenger:
+def mask(fn: Callable | None = None, mask=None) -> MaskMessenger:
     """Keep only the log-density terms where ``mask`` is True."""
     return MaskMessenger(fn, mask=mask)
 
 
-def lift(fn: Optional[Callable] = None, prior=None) -> LiftMessenger:
+def lift(fn: Callable | None = None, prior=None) -> LiftMessenger:
     """Turn param sites into sample sites drawn from ``prior``."""
     return LiftMessenger(fn, prior=prior)
 
 
-def seed(fn: Optional[Callable] = None, rng_seed: Optional[int] = None) -> SeedMessenger:
+def seed(fn: Callable | None = None, rng_seed: int | None = None) -> SeedMessenger:
     """Run ``fn`` with the RNGs seeded by ``rng_seed`` (the global stream is restored)."""
     return SeedMessenger(fn, rng_seed=rng_seed)
 
 
-def substitute(fn: Optional[Callable] = None, data=None, substitute_fn=None) -> SubstituteMessenger:
+def substitute(fn: Callable | None = None, data=None, substitute_fn=None) -> SubstituteMessenger:
     """Replace the values of param sites."""
     return SubstituteMessenger(fn, data=data, substitute_fn=substitute_fn)
 
 
-def infer_config(fn: Optional[Callable] = None, config_fn=None) -> InferConfigMessenger:
+def infer_config(fn: Callable | None = None, config_fn=None) -> InferConfigMessenger:
     """Update each site's ``infer`` dict with ``config_fn(msg)``."""
     return InferConfigMessenger(fn, config_fn=config_fn)
 
 
-def escape(fn: Optional[Callable] = None, escape_fn=None) -> EscapeMessenger:
+def escape(fn: Callable | None = None, escape_fn=None) -> EscapeMessenger:
     """Leave ``fn`` with :class:`NonlocalExit` at the first site where ``escape_fn`` holds."""
     return EscapeMessenger(fn, escape_fn=escape_fn)
 
 
-def enum(fn: Optional[Callable] = None, first_available_dim: Optional[int] = None) -> EnumMessenger:
+def enum(fn: Callable | None = None, first_available_dim: int | None = None) -> EnumMessenger:
     """Enumerate sites marked ``infer={"enumerate": "parallel"}`` in parallel."""
     return EnumMessenger(fn, first_available_dim=first_available_dim)
 
 
-def broadcast(fn: Optional[Callable] = None) -> BroadcastMessenger:
+def broadcast(fn: Callable | None = None) -> BroadcastMessenger:
     """Expand distributions to the sizes of their enclosing plates."""
     return BroadcastMessenger(fn)
 
 
-def equalize(fn: Optional[Callable] = None, sites=None, type: Optional[str] = "sample",
-             keep_dist: Optional[bool] = False) -> EqualizeMessenger:
+def equalize(fn: Callable | None = None, sites=None, type: str | None = "sample",
+             keep_dist: bool | None = False) -> EqualizeMessenger:
     """Give the sites whose names match ``sites`` (regular expressions) the value of the
     first of them; see :class:`~pyro.poutine.equalize_messenger.EqualizeMessenger`."""
     return EqualizeMessenger(fn, sites=sites, type=type, keep_dist=keep_dist)
 
 
-def reparam(fn: Optional[Callable] = None, config=None) -> ReparamMessenger | ReparamHandler:
+def reparam(fn: Callable | None = None, config=None) -> ReparamMessenger | ReparamHandler:
     """Reparameterize the sample sites ``config`` selects (a dict site name ->
     reparameterizer, or a callable msg -> reparameterizer or None); see
     :class:`~pyro.poutine.reparam_messenger.ReparamMessenger` for the protocol."""
@@ -122,7 +122,7 @@ def reparam(fn: Optional[Callable] = None, config=None) -> ReparamMessenger | Re
     return msngr if fn is None else msngr(fn)
 
 
-def uncondition(fn: Optional[Callable] = None) -> UnconditionMessenger:
+def uncondition(fn: Callable | None = None) -> UnconditionMessenger:
     """Sample observed sites as if they were latent."""
     return UnconditionMessenger(fn)
 
@@ -135,9 +135,9 @@ def markov(fn=None, history: int = 1, keep: bool = False, dim=None, name=None):
     return MarkovMessenger(fn, history=history, keep=keep, dim=dim, name=name)
 
 
-def queue(fn: Optional[Callable] = None, queue=None, max_tries: Optional[int] = None,
-          extend_fn: Optional[Callable] = None, escape_fn: Optional[Callable] = None,
-          num_samples: Optional[int] = None):
+def queue(fn: Callable | None = None, queue=None, max_tries: int | None = None,
+          extend_fn: Callable | None = None, escape_fn: Callable | None = None,
+          num_samples: int | None = None):
     """Run ``fn`` once per partial trace taken from ``queue`` (a ``queue.Queue`` of
     traces), extending the queue at each unseen discrete site: systematic search over
     the discrete choices of a program (as Pyro's ``Search`` uses it).

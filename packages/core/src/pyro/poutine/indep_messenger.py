@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import numbers
-from typing import Iterator, List, NamedTuple, Optional
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import torch
 
@@ -15,10 +16,10 @@ class CondIndepStackFrame(NamedTuple):
     (iteration of a sequential plate) and ``full_size`` (the size before subsampling)."""
 
     name: str
-    dim: Optional[int]
+    dim: int | None
     size: int
     counter: int
-    full_size: Optional[int] = None
+    full_size: int | None = None
 
     @property
     def vectorized(self) -> bool:
@@ -30,9 +31,9 @@ class _DimAllocator:
     plate uses; a plate's dim is freed when the plate exits."""
 
     def __init__(self) -> None:
-        self._names: List[Optional[str]] = []
+        self._names: list[str | None] = []
 
-    def allocate(self, name: str, dim: Optional[int]) -> int:
+    def allocate(self, name: str, dim: int | None) -> int:
         names = self._names
         if dim is None:
             i = 0
@@ -73,8 +74,8 @@ class IndepMessenger(Messenger):
     Adds a :class:`CondIndepStackFrame` to each site's ``cond_indep_stack``.
     """
 
-    def __init__(self, name: Optional[str] = None, size: Optional[int] = None,
-                 dim: Optional[int] = None, device=None) -> None:
+    def __init__(self, name: str | None = None, size: int | None = None,
+                 dim: int | None = None, device=None) -> None:
         super().__init__()
         if not isinstance(name, str):
             raise TypeError(f"a plate needs a name (str), got {name!r}")
@@ -93,12 +94,12 @@ class IndepMessenger(Messenger):
         self.dim = dim
         self._requested_dim = dim
         self.device = device
-        self._vectorized: Optional[bool] = None
+        self._vectorized: bool | None = None
         self.counter = 0
-        self._frame: Optional[CondIndepStackFrame] = None
+        self._frame: CondIndepStackFrame | None = None
 
     @property
-    def full_size(self) -> Optional[int]:
+    def full_size(self) -> int | None:
         """The number of elements of the plate (an alias of :attr:`size`, which is the
         full size as in Pyro)."""
         return self.size

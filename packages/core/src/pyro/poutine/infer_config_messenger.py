@@ -1,7 +1,7 @@
 """``poutine.infer_config``: set inference hints per site."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from .messenger import Messenger
 
@@ -15,7 +15,7 @@ class InferConfigMessenger(Messenger):
                              if msg["name"] == "z" else {})
     """
 
-    def __init__(self, fn: Optional[Callable] = None, config_fn: Optional[Callable] = None) -> None:
+    def __init__(self, fn: Callable | None = None, config_fn: Callable | None = None) -> None:
         super().__init__(fn)
         if config_fn is None or not callable(config_fn):
             raise ValueError("poutine.infer_config needs config_fn=, a function msg -> dict")

@@ -1,7 +1,7 @@
 """``poutine.lift``: turn params into random variables with a prior."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Mapping, Optional
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -31,7 +31,7 @@ class LiftMessenger(Messenger):
         lifted = poutine.lift(model, prior={"loc": dist.Normal(0.0, 10.0)})
     """
 
-    def __init__(self, fn: Optional[Callable] = None, prior=None) -> None:
+    def __init__(self, fn: Callable | None = None, prior=None) -> None:
         super().__init__(fn)
         if prior is None:
             raise ValueError("poutine.lift needs prior=, a distribution or a dict of them")
@@ -43,7 +43,7 @@ class LiftMessenger(Messenger):
     def __enter__(self):
         # Values already drawn for each lifted param in this execution: a param read twice
         # (pyro.param("loc") after pyro.param("loc", init)) is one random variable.
-        self._samples: Dict[str, torch.Tensor] = {}
+        self._samples: dict[str, torch.Tensor] = {}
         return super().__enter__()
 
     def _prior_for(self, name: str):

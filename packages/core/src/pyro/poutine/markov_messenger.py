@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Iterable, Iterator, List, Optional
+from collections.abc import Callable, Iterable, Iterator
 
 from .messenger import Messenger
 
@@ -25,8 +25,8 @@ class MarkovMessenger(Messenger):
     Graphs", ICML 2019.
     """
 
-    def __init__(self, fn: Optional[Callable] = None, history: int = 1, keep: bool = False,
-                 dim: Optional[int] = None, name: Optional[str] = None) -> None:
+    def __init__(self, fn: Callable | None = None, history: int = 1, keep: bool = False,
+                 dim: int | None = None, name: str | None = None) -> None:
         super().__init__(fn)
         if not isinstance(history, int) or history < 0:
             raise ValueError(f"pyro.markov: history must be a non-negative int, got {history!r}")
@@ -34,7 +34,7 @@ class MarkovMessenger(Messenger):
         self.keep = keep
         self.dim = dim
         self.name = name
-        self._stack: List[set] = []                  # nested steps (context-manager use)
+        self._stack: list[set] = []                  # nested steps (context-manager use)
         self._recent: deque = deque(maxlen=history if not keep else None)
 
     def __enter__(self):

@@ -1,7 +1,7 @@
 """``poutine.mask``: drop log-density terms where a mask is False."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+from collections.abc import Callable
 
 import torch
 
@@ -35,8 +35,8 @@ class MaskMessenger(Messenger):
             pyro.sample("x", dist.Normal(0, 1), obs=data)
     """
 
-    def __init__(self, fn: Optional[Callable] = None,
-                 mask: Union[bool, torch.Tensor, None] = None) -> None:
+    def __init__(self, fn: Callable | None = None,
+                 mask: bool | torch.Tensor | None = None) -> None:
         super().__init__(fn)
         if mask is None:
             raise ValueError("poutine.mask needs mask=, a bool or a bool tensor")

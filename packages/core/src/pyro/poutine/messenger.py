@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .runtime import _PYRO_STACK, Message
 
@@ -38,7 +39,7 @@ class Messenger:
             elif public in cls.__dict__ and private not in cls.__dict__:
                 setattr(cls, private, cls.__dict__[public])
 
-    def __init__(self, fn: Optional[Callable] = None) -> None:
+    def __init__(self, fn: Callable | None = None) -> None:
         if fn is not None and not callable(fn):
             raise ValueError(
                 f"{type(self).__name__} expected a callable (the model or guide to wrap), "
@@ -103,8 +104,8 @@ class Messenger:
     _postprocess_message = postprocess_message
 
     @classmethod
-    def register(cls, fn: Optional[Callable] = None, type: Optional[str] = None,
-                 post: Optional[bool] = None):
+    def register(cls, fn: Callable | None = None, type: str | None = None,
+                 post: bool | None = None):
         """Add ``fn`` as this class's handler of messages of ``type`` (Pyro's API)::
 
             @MyMessenger.register(type="my_effect")
@@ -118,7 +119,7 @@ class Messenger:
         return fn
 
     @classmethod
-    def unregister(cls, fn: Optional[Callable] = None, type: Optional[str] = None) -> None:
+    def unregister(cls, fn: Callable | None = None, type: str | None = None) -> None:
         for prefix in ("_pyro_", "_pyro_post_"):
             if getattr(cls, prefix + str(type), None) is fn or fn is None:
                 try:

@@ -1,8 +1,8 @@
 """``pyro.plate``'s messenger: a subsampled plate that also broadcasts distributions."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from .broadcast_messenger import broadcast_to_plates
 from .messenger import block_messengers

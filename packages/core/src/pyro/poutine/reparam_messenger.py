@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any, Callable, Dict, Optional, Union
+from collections.abc import Callable
+from typing import Any
 
 from .messenger import Messenger
 from .util import site_is_subsample
 
-Config = Union[Dict[str, Any], Callable[[Any], Any]]
+Config = dict[str, Any] | Callable[[Any], Any]
 
 
 class ReparamMessenger(Messenger):
@@ -47,7 +48,7 @@ class ReparamMessenger(Messenger):
         other than a dict with keys ``fn``, ``value``, ``is_observed``.
     """
 
-    def __init__(self, fn: Optional[Callable] = None, config: Optional[Config] = None) -> None:
+    def __init__(self, fn: Callable | None = None, config: Config | None = None) -> None:
         super().__init__(fn)
         if config is None or not (isinstance(config, dict) or callable(config)):
             raise TypeError(f"poutine.reparam needs config=, a dict site name -> reparameterizer "
@@ -90,7 +91,7 @@ class ReparamMessenger(Messenger):
         msg["is_observed"] = result["is_observed"]
 
 
-def _apply_old_protocol(reparam: Callable, msg) -> Dict[str, Any]:
+def _apply_old_protocol(reparam: Callable, msg) -> dict[str, Any]:
     # Pyro's deprecated reparam(name, fn, obs) -> (fn, obs) interface.
     warnings.warn(f"{type(reparam).__name__}: the reparameterizer interface __call__(name, fn, "
                   f"obs) is deprecated; implement apply(msg) instead", FutureWarning,

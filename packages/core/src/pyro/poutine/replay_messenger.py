@@ -1,7 +1,7 @@
 """``poutine.replay``: reuse the values of a recorded trace."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional
+from collections.abc import Callable
 
 from .messenger import Messenger
 
@@ -19,8 +19,8 @@ class ReplayMessenger(Messenger):
         model_tr = poutine.trace(poutine.replay(model, trace=guide_tr)).get_trace()
     """
 
-    def __init__(self, fn: Optional[Callable] = None, trace=None,
-                 params: Optional[Dict] = None) -> None:
+    def __init__(self, fn: Callable | None = None, trace=None,
+                 params: dict | None = None) -> None:
         super().__init__(fn)
         if trace is None and params is None:
             raise ValueError("poutine.replay needs trace= (a Trace) or params= (a dict of values)")

@@ -9,14 +9,15 @@ reading a param) unless a handler already did, then sends it back up
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypedDict, Union
+from collections.abc import Callable
+from typing import Any, TypedDict
 
 import torch
 
 from ..params.param_store import ParamStoreDict
 
 # The active handlers, outermost first. Messengers push themselves on __enter__.
-_PYRO_STACK: List[Any] = []
+_PYRO_STACK: list[Any] = []
 
 # The process-wide parameter store that pyro.param reads and writes.
 _PYRO_PARAM_STORE: ParamStoreDict = ParamStoreDict()
@@ -49,16 +50,16 @@ class InferDict(TypedDict, total=False):
     num_samples: int
     tmc: str
     is_auxiliary: bool
-    baseline: Dict[str, Any]
-    obs: Optional[torch.Tensor]
+    baseline: dict[str, Any]
+    obs: torch.Tensor | None
     was_observed: bool
     prior: Any
     _deterministic: bool
     _enumerate_dim: int
-    _dim_to_id: Dict[int, int]
+    _dim_to_id: dict[int, int]
     _markov_scope: Any
     _enum_total: int
-    _dim_to_symbol: Dict[int, str]
+    _dim_to_symbol: dict[int, str]
     _enumerate_symbol: str
 
 
@@ -66,12 +67,12 @@ class NonlocalExit(Exception):
     """Raised to leave a program at a site (by :class:`~pyro.poutine.EscapeMessenger`);
     ``site`` is that site's message."""
 
-    def __init__(self, site: "Message", *args: Any, **kwargs: Any) -> None:
+    def __init__(self, site: Message, *args: Any, **kwargs: Any) -> None:
         super().__init__(f"escaped at site {site.get('name')!r}", *args, **kwargs)
         self.site = site
         # (trace, its number of nodes when the escape was entered) for each trace
         # recorded by a handler outside the escape
-        self.snapshot: List[Tuple[Any, int]] = []
+        self.snapshot: list[tuple[Any, int]] = []
 
     def reset_stack(self) -> None:
         """Undo what the aborted execution left in the handlers still on the stack: the
@@ -109,19 +110,19 @@ class Message(TypedDict, total=False):
     """
 
     type: str
-    name: Optional[str]
+    name: str | None
     fn: Callable
-    args: Tuple
-    kwargs: Dict
-    value: Optional[torch.Tensor]
+    args: tuple
+    kwargs: dict
+    value: torch.Tensor | None
     is_observed: bool
     infer: InferDict
-    scale: Union[float, torch.Tensor]
-    mask: Union[None, bool, torch.Tensor]
-    cond_indep_stack: Tuple
+    scale: float | torch.Tensor
+    mask: None | bool | torch.Tensor
+    cond_indep_stack: tuple
     done: bool
     stop: bool
-    continuation: Optional[Callable[["Message"], None]]
+    continuation: Callable[[Message], None] | None
 
 
 def am_i_wrapped() -> bool:
@@ -192,9 +193,9 @@ def apply_stack(initial_msg: Message) -> Message:
     return msg
 
 
-def new_message(type: str, name: Optional[str], fn: Callable, args: tuple = (),
-                kwargs: Optional[dict] = None, value=None, is_observed: bool = False,
-                infer: Optional[dict] = None) -> Message:
+def new_message(type: str, name: str | None, fn: Callable, args: tuple = (),
+                kwargs: dict | None = None, value=None, is_observed: bool = False,
+                infer: dict | None = None) -> Message:
     """A message with every key of :class:`Message` set to its default."""
     return {
         "type": type,
@@ -214,7 +215,7 @@ def new_message(type: str, name: Optional[str], fn: Callable, args: tuple = (),
     }
 
 
-def effectful(fn: Optional[Callable] = None, type: Optional[str] = None) -> Callable:
+def effectful(fn: Callable | None = None, type: str | None = None) -> Callable:
     """Make ``fn`` an effectful primitive of message type ``type``: outside any handler it
     is called directly; inside, each call sends a message through the stack. The wrapped
     function accepts an optional ``name=`` keyword naming the site.
@@ -246,7 +247,7 @@ def _no_value() -> None:
     return None
 
 
-def get_plates() -> Tuple:
+def get_plates() -> tuple:
     """The plates enclosing the caller, as a tuple of
     :class:`~pyro.poutine.indep_messenger.CondIndepStackFrame` (outermost first): what a
     sample site made here would record in its ``cond_indep_stack``. Handlers that hide
@@ -258,7 +259,7 @@ def get_plates() -> Tuple:
     return msg["cond_indep_stack"]
 
 
-def get_mask() -> Union[None, bool, torch.Tensor]:
+def get_mask() -> None | bool | torch.Tensor:
     """The mask of the enclosing :func:`~pyro.poutine.mask` handlers (``None`` when there
     is none): lets a model skip a costly log density that would be masked out anyway,
     e.g. during prediction::

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Optional, Union
+from collections.abc import Callable
 
 import torch
 
@@ -20,8 +20,8 @@ class ScaleMessenger(Messenger):
         poutine.scale(model, scale=N / batch_size)(batch)
     """
 
-    def __init__(self, fn: Optional[Callable] = None,
-                 scale: Union[float, torch.Tensor] = 1.0) -> None:
+    def __init__(self, fn: Callable | None = None,
+                 scale: float | torch.Tensor = 1.0) -> None:
         super().__init__(fn)
         if isinstance(scale, numbers.Number):
             if not scale > 0:

@@ -1,7 +1,7 @@
 """``poutine.seed``: run under a fixed random seed."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from ..util import get_rng_state, set_rng_seed, set_rng_state
 from .messenger import Messenger
@@ -18,7 +18,7 @@ class SeedMessenger(Messenger):
         assert seeded() == seeded()
     """
 
-    def __init__(self, fn: Optional[Callable] = None, rng_seed: Optional[int] = None) -> None:
+    def __init__(self, fn: Callable | None = None, rng_seed: int | None = None) -> None:
         super().__init__(fn)
         if not isinstance(rng_seed, int):
             raise TypeError(f"poutine.seed needs an integer rng_seed, got {rng_seed!r}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import torch
 
@@ -37,7 +37,7 @@ class _Subsample(torch.distributions.Distribution):
 
     arg_constraints = {}
 
-    def __init__(self, size: int, subsample_size: Optional[int], device=None) -> None:
+    def __init__(self, size: int, subsample_size: int | None, device=None) -> None:
         self.size = size
         self.subsample_size = size if subsample_size is None else subsample_size
         self.device = device
@@ -85,9 +85,9 @@ class SubsampleMessenger(IndepMessenger):
         without ``size`` or disagreeing with ``subsample``.
     """
 
-    def __init__(self, name: Optional[str] = None, size: Optional[int] = None,
-                 subsample_size: Optional[int] = None, subsample: Optional[torch.Tensor] = None,
-                 dim: Optional[int] = None, use_cuda: Optional[bool] = None,
+    def __init__(self, name: str | None = None, size: int | None = None,
+                 subsample_size: int | None = None, subsample: torch.Tensor | None = None,
+                 dim: int | None = None, use_cuda: bool | None = None,
                  device=None) -> None:
         if use_cuda is not None:
             warnings.warn("use_cuda= of a plate is deprecated; use device=", FutureWarning,
@@ -116,7 +116,7 @@ class SubsampleMessenger(IndepMessenger):
             subsample_size = len(subsample)
         self._subsampled = (subsample is not None or
                             (subsample_size is not None and subsample_size < self.size))
-        self._indices: Optional[torch.Tensor] = None
+        self._indices: torch.Tensor | None = None
         if self.size >= 0 and _PYRO_STACK:
             # A traced site, so that guide and model share the subsample (replay).
             msg = new_message("sample", name, _Subsample(self.size, subsample_size, device),
@@ -137,7 +137,7 @@ class SubsampleMessenger(IndepMessenger):
                                    self.size)
 
     @property
-    def indices(self) -> Optional[torch.Tensor]:
+    def indices(self) -> torch.Tensor | None:
         """The indices this plate visits, ``subsample_size`` of them (``arange(size)`` when
         not subsampled; ``None`` for a plate with no size)."""
         if self.size < 0:

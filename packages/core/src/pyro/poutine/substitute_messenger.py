@@ -1,7 +1,7 @@
 """``poutine.substitute``: replace param values."""
 from __future__ import annotations
 
-from typing import Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
 
 from .messenger import Messenger
 
@@ -16,8 +16,8 @@ class SubstituteMessenger(Messenger):
         poutine.substitute(model, data={"loc": torch.tensor(3.0)})()
     """
 
-    def __init__(self, fn: Optional[Callable] = None, data: Optional[Mapping] = None,
-                 substitute_fn: Optional[Callable] = None) -> None:
+    def __init__(self, fn: Callable | None = None, data: Mapping | None = None,
+                 substitute_fn: Callable | None = None) -> None:
         super().__init__(fn)
         if data is None and substitute_fn is None:
             raise ValueError("poutine.substitute needs data= or substitute_fn=")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .messenger import Messenger
 from .trace_struct import Trace
@@ -47,8 +48,8 @@ class TraceMessenger(Messenger):
         tracer.trace.nodes["z"]["value"]
     """
 
-    def __init__(self, fn: Optional[Callable] = None, graph_type: Optional[str] = None,
-                 param_only: Optional[bool] = None) -> None:
+    def __init__(self, fn: Callable | None = None, graph_type: str | None = None,
+                 param_only: bool | None = None) -> None:
         super().__init__(fn)
         self.graph_type = graph_type or "flat"
         self.param_only = bool(param_only)

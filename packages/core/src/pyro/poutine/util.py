@@ -1,14 +1,14 @@
 """Helpers over sites and traces used by handlers and inference algorithms."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 # The validation switch of effect handlers is the process-wide one (pyro.enable_validation);
 # the subsample predicate lives beside the trace checks of pyro.util that use it.
 from ..util import enable_validation, is_validation_enabled, site_is_subsample  # noqa: F401
 
 
-def site_is_factor(site: Dict[str, Any]) -> bool:
+def site_is_factor(site: dict[str, Any]) -> bool:
     """Whether ``site`` was made by :func:`pyro.factor`."""
     return site["type"] == "sample" and bool(site["infer"].get("is_auxiliary")) and \
         type(site["fn"]).__name__ == "Unit"
@@ -23,7 +23,7 @@ def prune_subsample_sites(trace):
     return trace
 
 
-def enum_extend(trace, msg: Dict[str, Any], num_samples=None) -> List:
+def enum_extend(trace, msg: dict[str, Any], num_samples=None) -> list:
     """Extend a partial trace with every value in the support of ``msg["fn"]``
     (sequential enumeration, used by :func:`~pyro.poutine.queue`)."""
     if num_samples is None:
@@ -38,7 +38,7 @@ def enum_extend(trace, msg: Dict[str, Any], num_samples=None) -> List:
     return extended
 
 
-def mc_extend(trace, msg: Dict[str, Any], num_samples=None) -> List:
+def mc_extend(trace, msg: dict[str, Any], num_samples=None) -> list:
     """Extend a partial trace with ``num_samples`` independent draws of ``msg["fn"]``."""
     if num_samples is None:
         num_samples = 1
@@ -51,12 +51,12 @@ def mc_extend(trace, msg: Dict[str, Any], num_samples=None) -> List:
     return extended
 
 
-def discrete_escape(trace, msg: Dict[str, Any]) -> bool:
+def discrete_escape(trace, msg: dict[str, Any]) -> bool:
     """Escape predicate: a discrete sample site not yet in ``trace``."""
     return (msg["type"] == "sample" and not msg["is_observed"] and msg["name"] not in trace
             and getattr(msg["fn"], "has_enumerate_support", False))
 
 
-def all_escape(trace, msg: Dict[str, Any]) -> bool:
+def all_escape(trace, msg: dict[str, Any]) -> bool:
     """Escape predicate: any latent sample site not yet in ``trace``."""
     return msg["type"] == "sample" and not msg["is_observed"] and msg["name"] not in trace

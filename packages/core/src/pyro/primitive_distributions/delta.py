@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numbers
-from typing import Optional, Union
 
 import torch
 from torch.distributions import constraints
@@ -34,9 +33,9 @@ class Delta(TorchDistribution):
     def __init__(
         self,
         v,
-        log_density: Union[float, torch.Tensor] = 0.0,
+        log_density: float | torch.Tensor = 0.0,
         event_dim: int = 0,
-        validate_args: Optional[bool] = None,
+        validate_args: bool | None = None,
     ) -> None:
         if not isinstance(v, torch.Tensor):
             v = torch.as_tensor(v, dtype=torch.get_default_dtype())

@@ -11,7 +11,7 @@ event_shape`` and ``log_prob(x).shape == sample_shape + batch_shape``.
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 import torch
 import torch.distributions as _td
@@ -38,7 +38,7 @@ class ScoreParts(namedtuple("ScoreParts", ["log_prob", "score_function", "entrop
 
     __slots__ = ()
 
-    def scale_and_mask(self, scale=1.0, mask=None) -> "ScoreParts":
+    def scale_and_mask(self, scale=1.0, mask=None) -> ScoreParts:
         """Scale and mask ``log_prob`` and ``entropy_term``; ``score_function`` is masked but
         not scaled (the REINFORCE estimator multiplies it by costs that are already scaled;
         masked-out entries must add no gradient at all)."""
@@ -86,7 +86,7 @@ class TorchDistributionMixin:
         """Prepend ``sample_shape`` to the batch shape (without copying parameters)."""
         return self.expand(torch.Size(sample_shape) + self.batch_shape)
 
-    def to_event(self, reinterpreted_batch_ndims: Optional[int] = None):
+    def to_event(self, reinterpreted_batch_ndims: int | None = None):
         """Reinterpret the ``reinterpreted_batch_ndims`` rightmost batch dimensions as event
         dimensions (all of them when ``None``).
 
@@ -112,7 +112,7 @@ class TorchDistributionMixin:
             )
         return Independent(self, reinterpreted_batch_ndims)
 
-    def mask(self, mask: Union[bool, torch.Tensor]):
+    def mask(self, mask: bool | torch.Tensor):
         """Mask the log density: entries where ``mask`` is False contribute exactly zero.
 
         :param mask: a bool or a tensor broadcastable with ``batch_shape`` (bool, or 0/1
@@ -163,7 +163,7 @@ class Independent(_td.Independent, TorchDistributionMixin):
     """
 
     def __init__(self, base_distribution, reinterpreted_batch_ndims: int,
-                 validate_args: Optional[bool] = None) -> None:
+                 validate_args: bool | None = None) -> None:
         if reinterpreted_batch_ndims > len(base_distribution.batch_shape):
             raise ValueError(
                 f"Independent({type(base_distribution).__name__}, "
@@ -186,7 +186,7 @@ class Independent(_td.Independent, TorchDistributionMixin):
         new._validate_args = self._validate_args
         return new
 
-    def to_event(self, reinterpreted_batch_ndims: Optional[int] = None):
+    def to_event(self, reinterpreted_batch_ndims: int | None = None):
         if reinterpreted_batch_ndims is None:
             reinterpreted_batch_ndims = len(self.batch_shape)
         if reinterpreted_batch_ndims == 0:
@@ -244,7 +244,7 @@ class MaskedDistribution(_BaseDistWrapper):
         with the batch shape.
     """
 
-    def __init__(self, base_dist, mask: Union[bool, torch.Tensor]) -> None:
+    def __init__(self, base_dist, mask: bool | torch.Tensor) -> None:
         if isinstance(mask, bool):
             batch_shape = base_dist.batch_shape
         else:
@@ -329,7 +329,7 @@ class ExpandedDistribution(_BaseDistWrapper):
     """
 
     def __init__(self, base_dist, batch_shape: Sequence[int] = torch.Size(),
-                 validate_args: Optional[bool] = None) -> None:
+                 validate_args: bool | None = None) -> None:
         self.base_dist = base_dist
         super().__init__(base_dist.batch_shape, base_dist.event_shape, validate_args=False)
         self._set_batch_shape(torch.Size(batch_shape))

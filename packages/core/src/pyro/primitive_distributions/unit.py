@@ -1,8 +1,6 @@
 """The trivial nonnormalized distribution :class:`Unit` (used by ``pyro.factor``)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch.distributions import constraints
 
@@ -28,8 +26,8 @@ class Unit(TorchDistribution):
     support = constraints.independent(constraints.real, 1)
     has_rsample = False
 
-    def __init__(self, log_factor, *, has_rsample: Optional[bool] = None,
-                 validate_args: Optional[bool] = None) -> None:
+    def __init__(self, log_factor, *, has_rsample: bool | None = None,
+                 validate_args: bool | None = None) -> None:
         if not isinstance(log_factor, torch.Tensor):
             log_factor = torch.as_tensor(log_factor, dtype=torch.get_default_dtype())
         self.log_factor = log_factor

@@ -5,7 +5,7 @@ These run per sample site, so each is written to do nothing when there is nothin
 from __future__ import annotations
 
 import numbers
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import torch
 
@@ -56,7 +56,7 @@ def broadcast_shape(*shapes: Sequence[int], strict: bool = False) -> torch.Size:
     return torch.Size(reversed(reversed_shape))
 
 
-def sum_rightmost(value, dim: Union[int, float]):
+def sum_rightmost(value, dim: int | float):
     """Sum out the ``dim`` rightmost dimensions of ``value``.
 
     ``dim == 0`` sums nothing; ``dim == float("inf")`` sums every dimension; a negative

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Callable, Dict, Optional
+from collections.abc import Callable
 
 import torch
 
@@ -40,7 +40,7 @@ class SamplePosteriorMessenger(Messenger):
     :param dict params: ``{site name: value}`` overriding the trace's values.
     """
 
-    def __init__(self, trace, params: Optional[Dict[str, torch.Tensor]] = None) -> None:
+    def __init__(self, trace, params: dict[str, torch.Tensor] | None = None) -> None:
         super().__init__()
         self.trace = trace
         self.params = params or {}
@@ -59,8 +59,8 @@ class SamplePosteriorMessenger(Messenger):
 
 
 def infer_discrete(
-    fn: Optional[Callable] = None,
-    first_available_dim: Optional[int] = None,
+    fn: Callable | None = None,
+    first_available_dim: int | None = None,
     temperature: int = 1,
     *,
     strict_enumeration_warning: bool = True,

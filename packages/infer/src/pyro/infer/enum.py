@@ -5,7 +5,8 @@ drawing their posterior values (:func:`sample_enumerated`)."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import torch
 
@@ -29,7 +30,7 @@ __all__ = [
 _DEFAULTS = ("sequential", "parallel", "flat", None)
 
 
-def _config_fn(default, expand, num_samples, tmc, site) -> Dict[str, Any]:
+def _config_fn(default, expand, num_samples, tmc, site) -> dict[str, Any]:
     if site["type"] != "sample" or site["is_observed"] or site_is_subsample(site):
         return {}
     infer = site["infer"]
@@ -49,10 +50,10 @@ def _config_fn(default, expand, num_samples, tmc, site) -> Dict[str, Any]:
 
 
 def config_enumerate(
-    guide: Optional[Callable] = None,
-    default: Optional[str] = "parallel",
+    guide: Callable | None = None,
+    default: str | None = "parallel",
     expand: bool = False,
-    num_samples: Optional[int] = None,
+    num_samples: int | None = None,
     tmc: str = "diagonal",
 ) -> Callable:
     """Mark every discrete latent sample site of ``guide`` (or model) for enumeration:
@@ -144,7 +145,7 @@ def get_importance_trace(
     max_plate_nesting: Any,
     model: Callable,
     guide: Callable,
-    args: Tuple,
+    args: tuple,
     kwargs: dict,
     detach: bool = False,
 ):
@@ -193,13 +194,13 @@ class EnumFactors:
     """
 
     def __init__(self, guide_trace=None) -> None:
-        self._plates: Dict[str, str] = {}
-        self._vars: Dict[Tuple[str, int], str] = {}
-        self.symbol_to_dim: Dict[str, int] = {}
-        self.plate_scale: Dict[str, float] = {}
-        self.plate_frame: Dict[str, Any] = {}
-        self.var_site: Dict[str, str] = {}
-        self._guide_dims: Dict[int, int] = {}
+        self._plates: dict[str, str] = {}
+        self._vars: dict[tuple[str, int], str] = {}
+        self.symbol_to_dim: dict[str, int] = {}
+        self.plate_scale: dict[str, float] = {}
+        self.plate_frame: dict[str, Any] = {}
+        self.var_site: dict[str, str] = {}
+        self._guide_dims: dict[int, int] = {}
         if guide_trace is not None:
             for site in guide_trace.nodes.values():
                 if site["type"] == "sample":
@@ -298,11 +299,11 @@ class EnumTree(NamedTuple):
     :func:`enum_factor_tree`)."""
 
     packer: EnumFactors
-    tree: Dict[frozenset, List[Any]]   # plate symbols -> labelled log factors
+    tree: dict[frozenset, list[Any]]   # plate symbols -> labelled log factors
     sum_syms: set                      # symbols of the variables to sum out
-    plain_sites: List[dict]            # sites whose factor holds none of them
-    tree_sites: List[dict]             # sites whose factor is in the tree
-    scales: List[Tuple[str, Any]]      # (site name, scale without subsampling) of tree sites
+    plain_sites: list[dict]            # sites whose factor holds none of them
+    tree_sites: list[dict]             # sites whose factor is in the tree
+    scales: list[tuple[str, Any]]      # (site name, scale without subsampling) of tree sites
 
 
 # The unscaled log density of a site, computed once and cached: the one log-density
@@ -380,7 +381,7 @@ def _support_value(site, index: torch.Tensor) -> torch.Tensor:
     return support[index.to(support.device)]
 
 
-def sample_enumerated(trace, temperature=1, guide_trace=None) -> Dict[str, torch.Tensor]:
+def sample_enumerated(trace, temperature=1, guide_trace=None) -> dict[str, torch.Tensor]:
     """Draw (``temperature=1``) or maximize (``temperature=0``) the joint posterior of the
     sites enumerated in ``trace`` (made under ``poutine.enum``), given the other sites.
 

@@ -8,8 +8,9 @@ reach its distribution.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any
 
 import torch
 
@@ -93,8 +94,8 @@ class _TrackProvenance(Messenger):
         super().__init__()
         self.is_node = is_node
         self.track_params = track_params
-        self.sites: Dict[str, dict] = {}
-        self.params: Dict[str, dict] = {}
+        self.sites: dict[str, dict] = {}
+        self.params: dict[str, dict] = {}
 
     def _pyro_post_sample(self, msg: dict) -> None:
         if not is_sample_site(msg, include_deterministic=True):
@@ -121,7 +122,7 @@ class _TrackProvenance(Messenger):
             msg["value"] = ProvenanceTensor(detach_provenance(msg["value"]), frozenset({name}))
 
 
-def _track(model: Callable, model_args: Optional[tuple], model_kwargs: Optional[dict],
+def _track(model: Callable, model_args: tuple | None, model_kwargs: dict | None,
            is_node: Callable[[dict], bool], track_params: bool) -> _TrackProvenance:
     tracker = _TrackProvenance(is_node, track_params)
     # One run, no gradients, RNG state restored; validation off so that labelled
@@ -134,10 +135,10 @@ def _track(model: Callable, model_args: Optional[tuple], model_kwargs: Optional[
 
 def get_dependencies(
     model: Callable,
-    model_args: Optional[tuple] = None,
-    model_kwargs: Optional[dict] = None,
+    model_args: tuple | None = None,
+    model_kwargs: dict | None = None,
     include_deterministic: bool = False,
-) -> Dict[str, Dict[str, Dict[str, set]]]:
+) -> dict[str, dict[str, dict[str, set]]]:
     """Infer the dependency structure of a conditioned model, running it once.
 
     Returns a nested dict::
@@ -233,7 +234,7 @@ def get_dependencies(
     latent = [n for n in order if not sites[n]["is_observed"] or sites[n]["is_deterministic"]]
     plates = {n: sites[n]["vectorized_plates"] for n in order}
 
-    prior: Dict[str, Dict[str, set]] = {}
+    prior: dict[str, dict[str, set]] = {}
     for name in order:
         prior[name] = {name: set()}
         for upstream in latent:
@@ -241,7 +242,7 @@ def get_dependencies(
                 prior[name][upstream] = set()
 
     position = {n: i for i, n in enumerate(order)}
-    posterior: Dict[str, Dict[str, set]] = {n: {n: set()} for n in latent}
+    posterior: dict[str, dict[str, set]] = {n: {n: set()} for n in latent}
     for child in order:
         parents = [u for u in prior[child] if u != child]
         for u in parents:
@@ -262,10 +263,10 @@ def _dist_name(site: dict) -> str:
 
 def get_model_relations(
     model: Callable,
-    model_args: Optional[tuple] = None,
-    model_kwargs: Optional[dict] = None,
+    model_args: tuple | None = None,
+    model_kwargs: dict | None = None,
     include_deterministic: bool = False,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Infer the relations of the random variables, params and plates of a model,
     running it once (see https://github.com/pyro-ppl/pyro/issues/949).
 
@@ -310,8 +311,8 @@ def get_model_relations(
             if k not in ("deterministic", "plates")}
 
 
-def _relations(model: Callable, model_args: Optional[tuple], model_kwargs: Optional[dict],
-               include_deterministic: bool) -> Dict[str, Any]:
+def _relations(model: Callable, model_args: tuple | None, model_kwargs: dict | None,
+               include_deterministic: bool) -> dict[str, Any]:
     # get_model_relations plus what drawing needs: the deterministic sites and each
     # site's plates (outermost first).
     tracker = _track(
@@ -321,7 +322,7 @@ def _relations(model: Callable, model_args: Optional[tuple], model_kwargs: Optio
     )
     sites, params = tracker.sites, tracker.params
     order = list(sites)
-    plate_sample: Dict[str, List[str]] = {}
+    plate_sample: dict[str, list[str]] = {}
     for name in order:
         for plate in sites[name]["plates"]:
             plate_sample.setdefault(plate, []).append(name)
@@ -342,10 +343,10 @@ def _relations(model: Callable, model_args: Optional[tuple], model_kwargs: Optio
     }
 
 
-def _merge_runs(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+def _merge_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Relations of several runs of one model (e.g. a semi-supervised model with and
     without labels), with ``observed_runs`` counting the runs observing each site."""
-    merged: Dict[str, Any] = {
+    merged: dict[str, Any] = {
         "sample_sample": {}, "sample_param": {}, "sample_dist": {}, "param_constraint": {},
         "deterministic": set(), "plates": {}, "observed_runs": {},
     }
@@ -366,7 +367,7 @@ def _merge_runs(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
     return merged
 
 
-def _node_attributes(name: str, spec: Dict[str, Any]) -> Dict[str, str]:
+def _node_attributes(name: str, spec: dict[str, Any]) -> dict[str, str]:
     observed = spec["observed_runs"][name]
     if observed == spec["num_runs"]:
         fillcolor = "gray"
@@ -378,16 +379,16 @@ def _node_attributes(name: str, spec: Dict[str, Any]) -> Dict[str, str]:
     return {"label": name, "shape": "ellipse", "style": style, "fillcolor": fillcolor}
 
 
-def _render_graph(spec: Dict[str, Any], render_distributions: bool, render_params: bool):
+def _render_graph(spec: dict[str, Any], render_distributions: bool, render_params: bool):
     graphviz = import_graphviz("pyro.render_model", extra="pyro-infer[render]")
     graph = graphviz.Digraph()
     # One cluster per plate path (outermost plate first), nested as the plates are.
-    clusters: Dict[tuple, list] = {}
+    clusters: dict[tuple, list] = {}
     for name, plates in spec["plates"].items():
         clusters.setdefault(tuple(plates), []).append(name)
 
     # a plate met under different outer plates gets one cluster per path
-    paths_of: Dict[str, set] = {}
+    paths_of: dict[str, set] = {}
     for path in clusters:
         for i in range(len(path)):
             paths_of.setdefault(path[i], set()).add(path[:i + 1])
@@ -433,9 +434,9 @@ def _render_graph(spec: Dict[str, Any], render_distributions: bool, render_param
 
 def render_model(
     model: Callable,
-    model_args: Union[tuple, List[tuple], None] = None,
-    model_kwargs: Union[dict, List[dict], None] = None,
-    filename: Optional[str] = None,
+    model_args: tuple | list[tuple] | None = None,
+    model_kwargs: dict | list[dict] | None = None,
+    filename: str | None = None,
     render_distributions: bool = False,
     render_params: bool = False,
     render_deterministic: bool = False,

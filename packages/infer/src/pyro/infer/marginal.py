@@ -2,7 +2,8 @@
 computed by exhaustive enumeration with :class:`~pyro.infer.Search`."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -42,7 +43,7 @@ class Marginal:
         marginalisation operator).
     """
 
-    def __new__(cls, fn: Union[Callable, TracePosterior], *args: Any, **kwargs: Any):
+    def __new__(cls, fn: Callable | TracePosterior, *args: Any, **kwargs: Any):
         if isinstance(fn, TracePosterior):
             sites = args[0] if args else kwargs.get("sites")
             return Marginals(fn, sites)
@@ -51,7 +52,7 @@ class Marginal:
     def __init__(
         self,
         fn: Callable,
-        sites: Union[None, str, Sequence[str]] = None,
+        sites: None | str | Sequence[str] = None,
         max_tries: int = int(1e6),
         cache: bool = True,
     ) -> None:
@@ -62,7 +63,7 @@ class Marginal:
             )
         self.fn = fn
         self.max_tries = max_tries
-        self._cache: Optional[Dict[Any, ValueDistribution]] = {} if cache else None
+        self._cache: dict[Any, ValueDistribution] | None = {} if cache else None
         self.__name__ = getattr(fn, "__name__", type(self).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import queue as _queue
-from typing import Callable, Iterator, Tuple
+from collections.abc import Callable, Iterator
 
 from pyro import poutine
 from pyro.poutine.escape_messenger import NonlocalExit
@@ -14,7 +14,7 @@ __all__ = ["Search", "iter_complete_traces"]
 
 
 def iter_complete_traces(
-    model: Callable, args: Tuple, kwargs: dict, max_tries: int = int(1e6),
+    model: Callable, args: tuple, kwargs: dict, max_tries: int = int(1e6),
     escape_fn: Callable = discrete_escape, extend_fn: Callable = enum_extend,
 ) -> Iterator:
     """Yield one complete trace of ``model`` per combination of the values of its

@@ -1,7 +1,8 @@
 """Run a guide and the model replayed against it, reusing handler objects across steps."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Tuple
+from collections.abc import Callable
+from typing import Any
 
 from pyro.poutine.enum_messenger import EnumMessenger
 from pyro.poutine.replay_messenger import ReplayMessenger
@@ -33,11 +34,11 @@ class TraceRunner:
         self,
         model: Callable,
         guide: Callable,
-        args: Tuple,
+        args: tuple,
         kwargs: dict,
-        guide_first_enum_dim: Optional[int] = None,
-        model_first_enum_dim: Optional[int] = None,
-    ) -> Tuple[Any, Any]:
+        guide_first_enum_dim: int | None = None,
+        model_first_enum_dim: int | None = None,
+    ) -> tuple[Any, Any]:
         if self._busy:
             return TraceRunner().run(
                 model, guide, args, kwargs, guide_first_enum_dim, model_first_enum_dim

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections import OrderedDict
-from typing import Any, Callable, Dict, FrozenSet, List, Tuple
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -151,12 +152,12 @@ class TraceEnum_ELBO(ELBO):
 
     # --------------------------------------------------------------- the ELBO
 
-    def _compute_particle(self, model_trace, guide_trace) -> Tuple[torch.Tensor, Any]:
+    def _compute_particle(self, model_trace, guide_trace) -> tuple[torch.Tensor, Any]:
         """``(elbo, surrogate_elbo)`` of one (model, guide) trace pair."""
         guide_nodes = guide_trace.nodes
-        costs: List[Tuple[FrozenSet, Any]] = []
-        dice: List[Tuple[FrozenSet, torch.Tensor]] = []
-        guide_enum_dims: Dict[int, FrozenSet] = {}
+        costs: list[tuple[frozenset, Any]] = []
+        dice: list[tuple[frozenset, torch.Tensor]] = []
+        guide_enum_dims: dict[int, frozenset] = {}
 
         for site in guide_nodes.values():
             if site["type"] != "sample" or site_is_subsample(site):
@@ -248,7 +249,7 @@ class TraceEnum_ELBO(ELBO):
 
     def _loss_and_grads_and_params(self, model, guide, args, kwargs):
         loss = 0.0
-        params: Dict[str, torch.Tensor] = {}
+        params: dict[str, torch.Tensor] = {}
         n = self.num_particles
         for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
             elbo, surrogate = self._compute_particle(model_trace, guide_trace)
@@ -263,7 +264,7 @@ class TraceEnum_ELBO(ELBO):
         return loss, params
 
 
-def enum_model_costs(model_trace, guide_trace) -> List[Tuple[FrozenSet, Any]]:
+def enum_model_costs(model_trace, guide_trace) -> list[tuple[frozenset, Any]]:
     """The model's log densities as ``[(plate frames, log factor)]``, with the variables
     the model enumerates (and the guide does not sample) summed out exactly.
 
@@ -275,7 +276,7 @@ def enum_model_costs(model_trace, guide_trace) -> List[Tuple[FrozenSet, Any]]:
     """
     enum = enum_factor_tree(model_trace, guide_trace)
     packer, tree = enum.packer, enum.tree
-    costs: List[Tuple[FrozenSet, Any]] = [
+    costs: list[tuple[frozenset, Any]] = [
         (plate_frames(site), site_log_prob(site))
         for site in enum.plain_sites
     ]
@@ -297,7 +298,7 @@ def enum_model_costs(model_trace, guide_trace) -> List[Tuple[FrozenSet, Any]]:
     return costs
 
 
-def enum_marginals(model_trace, guide_trace) -> "OrderedDict[str, Any]":
+def enum_marginals(model_trace, guide_trace) -> OrderedDict[str, Any]:
     """Posterior marginals of the model-enumerated sites of ``model_trace`` (see
     :meth:`TraceEnum_ELBO.compute_marginals`)."""
     import pyro.distributions as dist
@@ -326,7 +327,7 @@ def enum_marginals(model_trace, guide_trace) -> "OrderedDict[str, Any]":
         marker = torch.zeros(shape, dtype=like.dtype, device=like.device).requires_grad_()
         tree.setdefault(ordinal, []).append(label(marker, sym + "".join(plates)))
         markers.append((name, site, marker, sym, plates))
-    result: "OrderedDict[str, Any]" = OrderedDict()
+    result: OrderedDict[str, Any] = OrderedDict()
     if not markers:
         return result
     with torch.enable_grad():
@@ -393,7 +394,7 @@ def _detach(x: Any) -> Any:
     return x.detach() if isinstance(x, torch.Tensor) else x
 
 
-def _common_scale(named_scales: List[Tuple[str, Any]]) -> Any:
+def _common_scale(named_scales: list[tuple[str, Any]]) -> Any:
     """The one scale shared by the factors of the enumerated variables (besides
     subsampling). Raises ``ValueError`` naming the sites when they differ."""
     first_name, first = named_scales[0]

@@ -1,7 +1,8 @@
 """A categorical distribution over arbitrary Python values (tensors, strings, ...)."""
 from __future__ import annotations
 
-from typing import Any, Hashable, List, Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 import torch
 from torch.distributions import constraints
@@ -57,8 +58,8 @@ class ValueDistribution(TorchDistribution):
         if not values:
             raise ValueError("ValueDistribution: the support is empty")
         index = {}
-        support: List[Any] = []
-        logits: List[torch.Tensor] = []
+        support: list[Any] = []
+        logits: list[torch.Tensor] = []
         for value, lw in zip(values, log_weights):
             key = value_key(value)
             i = index.get(key)
@@ -80,7 +81,7 @@ class ValueDistribution(TorchDistribution):
         return self.logits.exp()
 
     @property
-    def values(self) -> List[Any]:
+    def values(self) -> list[Any]:
         """The distinct outcomes (a list)."""
         return list(self._values)
 

@@ -2,15 +2,13 @@
 masked autoregressive networks)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 
 
 def concat_context(
     net: str,
     x: torch.Tensor,
-    context: Optional[torch.Tensor],
+    context: torch.Tensor | None,
     input_dim: int,
     context_dim: int,
     arg: str = "x",

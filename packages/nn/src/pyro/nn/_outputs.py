@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import numbers
-from typing import List, Sequence, Tuple, Union
+from collections.abc import Sequence
 
 import torch
 
 
-def normalize_param_dims(param_dims: Sequence[int]) -> List[int]:
+def normalize_param_dims(param_dims: Sequence[int]) -> list[int]:
     """Check ``param_dims`` (a non-empty sequence of positive ints) and return it as a list.
 
     :raises ValueError: naming the offending entry.
@@ -24,8 +24,8 @@ def normalize_param_dims(param_dims: Sequence[int]) -> List[int]:
 
 
 def split_params(
-    h: torch.Tensor, param_dims: List[int], input_dim: int
-) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+    h: torch.Tensor, param_dims: list[int], input_dim: int
+) -> torch.Tensor | tuple[torch.Tensor, ...]:
     """Split the output ``h`` (``batch + (sum(param_dims) * input_dim,)``, row ``j * input_dim
     + i`` for parameter row ``j`` of input dimension ``i``) of an autoregressive network.
 
@@ -46,8 +46,8 @@ def split_params(
 
 
 def split_dense_params(
-    h: torch.Tensor, param_dims: List[int]
-) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+    h: torch.Tensor, param_dims: list[int]
+) -> torch.Tensor | tuple[torch.Tensor, ...]:
     """Split the output ``h`` (``batch + (sum(param_dims),)``) of a dense network: one
     parameter gives ``h`` itself, several give a tuple of ``batch + (p,)`` slices."""
     if len(param_dims) == 1:

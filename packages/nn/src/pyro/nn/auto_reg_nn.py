@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -73,7 +73,7 @@ class MaskedLinear(nn.Linear):
 
 
 def sample_mask_indices(
-    input_dim: int, hidden_dim: int, simple: bool = True, device: Optional[torch.device] = None
+    input_dim: int, hidden_dim: int, simple: bool = True, device: torch.device | None = None
 ) -> torch.Tensor:
     """Degrees ``m(k)`` of the ``hidden_dim`` units of one hidden layer of a MADE network.
 
@@ -116,8 +116,8 @@ def create_mask(
     hidden_dims: Sequence[int],
     permutation: torch.Tensor,
     output_dim_multiplier: int,
-    hidden_degrees: Optional[Sequence[torch.Tensor]] = None,
-) -> Tuple[List[torch.Tensor], torch.Tensor]:
+    hidden_degrees: Sequence[torch.Tensor] | None = None,
+) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Masks of a MADE network with inputs ``[context, x]``.
 
     :param int input_dim: dimension ``D`` of the autoregressive input ``x``.
@@ -190,12 +190,12 @@ class ConditionalAutoRegressiveNN(nn.Module):
         self,
         input_dim: int,
         context_dim: int,
-        hidden_dims: Union[int, Sequence[int]],
+        hidden_dims: int | Sequence[int],
         param_dims: Sequence[int] = (1, 1),
-        permutation: Optional[torch.Tensor] = None,
+        permutation: torch.Tensor | None = None,
         skip_connections: bool = False,
-        nonlinearity: Optional[nn.Module] = None,
-        mask_encoding: Optional[Union[torch.Tensor, Sequence[torch.Tensor]]] = None,
+        nonlinearity: nn.Module | None = None,
+        mask_encoding: torch.Tensor | Sequence[torch.Tensor] | None = None,
     ) -> None:
         super().__init__()
         self.input_dim = _check_dim(input_dim, "input_dim")
@@ -251,7 +251,7 @@ class ConditionalAutoRegressiveNN(nn.Module):
         )
         self.f = nn.ReLU() if nonlinearity is None else nonlinearity
 
-    def _hidden_degrees(self, mask_encoding) -> List[torch.Tensor]:
+    def _hidden_degrees(self, mask_encoding) -> list[torch.Tensor]:
         if mask_encoding is None:
             # with a context, degrees start at 0: units that see only the context, so that
             # the first output in the order depends on the context too
@@ -286,7 +286,7 @@ class ConditionalAutoRegressiveNN(nn.Module):
         ``permutation[:k]``. ``LongTensor`` of shape ``(input_dim,)``."""
         return self.permutation
 
-    def get_mask_encoding(self) -> Union[torch.Tensor, List[torch.Tensor]]:
+    def get_mask_encoding(self) -> torch.Tensor | list[torch.Tensor]:
         """The degrees ``m(k)`` of the hidden units ([1] section 4): a ``LongTensor`` of shape
         ``(H,)`` for a single hidden layer (Pyro 0.1's network), a list with one per layer
         otherwise."""
@@ -294,8 +294,8 @@ class ConditionalAutoRegressiveNN(nn.Module):
         return degrees[0] if len(degrees) == 1 else degrees
 
     def forward(
-        self, inputs: torch.Tensor, context: Optional[torch.Tensor] = None
-    ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+        self, inputs: torch.Tensor, context: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Evaluate the network.
 
         :param torch.Tensor inputs: shape ``batch_shape + (input_dim,)``.
@@ -360,14 +360,14 @@ class AutoRegressiveNN(ConditionalAutoRegressiveNN):
     def __init__(
         self,
         input_dim: int,
-        hidden_dims: Union[int, Sequence[int]],
-        param_dims: Optional[Union[int, Sequence[int]]] = None,
-        permutation: Optional[torch.Tensor] = None,
+        hidden_dims: int | Sequence[int],
+        param_dims: int | Sequence[int] | None = None,
+        permutation: torch.Tensor | None = None,
         skip_connections: bool = False,
-        nonlinearity: Optional[nn.Module] = None,
+        nonlinearity: nn.Module | None = None,
         *,
-        output_dim_multiplier: Optional[int] = None,
-        mask_encoding: Optional[Union[torch.Tensor, Sequence[torch.Tensor]]] = None,
+        output_dim_multiplier: int | None = None,
+        mask_encoding: torch.Tensor | Sequence[torch.Tensor] | None = None,
     ) -> None:
         if isinstance(param_dims, numbers.Integral) and not isinstance(param_dims, bool):
             # seed positional order: (input_dim, hidden_dim, output_dim_multiplier,
@@ -396,7 +396,7 @@ class AutoRegressiveNN(ConditionalAutoRegressiveNN):
             mask_encoding=mask_encoding,
         )
 
-    def forward(self, inputs: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Evaluate the network on ``inputs`` of shape ``batch_shape + (input_dim,)``; see
         :meth:`ConditionalAutoRegressiveNN.forward` for the output shapes."""
         return super().forward(inputs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -35,9 +35,9 @@ class ConditionalDenseNN(nn.Module):
         self,
         input_dim: int,
         context_dim: int,
-        hidden_dims: Union[int, Sequence[int]],
+        hidden_dims: int | Sequence[int],
         param_dims: Sequence[int] = (1, 1),
-        nonlinearity: Optional[nn.Module] = None,
+        nonlinearity: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if isinstance(hidden_dims, numbers.Integral):
@@ -63,8 +63,8 @@ class ConditionalDenseNN(nn.Module):
         self.f = nn.ReLU() if nonlinearity is None else nonlinearity
 
     def forward(
-        self, x: torch.Tensor, context: Optional[torch.Tensor] = None
-    ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+        self, x: torch.Tensor, context: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Evaluate on ``x`` (``batch + (input_dim,)``) and ``context``
         (``batch' + (context_dim,)``, broadcast with ``batch``)."""
         h = concat_context(type(self).__name__, x, context, self.input_dim, self.context_dim)
@@ -88,12 +88,12 @@ class DenseNN(ConditionalDenseNN):
     def __init__(
         self,
         input_dim: int,
-        hidden_dims: Union[int, Sequence[int]],
+        hidden_dims: int | Sequence[int],
         param_dims: Sequence[int] = (1, 1),
-        nonlinearity: Optional[nn.Module] = None,
+        nonlinearity: nn.Module | None = None,
     ) -> None:
         super().__init__(input_dim, 0, hidden_dims, param_dims, nonlinearity)
 
-    def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Evaluate on ``x`` of shape ``batch + (input_dim,)``."""
         return super().forward(x)

@@ -11,7 +11,7 @@ the flow's own forward pass (cached) are inverted.
 from __future__ import annotations
 
 import numbers
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -99,16 +99,16 @@ class InverseAutoRegressiveFlow(AffineAutoregressive):
 
     def __init__(
         self,
-        input_dim: Union[int, nn.Module],
-        hidden_dim: Optional[Union[int, Sequence[int]]] = None,
+        input_dim: int | nn.Module,
+        hidden_dim: int | Sequence[int] | None = None,
         sigmoid_bias: float = 2.0,
-        permutation: Optional[Union[bool, torch.Tensor]] = None,
+        permutation: bool | torch.Tensor | None = None,
         *,
         stable: bool = True,
         log_scale_min_clip: float = -5.0,
         log_scale_max_clip: float = 3.0,
         skip_connections: bool = False,
-        nonlinearity: Optional[nn.Module] = None,
+        nonlinearity: nn.Module | None = None,
     ) -> None:
         if isinstance(input_dim, nn.Module):
             if hidden_dim is not None or permutation is not None:
@@ -178,11 +178,11 @@ InverseAutoregressiveFlow = InverseAutoRegressiveFlow
 
 def iaf(
     input_dim: int,
-    hidden_dims: Optional[Union[int, Sequence[int]]] = None,
+    hidden_dims: int | Sequence[int] | None = None,
     *,
     stable: bool = False,
     sigmoid_bias: float = 2.0,
-    permutation: Optional[Union[bool, torch.Tensor]] = True,
+    permutation: bool | torch.Tensor | None = True,
     **kwargs,
 ) -> InverseAutoRegressiveFlow:
     """Build an :class:`InverseAutoRegressiveFlow` ready to go in a guide.

@@ -1,7 +1,8 @@
 """``AdagradRMSProp``: the adaptive step-size sequence of ADVI."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional, Union
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch.optim import Optimizer
@@ -44,7 +45,7 @@ class AdagradRMSProp(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[Union[torch.Tensor, dict]],
+        params: Iterable[torch.Tensor | dict],
         eta: float = 1.0,
         delta: float = 1.0e-16,
         t: float = 0.1,
@@ -66,7 +67,7 @@ class AdagradRMSProp(Optimizer):
                     state["sum"].share_memory_()
 
     @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step.
 
         :param closure: an optional closure that re-evaluates the model and returns the loss.

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Mapping, Optional, Tuple, Union
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import torch
 from torch.optim import Optimizer
@@ -124,9 +125,9 @@ class ClippedAdam(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[Union[torch.Tensor, dict]],
+        params: Iterable[torch.Tensor | dict],
         lr: float = 1e-3,
-        betas: Tuple[float, float] = (0.9, 0.999),
+        betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0,
         clip_norm: float = 10.0,
@@ -163,7 +164,7 @@ class ClippedAdam(Optimizer):
         return float(settings.get("lrd", 1.0)) == 1.0
 
     @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step.
 
         :param closure: an optional closure that re-evaluates the model and returns the loss.

@@ -9,11 +9,12 @@ bit for bit).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, List, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 
-ClipFn = Callable[[List[torch.Tensor]], None]
+ClipFn = Callable[[list[torch.Tensor]], None]
 
 _KEYS = ("clip_norm", "clip_value", "norm_type")
 
@@ -46,7 +47,7 @@ def check_clip_args(clip_args: Mapping[str, Any], where: str) -> dict:
     return dict(clip_args)
 
 
-def make_clipper(clip_args: Optional[Mapping[str, Any]]) -> Optional[ClipFn]:
+def make_clipper(clip_args: Mapping[str, Any] | None) -> ClipFn | None:
     """Build ``clip(params)`` that clips, in place, the gradient of each parameter in the list
     (parameters whose ``.grad`` is ``None`` are skipped); ``None`` when there is nothing to do."""
     if not clip_args:
@@ -54,7 +55,7 @@ def make_clipper(clip_args: Optional[Mapping[str, Any]]) -> Optional[ClipFn]:
     if "clip_value" in clip_args:
         value = float(clip_args["clip_value"])
 
-        def clip_value(params: List[torch.Tensor]) -> None:
+        def clip_value(params: list[torch.Tensor]) -> None:
             for p in params:
                 g = _grad_values(p)
                 if g is not None:
@@ -67,7 +68,7 @@ def make_clipper(clip_args: Optional[Mapping[str, Any]]) -> Optional[ClipFn]:
     if math.isinf(max_norm):
         return None
 
-    def clip_norm(params: List[torch.Tensor]) -> None:
+    def clip_norm(params: list[torch.Tensor]) -> None:
         for p in params:
             g = _grad_values(p)
             if g is None:
@@ -79,7 +80,7 @@ def make_clipper(clip_args: Optional[Mapping[str, Any]]) -> Optional[ClipFn]:
     return clip_norm
 
 
-def _grad_values(p: torch.Tensor) -> Optional[torch.Tensor]:
+def _grad_values(p: torch.Tensor) -> torch.Tensor | None:
     """The gradient's storage to clip in place: the dense gradient, or the values of a
     (coalesced, written back) sparse one; ``None`` when the parameter has no gradient."""
     g = p.grad

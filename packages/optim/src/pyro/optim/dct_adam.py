@@ -2,7 +2,8 @@
 parameters."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional, Tuple, Union
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch.optim import Optimizer
@@ -12,7 +13,7 @@ from pyro.ops.tensor_utils import dct, idct
 from .clipped_adam import adam_direction, clip_gradient, decay_learning_rate
 
 
-def _subsample_mask(p: torch.Tensor) -> Optional[torch.Tensor]:
+def _subsample_mask(p: torch.Tensor) -> torch.Tensor | None:
     """The boolean mask of the elements of ``p`` present in the current subsample, from
     the attribute ``p._pyro_subsample`` (a dict ``dim -> index tensor``)."""
     subsample = getattr(p, "_pyro_subsample", None)
@@ -59,9 +60,9 @@ class DCTAdam(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[Union[torch.Tensor, dict]],
+        params: Iterable[torch.Tensor | dict],
         lr: float = 1e-3,
-        betas: Tuple[float, float] = (0.9, 0.999),
+        betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         clip_norm: float = 10.0,
         lrd: float = 1.0,
@@ -88,7 +89,7 @@ class DCTAdam(Optimizer):
         return float(settings.get("lrd", 1.0)) == 1.0
 
     @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step.
 
         :param closure: an optional closure that re-evaluates the model and returns the loss.

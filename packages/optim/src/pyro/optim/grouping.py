@@ -31,7 +31,8 @@ Never grouped (always one optimizer per parameter, as in Pyro):
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
 import torch
 

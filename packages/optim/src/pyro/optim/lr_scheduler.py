@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 
@@ -50,8 +51,8 @@ class PyroLRScheduler(PyroOptim):
         self,
         scheduler_constructor: Callable[..., Any],
         optim_args: Mapping[str, Any],
-        clip_args: Optional[ArgsOrCallable] = None,
-        grouped: Optional[bool] = None,
+        clip_args: ArgsOrCallable | None = None,
+        grouped: bool | None = None,
     ) -> None:
         if not isinstance(optim_args, Mapping):
             raise TypeError(
@@ -77,7 +78,7 @@ class PyroLRScheduler(PyroOptim):
         self.kwargs = kwargs
         super().__init__(optimizer, inner_args, clip_args, grouped)
 
-    def _new_scheduler(self, optimizer: torch.optim.Optimizer, name: Optional[str]) -> Any:
+    def _new_scheduler(self, optimizer: torch.optim.Optimizer, name: str | None) -> Any:
         kwargs = dict(self.kwargs)
         if "schedulers" in kwargs:
             kwargs["schedulers"] = [

@@ -16,7 +16,8 @@ import fnmatch
 import operator
 import re
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Union
 
 import torch
 
@@ -36,11 +37,11 @@ class MultiOptimizer(ABC):
     ``loss`` (a scalar tensor whose graph reaches them)."""
 
     @abstractmethod
-    def step(self, loss: torch.Tensor, params: Dict[str, torch.Tensor]) -> None:
+    def step(self, loss: torch.Tensor, params: dict[str, torch.Tensor]) -> None:
         """Update ``params`` in place by one step on ``loss``."""
 
 
-def _grads_into(loss: torch.Tensor, values: List[torch.Tensor]) -> None:
+def _grads_into(loss: torch.Tensor, values: list[torch.Tensor]) -> None:
     """Set each tensor's ``.grad`` to d loss / d tensor (``None`` where it does not
     depend on it)."""
     grads = torch.autograd.grad(loss, values, allow_unused=True)
@@ -62,7 +63,7 @@ class PyroMultiOptimizer(MultiOptimizer):
             raise TypeError(f"PyroMultiOptimizer wraps a PyroOptim, got {type(optim).__name__}")
         self.optim = optim
 
-    def step(self, loss: torch.Tensor, params: Dict[str, torch.Tensor]) -> None:
+    def step(self, loss: torch.Tensor, params: dict[str, torch.Tensor]) -> None:
         values = list(params.values())
         _grads_into(loss, values)
         try:
@@ -79,7 +80,7 @@ class TorchMultiOptimizer(PyroMultiOptimizer):
         self,
         optim_constructor: Callable[..., torch.optim.Optimizer],
         optim_args: ArgsOrCallable,
-        clip_args: Optional[ArgsOrCallable] = None,
+        clip_args: ArgsOrCallable | None = None,
     ) -> None:
         super().__init__(PyroOptim(optim_constructor, optim_args, clip_args))
 
@@ -98,14 +99,14 @@ class Newton(MultiOptimizer):
     :raises ValueError: for a nonpositive radius.
     """
 
-    def __init__(self, trust_radii: Optional[Dict[str, float]] = None) -> None:
+    def __init__(self, trust_radii: dict[str, float] | None = None) -> None:
         self.trust_radii = dict(trust_radii or {})
         for name, radius in self.trust_radii.items():
             if not radius > 0:
                 raise ValueError(f"Newton: the trust radius of {name!r} must be positive, "
                                  f"got {radius}")
 
-    def step(self, loss: torch.Tensor, params: Dict[str, torch.Tensor]) -> None:
+    def step(self, loss: torch.Tensor, params: dict[str, torch.Tensor]) -> None:
         """Replace each parameter's data by its Newton update (detached)."""
         updated = self.get_step(loss, params)
         with torch.no_grad():
@@ -113,8 +114,8 @@ class Newton(MultiOptimizer):
                 value.copy_(updated[name])
 
     def get_step(
-        self, loss: torch.Tensor, params: Dict[str, torch.Tensor]
-    ) -> Dict[str, torch.Tensor]:
+        self, loss: torch.Tensor, params: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
         """Newton updates of ``params`` as a dict name -> tensor, differentiable with
         respect to whatever ``loss`` depends on besides them.
 
@@ -172,10 +173,10 @@ class MixedMultiOptimizer(MultiOptimizer):
 
     def __init__(
         self,
-        parts: Sequence[Tuple[Selector, Any]],
-        default: Optional[Any] = None,
+        parts: Sequence[tuple[Selector, Any]],
+        default: Any | None = None,
     ) -> None:
-        self.parts: List[Tuple[Callable[[str], bool], Any]] = []
+        self.parts: list[tuple[Callable[[str], bool], Any]] = []
         for part in parts:
             if not (isinstance(part, (tuple, list)) and len(part) == 2):
                 raise TypeError(f"each part must be a pair (selector, optim), got {part!r}")
@@ -186,13 +187,13 @@ class MixedMultiOptimizer(MultiOptimizer):
         if default is not None and not callable(default):
             raise TypeError(f"default must be a PyroOptim or None, got {default!r}")
         self.default = default
-        self._route_of_name: Dict[str, Any] = {}
-        self._route_of_tensor: Dict[torch.Tensor, Any] = {}
-        self._plan: List[Tuple[Any, List[torch.Tensor]]] = []
-        self._cached: Optional[Tuple[torch.Tensor, ...]] = None
+        self._route_of_name: dict[str, Any] = {}
+        self._route_of_tensor: dict[torch.Tensor, Any] = {}
+        self._plan: list[tuple[Any, list[torch.Tensor]]] = []
+        self._cached: tuple[torch.Tensor, ...] | None = None
 
     @property
-    def optims(self) -> List[Any]:
+    def optims(self) -> list[Any]:
         """The parts' optimizers, then ``default`` (when given)."""
         found = [optim for _, optim in self.parts]
         return found + ([self.default] if self.default is not None else [])
@@ -228,8 +229,8 @@ class MixedMultiOptimizer(MultiOptimizer):
         for optim, plist in self._plan:
             optim(plist, *args, **kwargs)
 
-    def _refresh(self, params: List[torch.Tensor]) -> None:
-        by_optim: Dict[int, Tuple[Any, List[torch.Tensor]]] = {}
+    def _refresh(self, params: list[torch.Tensor]) -> None:
+        by_optim: dict[int, tuple[Any, list[torch.Tensor]]] = {}
         for p in params:
             optim = self._route_of_tensor.get(p)
             if optim is None:
@@ -245,13 +246,13 @@ class MixedMultiOptimizer(MultiOptimizer):
         self._plan = list(by_optim.values())
         self._cached = tuple(params)
 
-    def step(self, loss: torch.Tensor, params: Dict[str, torch.Tensor]) -> None:
+    def step(self, loss: torch.Tensor, params: dict[str, torch.Tensor]) -> None:
         """Compute the gradients of ``loss`` once, step each part on its parameters, and
         clear the gradients (``None``)."""
         values = list(params.values())
         _grads_into(loss, values)
         try:
-            by_optim: Dict[int, Tuple[Any, List[torch.Tensor]]] = {}
+            by_optim: dict[int, tuple[Any, list[torch.Tensor]]] = {}
             for name, value in params.items():
                 optim = self.route(name)
                 by_optim.setdefault(id(optim), (optim, []))[1].append(value)
@@ -261,20 +262,20 @@ class MixedMultiOptimizer(MultiOptimizer):
             for x in values:
                 x.grad = None
 
-    def get_state(self) -> Dict[str, dict]:
+    def get_state(self) -> dict[str, dict]:
         """The parts' states merged: ``{name: optimizer state}``."""
-        state: Dict[str, dict] = {}
+        state: dict[str, dict] = {}
         for optim in self.optims:
             state.update(optim.get_state())
         return state
 
-    def set_state(self, state_dict: Dict[str, dict]) -> None:
+    def set_state(self, state_dict: dict[str, dict]) -> None:
         """Hand each parameter's state to the part its name routes to.
 
         :raises KeyError: for a name that matches no part (and no default).
         """
         check_optim_state(state_dict, "MixedMultiOptimizer.set_state()")
-        by_optim: Dict[int, Tuple[Any, Dict[str, dict]]] = {}
+        by_optim: dict[int, tuple[Any, dict[str, dict]]] = {}
         for name, entry in state_dict.items():
             optim = self.route(name)
             by_optim.setdefault(id(optim), (optim, {}))[1][name] = entry
@@ -285,7 +286,7 @@ class MixedMultiOptimizer(MultiOptimizer):
         """Save the merged state atomically (see :meth:`PyroOptim.save`)."""
         save_state(self.get_state(), filename)
 
-    def load(self, filename: str, map_location: Optional[Any] = None) -> None:
+    def load(self, filename: str, map_location: Any | None = None) -> None:
         """Load a state saved by :meth:`save` (or by a PyroOptim) and route it to the parts.
 
         :raises OptimStateError: if the file is corrupt or does not hold optimizer state.

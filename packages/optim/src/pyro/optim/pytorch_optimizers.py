@@ -8,7 +8,8 @@ optimizer or scheduler appears here without new code).
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, List, Tuple
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch.optim import lr_scheduler as _lr_scheduler
@@ -26,7 +27,7 @@ _SCHEDULER_BASES = tuple(
 _SCHEDULER_BASE_NAMES = ("LRScheduler", "_LRScheduler")
 
 
-def torch_optimizer_classes() -> Iterator[Tuple[str, type]]:
+def torch_optimizer_classes() -> Iterator[tuple[str, type]]:
     """``(name, class)`` for every public optimizer class of ``torch.optim``."""
     names = getattr(torch.optim, "__all__", None) or dir(torch.optim)
     for name in names:
@@ -40,7 +41,7 @@ def torch_optimizer_classes() -> Iterator[Tuple[str, type]]:
             yield name, obj
 
 
-def torch_scheduler_classes() -> Iterator[Tuple[str, type]]:
+def torch_scheduler_classes() -> Iterator[tuple[str, type]]:
     """``(name, class)`` for every public scheduler class of ``torch.optim.lr_scheduler``,
     the base classes ``LRScheduler`` and ``_LRScheduler`` included (as in Pyro)."""
     names = list(getattr(_lr_scheduler, "__all__", None) or dir(_lr_scheduler))
@@ -55,7 +56,7 @@ def torch_scheduler_classes() -> Iterator[Tuple[str, type]]:
             yield name, obj
 
 
-__all__: List[str] = []
+__all__: list[str] = []
 
 
 def _export(name: str, obj: Any) -> None:

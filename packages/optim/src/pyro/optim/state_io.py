@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Dict, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -23,7 +24,7 @@ class OptimStateError(ValueError):
     """A file or dict does not hold optimizer state in the format of ``PyroOptim.get_state``."""
 
 
-def check_optim_state(state: Any, source: str) -> Dict[str, dict]:
+def check_optim_state(state: Any, source: str) -> dict[str, dict]:
     """Check that ``state`` maps parameter names to optimizer state dicts and return it.
 
     :param source: what the state came from (a file name or ``"set_state()"``), for errors.
@@ -55,14 +56,14 @@ def check_optim_state(state: Any, source: str) -> Dict[str, dict]:
     return state
 
 
-def save_state(state: Dict[str, dict], filename: str) -> None:
+def save_state(state: dict[str, dict], filename: str) -> None:
     """Write ``state`` to ``filename`` atomically with core's
     :func:`~pyro.params.param_store.atomic_torch_save` (temporary file, fsync, rename), so
     a crash leaves either the old file or the new one, never a torn one."""
     atomic_torch_save(state, filename)
 
 
-def load_state(filename: str, map_location: Optional[Any] = None) -> Dict[str, dict]:
+def load_state(filename: str, map_location: Any | None = None) -> dict[str, dict]:
     """Read optimizer state written by :func:`save_state`.
 
     Uses core's :func:`~pyro.params.param_store.safe_torch_load`
@@ -96,7 +97,7 @@ _NUMERIC = (torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.i
             torch.int16, torch.int32, torch.int64, torch.uint8, torch.bool)
 
 
-def _state_shape_ok(optimizer_name: Optional[str], key: str, t: torch.Tensor,
+def _state_shape_ok(optimizer_name: str | None, key: str, t: torch.Tensor,
                     p: torch.Tensor) -> bool:
     """Whether a state tensor of ``t.shape`` fits parameter ``p`` for this optimizer."""
     shape = tuple(p.shape)
@@ -111,8 +112,8 @@ def _state_shape_ok(optimizer_name: Optional[str], key: str, t: torch.Tensor,
     return False
 
 
-def _check_state_value(value: Any, where: str, key: str, p: Optional[torch.Tensor],
-                       optimizer_name: Optional[str], builtin: bool) -> Any:
+def _check_state_value(value: Any, where: str, key: str, p: torch.Tensor | None,
+                       optimizer_name: str | None, builtin: bool) -> Any:
     if key == "step" and (isinstance(value, bool) or (isinstance(value, torch.Tensor)
                                                        and value.dtype == torch.bool)):
         raise OptimStateError(f"{where}: the step count is a boolean, not a count")
@@ -155,8 +156,8 @@ def _check_plain(value: Any, where: str) -> Any:
     raise OptimStateError(f"{where}: holds a {type(value).__name__}, which is not plain data")
 
 
-def check_param_entry(entry: dict, name: str, source: str, p: Optional[torch.Tensor] = None,
-                      optimizer_name: Optional[str] = None) -> dict:
+def check_param_entry(entry: dict, name: str, source: str, p: torch.Tensor | None = None,
+                      optimizer_name: str | None = None) -> dict:
     """Check the saved state of one parameter and return it with fresh tensors.
 
     :param p: the parameter it will be used with (shapes are checked against it), or
@@ -214,7 +215,7 @@ def _same_kind(file_value: Any, live_value: Any) -> bool:
 
 
 def merge_settings(live_group: dict, entry: dict, user_settings: Mapping[str, Any],
-                   restore_settings: bool, where: str) -> Dict[str, Any]:
+                   restore_settings: bool, where: str) -> dict[str, Any]:
     """The settings a loaded parameter continues with.
 
     The user's settings win: a setting the user gave is taken from the file only when it
@@ -253,7 +254,7 @@ def merge_settings(live_group: dict, entry: dict, user_settings: Mapping[str, An
 _MISSING = object()
 
 
-def recordable_settings(settings: Mapping[str, Any]) -> Dict[str, Any]:
+def recordable_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """The settings that can be written to a file and compared after loading (plain
     values: numbers, strings, tuples of them, tensors)."""
     out = {}

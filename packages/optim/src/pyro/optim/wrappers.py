@@ -1,7 +1,8 @@
 """Factories turning a torch optimizer or scheduler class into a ``pyro.optim`` wrapper."""
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .lr_scheduler import PyroLRScheduler
 from .optim import ArgsOrCallable, PyroOptim
@@ -14,8 +15,8 @@ def optimizer_wrapper(constructor: Callable[..., Any]) -> Callable[..., PyroOpti
 
     def wrapper(
         optim_args: ArgsOrCallable,
-        clip_args: Optional[ArgsOrCallable] = None,
-        grouped: Optional[bool] = None,
+        clip_args: ArgsOrCallable | None = None,
+        grouped: bool | None = None,
     ) -> PyroOptim:
         return PyroOptim(constructor, optim_args, clip_args, grouped)
 
@@ -37,8 +38,8 @@ def scheduler_wrapper(constructor: Callable[..., Any]) -> Callable[..., PyroLRSc
 
     def wrapper(
         optim_args: Mapping[str, Any],
-        clip_args: Optional[ArgsOrCallable] = None,
-        grouped: Optional[bool] = None,
+        clip_args: ArgsOrCallable | None = None,
+        grouped: bool | None = None,
     ) -> PyroLRScheduler:
         return PyroLRScheduler(constructor, optim_args, clip_args, grouped)
 

@@ -21,7 +21,7 @@ jointly (backward sampling, last eliminated first).
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -31,7 +31,7 @@ from .util import transpose
 __all__ = ["Backward", "einsum_backward_sample", "require_backward", "transpose",
            "unflatten"]
 
-Sample = Dict[str, torch.Tensor]
+Sample = dict[str, torch.Tensor]
 
 
 class Backward:
@@ -40,7 +40,7 @@ class Backward:
     :func:`require_backward`, which receives ``_pyro_backward_result``."""
 
     def __call__(self) -> None:
-        stack: List = [(self, {})]
+        stack: list = [(self, {})]
         while stack:
             node, message = stack.pop()
             for tensor, child_message in node.process(message):
@@ -69,8 +69,8 @@ def require_backward(tensor: torch.Tensor) -> None:
     tensor._pyro_backward_result = None
 
 
-def einsum_backward_sample(operands: Sequence[torch.Tensor], sample1: Optional[Sample],
-                           sample2: Sample) -> List[Sample]:
+def einsum_backward_sample(operands: Sequence[torch.Tensor], sample1: Sample | None,
+                           sample2: Sample) -> list[Sample]:
     """Split a joint sample among the operands of a contraction: ``sample1`` holds the
     values given for the output symbols (from further down the backward pass), ``sample2``
     those just drawn for the contracted symbols. Each operand gets the entries for the

@@ -1,7 +1,7 @@
 """Helpers shared by the einsum backends."""
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -21,7 +21,7 @@ class Tensordot:
         self.einsum = einsum
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor,
-                 axes: Union[int, Sequence[Sequence[int]]] = 2) -> torch.Tensor:
+                 axes: int | Sequence[Sequence[int]] = 2) -> torch.Tensor:
         if isinstance(axes, int):
             xs = list(range(x.dim() - axes, x.dim()))
             ys = list(range(axes))

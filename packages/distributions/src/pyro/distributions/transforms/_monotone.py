@@ -3,7 +3,7 @@ closed-form inverse): bracketing bisection for the values, then Newton steps tha
 exact implicit gradients."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -2,7 +2,8 @@
 pyro-nn depends on pyro-distributions) and a network bound to a fixed context."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn

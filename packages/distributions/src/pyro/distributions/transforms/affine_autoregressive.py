@@ -1,7 +1,7 @@
 """Affine autoregressive flows (inverse autoregressive flows, IAF)."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -156,7 +156,7 @@ class ConditionalAffineAutoregressive(ConditionalTransformModule):
 
 
 def affine_autoregressive(
-    input_dim: int, hidden_dims: Optional[Sequence[int]] = None, **kwargs
+    input_dim: int, hidden_dims: Sequence[int] | None = None, **kwargs
 ) -> AffineAutoregressive:
     """Build an :class:`AffineAutoregressive` with a ``pyro.nn.AutoRegressiveNN``.
 
@@ -174,7 +174,7 @@ def affine_autoregressive(
 def conditional_affine_autoregressive(
     input_dim: int,
     context_dim: int,
-    hidden_dims: Optional[Sequence[int]] = None,
+    hidden_dims: Sequence[int] | None = None,
     **kwargs,
 ) -> ConditionalAffineAutoregressive:
     """Build a :class:`ConditionalAffineAutoregressive` on a

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch.distributions.transforms import Transform
@@ -159,8 +159,8 @@ def _event_layout(input_dim, dim: int, helper: str):
 
 def affine_coupling(
     input_dim,
-    hidden_dims: Optional[Sequence[int]] = None,
-    split_dim: Optional[int] = None,
+    hidden_dims: Sequence[int] | None = None,
+    split_dim: int | None = None,
     dim: int = -1,
     **kwargs,
 ) -> AffineCoupling:
@@ -186,8 +186,8 @@ def affine_coupling(
 def conditional_affine_coupling(
     input_dim,
     context_dim: int,
-    hidden_dims: Optional[Sequence[int]] = None,
-    split_dim: Optional[int] = None,
+    hidden_dims: Sequence[int] | None = None,
+    split_dim: int | None = None,
     dim: int = -1,
     **kwargs,
 ) -> ConditionalAffineCoupling:

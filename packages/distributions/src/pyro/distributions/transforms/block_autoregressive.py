@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -141,7 +141,7 @@ class BlockAutoregressive(TransformModule):
         input_dim: int,
         hidden_factors: Sequence[int] = (8, 8),
         activation: str = "tanh",
-        residual: Optional[str] = None,
+        residual: str | None = None,
     ) -> None:
         super().__init__(cache_size=1)
         activation_transform(activation, "BlockAutoregressive")

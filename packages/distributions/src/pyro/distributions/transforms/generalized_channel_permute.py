@@ -2,7 +2,7 @@
 matrix, Hoogeboom et al. 2019) and their conditional version."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -66,7 +66,7 @@ class ConditionedGeneralizedChannelPermute(Transform):
     codomain = constraints.independent(constraints.real, 3)
     bijective = True
 
-    def __init__(self, permutation: Optional[torch.Tensor] = None, LU=None) -> None:
+    def __init__(self, permutation: torch.Tensor | None = None, LU=None) -> None:
         super().__init__(cache_size=1)
         self.permutation = permutation
         self.LU = LU
@@ -130,7 +130,7 @@ class GeneralizedChannelPermute(ConditionedGeneralizedChannelPermute, TransformM
     Normalizing Flows*, ICML.
     """
 
-    def __init__(self, channels: int = 3, permutation: Optional[torch.Tensor] = None) -> None:
+    def __init__(self, channels: int = 3, permutation: torch.Tensor | None = None) -> None:
         super().__init__()
         self.channels = int(channels)
         if permutation is None:
@@ -165,7 +165,7 @@ class ConditionalGeneralizedChannelPermute(ConditionalTransformModule):
     bijective = True
 
     def __init__(
-        self, nn: Callable, channels: int = 3, permutation: Optional[torch.Tensor] = None
+        self, nn: Callable, channels: int = 3, permutation: torch.Tensor | None = None
     ) -> None:
         super().__init__()
         self.nn = nn
@@ -187,7 +187,7 @@ def generalized_channel_permute(**kwargs) -> GeneralizedChannelPermute:
 
 
 def conditional_generalized_channel_permute(
-    context_dim: int, channels: int = 3, hidden_dims: Optional[Sequence[int]] = None
+    context_dim: int, channels: int = 3, hidden_dims: Sequence[int] | None = None
 ) -> ConditionalGeneralizedChannelPermute:
     """A :class:`ConditionalGeneralizedChannelPermute` on a ``pyro.nn.DenseNN`` (hidden
     widths default ``[10 * channels, 10 * channels]``)."""

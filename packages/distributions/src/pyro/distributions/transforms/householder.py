@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -125,7 +125,7 @@ class ConditionalHouseholder(ConditionalTransformModule):
         return ConditionedHouseholder(ContextCall(self._u, context))
 
 
-def householder(input_dim: int, count_transforms: Optional[int] = None) -> Householder:
+def householder(input_dim: int, count_transforms: int | None = None) -> Householder:
     """A :class:`Householder` flow; ``count_transforms`` defaults to ``input_dim // 2 + 1``."""
     if count_transforms is None:
         count_transforms = input_dim // 2 + 1
@@ -135,7 +135,7 @@ def householder(input_dim: int, count_transforms: Optional[int] = None) -> House
 def conditional_householder(
     input_dim: int,
     context_dim: int,
-    hidden_dims: Optional[Sequence[int]] = None,
+    hidden_dims: Sequence[int] | None = None,
     count_transforms: int = 1,
 ) -> ConditionalHouseholder:
     """A :class:`ConditionalHouseholder` on a ``pyro.nn.DenseNN`` (hidden widths default

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -70,7 +70,7 @@ class ConditionedMatrixExponential(Transform):
         weights: Callable | torch.Tensor | None = None,
         iterations: int = 8,
         normalization: str = "none",
-        bound: Optional[float] = None,
+        bound: float | None = None,
     ) -> None:
         super().__init__(cache_size=1)
         _check(iterations, normalization, bound)
@@ -125,7 +125,7 @@ class MatrixExponential(ConditionedMatrixExponential, TransformModule):
         input_dim: int,
         iterations: int = 8,
         normalization: str = "none",
-        bound: Optional[float] = None,
+        bound: float | None = None,
     ) -> None:
         super().__init__(None, iterations, normalization, bound)
         self.input_dim = int(input_dim)
@@ -150,7 +150,7 @@ class ConditionalMatrixExponential(ConditionalTransformModule):
         nn: Callable,
         iterations: int = 8,
         normalization: str = "none",
-        bound: Optional[float] = None,
+        bound: float | None = None,
     ) -> None:
         super().__init__()
         _check(iterations, normalization, bound)
@@ -174,7 +174,7 @@ def matrix_exponential(
     input_dim: int,
     iterations: int = 8,
     normalization: str = "none",
-    bound: Optional[float] = None,
+    bound: float | None = None,
 ) -> MatrixExponential:
     """A :class:`MatrixExponential` flow on vectors of dimension ``input_dim``."""
     return MatrixExponential(input_dim, iterations, normalization, bound)
@@ -183,10 +183,10 @@ def matrix_exponential(
 def conditional_matrix_exponential(
     input_dim: int,
     context_dim: int,
-    hidden_dims: Optional[Sequence[int]] = None,
+    hidden_dims: Sequence[int] | None = None,
     iterations: int = 8,
     normalization: str = "none",
-    bound: Optional[float] = None,
+    bound: float | None = None,
 ) -> ConditionalMatrixExponential:
     """A :class:`ConditionalMatrixExponential` on a ``pyro.nn.DenseNN`` (hidden widths
     default ``[10 * input_dim, 10 * input_dim]``)."""

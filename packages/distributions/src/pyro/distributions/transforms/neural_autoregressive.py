@@ -1,7 +1,7 @@
 """Neural autoregressive flows (Huang et al. 2018) with deep sigmoidal-style flows."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -165,7 +165,7 @@ class ConditionalNeuralAutoregressive(ConditionalTransformModule):
 
 def neural_autoregressive(
     input_dim: int,
-    hidden_dims: Optional[Sequence[int]] = None,
+    hidden_dims: Sequence[int] | None = None,
     activation: str = "sigmoid",
     width: int = 16,
 ) -> NeuralAutoregressive:
@@ -180,7 +180,7 @@ def neural_autoregressive(
 def conditional_neural_autoregressive(
     input_dim: int,
     context_dim: int,
-    hidden_dims: Optional[Sequence[int]] = None,
+    hidden_dims: Sequence[int] | None = None,
     activation: str = "sigmoid",
     width: int = 16,
 ) -> ConditionalNeuralAutoregressive:

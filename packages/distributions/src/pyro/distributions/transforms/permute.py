@@ -1,8 +1,6 @@
 """Permutation of the entries of a vector."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch.distributions.transforms import Transform
 
@@ -69,7 +67,7 @@ class Permute(Transform):
         return x.new_zeros(x.shape[: x.dim() + self.dim])
 
 
-def permute(input_dim: int, permutation: Optional[torch.Tensor] = None, *, dim: int = -1
+def permute(input_dim: int, permutation: torch.Tensor | None = None, *, dim: int = -1
             ) -> Permute:
     """A :class:`Permute` of ``input_dim`` entries (a random permutation when none is given)."""
     if permutation is None:

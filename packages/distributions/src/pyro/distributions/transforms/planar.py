@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -133,7 +133,7 @@ def planar(input_dim: int) -> Planar:
 
 
 def conditional_planar(
-    input_dim: int, context_dim: int, hidden_dims: Optional[Sequence[int]] = None
+    input_dim: int, context_dim: int, hidden_dims: Sequence[int] | None = None
 ) -> ConditionalPlanar:
     """A :class:`ConditionalPlanar` whose network is a ``pyro.nn.DenseNN`` with hidden widths
     ``hidden_dims`` (default ``[10 * input_dim, 10 * input_dim]``)."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -116,7 +116,7 @@ class Polynomial(TransformModule):
         return self._cached_logDetJ[2]
 
 
-def polynomial(input_dim: int, hidden_dims: Optional[Sequence[int]] = None) -> Polynomial:
+def polynomial(input_dim: int, hidden_dims: Sequence[int] | None = None) -> Polynomial:
     """A :class:`Polynomial` flow (degree 4, sums of 3 squares) on a
     ``pyro.nn.AutoRegressiveNN`` (hidden widths default ``[10 * input_dim]``)."""
     arn = pyro_nn("AutoRegressiveNN", "polynomial")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -118,7 +118,7 @@ def radial(input_dim: int) -> Radial:
 
 
 def conditional_radial(
-    input_dim: int, context_dim: int, hidden_dims: Optional[Sequence[int]] = None
+    input_dim: int, context_dim: int, hidden_dims: Sequence[int] | None = None
 ) -> ConditionalRadial:
     """A :class:`ConditionalRadial` on a ``pyro.nn.DenseNN`` with hidden widths
     ``hidden_dims`` (default ``[10 * input_dim, 10 * input_dim]``)."""

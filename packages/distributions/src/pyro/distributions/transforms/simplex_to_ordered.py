@@ -1,8 +1,6 @@
 """From a probability simplex to the ordered cut-points of ordinal regression."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch.distributions.transforms import Transform
@@ -40,7 +38,7 @@ class SimplexToOrderedTransform(Transform):
     codomain = constraints.ordered_vector
     bijective = True
 
-    def __init__(self, anchor_point: Optional[torch.Tensor] = None) -> None:
+    def __init__(self, anchor_point: torch.Tensor | None = None) -> None:
         super().__init__()
         if anchor_point is None:
             anchor_point = torch.tensor(0.0)

@@ -11,7 +11,8 @@ so that trained parameters give the same flow there) and, for ``order="linear"``
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -144,7 +145,7 @@ def monotonic_rational_spline(
     widths: torch.Tensor,
     heights: torch.Tensor,
     derivatives: torch.Tensor,
-    lambdas: Optional[torch.Tensor] = None,
+    lambdas: torch.Tensor | None = None,
     inverse: bool = False,
     bound: float = 3.0,
     min_bin_width: float = MIN_BIN_WIDTH,
@@ -358,7 +359,7 @@ def spline(input_dim: int, **kwargs) -> Spline:
 def conditional_spline(
     input_dim: int,
     context_dim: int,
-    hidden_dims: Optional[Sequence[int]] = None,
+    hidden_dims: Sequence[int] | None = None,
     count_bins: int = 8,
     bound: float = 3.0,
     order: str = "linear",

@@ -2,7 +2,7 @@
 spline whose parameters an autoregressive network computes from the earlier dimensions."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch.distributions.transforms import Transform
@@ -138,7 +138,7 @@ class ConditionalSplineAutoregressive(ConditionalTransformModule):
 
 def spline_autoregressive(
     input_dim: int,
-    hidden_dims: Optional[Sequence[int]] = None,
+    hidden_dims: Sequence[int] | None = None,
     count_bins: int = 8,
     bound: float = 3.0,
     order: str = "linear",
@@ -154,7 +154,7 @@ def spline_autoregressive(
 def conditional_spline_autoregressive(
     input_dim: int,
     context_dim: int,
-    hidden_dims: Optional[Sequence[int]] = None,
+    hidden_dims: Sequence[int] | None = None,
     count_bins: int = 8,
     bound: float = 3.0,
     order: str = "linear",

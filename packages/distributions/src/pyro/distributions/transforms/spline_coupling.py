@@ -2,7 +2,7 @@
 parameters a network computes from the first part."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -114,8 +114,8 @@ class SplineCoupling(TransformModule):
 
 def spline_coupling(
     input_dim: int,
-    split_dim: Optional[int] = None,
-    hidden_dims: Optional[Sequence[int]] = None,
+    split_dim: int | None = None,
+    hidden_dims: Sequence[int] | None = None,
     count_bins: int = 8,
     bound: float = 3.0,
 ) -> SplineCoupling:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 from torch import nn
@@ -93,7 +92,7 @@ class Sylvester(Householder):
         return self._z_map(x @ self.Q(x))[1].sum(-1)
 
 
-def sylvester(input_dim: int, count_transforms: Optional[int] = None) -> Sylvester:
+def sylvester(input_dim: int, count_transforms: int | None = None) -> Sylvester:
     """A :class:`Sylvester` flow; ``count_transforms`` (Householder reflections building
     :math:`Q`) defaults to ``input_dim // 2 + 1``."""
     if count_transforms is None:

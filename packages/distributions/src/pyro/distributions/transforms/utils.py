@@ -1,7 +1,7 @@
 """Helpers to build chains of transforms."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
