@@ -19,19 +19,6 @@ def _adder(label, **marker):
     return Plugin()
 
 
-@pytest.fixture
-def hand_registered():
-    names = []
-
-    def add(plugin, name):
-        names.append(plugins.register(plugin, name=name))
-
-    yield add
-    for name in names:
-        plugins.unregister(name=name)
-    _invalidate()
-
-
 def _order(reg, labels):
     return [name for name in reg if name.removeprefix("h_") in labels]
 

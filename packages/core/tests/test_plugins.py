@@ -16,7 +16,6 @@ import pyro
 import pyro.plugins as plugins
 from pyro import poutine
 from pyro.plugins import DuplicateRegistrationError, hookimpl
-from pyro.plugins.manager import _invalidate
 
 _spec = importlib.util.spec_from_file_location(
     "scratch_venv", Path(__file__).with_name("scratch_venv.py")
@@ -34,19 +33,6 @@ class HandlerPlugin:
     @hookimpl
     def pyro_register_handlers(self, registry):
         registry.add("tag_sites", _Tagger)
-
-
-@pytest.fixture
-def hand_registered():
-    registered = []
-
-    def add(plugin, name):
-        registered.append(plugins.register(plugin, name=name))
-
-    yield add
-    for name in registered:
-        plugins.unregister(name=name)
-    _invalidate()
 
 
 def test_plugin_handler_appears_in_poutine_namespace(hand_registered):
