@@ -12,7 +12,12 @@ from .. import constraints
 __all__ = ["DiscreteCosineTransform"]
 
 
-def _check_dim(name: str, dim: int) -> int:
+def check_event_dim(name: str, dim: int) -> int:
+    """``dim`` if it is a negative integer (an event dim counted from the right), as the
+    DCT and Haar transforms take it.
+
+    :raises ValueError: naming the transform ``name`` otherwise.
+    """
     if not isinstance(dim, int) or dim >= 0:
         raise ValueError(f"{name}: dim must be a negative integer (an event dim); got {dim!r}")
     return dim
@@ -35,7 +40,7 @@ class DiscreteCosineTransform(Transform):
     bijective = True
 
     def __init__(self, dim: int = -1, smooth: float = 0.0, cache_size: int = 0) -> None:
-        self.dim = _check_dim("DiscreteCosineTransform", dim)
+        self.dim = check_event_dim("DiscreteCosineTransform", dim)
         self.smooth = float(smooth)
         super().__init__(cache_size=cache_size)
 

@@ -7,7 +7,7 @@ from torch.distributions.transforms import Transform
 from pyro.ops.tensor_utils import haar_transform, inverse_haar_transform
 
 from .. import constraints
-from .discrete_cosine import _check_dim
+from .discrete_cosine import check_event_dim
 
 __all__ = ["HaarTransform"]
 
@@ -31,7 +31,7 @@ class HaarTransform(Transform):
     bijective = True
 
     def __init__(self, dim: int = -1, flip: bool = False, cache_size: int = 0) -> None:
-        self.dim = _check_dim("HaarTransform", dim)
+        self.dim = check_event_dim("HaarTransform", dim)
         self.flip = bool(flip)
         super().__init__(cache_size=cache_size)
 
