@@ -35,7 +35,7 @@ def fresh_pyro_state() -> Iterator[None]:
     switch as it found it."""
     pyro.clear_param_store()
     pyro.set_rng_seed(0)
-    with validation_enabled(True):
+    with validation_enabled(is_validate=True):
         yield
     pyro.clear_param_store()
 

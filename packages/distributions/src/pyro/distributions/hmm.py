@@ -248,8 +248,8 @@ class DiscreteHMM(HiddenMarkovModel):
         )
         batch_shape, time_shape = shape[:-1], shape[-1:]
         event_shape = time_shape + observation_dist.event_shape
-        self.initial_logits = initial_logits - initial_logits.logsumexp(-1, True)
-        self.transition_logits = transition_logits - transition_logits.logsumexp(-1, True)
+        self.initial_logits = initial_logits - initial_logits.logsumexp(-1, keepdim=True)
+        self.transition_logits = transition_logits - transition_logits.logsumexp(-1, keepdim=True)
         self.observation_dist = observation_dist
         super().__init__(duration, batch_shape, event_shape, validate_args=validate_args)
 
@@ -293,7 +293,7 @@ class DiscreteHMM(HiddenMarkovModel):
         (shape ``batch_shape + event_shape``): a Categorical with logits
         ``batch_shape + (state_dim,)``."""
         logits = self._forward(value).logsumexp(-2)
-        return Categorical(logits=logits - logits.logsumexp(-1, True))
+        return Categorical(logits=logits - logits.logsumexp(-1, keepdim=True))
 
     def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
         """Draw observations of shape ``sample_shape + batch_shape + event_shape``: the
