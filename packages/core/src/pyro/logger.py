@@ -20,7 +20,7 @@ log.propagate = False
 default_handler = next((h for h in log.handlers if getattr(h, "_pyro_default", False)), None)
 if default_handler is None:  # a re-import must not add a second handler
     default_handler = logging.StreamHandler()
-    default_handler._pyro_default = True
+    setattr(default_handler, "_pyro_default", True)  # marks Pyro's own handler
     default_handler.setLevel(logging.INFO)
     default_handler.setFormatter(logging.Formatter(logging_format))
     log.addHandler(default_handler)

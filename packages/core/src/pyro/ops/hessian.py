@@ -31,10 +31,11 @@ def hessian(y: torch.Tensor, xs: torch.Tensor | Sequence[torch.Tensor]) -> torch
     )
     rows = []
     for entry in flat_grad:
+        second: tuple[torch.Tensor | None, ...]
         if entry.requires_grad:
             second = torch.autograd.grad(entry, xs, retain_graph=True, allow_unused=True)
         else:  # y is linear in this input
-            second = [None] * len(xs)
+            second = (None,) * len(xs)
         rows.append(
             torch.cat(
                 [(s if s is not None else torch.zeros_like(x)).reshape(-1)

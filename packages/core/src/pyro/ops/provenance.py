@@ -80,7 +80,7 @@ class ProvenanceTensor(torch.Tensor):
         ret._provenance = provenance
         return ret
 
-    def __repr__(self) -> str:
+    def __repr__(self, *, tensor_contents: Any = None) -> str:  # torch.Tensor's signature
         return f"Provenance:\n{self._provenance}\nTensor:\n{self._t!r}"
 
     @classmethod
@@ -160,7 +160,8 @@ def _extract_dict(x):
 
 
 def _extract_items(items) -> tuple[list, frozenset]:
-    out, provenance = [], frozenset()
+    out: list = []
+    provenance: frozenset = frozenset()
     for item in items:
         item, p = extract_provenance(item)
         out.append(item)

@@ -52,7 +52,7 @@ def safe_log(x: torch.Tensor) -> torch.Tensor:
 def _stirling_lgamma(z: torch.Tensor, shift: int) -> torch.Tensor:
     # lgamma(z) = lgamma(z + n) - sum_{i<n} log(z + i); Stirling at z + n has error
     # below 1 / (12 (z + n)).
-    correction = 0
+    correction: torch.Tensor | int = 0
     for i in range(shift):
         correction = correction + (z + i).log()
     z = z + shift

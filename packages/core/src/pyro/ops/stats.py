@@ -608,7 +608,7 @@ def energy_score_empirical(
     n = pred.size(-2)
     error_term = cdist(pred, truth).mean(-2)
     chunks = pred.split(pred_batch_size or n, dim=-2)
-    pair_sum = sum(cdist(chunk, pred).sum((-2, -1)) for chunk in chunks)
+    pair_sum = torch.stack([cdist(chunk, pred).sum((-2, -1)) for chunk in chunks]).sum(0)
     result = error_term - 0.5 * (pair_sum / n**2).unsqueeze(-1)
     return result.squeeze(-1) if squeeze else result
 

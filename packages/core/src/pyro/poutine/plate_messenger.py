@@ -22,7 +22,9 @@ class PlateMessenger(SubsampleMessenger):
 
 
 @contextmanager
-def block_plate(name: str = None, dim: int = None, *, strict: bool = True) -> Iterator[None]:
+def block_plate(
+    name: str | None = None, dim: int | None = None, *, strict: bool = True
+) -> Iterator[None]:
     """Temporarily leave the enclosing plate named ``name`` (or using ``dim``), e.g. to
     draw a global site from inside a plate."""
     found = []

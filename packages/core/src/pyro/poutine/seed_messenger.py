@@ -23,7 +23,7 @@ class SeedMessenger(Messenger):
         if not isinstance(rng_seed, int):
             raise TypeError(f"poutine.seed needs an integer rng_seed, got {rng_seed!r}")
         self.rng_seed = rng_seed
-        self._saved = []
+        self._saved: list[dict] = []
 
     def __enter__(self):
         self._saved.append(get_rng_state())
