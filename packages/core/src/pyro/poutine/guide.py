@@ -32,6 +32,7 @@ class GuideMessenger(TraceMessenger, ABC):
         super().__init__()
         # (bypasses torch.nn.Module.__setattr__ when a subclass is also a module)
         self.__dict__["model"] = model
+        self.model: Callable  # (declared for type checkers; set just above)
         self._guide_sites: set[str] = set()
         self._in_posterior = 0
 

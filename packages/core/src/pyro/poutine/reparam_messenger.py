@@ -54,7 +54,7 @@ class ReparamMessenger(Messenger):
             raise TypeError(f"poutine.reparam needs config=, a dict site name -> reparameterizer "
                             f"or a callable msg -> reparameterizer, got {type(config).__name__}")
         self.config = config
-        self._args_kwargs = None
+        self._args_kwargs: tuple[tuple, dict[str, Any]] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.fn is None and len(args) == 1 and not kwargs and callable(args[0]):

@@ -195,7 +195,7 @@ def apply_stack(initial_msg: Message) -> Message:
 
 def new_message(type: str, name: str | None, fn: Callable, args: tuple = (),
                 kwargs: dict | None = None, value=None, is_observed: bool = False,
-                infer: dict | None = None) -> Message:
+                infer: InferDict | None = None) -> Message:
     """A message with every key of :class:`Message` set to its default."""
     return {
         "type": type,
