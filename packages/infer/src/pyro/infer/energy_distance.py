@@ -8,7 +8,7 @@ import torch
 import pyro
 from pyro import poutine
 
-from .util import check_fully_reparametrized, plate_nesting, torch_item
+from .util import check_fully_reparametrized, plate_nesting, site_is_subsample, torch_item
 
 __all__ = ["EnergyDistance"]
 
@@ -108,7 +108,7 @@ class EnergyDistance:
             poutine.replay(particles(poutine.uncondition(model)), trace=guide_trace)
         ).get_trace(*args, **kwargs)
         for site in guide_trace.nodes.values():
-            if site["type"] == "sample" and type(site["fn"]).__name__ != "_Subsample":
+            if site["type"] == "sample" and not site_is_subsample(site):
                 check_fully_reparametrized(site)
         return model_trace, guide_trace
 

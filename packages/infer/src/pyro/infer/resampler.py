@@ -10,7 +10,7 @@ import pyro
 from pyro import poutine
 
 from .importance import sum_to_particles
-from .util import plate_nesting
+from .util import plate_nesting, site_is_subsample
 
 __all__ = ["Resampler"]
 
@@ -90,7 +90,7 @@ class Resampler:
     def _latent_values(self, trace, observed_too: bool = False) -> Dict[str, torch.Tensor]:
         out = {}
         for name, site in trace.nodes.items():
-            if site["type"] != "sample" or type(site["fn"]).__name__ == "_Subsample":
+            if site["type"] != "sample" or site_is_subsample(site):
                 continue
             if site["is_observed"] and not observed_too:
                 continue

@@ -14,6 +14,7 @@ from pyro import poutine
 
 from .elbo import param_leaf
 from .importance import sum_to_particles, vectorize_particles
+from .util import site_is_subsample
 
 __all__ = ["IMQSteinKernel", "RBFSteinKernel", "SVGD", "SteinKernel", "vectorize"]
 
@@ -183,7 +184,7 @@ class SVGD:
             trace = poutine.trace(self._vectorized).get_trace(*args, **kwargs)
         for name, site in trace.nodes.items():
             if site["type"] != "sample" or site["is_observed"] or \
-                    type(site["fn"]).__name__ == "_Subsample":
+                    site_is_subsample(site):
                 continue
             support = site["fn"].support
             if support.is_discrete:

@@ -9,7 +9,7 @@ from pyro import poutine
 
 from .elbo import ELBO
 from .importance import sum_to_particles
-from .util import check_fully_reparametrized, is_validation_enabled, torch_item
+from .util import check_fully_reparametrized, is_validation_enabled, site_is_subsample, torch_item
 
 __all__ = ["Trace_MMD"]
 
@@ -128,7 +128,7 @@ class Trace_MMD(ELBO):
             log_lik: Any = 0.0
             model_trace.compute_log_prob(lambda name, site: site["is_observed"])
             for name, site in model_trace.nodes.items():
-                if site["type"] != "sample" or type(site["fn"]).__name__ == "_Subsample":
+                if site["type"] != "sample" or site_is_subsample(site):
                     continue
                 if site["is_observed"]:
                     log_lik = log_lik + sum_to_particles(site["log_prob"], dim,

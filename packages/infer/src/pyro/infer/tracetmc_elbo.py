@@ -16,7 +16,7 @@ from pyro.primitive_distributions.util import scale_and_mask
 
 from .elbo import ELBO
 from .enum import EnumFactors, site_log_prob
-from .util import is_validation_enabled, torch_item
+from .util import is_validation_enabled, site_is_subsample, torch_item
 
 __all__ = ["TraceTMC_ELBO"]
 
@@ -223,7 +223,7 @@ class TraceTMC_ELBO(ELBO):
 
         guide_nodes = guide_trace.nodes
         for name, site in model_trace.nodes.items():
-            if site["type"] != "sample" or type(site["fn"]).__name__ == "_Subsample":
+            if site["type"] != "sample" or site_is_subsample(site):
                 continue
             lp = site_log_prob(site)
             if name not in guide_nodes and site["infer"].get("num_samples") is not None:
@@ -234,7 +234,7 @@ class TraceTMC_ELBO(ELBO):
                 lp = lp - (proposal if site["fn"].has_rsample else proposal.detach())
             add(site, lp, "model", own_variable=name not in guide_nodes)
         for site in guide_nodes.values():
-            if site["type"] != "sample" or type(site["fn"]).__name__ == "_Subsample":
+            if site["type"] != "sample" or site_is_subsample(site):
                 continue
             lp = site_log_prob(site)
             enumerated = "_enumerate_dim" in site["infer"]
