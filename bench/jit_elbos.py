@@ -70,7 +70,7 @@ def main() -> None:
             for name, python in impls:
                 for jit in modes:
                     record = run_one(python, workload, jit)
-                    print(json.dumps({"impl": name, **record}), flush=True)
+                    print(json.dumps({**record, "impl": name}), flush=True)
                     key = (workload, name, record["mode"])
                     results.setdefault(key, []).append(record)
     print(f"\n{'workload':9s} {'impl':7s} {'mode':6s} {'steps/s':>9s} {'final_loss':>12s}")
