@@ -1,8 +1,6 @@
 """The point-mass distribution :class:`Delta` (used by ``pyro.deterministic``)."""
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch.distributions import constraints
 
@@ -47,7 +45,7 @@ class Delta(TorchDistribution):
         batch_dim = v.dim() - event_dim
         batch_shape = v.shape[:batch_dim]
         event_shape = v.shape[batch_dim:]
-        if isinstance(log_density, numbers.Number):
+        if not isinstance(log_density, torch.Tensor):  # a Python or numpy number
             dtype = v.dtype if v.is_floating_point() else torch.get_default_dtype()
             log_density = v.new_full(batch_shape, float(log_density), dtype=dtype)
         elif log_density.shape != batch_shape:
