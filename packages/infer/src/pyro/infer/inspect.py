@@ -59,7 +59,7 @@ def _distribution_provenance(fn: Any, value: Any) -> frozenset:
     """The labels reaching a distribution: through its log density at ``value`` (which
     uses every parameter) and through the tensors stored on it and on the
     distributions and transforms it wraps."""
-    provenance = frozenset()
+    provenance: frozenset = frozenset()
     try:
         provenance |= get_provenance(fn.log_prob(detach_provenance(value)))
     except Exception:  # noqa: BLE001  (a log density undefined at this value: use attributes)

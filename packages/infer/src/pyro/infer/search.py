@@ -28,7 +28,7 @@ def iter_complete_traces(
 
     :raises ValueError: after ``max_tries`` attempts.
     """
-    q = _queue.Queue()
+    q: _queue.Queue = _queue.Queue()
     q.put(poutine.Trace())
     tries = 0
     while not q.empty():

@@ -57,7 +57,7 @@ class ValueDistribution(TorchDistribution):
             )
         if not values:
             raise ValueError("ValueDistribution: the support is empty")
-        index = {}
+        index: dict[Any, int] = {}
         support: list[Any] = []
         logits: list[torch.Tensor] = []
         for value, lw in zip(values, log_weights):
