@@ -51,3 +51,18 @@ def test_jit_static_kwargs_may_be_lists_and_dicts():
     assert len(calls) == n  # same content, cached trace replayed
     assert fn(x, sizes=[1, 2], opts={"shift": 0.0}).item() == 6.0
     assert len(fn.compiled) == 2
+
+
+def test_jit_kwargs_namespace_and_time_compilation():
+    # Pyro's HMM example: args=argparse.Namespace(...) as a static keyword argument and
+    # jit_options={"time_compilation": ...}.
+    import argparse
+
+    compiled = jit_trace(lambda x, args=None: x * args.k, jit_options={"time_compilation": True})
+    x = torch.tensor(3.0)
+    assert compiled(x, args=argparse.Namespace(k=2)).item() == 6.0
+    assert compiled(x, args=argparse.Namespace(k=2)).item() == 6.0
+    assert len(compiled.compiled) == 1
+    assert compiled(x, args=argparse.Namespace(k=5)).item() == 15.0
+    assert len(compiled.compiled) == 2
+    assert compiled.compile_time is not None and compiled.compile_time >= 0.0

@@ -10,6 +10,7 @@ flow as without tracing.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,13 @@ def _frozen(value: Any) -> Any:
         return frozenset(_frozen(v) for v in value)
     if isinstance(value, dict):
         return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    try:
+        hash(value)
+    except TypeError:
+        # An unhashable options object (e.g. argparse.Namespace, as in Pyro's HMM
+        # example) is compared by its attributes.
+        if hasattr(value, "__dict__"):
+            return (type(value), _frozen(vars(value)))
     return value
 
 
@@ -47,10 +55,12 @@ class CompiledFunction:
 
     :param fn: the function to trace; positional arguments must be tensors (or nested
         tuples / lists of tensors), keyword arguments constants: hashable values or
-        (nested) lists, tuples, sets and dicts of them, compared by content.
+        (nested) lists, tuples, sets and dicts of them, or objects such as
+        ``argparse.Namespace`` compared by their attributes.
     :param ignore_warnings: silence ``torch.jit.TracerWarning`` while tracing.
     :param jit_options: keyword arguments of :func:`torch.jit.trace`, e.g.
-        ``{"check_trace": False}``.
+        ``{"check_trace": False}``, and Pyro's ``time_compilation`` (bool): store the
+        seconds the latest compilation took in :attr:`compile_time`.
     """
 
     def __init__(
@@ -62,6 +72,9 @@ class CompiledFunction:
         self.fn = fn
         self.ignore_warnings = ignore_warnings
         self.jit_options = {} if jit_options is None else dict(jit_options)
+        # Pyro's own option (not torch's): record how long each compilation took.
+        self.time_compilation = bool(self.jit_options.pop("time_compilation", False))
+        self.compile_time: float | None = None
         self.compiled: dict[tuple, Any] = {}
         self._param_names: dict[tuple, list[str]] = {}
         functools.update_wrapper(self, fn, updated=())
@@ -105,10 +118,13 @@ class CompiledFunction:
                         return self.fn(*params_and_args[n:], **kwargs)
                 return self.fn(*params_and_args[n:], **kwargs)
 
+        start = time.perf_counter()
         with ignore_torch_deprecation_warnings(), poutine.block():
             self.compiled[key] = torch.jit.trace(
                 flat_fn, tuple(unconstrained) + tuple(args), **self.jit_options
             )
+        if self.time_compilation:
+            self.compile_time = time.perf_counter() - start
         self._param_names[key] = names
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -145,7 +161,8 @@ def trace(
 
     :param fn: the function to trace.
     :param ignore_warnings: silence ``torch.jit.TracerWarning`` while tracing.
-    :param jit_options: keyword arguments of :func:`torch.jit.trace`.
+    :param jit_options: keyword arguments of :func:`torch.jit.trace`, and
+        ``time_compilation`` (see :class:`CompiledFunction`).
     :returns: a :class:`CompiledFunction` (or a decorator making one when ``fn`` is
         ``None``).
     """
