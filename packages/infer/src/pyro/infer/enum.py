@@ -325,6 +325,7 @@ def enum_factor_tree(model_trace, guide_trace=None, scale_terms: bool = False) -
     guide_nodes = guide_trace.nodes if guide_trace is not None else {}
     packer = EnumFactors(guide_trace)
     sum_syms = set()
+    summed_sites = set()
     sites = []
     for name, site in model_trace.nodes.items():
         if site["type"] != "sample" or site_is_subsample(site):
@@ -335,6 +336,7 @@ def enum_factor_tree(model_trace, guide_trace=None, scale_terms: bool = False) -
             sym = packer.site_symbol(site, "model")
             if sym is not None:
                 sum_syms.add(sym)
+                summed_sites.add(name)
     result = EnumTree(packer, {}, sum_syms, [], [], [])
     for site in sites:
         if not sum_syms:
@@ -347,8 +349,11 @@ def enum_factor_tree(model_trace, guide_trace=None, scale_terms: bool = False) -
         for sym in ordinal:
             subsample *= packer.plate_scale.get(sym, 1.0)
         scale = site["scale"] if subsample == 1.0 else site["scale"] / subsample
-        term = packer.pack(scale_and_mask(raw, scale if scale_terms else 1.0, site["mask"]),
-                           site)
+        # As in Pyro, a mask does not apply to the factor of a variable the model sums
+        # out: its own distribution stays normalized (a masked-out variable whose
+        # dependents are masked too sums to one, not to its number of values).
+        mask = None if site["name"] in summed_sites else site["mask"]
+        term = packer.pack(scale_and_mask(raw, scale if scale_terms else 1.0, mask), site)
         if not set(term._pyro_dims) & sum_syms:
             result.plain_sites.append(site)
             continue
