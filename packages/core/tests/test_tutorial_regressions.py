@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+import torch.distributions as dist
 
 import pyro
-import pyro.distributions as dist
 import pyro.poutine as poutine
 from pyro.ops.jit import trace as jit_trace
 
@@ -66,3 +66,23 @@ def test_jit_kwargs_namespace_and_time_compilation():
     assert compiled(x, args=argparse.Namespace(k=5)).item() == 15.0
     assert len(compiled.compiled) == 2
     assert compiled.compile_time is not None and compiled.compile_time >= 0.0
+
+
+class _ShapelessMarginal:
+    """A distribution declaring no batch / event shapes, as the RSA tutorials'
+    HashingMarginal (a subclass of Pyro's abstract ``pyro.distributions.Distribution``)."""
+
+    def sample(self):
+        return torch.tensor(1.0)
+
+    def log_prob(self, value):
+        return torch.tensor(-0.5)
+
+
+def test_observe_from_a_distribution_without_shapes():
+    def model():
+        pyro.sample("x", _ShapelessMarginal(), obs=torch.tensor(2.0))
+
+    with pyro.validation_enabled(True):
+        tr = poutine.trace(model).get_trace()
+    assert tr.log_prob_sum().item() == -0.5

@@ -54,6 +54,10 @@ def check_obs_shape(msg) -> None:
     if not msg["is_observed"] or not isinstance(value, torch.Tensor):
         return
     fn = msg["fn"]
+    if not (hasattr(fn, "batch_shape") and hasattr(fn, "event_shape")):
+        # A user's distribution subclassing the abstract pyro.distributions.Distribution
+        # (e.g. the RSA tutorials' HashingMarginal) declares no shapes to check against.
+        return
     expected = fn.batch_shape + fn.event_shape
     if value.shape == expected:
         return
