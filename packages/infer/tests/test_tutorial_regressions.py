@@ -43,3 +43,30 @@ def test_mask_on_an_enumerated_site_keeps_its_prior():
     expected = -math.log(sum(p * _normal_pdf(k) for k, p in enumerate(PROBS.tolist())))
     loss = TraceEnum_ELBO(max_plate_nesting=0).loss(model, _guide)
     assert abs(loss - expected) < 1e-5
+
+
+def test_sizeless_plate_with_enumerated_guide():
+    # The semi-supervised VAE tutorial: `with pyro.plate("data"):` (no size) and a guide
+    # that enumerates y, under TraceEnum_ELBO's shape validation.
+    from pyro.infer import config_enumerate
+
+    data = torch.tensor([0.0, 1.0, 1.0])
+
+    def model():
+        with pyro.plate("data"):
+            y = pyro.sample("y", dist.Bernoulli(torch.full((3,), 0.5)))
+            pyro.sample("x", dist.Normal(y, 1.0), obs=data)
+
+    @config_enumerate
+    def guide():
+        with pyro.plate("data"):
+            pyro.sample("y", dist.Bernoulli(torch.full((3,), 0.5)))
+
+    with pyro.validation_enabled(True):
+        loss = TraceEnum_ELBO(max_plate_nesting=1).loss(model, guide)
+    # the guide equals the prior, so the ELBO is sum_i sum_y q(y) log N(x_i | y, 1)
+    expected = 0.0
+    for x in data.tolist():
+        for y in (0.0, 1.0):
+            expected -= 0.5 * math.log(_normal_pdf(x - y))
+    assert abs(loss - expected) < 1e-5

@@ -216,6 +216,8 @@ def check_site_shape(site: dict, max_plate_nesting: int) -> None:
                 )
             expected[f.dim] = f.size
     for actual_size, (i, exp) in zip(reversed(actual), enumerate(reversed(expected))):
+        if exp == -1:
+            continue  # pyro.plate(name) without a size takes its size from the values
         if actual_size != 1 and actual_size != exp:
             where = (
                 f"its plate has size {exp}"
