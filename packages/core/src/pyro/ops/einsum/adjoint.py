@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import torch
 
 from ..rings import align, condition, label, unflatten  # noqa: F401 (re-exported)
+from . import contract
 from .util import transpose
 
 __all__ = ["Backward", "einsum_backward_sample", "require_backward", "transpose",
@@ -122,3 +123,15 @@ def attach(result: torch.Tensor, operands: Sequence[torch.Tensor], output: str,
     if any(getattr(x, "_pyro_backward", None) is not None for x in operands):
         result._pyro_backward = _EinsumBackward(operands, output, choose)
     return result
+
+
+def backward_einsum(equation: str, operands: Sequence[torch.Tensor], backend: str,
+                    choose) -> torch.Tensor:
+    """Contract ``equation`` with ``backend`` and, when an operand was marked by
+    :func:`require_backward`, attach a backward node whose ``choose`` (flat logits ->
+    indices) draws the contracted variables. Shared by the max-plus and sampling einsums."""
+    result = contract(equation, *operands, backend=backend)
+    inputs, output = equation.replace(" ", "").split("->")
+    for x, dims in zip(operands, inputs.split(",")):
+        x._pyro_dims = dims
+    return attach(result, operands, output, choose)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from . import contract
-from .adjoint import attach
+from .adjoint import backward_einsum
 from .util import Tensordot, transpose
 
 __all__ = ["einsum", "tensordot", "transpose"]
@@ -18,11 +17,7 @@ def einsum(equation: str, *operands: torch.Tensor) -> torch.Tensor:
     """Evaluate ``equation`` in this module's semiring (see the module docstring). When
     an operand was marked by :func:`~pyro.ops.einsum.adjoint.require_backward`, the result
     gets a ``_pyro_backward`` node drawing the contracted variables."""
-    result = contract(equation, *operands, backend=__name__)
-    inputs, output = equation.replace(" ", "").split("->")
-    for x, dims in zip(operands, inputs.split(",")):
-        x._pyro_dims = dims
-    return attach(result, operands, output, _choose)
+    return backward_einsum(equation, operands, __name__, _choose)
 
 
 def _choose(logits: torch.Tensor) -> torch.Tensor:
