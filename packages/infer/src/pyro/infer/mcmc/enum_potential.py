@@ -92,17 +92,7 @@ class EnumModelPotential(ModelPotential):
         self.evaluator = TraceEinsumEvaluator(None, True, max_plate_nesting)
 
     def _potential_impl(self, z: torch.Tensor) -> torch.Tensor:
-        values = {}
-        log_det = None
-        for (name, shape, t), u in zip(self._plan, z.split(self.sizes)):
-            u = u.view(shape)
-            if t is None:
-                values[name] = u
-            else:
-                x = t(u)
-                values[name] = x
-                ld = t.log_abs_det_jacobian(u, x).sum()
-                log_det = ld if log_det is None else log_det + ld
+        values, log_det = self._constrained_values(z)
         # conditioning (not substitute, which is for params) fixes the continuous sites
         model = poutine.enum(poutine.condition(self.model, data=values),
                              first_available_dim=-1 - self.max_plate_nesting)

@@ -227,7 +227,9 @@ class ModelPotential(_PotentialBase):
             out[s.name] = u if s.transform is None else s.transform(u)
         return out
 
-    def log_joint_and_values(self, z: torch.Tensor):
+    def _constrained_values(self, z: torch.Tensor):
+        """Split the flat unconstrained ``z`` into each site's constrained value; also the
+        summed log |det J| of the transforms (``None`` when no site is transformed)."""
         values = {}
         log_det = None
         for (name, shape, t), u in zip(self._plan, z.split(self.sizes)):
@@ -239,6 +241,10 @@ class ModelPotential(_PotentialBase):
                 values[name] = x
                 ld = t.log_abs_det_jacobian(u, x).sum()
                 log_det = ld if log_det is None else log_det + ld
+        return values, log_det
+
+    def log_joint_and_values(self, z: torch.Tensor):
+        values, log_det = self._constrained_values(z)
         log_joint = self._messenger.log_joint_of(self.model, self.model_args,
                                                  self.model_kwargs, values)
         if log_joint is None:
