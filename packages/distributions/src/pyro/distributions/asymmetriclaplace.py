@@ -10,7 +10,30 @@ from .torch_distribution import TorchDistribution
 __all__ = ["AsymmetricLaplace", "SoftAsymmetricLaplace"]
 
 
-class AsymmetricLaplace(TorchDistribution):
+class _AsymmetricScales(TorchDistribution):
+    """What both asymmetric Laplace laws share: the side scales and expanding parameters."""
+
+    @property
+    def left_scale(self):
+        return self.scale * self.asymmetry
+
+    @property
+    def right_scale(self):
+        return self.scale / self.asymmetry
+
+    def _expand_params(self, cls, names, batch_shape, _instance):
+        batch_shape = torch.Size(batch_shape)
+        if batch_shape == self.batch_shape:
+            return self
+        new = self._get_checked_instance(cls, _instance)
+        for name in names:
+            setattr(new, name, getattr(self, name).expand(batch_shape))
+        TorchDistribution.__init__(new, batch_shape, torch.Size(), validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+
+class AsymmetricLaplace(_AsymmetricScales):
     r"""Laplace distribution with different scales left and right of ``loc``.
 
     With :math:`z = x - \mathrm{loc}`, left scale :math:`\lambda = \mathrm{scale}\cdot
@@ -41,24 +64,8 @@ class AsymmetricLaplace(TorchDistribution):
         super().__init__(self.loc.shape, torch.Size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        batch_shape = torch.Size(batch_shape)
-        if batch_shape == self.batch_shape:
-            return self
-        new = self._get_checked_instance(AsymmetricLaplace, _instance)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new.asymmetry = self.asymmetry.expand(batch_shape)
-        TorchDistribution.__init__(new, batch_shape, torch.Size(), validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def left_scale(self):
-        return self.scale * self.asymmetry
-
-    @property
-    def right_scale(self):
-        return self.scale / self.asymmetry
+        return self._expand_params(AsymmetricLaplace, ("loc", "scale", "asymmetry"),
+                                   batch_shape, _instance)
 
     def log_prob(self, value):
         if self._validate_args:
@@ -94,7 +101,7 @@ class AsymmetricLaplace(TorchDistribution):
         return self.left_scale**2 + self.right_scale**2
 
 
-class SoftAsymmetricLaplace(TorchDistribution):
+class SoftAsymmetricLaplace(_AsymmetricScales):
     r"""Soft asymmetric version of the :class:`~pyro.distributions.Laplace` distribution: a
     smooth (infinitely differentiable) density with two asymmetric, asymptotically
     exponential tails; as ``softness -> 0`` it converges in distribution to
@@ -136,23 +143,9 @@ class SoftAsymmetricLaplace(TorchDistribution):
         super().__init__(self.loc.shape, torch.Size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        batch_shape = torch.Size(batch_shape)
-        if batch_shape == self.batch_shape:
-            return self
-        new = self._get_checked_instance(SoftAsymmetricLaplace, _instance)
-        for name in ("loc", "scale", "asymmetry", "softness"):
-            setattr(new, name, getattr(self, name).expand(batch_shape))
-        TorchDistribution.__init__(new, batch_shape, torch.Size(), validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def left_scale(self):
-        return self.scale * self.asymmetry
-
-    @property
-    def right_scale(self):
-        return self.scale / self.asymmetry
+        return self._expand_params(SoftAsymmetricLaplace,
+                                   ("loc", "scale", "asymmetry", "softness"),
+                                   batch_shape, _instance)
 
     @property
     def soft_scale(self):

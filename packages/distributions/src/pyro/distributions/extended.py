@@ -19,6 +19,23 @@ def _outside(value: torch.Tensor, total_count: torch.Tensor) -> torch.Tensor:
     return (value < 0) | (value > total_count)
 
 
+def _extended_log_prob(dist, value: torch.Tensor, log_prob_inside) -> torch.Tensor:
+    """``log_prob_inside(n, k)`` on ``{0, ..., total_count}`` and ``-inf`` elsewhere; ``k`` is
+    ``value`` clipped into the support (so the inside formula stays finite everywhere) and
+    ``n`` the count clamped at 0."""
+    if dist._validate_args:
+        dist._validate_sample(value)
+    outside = _outside(value, dist.total_count)
+    n = dist.total_count.clamp(min=0)
+    k = torch.where(outside, torch.zeros_like(value), value).clamp(max=n)
+    result = log_prob_inside(n, k)
+    return torch.where(outside, result.new_full((), -math.inf), result)
+
+
+def _log_binomial_coef(n: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    return torch.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
+
+
 class ExtendedBinomial(Binomial):
     """EXPERIMENTAL :class:`~pyro.distributions.Binomial` with logical support the whole
     integer line and any integer ``total_count`` (also negative).
@@ -40,18 +57,14 @@ class ExtendedBinomial(Binomial):
     support = constraints.integer
 
     def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        outside = _outside(value, self.total_count)
-        n = self.total_count.clamp(min=0)
-        k = torch.where(outside, torch.zeros_like(value), value).clamp(max=n)
+        return _extended_log_prob(self, value, self._log_prob_inside)
+
+    def _log_prob_inside(self, n, k):
         logits = self.logits
-        log_coef = torch.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
         # k log p + (n - k) log(1 - p), with 0 * log 0 = 0 at p in {0, 1}
         log_p = torch.where(k > 0, k * F.logsigmoid(logits), torch.zeros_like(logits))
         log_q = torch.where(n - k > 0, (n - k) * F.logsigmoid(-logits), torch.zeros_like(logits))
-        result = log_coef + log_p + log_q
-        return torch.where(outside, result.new_full((), -math.inf), result)
+        return _log_binomial_coef(n, k) + log_p + log_q
 
     def sample(self, sample_shape=torch.Size()):
         """Binomial draws; a negative ``total_count`` gives 0 (which has density 0)."""
@@ -81,13 +94,10 @@ class ExtendedBetaBinomial(BetaBinomial):
     support = constraints.integer
 
     def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        outside = _outside(value, self.total_count)
-        n = self.total_count.clamp(min=0)
-        k = torch.where(outside, torch.zeros_like(value), value).clamp(max=n)
+        return _extended_log_prob(self, value, self._log_prob_inside)
+
+    def _log_prob_inside(self, n, k):
         a, b = self.concentration1, self.concentration0
-        result = (torch.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
-                  + torch.lgamma(k + a) + torch.lgamma(n - k + b) - torch.lgamma(n + a + b)
-                  + torch.lgamma(a + b) - torch.lgamma(a) - torch.lgamma(b))
-        return torch.where(outside, result.new_full((), -math.inf), result)
+        return (_log_binomial_coef(n, k)
+                + torch.lgamma(k + a) + torch.lgamma(n - k + b) - torch.lgamma(n + a + b)
+                + torch.lgamma(a + b) - torch.lgamma(a) - torch.lgamma(b))
