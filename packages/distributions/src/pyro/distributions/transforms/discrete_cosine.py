@@ -23,7 +23,22 @@ def check_event_dim(name: str, dim: int) -> int:
     return dim
 
 
-class DiscreteCosineTransform(Transform):
+class RealAlongDimTransform(Transform):
+    """Base of the orthogonal transforms along one negative ``dim`` (DCT, Haar): real
+    vectors in and out, with ``-dim`` event dims."""
+
+    dim: int
+
+    @constraints.dependent_property(is_discrete=False)
+    def domain(self):
+        return constraints.independent(constraints.real, -self.dim)
+
+    @constraints.dependent_property(is_discrete=False)
+    def codomain(self):
+        return constraints.independent(constraints.real, -self.dim)
+
+
+class DiscreteCosineTransform(RealAlongDimTransform):
     r"""The orthonormal discrete cosine transform (DCT-II) along dimension ``dim``, with each
     frequency ``k`` scaled by :math:`(k + 1/2)^{s}` (normalized so that the scales multiply
     to one). With ``smooth`` :math:`s = 0` white noise maps to white noise; with
@@ -53,14 +68,6 @@ class DiscreteCosineTransform(Transform):
 
     def __hash__(self) -> int:
         return hash((DiscreteCosineTransform, self.dim, self.smooth))
-
-    @constraints.dependent_property(is_discrete=False)
-    def domain(self):
-        return constraints.independent(constraints.real, -self.dim)
-
-    @constraints.dependent_property(is_discrete=False)
-    def codomain(self):
-        return constraints.independent(constraints.real, -self.dim)
 
     def with_cache(self, cache_size: int = 1):
         if self._cache_size == cache_size:

@@ -2,17 +2,14 @@
 time series)."""
 from __future__ import annotations
 
-from torch.distributions.transforms import Transform
-
 from pyro.ops.tensor_utils import haar_transform, inverse_haar_transform
 
-from .. import constraints
-from .discrete_cosine import check_event_dim
+from .discrete_cosine import RealAlongDimTransform, check_event_dim
 
 __all__ = ["HaarTransform"]
 
 
-class HaarTransform(Transform):
+class HaarTransform(RealAlongDimTransform):
     r"""The orthonormal discrete Haar wavelet transform along dimension ``dim`` (any length;
     coarsest coefficients first).
 
@@ -40,14 +37,6 @@ class HaarTransform(Transform):
 
     def __hash__(self) -> int:
         return hash((HaarTransform, self.dim, self.flip))
-
-    @constraints.dependent_property(is_discrete=False)
-    def domain(self):
-        return constraints.independent(constraints.real, -self.dim)
-
-    @constraints.dependent_property(is_discrete=False)
-    def codomain(self):
-        return constraints.independent(constraints.real, -self.dim)
 
     def with_cache(self, cache_size: int = 1):
         if self._cache_size == cache_size:
