@@ -160,6 +160,26 @@ def _check_init_scale(cls_name: str, init_scale: Any) -> float:
     return float(init_scale)
 
 
+def _loc_scale_params(guide: AutoMessenger, name: str, prior: Any, init_loc: Callable):
+    """``(transform, loc, scale)`` of site ``name``: the unconstrained ``"locs.<name>"`` and
+    positive ``"scales.<name>"`` parameters, created on first use with ``loc`` from
+    ``init_loc(transform, unconstrained_init)`` and ``scale`` filled with ``init_scale``."""
+    loc = guide._get_param("locs", name)
+    if loc is None:
+        transform, unconstrained, event_dim = guide._unconstrained_init(name, prior)
+        with torch.no_grad():
+            init = guide._adjust_plates(init_loc(transform, unconstrained), event_dim)
+        deep_setattr(guide, "locs." + name, PyroParam(init, event_dim=event_dim))
+        deep_setattr(guide, "scales." + name,
+                     PyroParam(torch.full_like(init, guide._init_scale),
+                               constraint=constraints.positive, event_dim=event_dim))
+        loc = guide._get_param("locs", name)
+    else:
+        with helpful_support_errors(_prototype_site(name, prior)):
+            transform = biject_to(prior.support)
+    return transform, loc, guide._get_param("scales", name)
+
+
 class AutoNormalMessenger(AutoMessenger):
     """:class:`AutoMessenger` with a mean-field Normal posterior in unconstrained space:
     the posterior at site ``z`` is ``TransformedDistribution(Normal(loc, scale),
@@ -196,21 +216,8 @@ class AutoNormalMessenger(AutoMessenger):
         return unconstrained
 
     def _get_params(self, name: str, prior: Any):
-        loc = self._get_param("locs", name)
-        if loc is None:
-            transform, unconstrained, event_dim = self._unconstrained_init(name, prior)
-            with torch.no_grad():
-                init_loc = self._adjust_plates(
-                    self._init_loc(name, prior, transform, unconstrained), event_dim)
-            deep_setattr(self, "locs." + name, PyroParam(init_loc, event_dim=event_dim))
-            deep_setattr(self, "scales." + name,
-                         PyroParam(torch.full_like(init_loc, self._init_scale),
-                                   constraint=constraints.positive, event_dim=event_dim))
-            loc = self._get_param("locs", name)
-        else:
-            with helpful_support_errors(_prototype_site(name, prior)):
-                transform = biject_to(prior.support)
-        return transform, loc, self._get_param("scales", name)
+        return _loc_scale_params(
+            self, name, prior, lambda t, u: self._init_loc(name, prior, t, u))
 
     def _posterior(self, transform: Any, loc: torch.Tensor, scale: torch.Tensor) -> Any:
         if self._computing_median:
@@ -336,18 +343,4 @@ class AutoRegressiveMessenger(AutoMessenger):
                                      transform.with_cache()]))
 
     def _get_params(self, name: str, prior: Any):
-        loc = self._get_param("locs", name)
-        if loc is None:
-            transform, unconstrained, event_dim = self._unconstrained_init(name, prior)
-            with torch.no_grad():
-                init_loc = self._adjust_plates((1 - self._init_scale) * unconstrained,
-                                               event_dim)
-            deep_setattr(self, "locs." + name, PyroParam(init_loc, event_dim=event_dim))
-            deep_setattr(self, "scales." + name,
-                         PyroParam(torch.full_like(init_loc, self._init_scale),
-                                   constraint=constraints.positive, event_dim=event_dim))
-            loc = self._get_param("locs", name)
-        else:
-            with helpful_support_errors(_prototype_site(name, prior)):
-                transform = biject_to(prior.support)
-        return transform, loc, self._get_param("scales", name)
+        return _loc_scale_params(self, name, prior, lambda t, u: (1 - self._init_scale) * u)
