@@ -9,6 +9,27 @@ import torch
 from torch.optim import Optimizer
 
 
+def check_adam_args(owner: str, lr: float, betas: tuple[float, float], eps: float,
+                    clip_norm: float, lrd: float, weight_decay: float = 0.0) -> None:
+    """Validate the hyperparameters shared by the clipped Adam optimizers.
+
+    :raises ValueError: naming ``owner`` for a negative ``lr``/``eps``/``weight_decay``,
+        betas that are not two values in [0, 1), or a non-positive ``clip_norm``/``lrd``.
+    """
+    if not lr >= 0.0:
+        raise ValueError(f"{owner}: invalid learning rate lr={lr} (must be >= 0)")
+    if not eps >= 0.0:
+        raise ValueError(f"{owner}: invalid eps={eps} (must be >= 0)")
+    if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        raise ValueError(f"{owner}: invalid betas={betas} (two values in [0, 1))")
+    if not weight_decay >= 0.0:
+        raise ValueError(f"{owner}: invalid weight_decay={weight_decay} (must be >= 0)")
+    if not clip_norm > 0.0:
+        raise ValueError(f"{owner}: invalid clip_norm={clip_norm} (must be > 0)")
+    if not lrd > 0.0:
+        raise ValueError(f"{owner}: invalid lrd={lrd} (must be > 0)")
+
+
 def clip_gradient(p: torch.Tensor, clip_norm: float, owner: str) -> torch.Tensor:
     """``p.grad`` rescaled to L2 norm at most ``clip_norm`` (a new tensor; ``inf`` keeps
     it as is).
@@ -134,18 +155,7 @@ class ClippedAdam(Optimizer):
         lrd: float = 1.0,
         centered_variance: bool = False,
     ) -> None:
-        if not lr >= 0.0:
-            raise ValueError(f"ClippedAdam: invalid learning rate lr={lr} (must be >= 0)")
-        if not eps >= 0.0:
-            raise ValueError(f"ClippedAdam: invalid eps={eps} (must be >= 0)")
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"ClippedAdam: invalid betas={betas} (two values in [0, 1))")
-        if not weight_decay >= 0.0:
-            raise ValueError(f"ClippedAdam: invalid weight_decay={weight_decay} (must be >= 0)")
-        if not clip_norm > 0.0:
-            raise ValueError(f"ClippedAdam: invalid clip_norm={clip_norm} (must be > 0)")
-        if not lrd > 0.0:
-            raise ValueError(f"ClippedAdam: invalid lrd={lrd} (must be > 0)")
+        check_adam_args("ClippedAdam", lr, betas, eps, clip_norm, lrd, weight_decay)
         defaults = dict(
             lr=lr,
             betas=tuple(betas),

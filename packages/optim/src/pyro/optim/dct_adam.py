@@ -10,7 +10,7 @@ from torch.optim import Optimizer
 
 from pyro.ops.tensor_utils import dct, idct
 
-from .clipped_adam import adam_direction, clip_gradient, decay_learning_rate
+from .clipped_adam import adam_direction, check_adam_args, clip_gradient, decay_learning_rate
 
 
 def _subsample_mask(p: torch.Tensor) -> torch.Tensor | None:
@@ -68,16 +68,7 @@ class DCTAdam(Optimizer):
         lrd: float = 1.0,
         subsample_aware: bool = False,
     ) -> None:
-        if not lr >= 0.0:
-            raise ValueError(f"DCTAdam: invalid learning rate lr={lr} (must be >= 0)")
-        if not eps >= 0.0:
-            raise ValueError(f"DCTAdam: invalid eps={eps} (must be >= 0)")
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"DCTAdam: invalid betas={betas} (two values in [0, 1))")
-        if not clip_norm > 0.0:
-            raise ValueError(f"DCTAdam: invalid clip_norm={clip_norm} (must be > 0)")
-        if not lrd > 0.0:
-            raise ValueError(f"DCTAdam: invalid lrd={lrd} (must be > 0)")
+        check_adam_args("DCTAdam", lr, betas, eps, clip_norm, lrd)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, clip_norm=clip_norm, lrd=lrd,
                         subsample_aware=bool(subsample_aware))
         super().__init__(params, defaults)
