@@ -8,6 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import constraints
+from ..conditional import ConditionalTransformModule
+
 
 def pyro_nn(name: str, helper: str) -> Any:
     """``pyro.nn.<name>``, or an ImportError saying what to install.
@@ -72,3 +75,22 @@ class ContextCall:
 
     def __call__(self):
         return self.net(self.context)
+
+
+class ContextVectorFlow(ConditionalTransformModule):
+    """A conditional flow on real vectors whose parameters are the output of a network
+    ``nn`` on the context: ``condition(context)`` is ``conditioned(ContextCall(nn,
+    context))``, with ``conditioned`` the subclass's transform class taking lazily
+    evaluated parameters (e.g. :class:`~pyro.distributions.transforms.ConditionedPlanar`)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.real_vector
+    bijective = True
+    conditioned: type
+
+    def __init__(self, nn: Callable) -> None:
+        super().__init__()
+        self.nn = nn
+
+    def condition(self, context: torch.Tensor):
+        return self.conditioned(ContextCall(self.nn, context))

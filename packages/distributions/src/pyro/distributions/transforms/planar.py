@@ -10,10 +10,9 @@ from torch import nn
 from torch.distributions.transforms import Transform
 
 from .. import constraints
-from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
 from ._monotone import bisect_increasing, newton_passes
-from ._nn import ContextCall, default_hidden, get_params, pyro_nn
+from ._nn import ContextVectorFlow, default_hidden, get_params, pyro_nn
 
 __all__ = ["ConditionalPlanar", "ConditionedPlanar", "Planar", "conditional_planar", "planar"]
 
@@ -104,7 +103,7 @@ class Planar(ConditionedPlanar, TransformModule):
         return self.bias, self.u, self.w
 
 
-class ConditionalPlanar(ConditionalTransformModule):
+class ConditionalPlanar(ContextVectorFlow):
     """A planar flow whose parameters are the output ``(bias, u, w)`` (shapes
     ``batch + (1,)``, ``batch + (D,)``, ``batch + (D,)``) of a network ``nn`` on the context,
     e.g. ``DenseNN(context_dim, [h], param_dims=[1, D, D])``.
@@ -115,16 +114,7 @@ class ConditionalPlanar(ConditionalTransformModule):
     [1] Rezende, Mohamed (2015), *Variational Inference with Normalizing Flows*, ICML.
     """
 
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
-    bijective = True
-
-    def __init__(self, nn: Callable) -> None:
-        super().__init__()
-        self.nn = nn
-
-    def condition(self, context: torch.Tensor) -> ConditionedPlanar:
-        return ConditionedPlanar(ContextCall(self.nn, context))
+    conditioned = ConditionedPlanar
 
 
 def planar(input_dim: int) -> Planar:

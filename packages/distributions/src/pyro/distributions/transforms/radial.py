@@ -10,9 +10,8 @@ from torch import nn
 from torch.distributions.transforms import Transform
 
 from .. import constraints
-from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
-from ._nn import ContextCall, default_hidden, get_params, pyro_nn
+from ._nn import ContextVectorFlow, default_hidden, get_params, pyro_nn
 
 __all__ = ["ConditionalRadial", "ConditionedRadial", "Radial", "conditional_radial", "radial"]
 
@@ -95,21 +94,12 @@ class Radial(ConditionedRadial, TransformModule):
         return self.x0, self.alpha_prime, self.beta_prime
 
 
-class ConditionalRadial(ConditionalTransformModule):
+class ConditionalRadial(ContextVectorFlow):
     """A radial flow whose parameters ``(x0, alpha_prime, beta_prime)`` are the output of a
     network ``nn`` on the context (e.g. ``DenseNN(context_dim, [h], param_dims=[D, 1, 1])``);
     ``condition(context)`` returns the :class:`ConditionedRadial` for that context."""
 
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
-    bijective = True
-
-    def __init__(self, nn: Callable) -> None:
-        super().__init__()
-        self.nn = nn
-
-    def condition(self, context: torch.Tensor) -> ConditionedRadial:
-        return ConditionedRadial(ContextCall(self.nn, context))
+    conditioned = ConditionedRadial
 
 
 def radial(input_dim: int) -> Radial:
