@@ -57,3 +57,34 @@ def newton_passes(fn: Callable, x: torch.Tensor, y: torch.Tensor, passes: int) -
         fx, log_diag = fn(x)
         x = x - (fx - y) * torch.exp(-log_diag)
     return x
+
+
+class MonotoneAutoregressive:
+    """Mixin for the autoregressive flows with an elementwise increasing transformer and no
+    closed-form inverse (neural autoregressive, polynomial). The class defines
+    ``_conditioner(x)`` (the network's transformer parameters at ``x``) and
+    ``_transformer(x, params) -> (y, elementwise log dy/dx)``, and sets
+    ``self._cached_logDetJ = None``; this gives the forward map, the numerical inverse and
+    ``log_abs_det_jacobian`` (shape ``batch_shape``)."""
+
+    def _call(self, x):
+        y, log_detJ = self._transformer(x, self._conditioner(x))
+        self._cached_logDetJ = (x, y, log_detJ.sum(-1))
+        return y
+
+    def _inverse(self, y):
+        # D passes fix one more dimension each (in the network's order), by bisection of the
+        # elementwise transformer; Newton passes then attach the exact gradients
+        d = y.size(-1)
+        x = torch.zeros_like(y)
+        with torch.no_grad():
+            for _ in range(d):
+                params = self._conditioner(x)
+                x = bisect_increasing(lambda t: self._transformer(t, params)[0], y)
+        return newton_passes(lambda v: self._transformer(v, self._conditioner(v)), x, y, d)
+
+    def log_abs_det_jacobian(self, x, y):
+        cached = self._cached_logDetJ
+        if cached is None or cached[0] is not x or cached[1] is not y:
+            self._call(x)
+        return self._cached_logDetJ[2]

@@ -11,7 +11,7 @@ from torch.distributions.transforms import SigmoidTransform, TanhTransform, Tran
 from .. import constraints
 from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
-from ._monotone import bisect_increasing, newton_passes
+from ._monotone import MonotoneAutoregressive
 from ._nn import ContextBoundNN, default_hidden, pyro_nn
 from .basic import ELUTransform, LeakyReLUTransform
 
@@ -44,7 +44,7 @@ def activation_transform(activation: str, who: str) -> Transform:
     return _ACTIVATIONS[activation]()
 
 
-class NeuralAutoregressive(TransformModule):
+class NeuralAutoregressive(MonotoneAutoregressive, TransformModule):
     r"""The neural autoregressive flow with a deep sigmoidal flow transformer: for each
     dimension,
 
@@ -88,7 +88,7 @@ class NeuralAutoregressive(TransformModule):
         self.logsoftmax = nn.LogSoftmax(dim=-2)
         self._cached_logDetJ = None
 
-    def _params(self, x):
+    def _conditioner(self, x):
         out = self.arn(x)
         if not isinstance(out, (tuple, list)) or len(out) != 3:
             raise ValueError(
@@ -112,28 +112,6 @@ class NeuralAutoregressive(TransformModule):
         # log dy/dx = log sum_j w_j a_j act'(pre_j) - log act'(y)
         log_ds_dx = torch.logsumexp(log_w + a.log() + self.T.log_abs_det_jacobian(pre, act), -2)
         return y, log_ds_dx - self.T.log_abs_det_jacobian(y, s)
-
-    def _call(self, x):
-        y, log_detJ = self._transformer(x, self._params(x))
-        self._cached_logDetJ = (x, y, log_detJ.sum(-1))
-        return y
-
-    def _inverse(self, y):
-        # D passes fix one more dimension each (in the network's order), by bisection of the
-        # elementwise transformer; Newton passes then attach the exact gradients
-        d = y.size(-1)
-        x = torch.zeros_like(y)
-        with torch.no_grad():
-            for _ in range(d):
-                params = self._params(x)
-                x = bisect_increasing(lambda t: self._transformer(t, params)[0], y)
-        return newton_passes(lambda v: self._transformer(v, self._params(v)), x, y, d)
-
-    def log_abs_det_jacobian(self, x, y):
-        cached = self._cached_logDetJ
-        if cached is None or cached[0] is not x or cached[1] is not y:
-            self._call(x)
-        return self._cached_logDetJ[2]
 
 
 class ConditionalNeuralAutoregressive(ConditionalTransformModule):

@@ -9,13 +9,13 @@ from torch import nn
 
 from .. import constraints
 from ..torch_transform import TransformModule
-from ._monotone import bisect_increasing, newton_passes
+from ._monotone import MonotoneAutoregressive
 from ._nn import default_hidden, pyro_nn
 
 __all__ = ["Polynomial", "polynomial"]
 
 
-class Polynomial(TransformModule):
+class Polynomial(MonotoneAutoregressive, TransformModule):
     r"""The sum-of-squares polynomial autoregressive flow: for each dimension,
 
     .. math:: y_i = c_i + \int_0^{x_i} \sum_{k=1}^{K}
@@ -80,6 +80,8 @@ class Polynomial(TransformModule):
         # (batch, K, R + 1, D)
         return a.reshape(a.shape[:-2] + (self.count_sum, self.count_degree + 1, self.input_dim))
 
+    _conditioner = _coefficients  # what MonotoneAutoregressive calls
+
     def _transformer(self, x, a):
         """The elementwise polynomials with coefficients ``a``: ``(y, log dy/dx)``."""
         r1 = self.count_degree + 1
@@ -92,28 +94,6 @@ class Polynomial(TransformModule):
                     * x_pows[..., powers, :]).sum((-3, -2))
         poly = (a * x_pows[..., :r1, :].unsqueeze(-3)).sum(-2)  # (batch, K, D)
         return self.c + integral, poly.pow(2).sum(-2).log()
-
-    def _call(self, x):
-        y, log_detJ = self._transformer(x, self._coefficients(x))
-        self._cached_logDetJ = (x, y, log_detJ.sum(-1))
-        return y
-
-    def _inverse(self, y):
-        # D passes fix one more dimension each (in the network's order), by bisection of the
-        # elementwise polynomials; Newton passes then attach the exact gradients
-        d = y.size(-1)
-        x = torch.zeros_like(y)
-        with torch.no_grad():
-            for _ in range(d):
-                a = self._coefficients(x)
-                x = bisect_increasing(lambda t: self._transformer(t, a)[0], y)
-        return newton_passes(lambda v: self._transformer(v, self._coefficients(v)), x, y, d)
-
-    def log_abs_det_jacobian(self, x, y):
-        cached = self._cached_logDetJ
-        if cached is None or cached[0] is not x or cached[1] is not y:
-            self._call(x)
-        return self._cached_logDetJ[2]
 
 
 def polynomial(input_dim: int, hidden_dims: Sequence[int] | None = None) -> Polynomial:
