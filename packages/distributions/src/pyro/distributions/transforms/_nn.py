@@ -94,3 +94,23 @@ class ContextVectorFlow(ConditionalTransformModule):
 
     def condition(self, context: torch.Tensor):
         return self.conditioned(ContextCall(self.nn, context))
+
+
+class ContextAutoregressiveFlow(ConditionalTransformModule):
+    """A conditional autoregressive flow on real vectors: ``condition(context)`` is
+    ``conditioned(ContextBoundNN(autoregressive_nn, context), **kwargs)``, the subclass's
+    unconditional flow with the network's context fixed."""
+
+    domain = constraints.real_vector
+    codomain = constraints.real_vector
+    bijective = True
+    conditioned: type
+
+    def __init__(self, autoregressive_nn: Callable, **kwargs) -> None:
+        super().__init__()
+        self.nn = autoregressive_nn
+        self.kwargs = kwargs
+
+    def condition(self, context: torch.Tensor):
+        """The transform for ``context`` (shape ``batch' + (context_dim,)``)."""
+        return self.conditioned(ContextBoundNN(self.nn, context), **self.kwargs)

@@ -7,9 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import constraints
-from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
-from ._nn import ContextBoundNN, pyro_nn
+from ._nn import ContextAutoregressiveFlow, pyro_nn
 from .utils import clamp_preserve_gradients
 
 __all__ = [
@@ -118,7 +117,7 @@ class AffineAutoregressive(TransformModule):
         return log_scale.sum(-1)
 
 
-class ConditionalAffineAutoregressive(ConditionalTransformModule):
+class ConditionalAffineAutoregressive(ContextAutoregressiveFlow):
     """A family of affine autoregressive transforms indexed by a context:
     ``condition(context)`` returns the :class:`AffineAutoregressive` whose network is
     ``x -> autoregressive_nn(x, context)`` (its parameters are this module's, so
@@ -141,18 +140,7 @@ class ConditionalAffineAutoregressive(ConditionalTransformModule):
     [2] Germain et al. (2015), MADE: Masked Autoencoder for Distribution Estimation, ICML.
     """
 
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
-    bijective = True
-
-    def __init__(self, autoregressive_nn: Callable, **kwargs) -> None:
-        super().__init__()
-        self.nn = autoregressive_nn
-        self.kwargs = kwargs
-
-    def condition(self, context: torch.Tensor) -> AffineAutoregressive:
-        """The transform for ``context`` (shape ``batch' + (context_dim,)``)."""
-        return AffineAutoregressive(ContextBoundNN(self.nn, context), **self.kwargs)
+    conditioned = AffineAutoregressive
 
 
 def affine_autoregressive(

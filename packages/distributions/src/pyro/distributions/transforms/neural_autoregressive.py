@@ -9,10 +9,9 @@ from torch import nn
 from torch.distributions.transforms import SigmoidTransform, TanhTransform, Transform
 
 from .. import constraints
-from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
 from ._monotone import MonotoneAutoregressive
-from ._nn import ContextBoundNN, default_hidden, pyro_nn
+from ._nn import ContextAutoregressiveFlow, default_hidden, pyro_nn
 from .basic import ELUTransform, LeakyReLUTransform
 
 __all__ = [
@@ -114,7 +113,7 @@ class NeuralAutoregressive(MonotoneAutoregressive, TransformModule):
         return y, log_ds_dx - self.T.log_abs_det_jacobian(y, s)
 
 
-class ConditionalNeuralAutoregressive(ConditionalTransformModule):
+class ConditionalNeuralAutoregressive(ContextAutoregressiveFlow):
     """A neural autoregressive flow whose network also reads a context:
     ``condition(context)`` returns the :class:`NeuralAutoregressive` with network
     ``x -> autoregressive_nn(x, context)``.
@@ -128,17 +127,7 @@ class ConditionalNeuralAutoregressive(ConditionalTransformModule):
     [1] Huang, Krueger, Lacoste, Courville (2018), *Neural Autoregressive Flows*, ICML.
     """
 
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
-    bijective = True
-
-    def __init__(self, autoregressive_nn: Callable, **kwargs) -> None:
-        super().__init__()
-        self.nn = autoregressive_nn
-        self.kwargs = kwargs
-
-    def condition(self, context: torch.Tensor) -> NeuralAutoregressive:
-        return NeuralAutoregressive(ContextBoundNN(self.nn, context), **self.kwargs)
+    conditioned = NeuralAutoregressive
 
 
 def neural_autoregressive(
