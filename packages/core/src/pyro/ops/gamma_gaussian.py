@@ -32,9 +32,12 @@ from pyro.ops.gaussian import (
     _LOG_2PI,
     _batch_dim,
     _cholesky_parts,
+    _condition_parts,
     _contract_blocks,
     _index_event,
+    _marginalize,
     _mvn_parts,
+    _schur_parts,
     _sequential_tensordot,
 )
 from pyro.ops.tensor_utils import matvecmul, precision_to_scale_tril, triangular_solve
@@ -231,19 +234,11 @@ class GammaGaussian:
     def condition(self, value: torch.Tensor) -> GammaGaussian:
         """Fix the trailing ``value.size(-1)`` variables of ``x``; returns a factor over
         the leading ones (``alpha`` unchanged, the fixed quadratic moves into ``beta``)."""
-        n, k = self.dim(), value.size(-1)
-        if k > n:
-            raise ValueError(f"cannot condition a GammaGaussian over {n} variables on {k} values")
-        a = n - k
-        info = self.info_vec[..., :a] - matvecmul(self.precision[..., :a, a:], value)
-        quad = (
-            value * (self.info_vec[..., a:] - 0.5 * matvecmul(self.precision[..., a:, a:], value))
-        ).sum(-1)
-        batch = broadcast_shape(value.shape[:-1], self.batch_shape)
+        info, precision, quad, batch = _condition_parts(self, value)
         return GammaGaussian(
             self.log_normalizer.expand(batch),
-            info.expand(batch + (a,)),
-            self.precision[..., :a, :a],
+            info.expand(batch + info.shape[-1:]),
+            precision,
             self.alpha.expand(batch),
             (self.beta - quad).expand(batch),
         )
@@ -251,26 +246,19 @@ class GammaGaussian:
     def marginalize(self, left: int = 0, right: int = 0) -> GammaGaussian:
         """Integrate out the leading ``left`` and trailing ``right`` variables of ``x``
         (for every ``s``); each removes ``1/2`` from ``alpha``."""
-        n = self.dim()
-        if left < 0 or right < 0 or left + right > n:
-            raise ValueError(f"cannot marginalize left={left}, right={right} of {n} variables")
-        if left == 0 and right == 0:
-            return self
-        if left:
-            perm = list(range(left, n)) + list(range(left))
-            return self.event_permute(perm).marginalize(right=left + right)
-        a = n - right
-        P_ab = self.precision[..., :a, a:]
-        L, white, half_logdet = _cholesky_parts(self.precision[..., a:, a:], self.info_vec[..., a:])
-        LinvPba = triangular_solve(P_ab.mT, L)
+        return _marginalize(self, left, right, self._eliminate_right)
+
+    def _eliminate_right(self, right: int) -> GammaGaussian:
+        info, precision, half_logdet, half_white_sq = _schur_parts(
+            self.precision, self.info_vec, right)
         # The integral of exp(s * quadratic) over b is
         # (2 pi / s)^{b/2} |P_bb|^{-1/2} exp(s/2 |L^{-1}(eta_b - P_ba x_a)|^2).
         return GammaGaussian(
             self.log_normalizer + 0.5 * right * _LOG_2PI - half_logdet,
-            self.info_vec[..., :a] - matvecmul(LinvPba.mT, white),
-            self.precision[..., :a, :a] - LinvPba.mT @ LinvPba,
+            info,
+            precision,
             self.alpha - 0.5 * right,
-            self.beta - 0.5 * white.pow(2).sum(-1),
+            self.beta - half_white_sq,
         )
 
     def event_logsumexp(self) -> Gamma:

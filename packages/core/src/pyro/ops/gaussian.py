@@ -65,6 +65,50 @@ def _cholesky_parts(precision: torch.Tensor, info_vec: torch.Tensor):
     return L, white, half_logdet
 
 
+def _condition_parts(factor, value: torch.Tensor):
+    """Fixing the trailing ``k = value.size(-1)`` variables of a (Gamma)Gaussian factor:
+    ``(info_a, precision_aa, quad, batch)`` with ``quad = x_b (eta_b - P_bb x_b / 2)`` the
+    constant that moves out and ``batch`` the broadcast batch shape."""
+    n, k = factor.dim(), value.size(-1)
+    if k > n:
+        raise ValueError(f"cannot condition a {type(factor).__name__} over {n} variables "
+                         f"on {k} values")
+    a = n - k
+    info = factor.info_vec[..., :a] - matvecmul(factor.precision[..., :a, a:], value)
+    quad = (value * (factor.info_vec[..., a:]
+                     - 0.5 * matvecmul(factor.precision[..., a:, a:], value))).sum(-1)
+    batch = broadcast_shape(value.shape[:-1], factor.batch_shape)
+    return info, factor.precision[..., :a, :a], quad, batch
+
+
+def _marginalize(factor, left: int, right: int, eliminate_right):
+    """Shared by the (Gamma)Gaussian ``marginalize``: validate, move the leading ``left``
+    variables to the end, then ``eliminate_right(right)`` integrates out the trailing ones."""
+    n = factor.dim()
+    if left < 0 or right < 0 or left + right > n:
+        raise ValueError(f"cannot marginalize left={left}, right={right} of {n} variables")
+    if left == 0 and right == 0:
+        return factor
+    if left:
+        perm = list(range(left, n)) + list(range(left))
+        return factor.event_permute(perm).marginalize(right=left + right)
+    return eliminate_right(right)
+
+
+def _schur_parts(precision: torch.Tensor, info_vec: torch.Tensor, right: int):
+    """Integrating the trailing ``right`` variables out of ``x^T eta - x^T P x / 2``:
+    ``(info_a, precision_a, half_logdet, half_white_sq)``, where the integral is
+    ``(2 pi)^{right/2} exp(-half_logdet + half_white_sq)`` times the new quadratic."""
+    a = precision.size(-1) - right
+    P_ab = precision[..., :a, a:]
+    L, white, half_logdet = _cholesky_parts(precision[..., a:, a:], info_vec[..., a:])
+    # With L L^T = P_bb: P_ab P_bb^{-1} (.) = (L^{-1} P_ba)^T L^{-1} (.)
+    LinvPba = triangular_solve(P_ab.mT, L)
+    return (info_vec[..., :a] - matvecmul(LinvPba.mT, white),
+            precision[..., :a, :a] - LinvPba.mT @ LinvPba,
+            half_logdet, 0.5 * white.pow(2).sum(-1))
+
+
 class Gaussian:
     r"""Non-normalized Gaussian factor :math:`c + x^\top \eta - \frac12 x^\top \Lambda x`
     over a real vector of size ``dim()``, batched over ``batch_shape``.
@@ -232,19 +276,11 @@ class Gaussian:
         """Fix the trailing ``value.size(-1)`` variables at ``value``; returns a factor
         over the leading ``dim() - value.size(-1)`` variables, batched over
         ``broadcast(value.shape[:-1], batch_shape)``."""
-        n, k = self.dim(), value.size(-1)
-        if k > n:
-            raise ValueError(f"cannot condition a Gaussian over {n} variables on {k} values")
-        a = n - k
-        P_ab = self.precision[..., :a, a:]
-        P_bb = self.precision[..., a:, a:]
-        info = self.info_vec[..., :a] - matvecmul(P_ab, value)
-        const = (value * (self.info_vec[..., a:] - 0.5 * matvecmul(P_bb, value))).sum(-1)
-        batch = broadcast_shape(value.shape[:-1], self.batch_shape)
+        info, precision, const, batch = _condition_parts(self, value)
         return Gaussian(
             (self.log_normalizer + const).expand(batch),
-            info.expand(batch + (a,)),
-            self.precision[..., :a, :a],
+            info.expand(batch + info.shape[-1:]),
+            precision,
         )
 
     def left_condition(self, value: torch.Tensor) -> Gaussian:
@@ -259,24 +295,12 @@ class Gaussian:
     def marginalize(self, left: int = 0, right: int = 0) -> Gaussian:
         """Integrate out the leading ``left`` and trailing ``right`` variables (that block of
         the precision must be positive definite); returns a factor over the middle ones."""
-        n = self.dim()
-        if left < 0 or right < 0 or left + right > n:
-            raise ValueError(f"cannot marginalize left={left}, right={right} of {n} variables")
-        if left == 0 and right == 0:
-            return self
-        if left:
-            perm = list(range(left, n)) + list(range(left))
-            return self.event_permute(perm).marginalize(right=left + right)
-        a = n - right
-        P_ab = self.precision[..., :a, a:]
-        L, white, half_logdet = _cholesky_parts(self.precision[..., a:, a:], self.info_vec[..., a:])
-        # With L L^T = P_bb: P_ab P_bb^{-1} (.) = (L^{-1} P_ba)^T L^{-1} (.)
-        LinvPba = triangular_solve(P_ab.mT, L)
-        precision = self.precision[..., :a, :a] - LinvPba.mT @ LinvPba
-        info = self.info_vec[..., :a] - matvecmul(LinvPba.mT, white)
-        log_normalizer = (
-            self.log_normalizer + 0.5 * right * _LOG_2PI - half_logdet + 0.5 * white.pow(2).sum(-1)
-        )
+        return _marginalize(self, left, right, self._eliminate_right)
+
+    def _eliminate_right(self, right: int) -> Gaussian:
+        info, precision, half_logdet, half_white_sq = _schur_parts(
+            self.precision, self.info_vec, right)
+        log_normalizer = self.log_normalizer + 0.5 * right * _LOG_2PI - half_logdet + half_white_sq
         return Gaussian(log_normalizer, info, precision)
 
     def event_logsumexp(self) -> torch.Tensor:
