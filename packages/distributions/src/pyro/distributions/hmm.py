@@ -390,6 +390,32 @@ def _linear_gaussian_shape(
     return h, o, shape[:-1], shape[-1:]
 
 
+def _set_linear_params(self, initial_dist, transition_matrix, transition_dist,
+                       observation_matrix, observation_dist):
+    """Validate the five parameters of a linear-Gaussian state space model (Gaussian noise,
+    agreeing dims) and store them on ``self`` with ``hidden_dim``, ``obs_dim`` and the
+    number of time steps; return ``(batch_shape, time_shape)``."""
+    cls = type(self).__name__
+    for name, d in [
+        ("initial_dist", initial_dist),
+        ("transition_dist", transition_dist),
+        ("observation_dist", observation_dist),
+    ]:
+        _mvn_event_size(d, name, cls)
+    h, o, batch_shape, time_shape = _linear_gaussian_shape(
+        initial_dist, transition_matrix, transition_dist, observation_matrix, observation_dist,
+        cls,
+    )
+    self.hidden_dim, self.obs_dim = h, o
+    self.initial_dist = initial_dist
+    self.transition_matrix = transition_matrix
+    self.transition_dist = transition_dist
+    self.observation_matrix = observation_matrix
+    self.observation_dist = observation_dist
+    self._time_size = time_shape[0]
+    return batch_shape, time_shape
+
+
 def _expand_linear_params(self, batch_shape: torch.Size):
     """The five parameters of a linear state space model expanded to ``batch_shape``."""
     time = torch.Size([self._time_size])
@@ -449,28 +475,10 @@ class GaussianHMM(HiddenMarkovModel):
         validate_args=None,
         duration=None,
     ):
-        cls = type(self).__name__
-        for name, d in [
-            ("initial_dist", initial_dist),
-            ("transition_dist", transition_dist),
-            ("observation_dist", observation_dist),
-        ]:
-            _mvn_event_size(d, name, cls)
-        h, o, batch_shape, time_shape = _linear_gaussian_shape(
-            initial_dist,
-            transition_matrix,
-            transition_dist,
-            observation_matrix,
-            observation_dist,
-            cls,
-        )
-        self.hidden_dim, self.obs_dim = h, o
-        self.initial_dist = initial_dist
-        self.transition_matrix = transition_matrix
-        self.transition_dist = transition_dist
-        self.observation_matrix = observation_matrix
-        self.observation_dist = observation_dist
-        self._time_size = time_shape[0]
+        batch_shape, time_shape = _set_linear_params(
+            self, initial_dist, transition_matrix, transition_dist, observation_matrix,
+            observation_dist)
+        o = self.obs_dim
         self._init = mvn_to_gaussian(initial_dist).expand(batch_shape)
         self._trans = matrix_and_mvn_to_gaussian(transition_matrix, transition_dist)
         if isinstance(observation_dist, torch.distributions.Independent):
@@ -674,29 +682,12 @@ class GammaGaussianHMM(HiddenMarkovModel):
         cls = type(self).__name__
         if not isinstance(scale_dist, torch.distributions.Gamma):
             raise ValueError(f"{cls}: scale_dist must be a Gamma, got {type(scale_dist).__name__}")
-        for name, d in [
-            ("initial_dist", initial_dist),
-            ("transition_dist", transition_dist),
-            ("observation_dist", observation_dist),
-        ]:
-            _mvn_event_size(d, name, cls)
-        h, o, batch_shape, time_shape = _linear_gaussian_shape(
-            initial_dist,
-            transition_matrix,
-            transition_dist,
-            observation_matrix,
-            observation_dist,
-            cls,
-        )
+        batch_shape, time_shape = _set_linear_params(
+            self, initial_dist, transition_matrix, transition_dist, observation_matrix,
+            observation_dist)
         batch_shape = broadcast_shape(batch_shape, scale_dist.batch_shape)
-        self.hidden_dim, self.obs_dim = h, o
+        o = self.obs_dim
         self.scale_dist = scale_dist
-        self.initial_dist = initial_dist
-        self.transition_matrix = transition_matrix
-        self.transition_dist = transition_dist
-        self.observation_matrix = observation_matrix
-        self.observation_dist = observation_dist
-        self._time_size = time_shape[0]
         self._init = gamma_and_mvn_to_gamma_gaussian(scale_dist, initial_dist).expand(batch_shape)
         self._trans = matrix_and_mvn_to_gamma_gaussian(transition_matrix, transition_dist)
         self._obs = matrix_and_mvn_to_gamma_gaussian(observation_matrix, observation_dist)
