@@ -391,17 +391,18 @@ def _linear_gaussian_shape(
 
 
 def _set_linear_params(self, initial_dist, transition_matrix, transition_dist,
-                       observation_matrix, observation_dist):
-    """Validate the five parameters of a linear-Gaussian state space model (Gaussian noise,
-    agreeing dims) and store them on ``self`` with ``hidden_dim``, ``obs_dim`` and the
-    number of time steps; return ``(batch_shape, time_shape)``."""
+                       observation_matrix, observation_dist, gaussian_noise: bool = True):
+    """Validate the five parameters of a linear state space model (agreeing dims, and
+    Gaussian noise when ``gaussian_noise``) and store them on ``self`` with ``hidden_dim``,
+    ``obs_dim`` and the number of time steps; return ``(batch_shape, time_shape)``."""
     cls = type(self).__name__
-    for name, d in [
-        ("initial_dist", initial_dist),
-        ("transition_dist", transition_dist),
-        ("observation_dist", observation_dist),
-    ]:
-        _mvn_event_size(d, name, cls)
+    if gaussian_noise:
+        for name, d in [
+            ("initial_dist", initial_dist),
+            ("transition_dist", transition_dist),
+            ("observation_dist", observation_dist),
+        ]:
+            _mvn_event_size(d, name, cls)
     h, o, batch_shape, time_shape = _linear_gaussian_shape(
         initial_dist, transition_matrix, transition_dist, observation_matrix, observation_dist,
         cls,
@@ -827,20 +828,10 @@ class LinearHMM(HiddenMarkovModel):
         validate_args=None,
         duration=None,
     ):
-        h, o, batch_shape, time_shape = _linear_gaussian_shape(
-            initial_dist,
-            transition_matrix,
-            transition_dist,
-            observation_matrix,
-            observation_dist,
-            type(self).__name__,
-        )
-        self.hidden_dim, self.obs_dim = h, o
-        self.initial_dist = initial_dist
-        self.transition_matrix = transition_matrix
-        self.transition_dist = transition_dist
-        self.observation_matrix = observation_matrix
-        self._time_size = time_shape[0]
+        batch_shape, time_shape = _set_linear_params(
+            self, initial_dist, transition_matrix, transition_dist, observation_matrix,
+            observation_dist, gaussian_noise=False)
+        o = self.obs_dim
         # As in Pyro: observation_dist is the base noise (event (obs_dim,)), and transforms
         # the transforms applied to z @ observation_matrix + noise.
         self._full_observation_dist = observation_dist
