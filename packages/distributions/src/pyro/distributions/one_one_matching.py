@@ -137,6 +137,21 @@ def _bethe_log_permanent(logits: torch.Tensor, iters: int) -> torch.Tensor:
     return -free_energy
 
 
+def _init_matching(dist: TorchDistribution, cls: str, sources_per_destin: int,
+                   logits: torch.Tensor, bp_iters: int | None, validate_args) -> None:
+    """Check that ``logits`` is ``(sources_per_destin * N, N)``, store it and ``bp_iters``,
+    and set the shapes shared by the matching distributions (batch ``()``, event
+    ``(num_sources,)``)."""
+    if logits.dim() != 2 or logits.size(0) != sources_per_destin * logits.size(1):
+        rows = "N" if sources_per_destin == 1 else f"{sources_per_destin}N"
+        raise ValueError(f"{cls}: logits must have shape ({rows}, N), got "
+                         f"{tuple(logits.shape)}")
+    dist.logits = logits
+    dist.bp_iters = bp_iters
+    TorchDistribution.__init__(dist, torch.Size(), torch.Size((logits.size(0),)),
+                               validate_args=validate_args)
+
+
 class OneOneMatching(TorchDistribution):
     r"""Random perfect matching of ``N`` sources to ``N`` destinations, each source
     matched to exactly one destination and vice versa.
@@ -174,13 +189,7 @@ class OneOneMatching(TorchDistribution):
     has_enumerate_support = True
 
     def __init__(self, logits, *, bp_iters: int | None = None, validate_args=None) -> None:
-        if logits.dim() != 2 or logits.size(0) != logits.size(1):
-            raise ValueError(f"OneOneMatching: logits must have shape (N, N), got "
-                             f"{tuple(logits.shape)}")
-        self.logits = logits
-        self.bp_iters = bp_iters
-        super().__init__(torch.Size(), torch.Size((logits.size(0),)),
-                         validate_args=validate_args)
+        _init_matching(self, "OneOneMatching", 1, logits, bp_iters, validate_args)
 
     @constraints.dependent_property
     def support(self):

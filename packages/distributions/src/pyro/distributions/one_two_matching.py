@@ -10,6 +10,7 @@ from .one_one_matching import (
     OneOneMatching,
     _bethe_log_permanent,
     _hungarian,
+    _init_matching,
     _suffix_log_partition,
 )
 from .torch_distribution import TorchDistribution
@@ -111,13 +112,7 @@ class OneTwoMatching(TorchDistribution):
     has_enumerate_support = True
 
     def __init__(self, logits, *, bp_iters: int | None = None, validate_args=None) -> None:
-        if logits.dim() != 2 or logits.size(0) != 2 * logits.size(1):
-            raise ValueError(f"OneTwoMatching: logits must have shape (2N, N), got "
-                             f"{tuple(logits.shape)}")
-        self.logits = logits
-        self.bp_iters = bp_iters
-        super().__init__(torch.Size(), torch.Size((logits.size(0),)),
-                         validate_args=validate_args)
+        _init_matching(self, "OneTwoMatching", 2, logits, bp_iters, validate_args)
 
     @constraints.dependent_property
     def support(self):
