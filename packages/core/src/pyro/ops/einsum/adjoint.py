@@ -21,7 +21,7 @@ jointly (backward sampling, last eliminated first).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -125,13 +125,21 @@ def attach(result: torch.Tensor, operands: Sequence[torch.Tensor], output: str,
     return result
 
 
-def backward_einsum(equation: str, operands: Sequence[torch.Tensor], backend: str,
-                    choose) -> torch.Tensor:
-    """Contract ``equation`` with ``backend`` and, when an operand was marked by
-    :func:`require_backward`, attach a backward node whose ``choose`` (flat logits ->
-    indices) draws the contracted variables. Shared by the max-plus and sampling einsums."""
-    result = contract(equation, *operands, backend=backend)
-    inputs, output = equation.replace(" ", "").split("->")
-    for x, dims in zip(operands, inputs.split(",")):
-        x._pyro_dims = dims
-    return attach(result, operands, output, choose)
+
+def semiring_einsum(backend: str, choose: Callable[[torch.Tensor], torch.Tensor]) -> Callable:
+    """The ``einsum`` of the backend module ``backend`` whose backward pass draws the
+    contracted variables with ``choose`` (flat logits -> indices): argmax for max-plus,
+    a categorical draw for sampling. Shared by those two backends."""
+
+    def einsum(equation: str, *operands: torch.Tensor) -> torch.Tensor:
+        """Evaluate ``equation`` in this module's semiring (see the module docstring). When
+        an operand was marked by :func:`~pyro.ops.einsum.adjoint.require_backward`, the
+        result gets a ``_pyro_backward`` node drawing the contracted variables."""
+        result = contract(equation, *operands, backend=backend)
+        inputs, output = equation.replace(" ", "").split("->")
+        for x, dims in zip(operands, inputs.split(",")):
+            x._pyro_dims = dims
+        return attach(result, operands, output, choose)
+
+    einsum.__module__ = backend
+    return einsum
