@@ -5,6 +5,8 @@ from typing import Any, Dict, List, Tuple
 
 import torch
 
+from pyro.ops.provenance import track_provenance
+from pyro.poutine.messenger import Messenger
 from pyro.poutine.trace_struct import site_log_prob, site_score_parts
 from pyro.poutine.util import site_is_subsample
 
@@ -12,7 +14,35 @@ from .jit_elbo import JitELBOMixin
 from .trace_elbo import Trace_ELBO
 from .util import MultiFrameTensor, plate_frames
 
-__all__ = ["JitTraceGraph_ELBO", "TraceGraph_ELBO"]
+__all__ = ["JitTraceGraph_ELBO", "TraceGraph_ELBO", "TrackNonReparam"]
+
+
+class TrackNonReparam(Messenger):
+    """Label the value of each latent, non-reparameterized sample site with its name as
+    provenance (:class:`~pyro.ops.provenance.ProvenanceTensor`), so that every value,
+    distribution parameter and ``log_prob`` computed downstream carries the names of the
+    non-reparameterized sites it depends on (read with
+    :func:`~pyro.ops.provenance.get_provenance`). Observed and reparameterized
+    (``has_rsample``) sites are left unlabelled, as are values that are not tensors.
+
+    Example::
+
+        with TrackNonReparam():
+            tr = pyro.poutine.trace(model).get_trace()
+        tr.compute_log_prob()
+        get_provenance(tr.nodes["b"]["log_prob"])  # frozenset({"a", "b"})
+
+    **References**
+
+    [1] D. Wingate, N. Goodman, A. Stuhlmüller, J. Siskind, "Nonstandard
+        Interpretations of Probabilistic Programs for Efficient Inference", NIPS 2011.
+    """
+
+    def _pyro_post_sample(self, msg: Dict[str, Any]) -> None:
+        if msg["is_observed"] or getattr(msg["fn"], "has_rsample", False):
+            return
+        if isinstance(msg["value"], torch.Tensor):
+            msg["value"] = track_provenance(msg["value"], frozenset({msg["name"]}))
 
 
 def _independent(frames_a, frames_b) -> bool:
