@@ -30,6 +30,15 @@ def check_adam_args(owner: str, lr: float, betas: tuple[float, float], eps: floa
         raise ValueError(f"{owner}: invalid lrd={lrd} (must be > 0)")
 
 
+def evaluate_closure(closure: Callable[[], Any] | None) -> Any:
+    """The loss of ``step``'s optional ``closure`` (``None`` without one), evaluated with
+    gradients enabled since ``step`` itself runs under ``torch.no_grad``."""
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
+
+
 def clip_gradient(p: torch.Tensor, clip_norm: float, owner: str) -> torch.Tensor:
     """``p.grad`` rescaled to L2 norm at most ``clip_norm`` (a new tensor; ``inf`` keeps
     it as is).
@@ -180,10 +189,7 @@ class ClippedAdam(Optimizer):
         :param closure: an optional closure that re-evaluates the model and returns the loss.
         :returns: the closure's loss, or ``None``.
         """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:

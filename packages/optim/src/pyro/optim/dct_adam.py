@@ -10,7 +10,13 @@ from torch.optim import Optimizer
 
 from pyro.ops.tensor_utils import dct, idct
 
-from .clipped_adam import adam_direction, check_adam_args, clip_gradient, decay_learning_rate
+from .clipped_adam import (
+    adam_direction,
+    check_adam_args,
+    clip_gradient,
+    decay_learning_rate,
+    evaluate_closure,
+)
 
 
 def _subsample_mask(p: torch.Tensor) -> torch.Tensor | None:
@@ -86,10 +92,7 @@ class DCTAdam(Optimizer):
         :param closure: an optional closure that re-evaluates the model and returns the loss.
         :returns: the closure's loss, or ``None``.
         """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
