@@ -129,6 +129,19 @@ class TorchDistributionMixin:
             return ScoreParts(log_prob=log_prob, score_function=0, entropy_term=log_prob)
         return ScoreParts(log_prob=log_prob, score_function=log_prob, entropy_term=0)
 
+    def has_rsample_(self, value: bool):
+        """Force reparameterized (``True``) or detached (``False``) sampling on this one
+        instance, in place, and return it. Inference then treats its sites as (non-)
+        reparameterized: e.g. ``False`` for a variable that discontinuously determines
+        downstream control flow, so the ELBOs use a score-function gradient for it.
+
+        :raises ValueError: unless ``value`` is ``True`` or ``False``.
+        """
+        if value is not True and value is not False:
+            raise ValueError(f"has_rsample_ expects True or False, got {value!r}")
+        self.has_rsample = value
+        return self
+
     def conjugate_update(self, other):
         """EXPERIMENTAL. ``(fg, log_normalizer)`` with ``self.log_prob(x) +
         other.log_prob(x) == fg.log_prob(x) + log_normalizer``, for families closed under
@@ -153,6 +166,21 @@ class TorchDistribution(_td.Distribution, TorchDistributionMixin):
         return ExpandedDistribution(self, batch_shape)
 
 
+def _get_wrapper_has_rsample(self) -> bool:
+    # has_rsample_ may force it on the wrapper alone, leaving the base untouched
+    return self.__dict__.get("_has_rsample", self.base_dist.has_rsample)
+
+
+def _set_wrapper_has_rsample(self, value: bool) -> None:
+    self.__dict__["_has_rsample"] = value
+
+
+_wrapper_has_rsample = property(
+    _get_wrapper_has_rsample, _set_wrapper_has_rsample,
+    doc="The base distribution's ``has_rsample`` unless ``has_rsample_`` forced this one's.",
+)
+
+
 class Independent(_td.Independent, TorchDistributionMixin):
     """:class:`torch.distributions.Independent` with Pyro's methods.
 
@@ -172,6 +200,8 @@ class Independent(_td.Independent, TorchDistributionMixin):
                 f"{len(base_distribution.batch_shape)} dimensions"
             )
         super().__init__(base_distribution, reinterpreted_batch_ndims, validate_args=validate_args)
+
+    has_rsample = _wrapper_has_rsample
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = torch.Size(batch_shape)
@@ -219,9 +249,7 @@ class _BaseDistWrapper(TorchDistribution):
 
     arg_constraints: dict = {}
 
-    @property
-    def has_rsample(self) -> bool:
-        return self.base_dist.has_rsample
+    has_rsample = _wrapper_has_rsample
 
     @property
     def has_enumerate_support(self) -> bool:
