@@ -3,9 +3,9 @@ number of elements visited; the frames of the sites inside carry ``size=subsampl
 and ``full_size=size``."""
 import pytest
 import torch
+import torch.distributions as dist
 
 import pyro
-import pyro.distributions as dist
 from pyro import poutine
 
 
