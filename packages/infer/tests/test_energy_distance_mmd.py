@@ -85,6 +85,7 @@ def test_energy_distance_prior_term_and_fit():
 
 
 def test_energy_distance_trains_with_svi():
+    pytest.importorskip("pyro.optim", reason="training needs pyro-optim")
     # the energy score is minimized by the predictive matching the data: loc moves to X0
     svi = SVI(model, guide, pyro.optim.Adam({"lr": 0.05}), EnergyDistance(num_particles=16))
     for _ in range(300):
@@ -135,6 +136,7 @@ def test_trace_mmd_expectation_and_gradient(vectorize):
 
 
 def test_trace_mmd_kernel_dict_and_svi():
+    pytest.importorskip("pyro.optim", reason="training needs pyro-optim")
     elbo = Trace_MMD(kernel={"z": rbf}, mmd_scale={"z": 1.0}, num_particles=16)
     svi = SVI(model, guide, pyro.optim.Adam({"lr": 0.02}), elbo)
     losses = [svi.step(X0) for _ in range(50)]

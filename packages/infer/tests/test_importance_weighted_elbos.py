@@ -155,6 +155,7 @@ def test_tail_adaptive_gradient_recomputed_from_draws():
 
 
 def test_tail_adaptive_fits_posterior():
+    pytest.importorskip("pyro.optim", reason="training needs pyro-optim")
     loc, scale = posterior(X)
     guide = make_guide(-1.0, 1.5)
     svi = SVI(model, guide, pyro.optim.Adam({"lr": 0.05}),
@@ -214,6 +215,7 @@ def test_rws_sleep_phase_gradient():
 
 
 def test_rws_svi_learns_guide():
+    pytest.importorskip("pyro.optim", reason="training needs pyro-optim")
     loc, scale = posterior(X)
     guide = make_guide(-1.0, 1.0)
     svi = SVI(model, guide, pyro.optim.Adam({"lr": 0.05}),

@@ -110,6 +110,7 @@ def test_same_loss_and_gradients_as_eager_twin(eager_cls, jit_cls, model, guide,
 
 
 def test_svi_with_jit_elbo_follows_eager_svi():
+    pytest.importorskip("pyro.optim", reason="training needs pyro-optim")
     # the same optimization trajectory from the same parameters and draws (SGD: no
     # optimizer state from the first step, in which the compiled ELBO traces)
     def run(elbo):
