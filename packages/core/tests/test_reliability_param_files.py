@@ -34,6 +34,9 @@ def assert_unchanged(before):
 
 
 def test_pyro_ppl_file_loads_with_values_and_constraints():
+    # the file holds pyro-distributions' softplus_positive (pyro-core alone refuses it
+    # with a migration hint)
+    pytest.importorskip("pyro.distributions", reason="the file's constraints need it")
     store = pyro.get_param_store()
     store.load(str(DATA / "pyro_ppl_1_9_param_store.pt"))
     # the constrained values pyro-ppl printed when it wrote the file
