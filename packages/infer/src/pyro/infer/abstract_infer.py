@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 
@@ -40,16 +41,16 @@ class TracePosterior:
         self._reset()
 
     def _reset(self) -> None:
-        self.exec_traces: List[Any] = []
-        self.log_weights: List[Any] = []
-        self.chain_ids: List[int] = []
-        self._idx_by_chain: List[List[int]] = [[] for _ in range(self.num_chains)]
+        self.exec_traces: list[Any] = []
+        self.log_weights: list[Any] = []
+        self.chain_ids: list[int] = []
+        self._idx_by_chain: list[list[int]] = [[] for _ in range(self.num_chains)]
         self._categorical = None
 
-    def _traces(self, *args, **kwargs) -> Iterator[Tuple]:
+    def _traces(self, *args, **kwargs) -> Iterator[tuple]:
         raise NotImplementedError(f"{type(self).__name__} must define _traces")
 
-    def run(self, *args, **kwargs) -> "TracePosterior":
+    def run(self, *args, **kwargs) -> TracePosterior:
         """Run the algorithm on ``model(*args, **kwargs)``; returns ``self``."""
         self._reset()
         with poutine.block():
@@ -92,12 +93,12 @@ class TracePosterior:
             )
         return self.exec_traces[int(self._categorical.sample())]
 
-    def marginal(self, sites: Union[None, str, Sequence[str]] = None) -> "Marginals":
+    def marginal(self, sites: None | str | Sequence[str] = None) -> Marginals:
         """The :class:`Marginals` over ``sites`` (all latent sites of the first trace when
         ``None``)."""
         return Marginals(self, sites)
 
-    def information_criterion(self, pointwise: bool = False) -> Dict[str, torch.Tensor]:
+    def information_criterion(self, pointwise: bool = False) -> dict[str, torch.Tensor]:
         """WAIC (widely applicable information criterion) of the observed sites, from the
         log likelihoods of the collected traces (uniform weights, as for MCMC draws).
 
@@ -152,7 +153,7 @@ class TracePredictive(TracePosterior):
     """
 
     def __init__(self, model, posterior: TracePosterior, num_samples: int,
-                 keep_sites: Optional[Sequence[str]] = None) -> None:
+                 keep_sites: Sequence[str] | None = None) -> None:
         if not isinstance(posterior, TracePosterior):
             raise ValueError(f"TracePredictive expects a TracePosterior (e.g. "
                              f"Importance(...).run(...)), got {type(posterior).__name__}")
@@ -175,7 +176,7 @@ class TracePredictive(TracePosterior):
                 kept.remove_node(name)
         return kept
 
-    def _traces(self, *args, **kwargs) -> Iterator[Tuple]:
+    def _traces(self, *args, **kwargs) -> Iterator[tuple]:
         if not self.posterior.exec_traces:
             self.posterior.run(*args, **kwargs)
         for _ in range(self.num_samples):
@@ -198,8 +199,8 @@ class EmpiricalMarginal(Empirical):
     def __init__(
         self,
         trace_posterior: TracePosterior,
-        sites: Union[None, str, Sequence[str]] = None,
-        validate_args: Optional[bool] = None,
+        sites: None | str | Sequence[str] = None,
+        validate_args: bool | None = None,
     ) -> None:
         if not isinstance(trace_posterior, TracePosterior):
             raise ValueError(
@@ -217,7 +218,7 @@ class EmpiricalMarginal(Empirical):
         super().__init__(samples, log_weights, validate_args=validate_args)
 
 
-def _site_value(trace, sites: Union[str, Sequence[str]]) -> torch.Tensor:
+def _site_value(trace, sites: str | Sequence[str]) -> torch.Tensor:
     def one(name: str) -> torch.Tensor:
         site = trace.nodes.get(name)
         if site is None:
@@ -255,8 +256,8 @@ class Marginals:
     def __init__(
         self,
         trace_posterior: TracePosterior,
-        sites: Union[None, str, Sequence[str]] = None,
-        validate_args: Optional[bool] = None,
+        sites: None | str | Sequence[str] = None,
+        validate_args: bool | None = None,
     ) -> None:
         if not isinstance(trace_posterior, TracePosterior):
             raise ValueError(
@@ -275,7 +276,7 @@ class Marginals:
             for site in self.sites
         )
 
-    def support(self, flatten: bool = False) -> Dict[str, torch.Tensor]:
+    def support(self, flatten: bool = False) -> dict[str, torch.Tensor]:
         """The samples of each site, ``(num_traces,) + site_shape`` (flattened to
         ``(num_traces, -1)`` when ``flatten``)."""
         out = OrderedDict()

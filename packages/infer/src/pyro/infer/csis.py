@@ -1,7 +1,8 @@
 """``CSIS``: compiled sequential importance sampling (inference compilation)."""
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -60,7 +61,7 @@ class CSIS(Importance):
         self.optim = optim
         self.training_batch_size = training_batch_size
         self.validation_batch_size = validation_batch_size
-        self.validation_batch: Optional[List[Any]] = None
+        self.validation_batch: list[Any] | None = None
 
     def set_validation_batch(self, *args, **kwargs) -> None:
         """Draw and keep ``validation_batch_size`` joint samples for
@@ -83,7 +84,7 @@ class CSIS(Importance):
             p.grad = None
         return loss
 
-    def loss_and_grads(self, grads: bool, batch: Optional[List[Any]], *args, **kwargs) -> float:
+    def loss_and_grads(self, grads: bool, batch: list[Any] | None, *args, **kwargs) -> float:
         """``mean -log q(z | x)`` over ``batch`` (model traces; a fresh batch of
         ``training_batch_size`` joint draws when ``None``), backpropagated into the
         guide's parameters when ``grads``.

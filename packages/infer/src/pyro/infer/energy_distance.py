@@ -1,7 +1,7 @@
 """``EnergyDistance``: a likelihood-free loss, the posterior predictive energy score."""
 from __future__ import annotations
 
-from typing import Callable, Tuple
+from collections.abc import Callable
 
 import torch
 
@@ -85,7 +85,7 @@ class EnergyDistance:
         self.num_particles = num_particles
         self.max_plate_nesting = max_plate_nesting
 
-    def _get_traces(self, model: Callable, guide: Callable, args, kwargs) -> Tuple:
+    def _get_traces(self, model: Callable, guide: Callable, args, kwargs) -> tuple:
         """Vectorized ``(model_trace, guide_trace)`` with the observed sites of the model
         drawn from the posterior predictive (their data kept in ``infer["obs"]``)."""
         if self.max_plate_nesting == float("inf"):

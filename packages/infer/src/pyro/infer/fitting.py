@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any, Callable, Dict, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -64,7 +65,7 @@ def progress_bar(total: int, desc: str, disable: bool = False) -> Any:
     return tqdm(total=total, desc=desc, leave=False)
 
 
-def _latent_sites(model: Callable, data: Dict[str, Any]) -> Dict[str, Any]:
+def _latent_sites(model: Callable, data: dict[str, Any]) -> dict[str, Any]:
     """The sites a fit reports, from one prior run of the model: latent sample sites and
     ``pyro.deterministic`` sites (functions of them, as MCMC reports them too)."""
     with poutine.block():
@@ -72,7 +73,7 @@ def _latent_sites(model: Callable, data: Dict[str, Any]) -> Dict[str, Any]:
     return {name: site for name, site in trace.nodes.items() if _is_reported(site)}
 
 
-def _is_reported(site: Dict[str, Any]) -> bool:
+def _is_reported(site: dict[str, Any]) -> bool:
     return (site["type"] == "sample" and not site_is_subsample(site)
             and (not site["is_observed"] or bool(site["infer"].get("_deterministic"))))
 
@@ -83,10 +84,10 @@ def _fire(name: str, algorithm: Any, info: dict) -> None:
         hook(algorithm=algorithm, info=info)
 
 
-def svi_runner(model: Callable, data: Dict[str, Any], *, num_steps: int = 1000,
-               num_samples: int = 1000, warmup_steps: Optional[int] = None,
-               num_chains: int = 1, seed: int = 0, lr: Optional[float] = None,
-               progress_bar: bool = True, **extra) -> Dict[str, Any]:
+def svi_runner(model: Callable, data: dict[str, Any], *, num_steps: int = 1000,
+               num_samples: int = 1000, warmup_steps: int | None = None,
+               num_chains: int = 1, seed: int = 0, lr: float | None = None,
+               progress_bar: bool = True, **extra) -> dict[str, Any]:
     """Fit a guide by SVI (Adam) and draw ``num_samples`` posterior samples of the latent
     sites from it, in a fresh parameter store (returned as ``"param_store"``).
 
@@ -189,9 +190,9 @@ def _param_store(store: Any) -> Iterator[Any]:
         runtime._PYRO_PARAM_STORE = saved
 
 
-def _run_svi(svi: Any, model: Callable, guide: Callable, data: Dict[str, Any],
-             num_steps: int, num_samples: int, progress_bar: bool) -> Dict[str, Any]:
-    info: Dict[str, Any] = {"algo": "svi", "num_steps": num_steps}
+def _run_svi(svi: Any, model: Callable, guide: Callable, data: dict[str, Any],
+             num_steps: int, num_samples: int, progress_bar: bool) -> dict[str, Any]:
+    info: dict[str, Any] = {"algo": "svi", "num_steps": num_steps}
     _fire("pyro_inference_start", svi, info)
     t0 = time.perf_counter()
     bar = _progress(num_steps, "SVI", not progress_bar)
@@ -220,7 +221,7 @@ def _run_svi(svi: Any, model: Callable, guide: Callable, data: Dict[str, Any],
     return {"samples": samples, "group_by_chain": False, "info": info}
 
 
-def _posterior_draws(model, guide, num_samples, latent, data) -> Dict[str, torch.Tensor]:
+def _posterior_draws(model, guide, num_samples, latent, data) -> dict[str, torch.Tensor]:
     """``num_samples`` draws of the latent sites from the guide (vectorized when the
     model allows it, one run per draw otherwise), each with shape ``(num_samples,) +
     site_shape``."""
@@ -242,10 +243,10 @@ def _posterior_draws(model, guide, num_samples, latent, data) -> Dict[str, torch
     return result
 
 
-def importance_runner(model: Callable, data: Dict[str, Any], *, num_steps: int = 1000,
-                      num_samples: int = 1000, warmup_steps: Optional[int] = None,
-                      num_chains: int = 1, seed: int = 0, lr: Optional[float] = None,
-                      progress_bar: bool = True, **extra) -> Dict[str, Any]:
+def importance_runner(model: Callable, data: dict[str, Any], *, num_steps: int = 1000,
+                      num_samples: int = 1000, warmup_steps: int | None = None,
+                      num_chains: int = 1, seed: int = 0, lr: float | None = None,
+                      progress_bar: bool = True, **extra) -> dict[str, Any]:
     """Importance sampling: ``num_samples`` weighted traces with the prior as proposal (or
     the extra option ``guide``, a guide function), resampled (multinomially, with
     replacement) into ``num_samples`` posterior draws. ``info`` reports the effective
@@ -255,7 +256,7 @@ def importance_runner(model: Callable, data: Dict[str, Any], *, num_steps: int =
     guide = extra.pop("guide", None)
     _reject_extra("importance", extra)
     pyro.set_rng_seed(seed)
-    info: Dict[str, Any] = {"algo": "importance", "num_samples": num_samples}
+    info: dict[str, Any] = {"algo": "importance", "num_samples": num_samples}
     importance = Importance(model, guide=guide, num_samples=num_samples)
     _fire("pyro_inference_start", importance, info)
     t0 = time.perf_counter()
@@ -270,7 +271,7 @@ def importance_runner(model: Callable, data: Dict[str, Any], *, num_steps: int =
     return {"samples": samples, "group_by_chain": False, "info": info}
 
 
-def _resample(posterior: Any, num_samples: int) -> Dict[str, torch.Tensor]:
+def _resample(posterior: Any, num_samples: int) -> dict[str, torch.Tensor]:
     """``num_samples`` draws (with replacement, by weight) of the reported sites of a
     :class:`~pyro.infer.abstract_infer.TracePosterior`'s traces."""
     log_w = posterior._log_weight_tensor()
@@ -286,10 +287,10 @@ def _resample(posterior: Any, num_samples: int) -> Dict[str, torch.Tensor]:
     return samples
 
 
-def search_runner(model: Callable, data: Dict[str, Any], *, num_steps: int = 1000,
-                  num_samples: int = 1000, warmup_steps: Optional[int] = None,
-                  num_chains: int = 1, seed: int = 0, lr: Optional[float] = None,
-                  progress_bar: bool = True, **extra) -> Dict[str, Any]:
+def search_runner(model: Callable, data: dict[str, Any], *, num_steps: int = 1000,
+                  num_samples: int = 1000, warmup_steps: int | None = None,
+                  num_chains: int = 1, seed: int = 0, lr: float | None = None,
+                  progress_bar: bool = True, **extra) -> dict[str, Any]:
     """Exact inference for models whose latent sites are all discrete:
     :class:`~pyro.infer.Search` runs the model once per combination of latent values,
     weighted by its joint density; ``num_samples`` posterior draws are taken from those
@@ -310,7 +311,7 @@ def search_runner(model: Callable, data: Dict[str, Any], *, num_steps: int = 100
         raise ValueError(f"search enumerates discrete latent sites, but {continuous} are "
                          f"continuous; use svi, nuts or importance for this model")
     search = Search(model, max_tries=max_tries)
-    info: Dict[str, Any] = {"algo": "search", "num_samples": num_samples}
+    info: dict[str, Any] = {"algo": "search", "num_samples": num_samples}
     _fire("pyro_inference_start", search, info)
     t0 = time.perf_counter()
     search.run(**data)
@@ -333,11 +334,11 @@ def search_runner(model: Callable, data: Dict[str, Any], *, num_steps: int = 100
     return {"samples": samples, "group_by_chain": False, "info": info}
 
 
-def _mcmc_runner(kernel_name: str, model: Callable, data: Dict[str, Any], *,
+def _mcmc_runner(kernel_name: str, model: Callable, data: dict[str, Any], *,
                  num_steps: int = 1000, num_samples: int = 1000,
-                 warmup_steps: Optional[int] = None, num_chains: int = 1, seed: int = 0,
-                 lr: Optional[float] = None, progress_bar: bool = True,
-                 **extra) -> Dict[str, Any]:
+                 warmup_steps: int | None = None, num_chains: int = 1, seed: int = 0,
+                 lr: float | None = None, progress_bar: bool = True,
+                 **extra) -> dict[str, Any]:
     from .mcmc import HMC, MCMC, NUTS
 
     pyro.set_rng_seed(seed)
@@ -376,14 +377,14 @@ _KERNEL_OPTIONS = {"step_size", "adapt_step_size", "adapt_mass_matrix", "full_ma
                    "jit_compile", "init_strategy", "max_plate_nesting"}
 
 
-def nuts_runner(model: Callable, data: Dict[str, Any], **options) -> Dict[str, Any]:
+def nuts_runner(model: Callable, data: dict[str, Any], **options) -> dict[str, Any]:
     """NUTS via :class:`pyro.infer.mcmc.MCMC` (``num_samples`` draws per chain after
     ``warmup_steps``, default ``num_samples // 2``). Kernel options (``step_size``,
     ``target_accept_prob``, ``max_tree_depth``, ...) pass through."""
     return _mcmc_runner("nuts", model, data, **options)
 
 
-def hmc_runner(model: Callable, data: Dict[str, Any], **options) -> Dict[str, Any]:
+def hmc_runner(model: Callable, data: dict[str, Any], **options) -> dict[str, Any]:
     """HMC via :class:`pyro.infer.mcmc.MCMC` (see :func:`nuts_runner`)."""
     return _mcmc_runner("hmc", model, data, **options)
 
@@ -398,7 +399,7 @@ def _lookup(kind: str, name: str, package: str) -> Any:
         ) from None
 
 
-def _reject_extra(algo: str, extra: Dict[str, Any]) -> None:
+def _reject_extra(algo: str, extra: dict[str, Any]) -> None:
     if extra:
         raise ValueError(f"fit(algo={algo!r}): unknown options {sorted(extra)}")
 
@@ -417,7 +418,7 @@ class FitResult(dict):
     """
 
     @property
-    def samples(self) -> Dict[str, torch.Tensor]:
+    def samples(self) -> dict[str, torch.Tensor]:
         return self["samples"]
 
     @property
@@ -425,7 +426,7 @@ class FitResult(dict):
         return bool(self.get("group_by_chain", False))
 
     @property
-    def info(self) -> Dict[str, Any]:
+    def info(self) -> dict[str, Any]:
         return self.get("info", {})
 
     @property
@@ -446,7 +447,7 @@ class FitResult(dict):
 
         return format_summary(self.summary_rows(prob), prob)
 
-    def plot(self, path: Optional[str] = None) -> Any:
+    def plot(self, path: str | None = None) -> Any:
         """Trace plots and marginal histograms of every scalar element (needs
         matplotlib); written to ``path`` (PNG, PDF, SVG by its extension) when given.
 
@@ -468,7 +469,7 @@ class FitResult(dict):
         return f"FitResult(algo={self.info.get('algo')!r}, sites={list(self.samples)})"
 
 
-def fit(model: Callable, data: Optional[Dict[str, Any]] = None, algo: str = "svi",
+def fit(model: Callable, data: dict[str, Any] | None = None, algo: str = "svi",
         **options) -> FitResult:
     """Fit ``model`` to ``data`` with the recipe ``algo`` (``"svi"``, ``"nuts"``,
     ``"hmc"``, ``"importance"``, ``"search"`` or a plugin's runner) — what ``pyro fit``

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, NamedTuple, Optional, Tuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import torch
 
@@ -81,8 +82,8 @@ class Importance(LogWeightsMixin, TracePosterior):
         (importance sampling and the effective sample size).
     """
 
-    def __init__(self, model: Callable, guide: Optional[Callable] = None,
-                 num_samples: Optional[int] = None) -> None:
+    def __init__(self, model: Callable, guide: Callable | None = None,
+                 num_samples: int | None = None) -> None:
         if num_samples is None:
             num_samples = 10
             warnings.warn("Importance: num_samples not given, using 10", stacklevel=2)
@@ -128,7 +129,7 @@ class ParticleLogProbs(NamedTuple):
         return self.model_log_prob - self.guide_log_prob
 
 
-def sum_to_particles(value: Any, particle_dim: Optional[int], num_particles: int) -> Any:
+def sum_to_particles(value: Any, particle_dim: int | None, num_particles: int) -> Any:
     """Sum a log-density tensor over every dim but ``particle_dim`` (the dim of the
     vectorized particle plate, negative), giving shape ``(num_particles,)``. A value
     without that dim (a site outside the particle plate) is shared by every particle.
@@ -142,7 +143,7 @@ def sum_to_particles(value: Any, particle_dim: Optional[int], num_particles: int
     return value.reshape(value.size(0), -1).sum(-1).expand(num_particles)
 
 
-def particle_log_probs(model_trace, guide_trace, particle_dim: Optional[int] = None,
+def particle_log_probs(model_trace, guide_trace, particle_dim: int | None = None,
                        num_particles: int = 1, path_derivative: bool = False
                        ) -> ParticleLogProbs:
     """The per-particle log densities of a model trace replayed against a guide trace.
@@ -193,7 +194,7 @@ def particle_log_probs(model_trace, guide_trace, particle_dim: Optional[int] = N
     return ParticleLogProbs(_full(model_lp, shape), _full(guide_lp, shape), score)
 
 
-def _full(x: Any, shape: Tuple[int, ...]) -> torch.Tensor:
+def _full(x: Any, shape: tuple[int, ...]) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         return x.expand(shape)
     return torch.full(shape, float(x))
@@ -324,7 +325,7 @@ def psis_diagnostic(model: Callable, guide: Callable, *args, **kwargs) -> float:
     return k
 
 
-def elbo_particle_log_probs(elbo, model: Callable, guide: Callable, args: Tuple, kwargs: dict,
+def elbo_particle_log_probs(elbo, model: Callable, guide: Callable, args: tuple, kwargs: dict,
                             detach: bool = False, path_derivative: bool = False
                             ) -> ParticleLogProbs:
     """:class:`ParticleLogProbs` of ``elbo.num_particles`` guide draws, in one vectorized

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any
 
 import torch
 
@@ -17,7 +18,7 @@ __all__ = ["MHResampler", "Predictive", "WeighedPredictive", "WeighedPredictiveR
 _PLATE_NAME = "_num_predictive_samples"
 
 
-def _guess_max_plate_nesting(model: Callable, args: Tuple, kwargs: dict) -> int:
+def _guess_max_plate_nesting(model: Callable, args: tuple, kwargs: dict) -> int:
     with poutine.block():
         trace = poutine.trace(model).get_trace(*args, **kwargs)
     return plate_nesting(trace)
@@ -25,13 +26,13 @@ def _guess_max_plate_nesting(model: Callable, args: Tuple, kwargs: dict) -> int:
 
 def _predictive(
     model: Callable,
-    posterior_samples: Dict[str, torch.Tensor],
+    posterior_samples: dict[str, torch.Tensor],
     num_samples: int,
-    return_sites: Optional[Sequence[str]],
+    return_sites: Sequence[str] | None,
     parallel: bool,
-    args: Tuple,
+    args: tuple,
     kwargs: dict,
-) -> Dict[str, torch.Tensor]:
+) -> dict[str, torch.Tensor]:
     """Run ``model`` ``num_samples`` times conditioned on the ``i``-th entry of each
     posterior sample, and collect the values of the requested sites with shape
     ``(num_samples,) + (1,) * pad + value_shape`` (the value padded to the model's plate
@@ -46,7 +47,7 @@ def _predictive(
             prototype = poutine.trace(masked).get_trace(*args, **kwargs)
         nesting = plate_nesting(prototype)
 
-        shapes: Dict[str, Optional[torch.Size]] = {}
+        shapes: dict[str, torch.Size | None] = {}
         for name, site in prototype.nodes.items():
             if site["type"] != "sample" or site_is_subsample(site):
                 continue
@@ -151,9 +152,9 @@ class Predictive(torch.nn.Module):
     def __init__(
         self,
         model: Callable,
-        posterior_samples: Optional[Dict[str, torch.Tensor]] = None,
-        guide: Optional[Callable] = None,
-        num_samples: Optional[int] = None,
+        posterior_samples: dict[str, torch.Tensor] | None = None,
+        guide: Callable | None = None,
+        num_samples: int | None = None,
         return_sites: Sequence[str] = (),
         parallel: bool = False,
     ) -> None:
@@ -190,7 +191,7 @@ class Predictive(torch.nn.Module):
         self.return_sites = return_sites
         self.parallel = parallel
 
-    def forward(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Draw from the posterior predictive; ``args``/``kwargs`` go to the model (and
         guide)."""
         posterior_samples = self.posterior_samples
@@ -205,7 +206,7 @@ class Predictive(torch.nn.Module):
             args, kwargs,
         )
 
-    def get_samples(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def get_samples(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Same as calling the predictive (kept for older code)."""
         return self.forward(*args, **kwargs)
 
@@ -249,7 +250,7 @@ class WeighedPredictiveResults:
     :class:`Predictive` returns them) and, per draw, ``log_weights =
     model_log_prob - guide_log_prob`` (each of shape ``(num_samples,)``)."""
 
-    samples: Union[dict, tuple]
+    samples: dict | tuple
     log_weights: torch.Tensor
     guide_log_prob: torch.Tensor
     model_log_prob: torch.Tensor
@@ -259,7 +260,7 @@ def _guide_draws(guide: Callable, model_guide: Callable, num_samples: int, args,
     """Run ``guide`` ``num_samples`` times and score each draw under ``guide`` and
     ``model_guide`` (replayed). Returns ``(latent values stacked along a leading dim,
     guide log densities, model_guide log densities)``."""
-    values: Dict[str, List[torch.Tensor]] = {}
+    values: dict[str, list[torch.Tensor]] = {}
     guide_lp, model_lp = [], []
     with poutine.block(), torch.no_grad():
         for _ in range(num_samples):
@@ -324,7 +325,7 @@ def _select(samples: Any, keep: torch.Tensor, new: Any) -> Any:
     return torch.where(mask, new, samples)
 
 
-def _concat(results: List[WeighedPredictiveResults]) -> Any:
+def _concat(results: list[WeighedPredictiveResults]) -> Any:
     def cat(parts):
         first = parts[0]
         if isinstance(first, dict):
@@ -375,10 +376,10 @@ class MHResampler(torch.nn.Module):
         self.sampler = sampler
         self.source_samples_slice = source_samples_slice
         self.stored_samples_slice = stored_samples_slice
-        self.samples: Optional[WeighedPredictiveResults] = None
-        self.transition_count: Optional[torch.Tensor] = None
-        self.source_samples: List[WeighedPredictiveResults] = []
-        self.stored_samples: List[WeighedPredictiveResults] = []
+        self.samples: WeighedPredictiveResults | None = None
+        self.transition_count: torch.Tensor | None = None
+        self.source_samples: list[WeighedPredictiveResults] = []
+        self.stored_samples: list[WeighedPredictiveResults] = []
 
     def forward(self, *args, **kwargs) -> WeighedPredictiveResults:
         """One Metropolis-Hastings step of every chain; returns the chains' states."""
@@ -410,16 +411,16 @@ class MHResampler(torch.nn.Module):
         """The number of transitions made by all chains together."""
         return 0 if self.transition_count is None else int(self.transition_count.sum())
 
-    def get_source_samples(self) -> Optional[WeighedPredictiveResults]:
+    def get_source_samples(self) -> WeighedPredictiveResults | None:
         """The kept proposals (``source_samples_slice``), concatenated over calls."""
         return self.get_samples(self.source_samples)
 
-    def get_stored_samples(self) -> Optional[WeighedPredictiveResults]:
+    def get_stored_samples(self) -> WeighedPredictiveResults | None:
         """The kept chain states (``stored_samples_slice``), concatenated over calls."""
         return self.get_samples(self.stored_samples)
 
-    def get_samples(self, samples: List[WeighedPredictiveResults]
-                    ) -> Optional[WeighedPredictiveResults]:
+    def get_samples(self, samples: list[WeighedPredictiveResults]
+                    ) -> WeighedPredictiveResults | None:
         """``samples`` (a list of results) concatenated along the draw dim."""
         return _concat(samples)
 

@@ -2,7 +2,7 @@
 interactive prior predictive checks."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional
+from collections.abc import Callable
 
 import torch
 
@@ -41,8 +41,8 @@ class Resampler:
         checks).
     """
 
-    def __init__(self, guide: Callable, simulator: Optional[Callable] = None, *,
-                 num_guide_samples: int, max_plate_nesting: Optional[int] = None) -> None:
+    def __init__(self, guide: Callable, simulator: Callable | None = None, *,
+                 num_guide_samples: int, max_plate_nesting: int | None = None) -> None:
         if not isinstance(num_guide_samples, int) or num_guide_samples < 1:
             raise ValueError(f"Resampler: num_guide_samples must be a positive int, got "
                              f"{num_guide_samples!r}")
@@ -65,7 +65,7 @@ class Resampler:
                     poutine.condition(self._vectorize(simulator), data=self._guide_samples)
                 ).get_trace()
                 self._samples = self._latent_values(sim, observed_too=True)
-        self._stable_noise: Dict[int, torch.Tensor] = {}
+        self._stable_noise: dict[int, torch.Tensor] = {}
 
     def _vectorize(self, fn: Callable) -> Callable:
         n, dim = self.num_guide_samples, self._dim
@@ -87,7 +87,7 @@ class Resampler:
             raise ValueError("Resampler: the program has no sample site to weigh")
         return total
 
-    def _latent_values(self, trace, observed_too: bool = False) -> Dict[str, torch.Tensor]:
+    def _latent_values(self, trace, observed_too: bool = False) -> dict[str, torch.Tensor]:
         out = {}
         for name, site in trace.nodes.items():
             if site["type"] != "sample" or site_is_subsample(site):
@@ -98,7 +98,7 @@ class Resampler:
         return out
 
     def sample(self, model: Callable, num_samples: int, stable: bool = True
-               ) -> Dict[str, torch.Tensor]:
+               ) -> dict[str, torch.Tensor]:
         """Importance-resample ``num_samples`` of the cached draws toward ``model``.
 
         :param model: a model with the guide's latent sites (vectorizable).

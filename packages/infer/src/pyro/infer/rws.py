@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional, Tuple
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -60,7 +61,7 @@ class ReweightedWakeSleep(ELBO):
         num_particles: int = 2,
         insomnia: float = 1.0,
         model_has_params: bool = True,
-        num_sleep_particles: Optional[int] = None,
+        num_sleep_particles: int | None = None,
         vectorize_particles: bool = True,
         max_plate_nesting: float = float("inf"),
         strict_enumeration_warning: bool = True,
@@ -81,7 +82,7 @@ class ReweightedWakeSleep(ELBO):
 
     # ------------------------------------------------------------------ phases
 
-    def _losses(self, model: Callable, guide: Callable, args, kwargs) -> Tuple[Any, Any]:
+    def _losses(self, model: Callable, guide: Callable, args, kwargs) -> tuple[Any, Any]:
         """``(wake_theta_loss, phi_loss)`` as tensors whose gradients are the
         estimators' (the first with respect to the model only)."""
         wake_theta = 0.0
@@ -121,7 +122,7 @@ class ReweightedWakeSleep(ELBO):
 
     # ------------------------------------------------------------------- API
 
-    def loss(self, model: Callable, guide: Callable, *args, **kwargs) -> Tuple[float, float]:
+    def loss(self, model: Callable, guide: Callable, *args, **kwargs) -> tuple[float, float]:
         """``(wake_theta_loss, phi_loss)`` as floats."""
         with torch.no_grad():
             theta, phi = self._losses(model, guide, args, kwargs)
@@ -146,7 +147,7 @@ class ReweightedWakeSleep(ELBO):
         )
 
 
-def _guide_log_prob(dreamer, guide, args, kwargs, dim: Optional[int], num: int) -> torch.Tensor:
+def _guide_log_prob(dreamer, guide, args, kwargs, dim: int | None, num: int) -> torch.Tensor:
     """Per-particle ``log q(z | x)`` of the guide replayed against a dream of the
     unconditioned model."""
     with torch.no_grad():

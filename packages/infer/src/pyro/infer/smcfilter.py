@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict
+from typing import Any
 
 import torch
 
@@ -130,7 +130,7 @@ class SMCFilter:
         self._steps += 1
         self._advance("step", args, kwargs)
 
-    def get_empirical(self) -> Dict[Any, Empirical]:
+    def get_empirical(self) -> dict[Any, Empirical]:
         """The weighted particles as ``{state key: Empirical(values, log_weights)}``."""
         lw = self.state._log_weights
         return {key: Empirical(value, lw) for key, value in self.state.items()}

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 from abc import ABCMeta, abstractmethod
-from typing import Any, Callable, Dict, Tuple
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch.distributions import biject_to
@@ -50,7 +51,7 @@ class SteinKernel(metaclass=ABCMeta):
     mode: str = "univariate"
 
     @abstractmethod
-    def log_kernel_and_grad(self, particles: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def log_kernel_and_grad(self, particles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The log kernel and its gradient.
 
         :param torch.Tensor particles: shape ``(N, D)``.
@@ -77,7 +78,7 @@ class RBFSteinKernel(SteinKernel):
     def __init__(self, bandwidth_factor: float | None = None) -> None:
         self.bandwidth_factor = 1.0 if bandwidth_factor is None else float(bandwidth_factor)
 
-    def log_kernel_and_grad(self, particles: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def log_kernel_and_grad(self, particles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         univariate = self.mode == "univariate"
         delta = particles.unsqueeze(1) - particles.unsqueeze(0)  # x_n - x_m
         sq = delta * delta
@@ -113,7 +114,7 @@ class IMQSteinKernel(SteinKernel):
         self.beta = beta
         self.bandwidth_factor = 1.0 if bandwidth_factor is None else float(bandwidth_factor)
 
-    def log_kernel_and_grad(self, particles: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def log_kernel_and_grad(self, particles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         univariate = self.mode == "univariate"
         delta = particles.unsqueeze(1) - particles.unsqueeze(0)
         sq = delta * delta
@@ -172,7 +173,7 @@ class SVGD:
         self.max_plate_nesting = max_plate_nesting
         self.mode = mode
         self._vectorized = vectorize(model, num_particles, max_plate_nesting)
-        self._sites: Dict[str, Any] = {}  # site name -> support constraint
+        self._sites: dict[str, Any] = {}  # site name -> support constraint
 
     # ------------------------------------------------------------ particles
 
@@ -200,14 +201,14 @@ class SVGD:
             pyro.param(self._param_name(name), value.clone(), constraint=support)
             self._sites[name] = support
 
-    def get_named_particles(self) -> Dict[str, torch.Tensor]:
+    def get_named_particles(self) -> dict[str, torch.Tensor]:
         """``{site: tensor}`` of the particles' constrained values; the leading dim
         indexes the particles."""
         return {name: pyro.param(self._param_name(name)).detach() for name in self._sites}
 
     # ------------------------------------------------------------------ step
 
-    def _log_density(self, leaves: Dict[str, torch.Tensor], args, kwargs) -> torch.Tensor:
+    def _log_density(self, leaves: dict[str, torch.Tensor], args, kwargs) -> torch.Tensor:
         """Per-particle log joint density of the unconstrained particles, shape ``(N,)``."""
         n, dim = self.num_particles, -(self.max_plate_nesting + 1)
         values = {}
@@ -228,7 +229,7 @@ class SVGD:
                 total = total + sum_to_particles(site["log_prob"], dim, n)
         return total
 
-    def step(self, *args, **kwargs) -> Dict[str, float]:
+    def step(self, *args, **kwargs) -> dict[str, float]:
         """Move the particles one step; ``args``/``kwargs`` go to the model.
 
         :returns: ``{site: mean squared update}`` (floats), to monitor convergence.

@@ -1,7 +1,7 @@
 """``TraceMeanField_ELBO``: the ELBO with analytic KL divergences where available."""
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any
 
 import torch
 from torch.distributions import kl_divergence
@@ -17,7 +17,7 @@ from .util import is_validation_enabled
 __all__ = ["JitTraceMeanField_ELBO", "TraceMeanField_ELBO"]
 
 # (guide type, model type) pairs without a registered KL: skip the lookup next time
-_NO_KL: Dict[Tuple[type, type], bool] = {}
+_NO_KL: dict[tuple[type, type], bool] = {}
 
 
 def _kl(guide_fn: Any, model_fn: Any):
@@ -47,7 +47,7 @@ class TraceMeanField_ELBO(Trace_ELBO):
         KL term).
     """
 
-    def _particle_terms(self, model_trace, guide_trace) -> Tuple[Any, Any]:
+    def _particle_terms(self, model_trace, guide_trace) -> tuple[Any, Any]:
         elbo = 0.0
         guide_nodes = guide_trace.nodes
         for name, model_site in model_trace.nodes.items():

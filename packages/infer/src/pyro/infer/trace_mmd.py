@@ -1,7 +1,8 @@
 """``Trace_MMD``: the ELBO with the KL term replaced by a maximum mean discrepancy."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Tuple, Union
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -68,8 +69,8 @@ class Trace_MMD(ELBO):
 
     def __init__(
         self,
-        kernel: Union[Kernel, Dict[str, Kernel]],
-        mmd_scale: Union[float, Dict[str, float]] = 1,
+        kernel: Kernel | dict[str, Kernel],
+        mmd_scale: float | dict[str, float] = 1,
         num_particles: int = 10,
         max_plate_nesting: float = float("inf"),
         max_iarange_nesting: Any = None,
@@ -115,15 +116,15 @@ class Trace_MMD(ELBO):
             check_model_guide_match(model_trace, guide_trace, self.max_plate_nesting)
         return model_trace, guide_trace
 
-    def _particles(self, model, guide, args, kwargs) -> Tuple[torch.Tensor, Dict, Dict]:
+    def _particles(self, model, guide, args, kwargs) -> tuple[torch.Tensor, dict, dict]:
         """``(log_likelihood (N,), {site: guide draws (N, D)}, {site: prior draws (N, D)})``."""
         n = self.num_particles
         pairs = list(self._get_traces(model, guide, args, kwargs))
         vectorized = self.vectorize_particles
         dim = self._particle_dim if vectorized else None
-        log_liks: List[Any] = []
-        latent: Dict[str, List[torch.Tensor]] = {}
-        prior: Dict[str, List[torch.Tensor]] = {}
+        log_liks: list[Any] = []
+        latent: dict[str, list[torch.Tensor]] = {}
+        prior: dict[str, list[torch.Tensor]] = {}
         for model_trace, guide_trace in pairs:
             log_lik: Any = 0.0
             model_trace.compute_log_prob(lambda name, site: site["is_observed"])
@@ -166,7 +167,7 @@ class Trace_MMD(ELBO):
             return torch_item(self.differentiable_loss(model, guide, *args, **kwargs))
 
 
-def _as_points(values: List[torch.Tensor], n: int, vectorized: bool) -> torch.Tensor:
+def _as_points(values: list[torch.Tensor], n: int, vectorized: bool) -> torch.Tensor:
     """``(N, D)`` points from a site's values: one vectorized value with the particle
     dim first, or one value per particle."""
     if vectorized:

@@ -1,7 +1,7 @@
 """``TraceGraph_ELBO``: score-function gradients with downstream costs and baselines."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import torch
 
@@ -38,7 +38,7 @@ class TrackNonReparam(Messenger):
         Interpretations of Probabilistic Programs for Efficient Inference", NIPS 2011.
     """
 
-    def _pyro_post_sample(self, msg: Dict[str, Any]) -> None:
+    def _pyro_post_sample(self, msg: dict[str, Any]) -> None:
         if msg["is_observed"] or getattr(msg["fn"], "has_rsample", False):
             return
         if isinstance(msg["value"], torch.Tensor):
@@ -56,7 +56,7 @@ def _independent(frames_a, frames_b) -> bool:
     return False
 
 
-def _sample_sites(trace) -> List[Dict[str, Any]]:
+def _sample_sites(trace) -> list[dict[str, Any]]:
     return [
         site for site in trace.nodes.values()
         if site["type"] == "sample" and not site_is_subsample(site)
@@ -94,9 +94,9 @@ class TraceGraph_ELBO(Trace_ELBO):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._avg_costs: Dict[str, torch.Tensor] = {}
+        self._avg_costs: dict[str, torch.Tensor] = {}
 
-    def _particle_terms(self, model_trace, guide_trace) -> Tuple[Any, Any]:
+    def _particle_terms(self, model_trace, guide_trace) -> tuple[Any, Any]:
         loss, surrogate, nonreparam_sites = self._base_terms(model_trace, guide_trace)
         if not nonreparam_sites:
             return loss, surrogate
@@ -128,7 +128,7 @@ class TraceGraph_ELBO(Trace_ELBO):
             surrogate = surrogate - (site["score_parts"][1] * advantage).sum()
         return loss, surrogate + baseline_loss
 
-    def _baseline(self, site: Dict[str, Any], downstream: torch.Tensor):
+    def _baseline(self, site: dict[str, Any], downstream: torch.Tensor):
         """``(baseline, baseline_loss)`` for one site (``None`` where unused)."""
         config = site["infer"].get("baseline")
         if not config:

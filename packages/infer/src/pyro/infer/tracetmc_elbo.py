@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -30,12 +31,12 @@ class _TMCMessenger(Messenger):
     :class:`~pyro.poutine.enum_messenger.EnumMessenger` does, so that
     :class:`~pyro.infer.enum.EnumFactors` labels the log densities."""
 
-    def __init__(self, fn: Optional[Callable] = None, first_available_dim: int = -1) -> None:
+    def __init__(self, fn: Callable | None = None, first_available_dim: int = -1) -> None:
         super().__init__(fn)
         self.first_available_dim = first_available_dim
-        self._dims: Dict[str, int] = {}
-        self._current: Dict[int, int] = {}
-        self._sampled: Dict[int, int] = {}  # dim of a sampled variable -> its num_samples
+        self._dims: dict[str, int] = {}
+        self._current: dict[int, int] = {}
+        self._sampled: dict[int, int] = {}  # dim of a sampled variable -> its num_samples
 
     def __enter__(self):
         self._dims = {}
@@ -181,7 +182,7 @@ class TraceTMC_ELBO(ELBO):
         ICML 2019.
     """
 
-    def _get_trace(self, model: Callable, guide: Callable, args, kwargs) -> Tuple[Any, Any]:
+    def _get_trace(self, model: Callable, guide: Callable, args, kwargs) -> tuple[Any, Any]:
         if self.max_plate_nesting == float("inf"):
             self._guess_max_plate_nesting(model, guide, args, kwargs)
         first = -1 - int(self.max_plate_nesting)
@@ -198,11 +199,11 @@ class TraceTMC_ELBO(ELBO):
             check_model_guide_match(model_trace, guide_trace, self.max_plate_nesting)
         return model_trace, guide_trace
 
-    def _log_estimate(self, model_trace, guide_trace) -> Tuple[torch.Tensor, Any]:
+    def _log_estimate(self, model_trace, guide_trace) -> tuple[torch.Tensor, Any]:
         """``(log p_hat, score)``: the contracted log estimate and the sum of the
         non-reparameterized guide draws' log densities (0 if none)."""
         packer = EnumFactors(guide_trace)
-        tree: Dict[frozenset, List[torch.Tensor]] = {}
+        tree: dict[frozenset, list[torch.Tensor]] = {}
         sum_syms = set()
         score: Any = 0.0
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Dict, FrozenSet, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -52,7 +53,7 @@ def torch_exp(x: Any) -> Any:
     return x.exp() if isinstance(x, torch.Tensor) else math.exp(x)
 
 
-def torch_backward(x: Any, retain_graph: Optional[bool] = None) -> None:
+def torch_backward(x: Any, retain_graph: bool | None = None) -> None:
     """``x.backward()`` when ``x`` is a tensor that requires grad; nothing otherwise (a
     loss with no parameters in it)."""
     if isinstance(x, torch.Tensor) and x.requires_grad:
@@ -73,7 +74,7 @@ def torch_sum(tensor: torch.Tensor, dims: Iterable[int]) -> torch.Tensor:
     return tensor.sum(dims) if dims else tensor
 
 
-def get_dependent_plate_dims(sites: Iterable[Dict[str, Any]]) -> list[int]:
+def get_dependent_plate_dims(sites: Iterable[dict[str, Any]]) -> list[int]:
     """The sorted dims of the vectorized plates that enclose some but not all of
     ``sites`` (the plate dims a cost over all these sites must sum out)."""
     plate_sets = [{f.dim for f in plate_frames(site)} for site in sites]
@@ -132,7 +133,7 @@ class CloneMixin:
         return type(self)(**values)
 
 
-def compute_site_dice_factor(site: Dict[str, Any]) -> tuple[Any, float]:
+def compute_site_dice_factor(site: dict[str, Any]) -> tuple[Any, float]:
     """The DiCE factor of one guide sample site, as ``(log_factor, log_denom)``.
 
     ``log_factor`` is a packed tensor (or ``0`` for a reparameterized site) whose
@@ -213,7 +214,7 @@ class Dice:
     [2] L. Aitchison, "Tensor Monte Carlo: particle methods for the GPU era", 2018.
     """
 
-    def __init__(self, guide_trace, ordering: Dict[str, Any]) -> None:
+    def __init__(self, guide_trace, ordering: dict[str, Any]) -> None:
         sites = [
             site for site in guide_trace.nodes.values()
             if site["type"] == "sample" and not site["is_observed"]
@@ -223,8 +224,8 @@ class Dice:
             guide_trace.compute_score_parts()
             guide_trace.pack_tensors(getattr(guide_trace, "plate_to_symbol", None))
         self.plate_symbols = frozenset(getattr(guide_trace, "plate_to_symbol", {}).values())
-        self.log_factors: Dict[Any, list] = {}
-        self.log_denom: Dict[Any, float] = {}
+        self.log_factors: dict[Any, list] = {}
+        self.log_denom: dict[Any, float] = {}
         for site in sites:
             name = site["name"]
             if name not in ordering:
@@ -246,7 +247,7 @@ class Dice:
             if ordinal <= target_ordinal for entry in entries
         ]
 
-    def compute_expectation(self, costs: Dict[Any, list]) -> Any:
+    def compute_expectation(self, costs: dict[Any, list]) -> Any:
         """A differentiable expected cost: the sum over ordinals of each cost tensor
         (packed, labelled by ``_pyro_dims``; an unlabelled tensor must be 0-dim or have
         no dims the factors use) weighted by its DiCE factor, then summed.
@@ -269,10 +270,10 @@ class Dice:
                 expected = expected + weighted * math.exp(-log_denom)
         return expected
 
-    def _probability(self, entries: list, cost: Optional[torch.Tensor]) -> torch.Tensor:
+    def _probability(self, entries: list, cost: torch.Tensor | None) -> torch.Tensor:
         """The DiCE weight of a cost: the factors contracted to the cost's dims."""
         cost_dims = set(packed._dims(cost)) if cost is not None else set()
-        tree: Dict[FrozenSet[str], list] = {}
+        tree: dict[frozenset[str], list] = {}
         all_dims: set = set()
         for plates, log_factor in entries:
             tree.setdefault(plates, []).append(log_factor)
@@ -284,12 +285,12 @@ class Dice:
             target_dims=variables & cost_dims,
         )
         return packed.exp(log_prob)
-def plate_frames(site: Dict[str, Any]) -> FrozenSet[Any]:
+def plate_frames(site: dict[str, Any]) -> frozenset[Any]:
     """The vectorized plate frames enclosing ``site`` (its "ordinal")."""
     return frozenset(f for f in site["cond_indep_stack"] if f.vectorized)
 
 
-def get_plate_stacks(trace) -> Dict[str, FrozenSet[Any]]:
+def get_plate_stacks(trace) -> dict[str, frozenset[Any]]:
     """Map each sample site name of ``trace`` to the frozenset of vectorized plate frames
     that enclose it."""
     return {
@@ -313,7 +314,7 @@ def plate_nesting(*traces) -> int:
     return nesting
 
 
-def check_fully_reparametrized(guide_site: Dict[str, Any]) -> None:
+def check_fully_reparametrized(guide_site: dict[str, Any]) -> None:
     """Raise a ``ValueError`` naming the site when a guide site cannot be
     reparameterized (for losses that need ``rsample``)."""
     fn = guide_site["fn"]

@@ -1,7 +1,7 @@
 """Replacing a prior by its conjugate update with a (pseudo-)likelihood."""
 from __future__ import annotations
 
-from typing import Callable, Union
+from collections.abc import Callable
 
 import torch
 
@@ -37,7 +37,7 @@ class ConjugateReparam(Reparam):
     :raises ValueError: at an observed site.
     """
 
-    def __init__(self, guide: Union[dist.Distribution, Callable]) -> None:
+    def __init__(self, guide: dist.Distribution | Callable) -> None:
         self.guide = guide
 
     def apply(self, msg: ReparamMessage) -> ReparamResult:

@@ -1,8 +1,6 @@
 """Conditionally Gaussian linear HMMs by reparameterizing their noises."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 
 import pyro.distributions as dist
@@ -45,8 +43,8 @@ class LinearHMMReparam(Reparam):
     :raises TypeError: at a site that is not a ``LinearHMM``.
     """
 
-    def __init__(self, init: Optional[Reparam] = None, trans: Optional[Reparam] = None,
-                 obs: Optional[Reparam] = None) -> None:
+    def __init__(self, init: Reparam | None = None, trans: Reparam | None = None,
+                 obs: Reparam | None = None) -> None:
         self.init = init
         self.trans = trans
         self.obs = obs

@@ -1,7 +1,7 @@
 """Partial (de)centering of location-scale latent variables."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 import torch
 from torch.distributions import constraints
@@ -37,8 +37,8 @@ class LocScaleReparam(Reparam):
         Probabilistic Programs", https://arxiv.org/abs/1906.03028
     """
 
-    def __init__(self, centered: Optional[Union[float, torch.Tensor]] = None,
-                 shape_params: Optional[Sequence[str]] = None) -> None:
+    def __init__(self, centered: float | torch.Tensor | None = None,
+                 shape_params: Sequence[str] | None = None) -> None:
         if isinstance(centered, (int, float)) and not 0 <= centered <= 1:
             raise ValueError(f"LocScaleReparam: centered must lie in [0, 1], got {centered}")
         self.centered = centered

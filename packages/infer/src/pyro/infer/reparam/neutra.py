@@ -1,8 +1,6 @@
 """Neural transport (NeuTra) reparameterization by a trained AutoContinuous guide."""
 from __future__ import annotations
 
-from typing import Dict
-
 import torch
 from torch.distributions import biject_to
 
@@ -57,7 +55,7 @@ class NeuTraReparam(Reparam):
             raise TypeError(f"NeuTraReparam expects an AutoContinuous guide, got "
                             f"{type(guide).__name__}")
         self.guide = guide
-        self.x_unconstrained: Dict[str, tuple] = {}
+        self.x_unconstrained: dict[str, tuple] = {}
 
     def _reparam_config(self, site):
         if site["name"] in self.guide.prototype_trace:
@@ -71,7 +69,7 @@ class NeuTraReparam(Reparam):
 
         return poutine.reparam(fn, config=self._reparam_config)
 
-    def _latent_sites(self) -> Dict[str, dict]:
+    def _latent_sites(self) -> dict[str, dict]:
         trace = self.guide.prototype_trace
         return {name: site for name, site in trace.nodes.items()
                 if site["type"] == "sample" and not site["is_observed"]}
@@ -117,7 +115,7 @@ class NeuTraReparam(Reparam):
         jac = t.log_abs_det_jacobian(unconstrained, value)
         return sum_rightmost(jac, len(fn.event_shape) - t.codomain.event_dim)
 
-    def transform_sample(self, latent: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def transform_sample(self, latent: torch.Tensor) -> dict[str, torch.Tensor]:
         """Map draws of the shared latent ``z`` (shape ``sample_shape + (latent_dim,)``)
         to ``{site name: constrained value}``.
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC
-from typing import Callable, Optional, TypedDict
+from collections.abc import Callable
+from typing import TypedDict
 
 import torch
 
@@ -15,15 +16,15 @@ class ReparamMessage(TypedDict):
 
     name: str
     fn: Callable
-    value: Optional[torch.Tensor]
-    is_observed: Optional[bool]
+    value: torch.Tensor | None
+    is_observed: bool | None
 
 
 class ReparamResult(TypedDict):
     """What a reparameterizer returns: the site's new distribution, value and flag."""
 
     fn: Callable
-    value: Optional[torch.Tensor]
+    value: torch.Tensor | None
     is_observed: bool
 
 
@@ -59,7 +60,7 @@ class Reparam(ABC):
             return {"fn": fn, "value": msg["value"], "is_observed": bool(msg["is_observed"])}
         return {"fn": fn, "value": value, "is_observed": True}
 
-    def __call__(self, name: str, fn, obs: Optional[torch.Tensor]):
+    def __call__(self, name: str, fn, obs: torch.Tensor | None):
         """Deprecated interface: ``(name, fn, obs) -> (new_fn, value)``, ``value`` being
         ``None`` for a latent site. Use :meth:`apply`."""
         warnings.warn("Reparam.__call__(name, fn, obs) is deprecated; use Reparam.apply(msg)",

@@ -1,7 +1,7 @@
 """Splitting one site into several along an event dimension."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch.distributions import constraints

@@ -3,7 +3,7 @@ reparameterizer per site the first time the model runs."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Callable, Dict, Optional, Union
+from collections.abc import Callable
 
 import torch
 from torch.distributions import constraints
@@ -37,17 +37,17 @@ class Strategy(ABC):
     """
 
     def __init__(self) -> None:
-        self.config: Dict[str, Optional[Reparam]] = {}
+        self.config: dict[str, Reparam | None] = {}
 
     @abstractmethod
-    def configure(self, msg: dict) -> Optional[Reparam]:
+    def configure(self, msg: dict) -> Reparam | None:
         """The reparameterizer of a sample site, or ``None`` to leave it; called only the
         first time a site name is seen.
 
         :param dict msg: the sample site's message.
         """
 
-    def __call__(self, msg_or_fn: Union[dict, Callable]):
+    def __call__(self, msg_or_fn: dict | Callable):
         if isinstance(msg_or_fn, dict):
             msg = msg_or_fn
             name = msg["name"]
@@ -63,7 +63,7 @@ def _unwrap(fn):
     return fn
 
 
-def _minimal_reparam(fn, is_observed: bool) -> Optional[Reparam]:
+def _minimal_reparam(fn, is_observed: bool) -> Reparam | None:
     fn = _unwrap(fn)
     if isinstance(fn, dist.Stable) and not isinstance(fn, dist.StableWithLogProb):
         if not is_observed:
@@ -89,11 +89,11 @@ class MinimalReparam(Strategy):
     ``StableWithLogProb`` sites keep their (numerical) density.
     """
 
-    def configure(self, msg: dict) -> Optional[Reparam]:
+    def configure(self, msg: dict) -> Reparam | None:
         return _minimal_reparam(msg["fn"], msg["is_observed"])
 
 
-def _loc_scale_params(fn) -> Optional[tuple]:
+def _loc_scale_params(fn) -> tuple | None:
     """The shape parameters of a real location-scale family, or ``None`` if ``fn`` is
     not one."""
     if not (hasattr(fn, "loc") and hasattr(fn, "scale")) or fn.support is not constraints.real:
@@ -115,13 +115,13 @@ class AutoReparam(Strategy):
         suits MCMC).
     """
 
-    def __init__(self, *, centered: Optional[float] = None) -> None:
+    def __init__(self, *, centered: float | None = None) -> None:
         if centered is not None and not 0 <= centered <= 1:
             raise ValueError(f"AutoReparam: centered must lie in [0, 1], got {centered}")
         super().__init__()
         self.centered = centered
 
-    def configure(self, msg: dict) -> Optional[Reparam]:
+    def configure(self, msg: dict) -> Reparam | None:
         fn, is_observed = msg["fn"], msg["is_observed"]
         if not is_observed:
             base = _unwrap(fn)

@@ -1,8 +1,6 @@
 """Preconditioning by a trained AutoStructured guide (NeuTra-style, for MCMC)."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
-
 import torch
 
 import pyro.distributions as dist
@@ -48,9 +46,9 @@ class StructuredReparam(Reparam):
             raise TypeError(f"StructuredReparam expects an AutoStructured guide, got "
                             f"{type(guide).__name__}")
         self.guide = guide
-        self.deltas: Dict[str, dist.Delta] = {}
+        self.deltas: dict[str, dist.Delta] = {}
 
-    def _latent_names(self) -> List[str]:
+    def _latent_names(self) -> list[str]:
         trace = self.guide.prototype_trace
         return [name for name, site in trace.nodes.items()
                 if site["type"] == "sample" and not site["is_observed"]
@@ -92,8 +90,8 @@ class StructuredReparam(Reparam):
         new_fn = dist.Delta(value, log_density=log_density, event_dim=len(fn.event_shape))
         return {"fn": new_fn, "value": value, "is_observed": True}
 
-    def transform_samples(self, aux_samples: Dict[str, torch.Tensor],
-                          save_params: Optional[List[str]] = None) -> Dict[str, torch.Tensor]:
+    def transform_samples(self, aux_samples: dict[str, torch.Tensor],
+                          save_params: list[str] | None = None) -> dict[str, torch.Tensor]:
         """Map draws of the auxiliary sites ``"{site}_aux"`` (each with an optional
         leading batch dim, e.g. MCMC draws) to ``{site: value}`` of the model's latents.
 
@@ -110,7 +108,7 @@ class StructuredReparam(Reparam):
         first = next(iter(aux.values()))
         batch = first.shape[:-1]
         flat = {k: v.reshape((-1, v.size(-1))) for k, v in aux.items()}
-        draws: Dict[str, list] = {n: [] for n in keep}
+        draws: dict[str, list] = {n: [] for n in keep}
         with torch.no_grad():
             for i in range(flat[next(iter(flat))].size(0)):
                 data = {k: v[i] for k, v in flat.items()}
