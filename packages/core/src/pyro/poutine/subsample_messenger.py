@@ -12,24 +12,6 @@ from .indep_messenger import CondIndepStackFrame, IndepMessenger
 from .runtime import _PYRO_STACK, apply_stack, new_message
 
 
-def _sparse_subset(n: int, k: int, device) -> torch.Tensor:
-    """A uniformly random subset of ``range(n)`` of ``k`` elements, in random order, in
-    O(k log k) instead of the O(n) of ``randperm(n)[:k]`` (for ``k`` much smaller than n).
-
-    The distinct values of iid uniform draws form a set whose law is invariant under
-    permutations of ``range(n)``; a uniformly random k-subset of it, uniformly permuted,
-    is therefore a uniformly random ordered k-subset of ``range(n)``.
-    """
-    # enough draws that k distinct values come out with high probability (expected
-    # collisions of m draws are about m^2 / 2n); retry otherwise
-    m = k + 2 * (k * k // n) + 16
-    while True:
-        distinct = torch.unique(torch.randint(n, (m,), device=device))
-        if distinct.numel() >= k:
-            return distinct[torch.randperm(distinct.numel(), device=device)[:k]]
-        m *= 2
-
-
 class _Subsample(torch.distributions.Distribution):
     """Uniform distribution over subsets of ``range(size)`` of ``subsample_size``
     elements; the value of a subsampled plate's site. Its log density is 0 (constant),
@@ -48,10 +30,11 @@ class _Subsample(torch.distributions.Distribution):
             raise NotImplementedError("_Subsample draws one subset at a time")
         n, k = self.size, self.subsample_size
         if k >= n:
+            # the whole range, in order, drawing nothing (as Pyro 1.9)
             return torch.arange(n, device=self.device)
-        if 8 * k > n:
-            return torch.randperm(n, device=self.device)[:k]
-        return _sparse_subset(n, k, self.device)
+        # The first k of a uniform permutation: the draw Pyro 1.9 makes, so that a seed
+        # gives the same indices and leaves the generator in the same state as Pyro's.
+        return torch.randperm(n, device=self.device)[:k]
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros((), device=x.device)
