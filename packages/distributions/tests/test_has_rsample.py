@@ -31,3 +31,22 @@ def test_wrappers_are_forced_without_touching_their_base(wrap):
 def test_only_booleans_are_accepted():
     with pytest.raises(ValueError, match="True or False"):
         dist.Normal(0.0, 1.0).has_rsample_(1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: dist.Gumbel(torch.tensor(0.0, requires_grad=True), 1.0),
+    lambda: dist.Weibull(1.0, torch.tensor(1.5, requires_grad=True)),
+    lambda: dist.Pareto(torch.tensor(1.0, requires_grad=True), 2.0),
+    lambda: dist.TransformedDistribution(
+        dist.Normal(torch.tensor(0.0, requires_grad=True), 1.0),
+        [dist.transforms.ExpTransform()]),
+], ids=["Gumbel", "Weibull", "Pareto", "TransformedDistribution"])
+def test_transformed_families_can_be_forced(make):
+    # torch's has_rsample is a read-only property of these (the base's): forcing it raised
+    d = make()
+    assert d.has_rsample is True and d.rsample().requires_grad
+    assert d.has_rsample_(False).has_rsample is False
+    assert not d().requires_grad
+    assert d.base_dist.has_rsample is True     # the base is untouched
+    assert make().has_rsample is True
+    assert d.has_rsample_(True).has_rsample is True

@@ -6,12 +6,19 @@ package's tests against scipy and Monte Carlo); the rest of the family is torch'
 from __future__ import annotations
 
 import torch
-from torch.distributions import Beta
+from torch.distributions import (
+    Beta,
+    Distribution,
+    GeneralizedPareto,
+    LKJCholesky,
+    TransformedDistribution,
+)
+from torch.distributions.transforms import Transform
 
-__all__ = ["FIXES"]
+__all__ = ["FIXES", "ForcibleHasRsample"]
 
 
-class _LKJCholeskyFix:
+class _LKJCholeskyFix(LKJCholesky):
     """torch's onion-method sampler draws row ``i`` (``i >= 2``) with
     ``y ~ Beta(i - 1/2, .)`` where the method needs ``Beta(i/2, .)``: its correlations are
     too large for ``dim >= 3`` (e.g. Var(C[0, 2]) is 0.30 instead of 0.25 for the uniform
@@ -42,7 +49,7 @@ class _LKJCholeskyFix:
             return w + torch.diag_embed(diag)
 
 
-class _GeneralizedParetoFix:
+class _GeneralizedParetoFix(GeneralizedPareto):
     """torch compares ``concentration`` with a float32 ``torch.tensor(0.0)``, which fails
     for float64 parameters; same formulas, with a zero of the parameters' dtype/device."""
 
@@ -68,7 +75,7 @@ class _GeneralizedParetoFix:
         return torch.where(eq_zero, -z, -torch.log1p(safe_c * z) / safe_c)
 
 
-def _clear_transform_cache(t) -> None:
+def _clear_transform_cache(t: Transform) -> None:
     t._cached_x_y = None, None
     for part in getattr(t, "parts", ()):  # ComposeTransform
         _clear_transform_cache(part)
@@ -77,7 +84,7 @@ def _clear_transform_cache(t) -> None:
         _clear_transform_cache(inner)
 
 
-class _TransformedDistributionFix:
+class _TransformedDistributionFix(TransformedDistribution):
     """Pyro's ``TransformedDistribution.clear_cache``, which torch lacks."""
 
     def clear_cache(self) -> None:
@@ -87,6 +94,24 @@ class _TransformedDistributionFix:
         previous step."""
         for t in self.transforms:
             _clear_transform_cache(t)
+
+
+class ForcibleHasRsample:
+    """A settable ``has_rsample`` for the families whose torch ``has_rsample`` is a read-only
+    property (``Gumbel``, ``Pareto``, ``Weibull``, ``TransformedDistribution``: the base
+    distribution's), so that ``has_rsample_`` can force it on one instance (it raised
+    ``AttributeError`` there, in Pyro 1.9 too)."""
+
+    base_dist: Distribution
+
+    @property
+    def has_rsample(self) -> bool:
+        forced = self.__dict__.get("_forced_has_rsample")
+        return self.base_dist.has_rsample if forced is None else forced
+
+    @has_rsample.setter
+    def has_rsample(self, value: bool) -> None:
+        self.__dict__["_forced_has_rsample"] = value
 
 
 FIXES = {

@@ -15,6 +15,8 @@ Gradients", NeurIPS (the gamma gradient).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch.distributions import Distribution
 from torch.distributions.utils import broadcast_all
@@ -23,9 +25,13 @@ __all__ = ["FastBeta"]
 
 
 class FastBeta:
-    # Plain class attributes shadow torch's Dirichlet-backed properties.
-    concentration1 = None
-    concentration0 = None
+    if TYPE_CHECKING:
+        concentration1: torch.Tensor
+        concentration0: torch.Tensor
+    else:
+        # plain class attributes shadow torch's (read-only) Dirichlet-backed properties
+        concentration1 = None
+        concentration0 = None
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)

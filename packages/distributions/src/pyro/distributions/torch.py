@@ -17,6 +17,7 @@ wrapper like the others.
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributions as _td
@@ -28,7 +29,7 @@ from pyro.primitive_distributions.torch_distribution import (
     TorchDistributionMixin,
 )
 
-from ._torch_fixes import FIXES
+from ._torch_fixes import FIXES, ForcibleHasRsample
 from .conjugate_updates import CONJUGATE_UPDATES
 from .fast_beta import FastBeta
 
@@ -41,14 +42,15 @@ SPEEDUPS = {"Beta": FastBeta}
 _ABSTRACT = frozenset({"Distribution"})
 
 
-class _PoissonIsSparse:
+class _PoissonIsSparse(_td.Poisson):
     """Pyro's ``Poisson(rate, *, is_sparse=False)``: with ``is_sparse=True`` ``log_prob``
     evaluates the data-dependent terms only where the value is nonzero (faster for
     sparse count data; same result)."""
 
     _pyro_signature = True  # the wrapper shows this __init__'s parameters
 
-    def __init__(self, rate, *, is_sparse: bool = False, validate_args=None):
+    def __init__(self, rate: torch.Tensor | float, *, is_sparse: bool = False,
+                 validate_args: bool | None = None) -> None:
         _td.Poisson.__init__(self, rate, validate_args=validate_args)
         self.is_sparse = is_sparse
 
@@ -96,7 +98,7 @@ def _get_checked_instance(self, cls, _instance=None):
     return _td.Distribution._get_checked_instance(self, cls, _instance)
 
 
-def _constraint_violation(name: str, torch_cls: type, args, kwargs):
+def _constraint_violation(name: str, torch_cls: type[_td.Distribution], args, kwargs):
     """The first argument of the failed call that violates its constraint, as torch words
     it (with the wrapper's name), or None."""
     arg_constraints = vars(torch_cls).get("arg_constraints")
@@ -126,7 +128,7 @@ def _constraint_violation(name: str, torch_cls: type, args, kwargs):
     return None
 
 
-def _make_init(torch_cls: type, mixin=None):
+def _make_init(torch_cls: type[_td.Distribution], mixin: type | None = None):
     torch_init = torch_cls.__init__
     own_init = vars(mixin).get("__init__") if mixin is not None else None
     init = own_init or torch_init
@@ -146,9 +148,11 @@ def _make_init(torch_cls: type, mixin=None):
             better = _constraint_violation(name, torch_cls, args, kwargs)
             raise ValueError(better or f"{name}: {message}") from error
 
-    __init__._pyro_wraps = torch_init
+    # function attributes (no static type has them): _get_checked_instance reads the first,
+    # inspect.signature and the docs the second
+    setattr(__init__, "_pyro_wraps", torch_init)
+    setattr(__init__, "__signature__", inspect.signature(signature_source))
     __init__.__doc__ = torch_init.__doc__
-    __init__.__signature__ = inspect.signature(signature_source)
     __init__.__qualname__ = f"{torch_cls.__name__}.__init__"
     return __init__
 
@@ -157,7 +161,12 @@ def _mixin_of(name: str):
     return FIXES.get(name) or SPEEDUPS.get(name) or PYRO_PARAMETERS.get(name)
 
 
-def _wrap(torch_cls: type) -> type:
+def _read_only_has_rsample(torch_cls: type[_td.Distribution]) -> bool:
+    attr = inspect.getattr_static(torch_cls, "has_rsample")
+    return isinstance(attr, property) and attr.fset is None
+
+
+def _wrap(torch_cls: type[_td.Distribution]) -> type:
     name = torch_cls.__name__
     namespace = {
         "__module__": __name__,
@@ -173,8 +182,11 @@ def _wrap(torch_cls: type) -> type:
     fix = _mixin_of(name)
     if fix is not None and "expand" in vars(fix):
         namespace["expand"] = vars(fix)["expand"]
-    bases = (torch_cls, TorchDistributionMixin) if fix is None else (fix, torch_cls,
-                                                                      TorchDistributionMixin)
+    bases: tuple[type, ...] = (torch_cls, TorchDistributionMixin)
+    if fix is not None:
+        bases = (fix,) + bases
+    if _read_only_has_rsample(torch_cls):  # so that has_rsample_ can force it
+        bases = (ForcibleHasRsample,) + bases
     if name in CONJUGATE_UPDATES:  # adds conjugate_update (Beta, Gamma, Dirichlet)
         bases = (CONJUGATE_UPDATES[name],) + bases
     return type(name, bases, namespace)
@@ -187,13 +199,116 @@ def _torch_families():
             yield name, obj
 
 
-__all__ = []
-for _name, _cls in _torch_families():
-    if _name == "Independent":
-        globals()[_name] = Independent
-    else:
-        globals()[_name] = _wrap(_cls)
-    __all__.append(_name)
-del _name, _cls
-__all__.sort()
+if TYPE_CHECKING:
+    # The static view of the loop below, for type checkers: the same classes with the same
+    # bases (tests/test_torch_wrappers_static.py checks that the two agree).
+    from ._torch_fixes import (
+        _GeneralizedParetoFix,
+        _LKJCholeskyFix,
+        _TransformedDistributionFix,
+    )
+    from .conjugate_updates import (
+        _BetaConjugateUpdate,
+        _DirichletConjugateUpdate,
+        _GammaConjugateUpdate,
+    )
 
+    class Bernoulli(_td.Bernoulli, TorchDistributionMixin): ...
+    class Beta(_BetaConjugateUpdate, FastBeta, _td.Beta, TorchDistributionMixin): ...
+    class Binomial(_td.Binomial, TorchDistributionMixin): ...
+    class Categorical(_td.Categorical, TorchDistributionMixin): ...
+    class Cauchy(_td.Cauchy, TorchDistributionMixin): ...
+    class Chi2(_td.Chi2, TorchDistributionMixin): ...
+    class ContinuousBernoulli(_td.ContinuousBernoulli, TorchDistributionMixin): ...
+    class Dirichlet(_DirichletConjugateUpdate, _td.Dirichlet, TorchDistributionMixin): ...
+    class Exponential(_td.Exponential, TorchDistributionMixin): ...
+    class ExponentialFamily(_td.ExponentialFamily, TorchDistributionMixin): ...
+    class FisherSnedecor(_td.FisherSnedecor, TorchDistributionMixin): ...
+    class Gamma(_GammaConjugateUpdate, _td.Gamma, TorchDistributionMixin): ...
+    class GeneralizedPareto(_GeneralizedParetoFix, _td.GeneralizedPareto,
+                            TorchDistributionMixin): ...
+    class Geometric(_td.Geometric, TorchDistributionMixin): ...
+    class Gumbel(ForcibleHasRsample, _td.Gumbel, TorchDistributionMixin): ...
+    class HalfCauchy(_td.HalfCauchy, TorchDistributionMixin): ...
+    class HalfNormal(_td.HalfNormal, TorchDistributionMixin): ...
+    class InverseGamma(_td.InverseGamma, TorchDistributionMixin): ...
+    class Kumaraswamy(_td.Kumaraswamy, TorchDistributionMixin): ...
+    class LKJCholesky(_LKJCholeskyFix, _td.LKJCholesky, TorchDistributionMixin): ...
+    class Laplace(_td.Laplace, TorchDistributionMixin): ...
+    class LogNormal(_td.LogNormal, TorchDistributionMixin): ...
+    class LogisticNormal(_td.LogisticNormal, TorchDistributionMixin): ...
+    class LowRankMultivariateNormal(_td.LowRankMultivariateNormal, TorchDistributionMixin): ...
+    class MixtureSameFamily(_td.MixtureSameFamily, TorchDistributionMixin): ...
+    class Multinomial(_td.Multinomial, TorchDistributionMixin): ...
+    class MultivariateNormal(_td.MultivariateNormal, TorchDistributionMixin): ...
+    class NegativeBinomial(_td.NegativeBinomial, TorchDistributionMixin): ...
+    class Normal(_td.Normal, TorchDistributionMixin): ...
+    class OneHotCategorical(_td.OneHotCategorical, TorchDistributionMixin): ...
+    class OneHotCategoricalStraightThrough(_td.OneHotCategoricalStraightThrough,
+                                           TorchDistributionMixin): ...
+    class Pareto(ForcibleHasRsample, _td.Pareto, TorchDistributionMixin): ...
+    class Poisson(_PoissonIsSparse, _td.Poisson, TorchDistributionMixin): ...
+    class RelaxedBernoulli(_td.RelaxedBernoulli, TorchDistributionMixin): ...
+    class RelaxedOneHotCategorical(_td.RelaxedOneHotCategorical, TorchDistributionMixin): ...
+    class StudentT(_td.StudentT, TorchDistributionMixin): ...
+    class TransformedDistribution(ForcibleHasRsample, _TransformedDistributionFix,
+                                  _td.TransformedDistribution, TorchDistributionMixin): ...
+    class Uniform(_td.Uniform, TorchDistributionMixin): ...
+    class VonMises(_td.VonMises, TorchDistributionMixin): ...
+    class Weibull(ForcibleHasRsample, _td.Weibull, TorchDistributionMixin): ...
+    class Wishart(_td.Wishart, TorchDistributionMixin): ...
+
+    __all__ = [
+        "Bernoulli",
+        "Beta",
+        "Binomial",
+        "Categorical",
+        "Cauchy",
+        "Chi2",
+        "ContinuousBernoulli",
+        "Dirichlet",
+        "Exponential",
+        "ExponentialFamily",
+        "FisherSnedecor",
+        "Gamma",
+        "GeneralizedPareto",
+        "Geometric",
+        "Gumbel",
+        "HalfCauchy",
+        "HalfNormal",
+        "Independent",
+        "InverseGamma",
+        "Kumaraswamy",
+        "LKJCholesky",
+        "Laplace",
+        "LogNormal",
+        "LogisticNormal",
+        "LowRankMultivariateNormal",
+        "MixtureSameFamily",
+        "Multinomial",
+        "MultivariateNormal",
+        "NegativeBinomial",
+        "Normal",
+        "OneHotCategorical",
+        "OneHotCategoricalStraightThrough",
+        "Pareto",
+        "Poisson",
+        "RelaxedBernoulli",
+        "RelaxedOneHotCategorical",
+        "StudentT",
+        "TransformedDistribution",
+        "Uniform",
+        "VonMises",
+        "Weibull",
+        "Wishart",
+    ]
+else:
+    __all__ = []
+    for _name, _cls in _torch_families():
+        if _name == "Independent":
+            globals()[_name] = Independent
+        else:
+            globals()[_name] = _wrap(_cls)
+        __all__.append(_name)
+    del _name, _cls
+    __all__.sort()
