@@ -25,6 +25,29 @@ def _as_log_weight(w: Any) -> torch.Tensor:
     return torch.tensor(float(w))
 
 
+def stack_log_weights(log_weights: Sequence[Any] | torch.Tensor, owner: str) -> torch.Tensor:
+    """The log weights collected by an inference algorithm as one detached tensor of
+    shape ``(num_traces,)``: a tensor is flattened, a list of scalars (floats or tensors,
+    a non-scalar one summed) is stacked.
+
+    :param str owner: the algorithm's name, for the error message.
+    :raises ValueError: if there are no log weights (the algorithm has not run).
+    """
+    if isinstance(log_weights, torch.Tensor):
+        return log_weights.detach().reshape(-1)
+    if not log_weights:
+        raise ValueError(f"{owner} has no traces: call .run(*args) first")
+    return torch.stack([_as_log_weight(w) for w in log_weights])
+
+
+def _require_trace_posterior(trace_posterior: Any, who: str) -> None:
+    if not isinstance(trace_posterior, TracePosterior):
+        raise ValueError(
+            f"{who} expects a TracePosterior (e.g. Importance(...).run(...)), "
+            f"got {type(trace_posterior).__name__}"
+        )
+
+
 class TracePosterior:
     """Base class of inference algorithms whose posterior is a set of execution traces
     with (unnormalized) log weights: ``Importance``, ``Search``, the deprecated
@@ -72,15 +95,7 @@ class TracePosterior:
 
         :raises ValueError: if the algorithm has not run.
         """
-        return self._log_weight_tensor()
-
-    def _log_weight_tensor(self) -> torch.Tensor:
-        # the hook subclasses override (Importance keeps its weights as one tensor)
-        if not self.log_weights:
-            raise ValueError(
-                f"{type(self).__name__} has no traces: call .run(*args) first"
-            )
-        return torch.stack([_as_log_weight(w) for w in self.log_weights])
+        return stack_log_weights(self.log_weights, type(self).__name__)
 
     def __call__(self, *args, **kwargs):
         """Draw one of the collected traces with probability proportional to its weight
@@ -89,7 +104,7 @@ class TracePosterior:
             self.run(*args, **kwargs)
         if self._categorical is None:
             self._categorical = torch.distributions.Categorical(
-                logits=self._log_weight_tensor()
+                logits=self.log_weight_tensor()
             )
         return self.exec_traces[int(self._categorical.sample())]
 
@@ -202,18 +217,14 @@ class EmpiricalMarginal(Empirical):
         sites: None | str | Sequence[str] = None,
         validate_args: bool | None = None,
     ) -> None:
-        if not isinstance(trace_posterior, TracePosterior):
-            raise ValueError(
-                f"EmpiricalMarginal expects a TracePosterior (e.g. Importance(...).run(...)), "
-                f"got {type(trace_posterior).__name__}"
-            )
+        _require_trace_posterior(trace_posterior, "EmpiricalMarginal")
         if not trace_posterior.exec_traces:
             raise ValueError("EmpiricalMarginal: the posterior has no traces; call .run() first")
         if sites is None:
             sites = "_RETURN"
         values = [_site_value(tr, sites) for tr in trace_posterior.exec_traces]
         samples = torch.stack(values)
-        log_weights = trace_posterior._log_weight_tensor()
+        log_weights = trace_posterior.log_weight_tensor()
         self.sites = sites
         super().__init__(samples, log_weights, validate_args=validate_args)
 
@@ -259,11 +270,7 @@ class Marginals:
         sites: None | str | Sequence[str] = None,
         validate_args: bool | None = None,
     ) -> None:
-        if not isinstance(trace_posterior, TracePosterior):
-            raise ValueError(
-                f"Marginals expects a TracePosterior (e.g. Importance(...).run(...)), "
-                f"got {type(trace_posterior).__name__}"
-            )
+        _require_trace_posterior(trace_posterior, "Marginals")
         if sites is None:
             first = trace_posterior.exec_traces[0] if trace_posterior.exec_traces else None
             sites = [] if first is None else list(first.stochastic_nodes)

@@ -105,8 +105,7 @@ def svi_runner(model: Callable, data: dict[str, Any], *, num_steps: int = 1000,
     elbo = make_elbo(loss_opt, num_particles)
     # autoguides and optimizers come from the packages above this one, via the registry
     Adam = _lookup("optimizers", "Adam", "pyro-optim")
-    store = _new_param_store()
-    with _param_store(store):
+    with _fresh_param_store() as store:
         pyro.set_rng_seed(seed)
         guide = make_guide(guide_opt, model)
         svi = SVI(model, guide, Adam({"lr": 0.01 if lr is None else lr}), elbo)
@@ -172,22 +171,16 @@ def make_guide(guide: Any, model: Callable) -> Callable:
     return guide
 
 
-def _new_param_store() -> Any:
-    return type(pyro.get_param_store())()
-
-
 @contextlib.contextmanager
-def _param_store(store: Any) -> Iterator[Any]:
-    """Make ``store`` the process-wide parameter store for the block (the user's own
-    store is put back afterwards, untouched)."""
-    from pyro.poutine import runtime
-
-    saved = runtime._PYRO_PARAM_STORE
-    runtime._PYRO_PARAM_STORE = store
-    try:
-        yield store
-    finally:
-        runtime._PYRO_PARAM_STORE = saved
+def _fresh_param_store() -> Iterator[Any]:
+    """Run the block on an empty parameter store and yield a new store that, on exit,
+    holds the parameters the block trained. The user's parameters (the same tensors) are
+    back in the process-wide store afterwards (``ParamStoreDict.scope``)."""
+    outer = pyro.get_param_store()
+    trained = type(outer)()
+    with outer.scope() as state:
+        yield trained
+    trained.set_state(state)
 
 
 def _run_svi(svi: Any, model: Callable, guide: Callable, data: dict[str, Any],
@@ -274,7 +267,7 @@ def importance_runner(model: Callable, data: dict[str, Any], *, num_steps: int =
 def _resample(posterior: Any, num_samples: int) -> dict[str, torch.Tensor]:
     """``num_samples`` draws (with replacement, by weight) of the reported sites of a
     :class:`~pyro.infer.abstract_infer.TracePosterior`'s traces."""
-    log_w = posterior._log_weight_tensor()
+    log_w = posterior.log_weight_tensor()
     weights = torch.softmax(log_w - log_w.max(), 0)
     idx = torch.multinomial(weights, num_samples, replacement=True)
     first = posterior.exec_traces[0]
@@ -317,7 +310,7 @@ def search_runner(model: Callable, data: dict[str, Any], *, num_steps: int = 100
     search.run(**data)
     samples = _resample(search, num_samples)
     # exact posterior means: the traces' values weighted by their normalized weights
-    probs = torch.softmax(search._log_weight_tensor().double(), 0)
+    probs = torch.softmax(search.log_weight_tensor().double(), 0)
     exact = {}
     for name in samples:
         values = torch.stack([torch.as_tensor(tr.nodes[name]["value"]).double()
@@ -325,7 +318,7 @@ def search_runner(model: Callable, data: dict[str, Any], *, num_steps: int = 100
         w = probs.to(values.device).reshape((-1,) + (1,) * (values.dim() - 1))
         exact[name] = (w * values).sum(0).tolist()
     info.update({
-        "log_evidence": float(torch.logsumexp(search._log_weight_tensor(), 0)),
+        "log_evidence": float(torch.logsumexp(search.log_weight_tensor(), 0)),
         "num_traces": len(search.exec_traces),
         "exact_means": exact,
         "time_s": time.perf_counter() - t0,

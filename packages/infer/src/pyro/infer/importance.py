@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import torch
@@ -13,7 +13,7 @@ import pyro
 from pyro import poutine
 from pyro.ops.stats import fit_generalized_pareto
 
-from .abstract_infer import TracePosterior
+from .abstract_infer import TracePosterior, stack_log_weights
 from .util import is_validation_enabled
 
 __all__ = [
@@ -37,23 +37,24 @@ class LogWeightsMixin:
     effective sample size. Mixed into :class:`Importance` (and :class:`~pyro.infer.CSIS`).
     """
 
-    def _log_weight_tensor(self) -> torch.Tensor:
-        lw = self.log_weights
-        if isinstance(lw, torch.Tensor):
-            return lw.detach().reshape(-1)
-        if not lw:
-            raise ValueError(f"{type(self).__name__} has no samples: call .run(*args) first")
-        return torch.stack([torch.as_tensor(w).detach().sum() for w in lw])
+    log_weights: Sequence[Any] | torch.Tensor
+
+    def log_weight_tensor(self) -> torch.Tensor:
+        """The unnormalized log weights as one tensor of shape ``(num_traces,)``.
+
+        :raises ValueError: if there are no weights (``run`` has not been called).
+        """
+        return stack_log_weights(self.log_weights, type(self).__name__)
 
     def get_log_normalizer(self) -> torch.Tensor:
         """``log mean_i exp(log_weight_i)``: an estimate of the log evidence
         ``log p(x)``."""
-        lw = self._log_weight_tensor()
+        lw = self.log_weight_tensor()
         return lw.logsumexp(0) - math.log(lw.numel())
 
     def get_normalized_weights(self, log_scale: bool = False) -> torch.Tensor:
         """The weights normalized to sum to one (their logs when ``log_scale``)."""
-        lw = self._log_weight_tensor()
+        lw = self.log_weight_tensor()
         lw = lw - lw.logsumexp(0)
         return lw if log_scale else lw.exp()
 
