@@ -117,7 +117,7 @@ def test_params_absent_from_a_step_keep_their_state_and_are_not_moved():
 
 
 def test_order_and_container_of_params_do_not_matter():
-    names = ["p%d" % i for i in range(5)]
+    names = [f"p{i}" for i in range(5)]
 
     def run(order_fn):
         pyro.clear_param_store()

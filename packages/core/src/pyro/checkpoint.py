@@ -185,7 +185,13 @@ def _check_extra(value: Any, where: str) -> Any:
 
 def _rng_payload() -> dict[str, Any]:
     version, internal, gauss_next = random.getstate()
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = np.random.get_state(legacy=True)
+    if isinstance(state, dict):  # the dict form comes only from a non-MT19937 bit generator
+        raise CheckpointError(
+            f"numpy's global random generator uses {state.get('bit_generator')!r}; "
+            "checkpoints store the legacy MT19937 state only"
+        )
+    kind, keys, pos, has_gauss, cached = state
     out = {
         "torch": torch.get_rng_state(),
         "python": {"version": version, "state": torch.tensor(internal, dtype=torch.int64),

@@ -29,7 +29,8 @@ import runpy
 import shutil
 import sys
 import tempfile
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -53,7 +54,7 @@ class CLIError(Exception):
     """A usage error reported as one line by the CLI."""
 
 
-def load_model_file(path: str) -> Tuple[Callable, Dict[str, Any]]:
+def load_model_file(path: str) -> tuple[Callable, dict[str, Any]]:
     """Run the model file at ``path`` and return its ``model`` and ``data``.
 
     :raises CLIError: if the file is missing or does not define them.
@@ -62,7 +63,7 @@ def load_model_file(path: str) -> Tuple[Callable, Dict[str, Any]]:
     return namespace["model"], namespace["data"]
 
 
-def _flatten(name: str, draws: torch.Tensor, event_ndim: int) -> List[Tuple[str, torch.Tensor]]:
+def _flatten(name: str, draws: torch.Tensor, event_ndim: int) -> list[tuple[str, torch.Tensor]]:
     # draws: (num_chains, num_draws) + shape; one row per scalar element
     shape = draws.shape[2:]
     if not shape:
@@ -80,18 +81,15 @@ def _flatten(name: str, draws: torch.Tensor, event_ndim: int) -> List[Tuple[str,
 
 
 def summary_rows(
-    samples: Dict[str, torch.Tensor], group_by_chain: bool = False, prob: float = 0.9
-) -> List[Dict[str, Any]]:
+    samples: dict[str, torch.Tensor], group_by_chain: bool = False, prob: float = 0.9
+) -> list[dict[str, Any]]:
     """Per scalar element of every site: mean, std, the ``(1-prob)/2``, 50% and
     ``(1+prob)/2`` quantiles, and with several draws per chain n_eff and r_hat.
 
     :param samples: site -> tensor of draws, shape ``(num_draws,) + site_shape`` or, with
         ``group_by_chain``, ``(num_chains, num_draws) + site_shape``.
     """
-    try:
-        from .ops import stats
-    except ImportError:  # pragma: no cover - stats ships with core
-        stats = None
+    from .ops import stats
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
     rows = []
     for name, value in samples.items():
@@ -109,14 +107,14 @@ def summary_rows(
                 "median": q[1].item(),
                 "hi": q[2].item(),
             }
-            if group_by_chain and stats is not None and x.shape[1] >= 4:
+            if group_by_chain and x.shape[1] >= 4:
                 row["n_eff"] = float(stats.effective_sample_size(x))
                 row["r_hat"] = float(stats.split_gelman_rubin(x))
             rows.append(row)
     return rows
 
 
-def format_summary(rows: List[Dict[str, Any]], prob: float = 0.9) -> str:
+def format_summary(rows: list[dict[str, Any]], prob: float = 0.9) -> str:
     """The summary table of :func:`summary_rows` as text."""
     lo, hi = 100 * (1 - prob) / 2, 100 * (1 + prob) / 2
     cols = [
@@ -143,7 +141,7 @@ OUT_EXTENSIONS = (".pt", ".npz", ".csv", ".nc")
 PLOT_EXTENSIONS = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
 
-def _write_samples(samples: Dict[str, torch.Tensor], path: str,
+def _write_samples(samples: dict[str, torch.Tensor], path: str,
                    group_by_chain: bool = False) -> None:
     import numpy as np
 
@@ -161,7 +159,9 @@ def _write_samples(samples: Dict[str, torch.Tensor], path: str,
         if ext == ".pt":
             torch.save(tensors, f)
         elif ext == ".npz":
-            np.savez(f, **{k: v.numpy() for k, v in tensors.items()})
+            # numpy's stub types **kwds as if a key could be ``allow_pickle``
+            arrays: dict[str, Any] = {k: v.numpy() for k, v in tensors.items()}
+            np.savez(f, **arrays)
         else:
             columns = []
             for name, v in tensors.items():
@@ -173,7 +173,7 @@ def _write_samples(samples: Dict[str, torch.Tensor], path: str,
             np.savetxt(f, table, delimiter=",", header=header, comments="")
 
 
-def to_inference_data(samples: Dict[str, torch.Tensor], group_by_chain: bool = False) -> Any:
+def to_inference_data(samples: dict[str, torch.Tensor], group_by_chain: bool = False) -> Any:
     """The samples as an ``arviz.InferenceData`` with a posterior group (dims ``chain,
     draw, ...``; one chain unless ``group_by_chain``).
 
@@ -201,8 +201,8 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_samples(samples: Dict[str, torch.Tensor], group_by_chain: bool = False,
-                 path: Optional[str] = None, max_rows: int = 40) -> Any:
+def plot_samples(samples: dict[str, torch.Tensor], group_by_chain: bool = False,
+                 path: str | None = None, max_rows: int = 40) -> Any:
     """One row per scalar element (the first ``max_rows``): its trace plot (draw index
     against value, one line per chain) and its marginal histogram. Written to ``path``
     (the format from its extension) when given.
@@ -268,7 +268,7 @@ def check_fit_args(args: argparse.Namespace) -> None:
 
     :raises CLIError: naming the argument, its value and what is allowed.
     """
-    def at_least(option: str, value: Optional[float], low: float) -> None:
+    def at_least(option: str, value: float | None, low: float) -> None:
         if value is not None and not value >= low:
             raise CLIError(f"{option} must be at least {low:g}, got {value}")
 
@@ -312,7 +312,7 @@ def check_fit_args(args: argparse.Namespace) -> None:
         raise CLIError(f"model file {args.model!r} not found")
 
 
-def _resolve_guide(args: argparse.Namespace, namespace: Dict[str, Any], path: str) -> Any:
+def _resolve_guide(args: argparse.Namespace, namespace: dict[str, Any], path: str) -> Any:
     """The guide option for the runner: a function of the model file, an autoguide name,
     or ``None`` (the runner's default)."""
     name = args.guide
@@ -349,15 +349,16 @@ def _jsonable(value: Any) -> Any:
     return _SKIP
 
 
-def _abridge(rows: List[Dict[str, Any]], keep: int = 10, limit: int = 25
-             ) -> Tuple[List[Dict[str, Any]], Dict[str, int]]:
+def _abridge(rows: list[dict[str, Any]], keep: int = 10, limit: int = 25
+             ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The rows to print: all rows of a site with at most ``limit`` elements, the first
     ``keep`` of a larger one (a VAE's per-image codes); and the count left out per site."""
-    per_site: Dict[str, int] = {}
+    per_site: dict[str, int] = {}
     for r in rows:
         site = r["site"].split("[")[0]
         per_site[site] = per_site.get(site, 0) + 1
-    shown, seen = [], {}
+    shown: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
     for r in rows:
         site = r["site"].split("[")[0]
         seen[site] = seen.get(site, 0) + 1
@@ -367,7 +368,7 @@ def _abridge(rows: List[Dict[str, Any]], keep: int = 10, limit: int = 25
     return shown, hidden
 
 
-def load_model_namespace(path: str) -> Dict[str, Any]:
+def load_model_namespace(path: str) -> dict[str, Any]:
     """Run the model file at ``path``: its namespace, with ``model`` checked and ``data``
     made a dict (see :func:`load_model_file`).
 
@@ -494,7 +495,7 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     try:
         args = parser.parse_args(argv)

@@ -104,11 +104,10 @@ def main(argv: list[str] | None = None) -> dict:
     report: dict = {"rank": rank, "world_size": world}
     if args.grad_report:
         elbo.loss_and_grads(model, guide, X, y, args.batch_size)
-        params = [pyro.get_param_store().get_unconstrained(n)
-                  for n in sorted(pyro.get_param_store().keys())]
-        all_reduce_gradients(params)
+        named = sorted(pyro.get_param_store().named_parameters(), key=lambda kv: kv[0])
+        all_reduce_gradients([p for _, p in named])
         report["grads"] = {n: p.grad.detach().cpu().clone()
-                           for n, p in zip(sorted(pyro.get_param_store().keys()), params)}
+                           for n, p in named if p.grad is not None}
         pyro.clear_param_store()
         pyro.set_rng_seed(args.seed)
         guide = AutoNormal(model)

@@ -19,6 +19,8 @@ Run with ``pyro fit examples/rsa.py --algo search``.
 as probabilistic inference." Trends in Cognitive Sciences 20(11), 818-829. Pyro's RSA
 examples (pyro.ai/examples/RSA-implicature.html).
 """
+import math
+
 import torch
 
 import pyro
@@ -47,7 +49,8 @@ def utterance_prior():
 @Marginal
 def literal_listener(utterance: int):
     state = state_prior()
-    pyro.factor("literal_meaning", 0.0 if meaning(utterance, int(state)) else -float("inf"))
+    log_weight = 0.0 if meaning(utterance, int(state)) else -math.inf
+    pyro.factor("literal_meaning", torch.tensor(log_weight))
     return state
 
 

@@ -80,7 +80,9 @@ class ProvenanceTensor(torch.Tensor):
         ret._provenance = provenance
         return ret
 
-    def __repr__(self, *, tensor_contents: Any = None) -> str:  # torch.Tensor's signature
+    # torch.Tensor's own signature; mypy 2.4 rejects any override of the untyped
+    # ``Tensor.__repr__(self, *, tensor_contents=None)``, even an identical one
+    def __repr__(self, *, tensor_contents: Any = None) -> str:  # type: ignore[override]
         return f"Provenance:\n{self._provenance}\nTensor:\n{self._t!r}"
 
     @classmethod

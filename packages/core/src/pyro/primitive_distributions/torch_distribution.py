@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributions as _td
@@ -59,7 +60,14 @@ def score_parts_of(fn, value) -> ScoreParts:
     return ScoreParts(log_prob, log_prob, 0)
 
 
-class TorchDistributionMixin:
+if TYPE_CHECKING:
+    # the mixin only ever runs mixed into a torch Distribution, whose methods it calls
+    _MixinBase = _td.Distribution
+else:
+    _MixinBase = object
+
+
+class TorchDistributionMixin(_MixinBase):
     """Pyro's methods for any :class:`torch.distributions.Distribution` subclass.
 
     Mix it in *after* the torch class: ``class Normal(torch.distributions.Normal,
@@ -152,7 +160,7 @@ class TorchDistributionMixin:
         raise NotImplementedError(f"{type(self).__name__} does not support .conjugate_update()")
 
 
-class TorchDistribution(_td.Distribution, TorchDistributionMixin):
+class TorchDistribution(TorchDistributionMixin, _td.Distribution):
     """Base class of Pyro's own families: a torch ``Distribution`` with Pyro's methods.
 
     Its default :meth:`expand` wraps ``self`` in an :class:`ExpandedDistribution`, so a new
@@ -248,11 +256,13 @@ class _BaseDistWrapper(TorchDistribution):
     ``has_rsample`` and ``has_enumerate_support`` are those of the base distribution."""
 
     arg_constraints: dict = {}
+    base_dist: _td.Distribution
 
     has_rsample = _wrapper_has_rsample
 
+    # a read-only property over torch's class attribute, as torch's own Independent has
     @property
-    def has_enumerate_support(self) -> bool:
+    def has_enumerate_support(self) -> bool:  # type: ignore[override]
         return self.base_dist.has_enumerate_support
 
     @property

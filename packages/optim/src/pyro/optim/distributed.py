@@ -33,7 +33,8 @@ resumes on any number of ranks, since the state is keyed by parameter name.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 import torch.distributed as dist
