@@ -122,7 +122,7 @@ class ParticleLogProbs(NamedTuple):
 
     model_log_prob: torch.Tensor
     guide_log_prob: torch.Tensor
-    score_function: Any
+    score_function: torch.Tensor | float
 
     @property
     def log_weights(self) -> torch.Tensor:
@@ -145,7 +145,7 @@ def sum_to_particles(value: Any, particle_dim: int | None, num_particles: int) -
 
 
 def particle_log_probs(model_trace, guide_trace, particle_dim: int | None = None,
-                       num_particles: int = 1, path_derivative: bool = False
+                       num_particles: int = 1, *, path_derivative: bool = False
                        ) -> ParticleLogProbs:
     """The per-particle log densities of a model trace replayed against a guide trace.
 
@@ -324,48 +324,3 @@ def psis_diagnostic(model: Callable, guide: Callable, *args, **kwargs) -> float:
         return float("inf")
     k, _ = fit_generalized_pareto(tail)
     return k
-
-
-def elbo_particle_log_probs(elbo, model: Callable, guide: Callable, args: tuple, kwargs: dict,
-                            detach: bool = False, path_derivative: bool = False
-                            ) -> ParticleLogProbs:
-    """:class:`ParticleLogProbs` of ``elbo.num_particles`` guide draws, in one vectorized
-    run when ``elbo.vectorize_particles`` else a Python loop (the importance-weighted
-    ELBOs: :class:`~pyro.infer.RenyiELBO`, :class:`~pyro.infer.ReweightedWakeSleep`,
-    :class:`~pyro.infer.TraceTailAdaptive_ELBO`).
-
-    :param elbo: an :class:`~pyro.infer.elbo.ELBO` (its particle settings are used).
-    :param bool detach: detach the guide's values (no gradient through the draws).
-    :param bool path_derivative: see :func:`particle_log_probs`.
-    """
-    from .enum import get_importance_trace
-
-    n = elbo.num_particles
-    if elbo.vectorize_particles and n > 1:
-        if elbo.max_plate_nesting == float("inf"):
-            elbo._guess_max_plate_nesting(model, guide, args, kwargs)
-        model_trace, guide_trace = get_importance_trace(
-            "flat", elbo.max_plate_nesting, elbo._vectorized_num_particles(model),
-            elbo._vectorized_num_particles(guide), args, kwargs, detach=detach,
-        )
-        return particle_log_probs(model_trace, guide_trace, elbo._particle_dim, n,
-                                  path_derivative)
-    parts = [
-        particle_log_probs(*get_importance_trace(
-            "flat", elbo.max_plate_nesting, model, guide, args, kwargs, detach=detach),
-            path_derivative=path_derivative)
-        for _ in range(n)
-    ]
-    score = [p.score_function for p in parts]
-    if all(isinstance(s, torch.Tensor) for s in score):
-        score = torch.cat(score)
-    elif any(isinstance(s, torch.Tensor) for s in score):
-        zero = torch.zeros_like(parts[0].model_log_prob)
-        score = torch.cat([s if isinstance(s, torch.Tensor) else zero for s in score])
-    else:
-        score = 0.0
-    return ParticleLogProbs(
-        torch.cat([p.model_log_prob for p in parts]),
-        torch.cat([p.guide_log_prob for p in parts]),
-        score,
-    )

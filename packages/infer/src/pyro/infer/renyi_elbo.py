@@ -8,14 +8,13 @@ from typing import Any
 
 import torch
 
-from .elbo import ELBO
-from .importance import elbo_particle_log_probs
+from .importance_weighted_elbo import ImportanceWeightedELBO
 from .util import is_validation_enabled, torch_item
 
 __all__ = ["RenyiELBO"]
 
 
-class RenyiELBO(ELBO):
+class RenyiELBO(ImportanceWeightedELBO):
     """The variational Renyi bound of order ``alpha`` [1], estimated with
     ``num_particles`` guide draws ``z_i``:
 
@@ -74,7 +73,7 @@ class RenyiELBO(ELBO):
     def _surrogate(self, model: Callable, guide: Callable, args, kwargs):
         """``(loss, surrogate_loss)``: the estimate of ``-L_alpha`` (detached) and a
         tensor with the same value whose gradient is the estimator's."""
-        parts = elbo_particle_log_probs(self, model, guide, args, kwargs)
+        parts = self._particle_log_probs(model, guide, args, kwargs)
         log_w = parts.log_weights
         scaled = (1.0 - self.alpha) * log_w
         bound = (scaled.logsumexp(0) - math.log(log_w.numel())) / (1.0 - self.alpha)

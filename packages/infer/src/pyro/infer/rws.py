@@ -10,14 +10,15 @@ import torch
 import pyro
 from pyro import poutine
 
-from .elbo import ELBO, collect_params
-from .importance import elbo_particle_log_probs, sum_to_particles
+from .elbo import collect_params
+from .importance import sum_to_particles
+from .importance_weighted_elbo import ImportanceWeightedELBO
 from .util import torch_item
 
 __all__ = ["ReweightedWakeSleep"]
 
 
-class ReweightedWakeSleep(ELBO):
+class ReweightedWakeSleep(ImportanceWeightedELBO):
     """Reweighted wake-sleep [1, 2]: the model learns by maximizing an importance
     weighted estimate of ``log p(x)`` and the guide by (approximately) minimizing
     ``KL(p(z | x) || q(z | x))``, so no gradient flows through the guide's draws and
@@ -88,7 +89,7 @@ class ReweightedWakeSleep(ELBO):
         wake_theta = 0.0
         wake_phi = 0.0
         if self.insomnia > 0 or self.model_has_params:
-            parts = elbo_particle_log_probs(self, model, guide, args, kwargs, detach=True)
+            parts = self._particle_log_probs(model, guide, args, kwargs, detach=True)
             log_w = parts.log_weights
             weights = torch.softmax(log_w.detach(), 0)
             log_evidence = log_w.detach().logsumexp(0) - math.log(log_w.numel())

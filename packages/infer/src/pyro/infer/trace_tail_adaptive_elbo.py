@@ -6,14 +6,13 @@ from collections.abc import Callable
 
 import torch
 
-from .elbo import ELBO
-from .importance import elbo_particle_log_probs
+from .importance_weighted_elbo import ImportanceWeightedELBO
 from .util import check_fully_reparametrized, torch_item
 
 __all__ = ["TraceTailAdaptive_ELBO"]
 
 
-class TraceTailAdaptive_ELBO(ELBO):
+class TraceTailAdaptive_ELBO(ImportanceWeightedELBO):
     """Variational inference with the tail-adaptive f-divergence of [1].
 
     With ``K`` reparameterized guide draws and log weights ``log w_i = log p(x, z_i) -
@@ -62,7 +61,7 @@ class TraceTailAdaptive_ELBO(ELBO):
         if not self._reparam_checked:
             self._check_reparam(model, guide, args, kwargs)
             self._reparam_checked = True
-        parts = elbo_particle_log_probs(self, model, guide, args, kwargs, path_derivative=True)
+        parts = self._particle_log_probs(model, guide, args, kwargs, path_derivative=True)
         log_w = parts.log_weights
         elbo = log_w.detach().mean()
         # F(w_i) * K = number of particles whose weight is at least w_i
