@@ -12,7 +12,7 @@ log-Jacobian of the map, so the guide's density is the density of the constraine
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch.distributions.transforms import AffineTransform
@@ -71,7 +71,7 @@ class AutoContinuous(AutoGuide):
     num_quantile_samples = 4096
 
     def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median, *,
-                 create_plates: Optional[Callable] = None, prefix: Optional[str] = None) -> None:
+                 create_plates: Callable | None = None, prefix: str | None = None) -> None:
         cls = type(self)
         if cls.get_posterior is AutoContinuous.get_posterior and \
                 cls.get_transform is AutoContinuous.get_transform:
@@ -82,7 +82,7 @@ class AutoContinuous(AutoGuide):
             )
         super().__init__(model, create_plates=create_plates, prefix=prefix)
         self.init_loc_fn = init_loc_fn
-        self.latent_dim: Optional[int] = None
+        self.latent_dim: int | None = None
         self._latent_name = f"_{self.prefix}_latent"
 
     # ---------------------------------------------------------------- setup
@@ -105,7 +105,7 @@ class AutoContinuous(AutoGuide):
                         f"local latent variables. Use AutoNormal or AutoDelta for such sites "
                         f"(e.g. combined with this guide through AutoGuideList)"
                     )
-        self._blocks: List[Tuple[_Site, int, int]] = []
+        self._blocks: list[tuple[_Site, int, int]] = []
         pos = 0
         for site in self._sites:
             size = site.init_loc.numel()
@@ -118,7 +118,7 @@ class AutoContinuous(AutoGuide):
     def _setup_latent(self) -> None:
         """Create the initial values of the subclass's parameters (``latent_dim`` known)."""
 
-    def _param_names(self) -> Optional[List[str]]:
+    def _param_names(self) -> list[str] | None:
         names = getattr(self, "_names", None)
         return list(names.values()) if isinstance(names, dict) else None
 
@@ -155,7 +155,7 @@ class AutoContinuous(AutoGuide):
         return dist.TransformedDistribution(self.get_base_dist(),
                                             self.get_transform(*args, **kwargs))
 
-    def _loc_scale(self, *args, **kwargs) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
+    def _loc_scale(self, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Location and marginal scale of a Gaussian latent vector, ``(latent_dim,)`` each;
         ``None`` when the marginals are not Gaussian (then quantiles are estimated)."""
         return None
@@ -168,7 +168,7 @@ class AutoContinuous(AutoGuide):
         return pyro.sample(self._latent_name, self.get_posterior(*args, **kwargs),
                            infer={"is_auxiliary": True})
 
-    def _unpack_sites(self, latent: torch.Tensor) -> Iterator[Tuple[_Site, torch.Tensor]]:
+    def _unpack_sites(self, latent: torch.Tensor) -> Iterator[tuple[_Site, torch.Tensor]]:
         if latent.size(-1) != self.latent_dim:
             raise ValueError(
                 f"{type(self).__name__}: expected a latent vector whose last dim is "
@@ -195,18 +195,18 @@ class AutoContinuous(AutoGuide):
             else:
                 yield site, piece.reshape(u_shape)
 
-    def _unpack_latent(self, latent: torch.Tensor) -> Iterator[Tuple[dict, torch.Tensor]]:
+    def _unpack_latent(self, latent: torch.Tensor) -> Iterator[tuple[dict, torch.Tensor]]:
         """Cut a latent vector ``batch_shape + (latent_dim,)`` into its sites: yields
         ``(prototype site, unconstrained value)`` pairs in the model's order."""
         nodes = self.prototype_trace.nodes
         for site, value in self._unpack_sites(latent):
             yield nodes[site.name], value
 
-    def _unpack_and_constrain(self, latent: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def _unpack_and_constrain(self, latent: torch.Tensor) -> dict[str, torch.Tensor]:
         """``{site name: constrained value}`` of one latent vector."""
         return {site.name: site.transform(u) for site, u in self._unpack_sites(latent)}
 
-    def forward(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Sample the latent vector and every latent site from it; returns
         ``{name: constrained value}``."""
         if self.prototype_trace is None:
@@ -245,7 +245,7 @@ class AutoContinuous(AutoGuide):
         draws = draws.reshape(self.num_quantile_samples, self.latent_dim)
         return torch.quantile(draws, qs.to(dtype=draws.dtype, device=draws.device), dim=0)
 
-    def median(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def median(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Posterior median of each site: the constrained marginal medians of the latent
         vector (for a Gaussian family its location; for a flow a Monte Carlo estimate from
         ``num_quantile_samples`` draws)."""
@@ -254,8 +254,8 @@ class AutoContinuous(AutoGuide):
             latent = self._latent_quantiles(torch.tensor([0.5]), args, kwargs)[0]
             return self._unpack_and_constrain(latent)
 
-    def quantiles(self, quantiles: Union[Sequence[float], torch.Tensor], *args,
-                  **kwargs) -> Dict[str, torch.Tensor]:
+    def quantiles(self, quantiles: Sequence[float] | torch.Tensor, *args,
+                  **kwargs) -> dict[str, torch.Tensor]:
         """Marginal posterior quantiles of each site: ``{name: tensor of shape
         (len(quantiles),) + site shape}``. The latent marginal quantiles are mapped by each
         site's transform, which is exact for elementwise monotone transforms (real,
@@ -293,8 +293,8 @@ class AutoMultivariateNormal(AutoContinuous):
     scale_tril_constraint = constraints.unit_lower_cholesky
 
     def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median,
-                 init_scale: float = 0.1, *, create_plates: Optional[Callable] = None,
-                 prefix: Optional[str] = None) -> None:
+                 init_scale: float = 0.1, *, create_plates: Callable | None = None,
+                 prefix: str | None = None) -> None:
         init_scale = _check_init_scale(type(self).__name__, init_scale)
         super().__init__(model, init_loc_fn, create_plates=create_plates, prefix=prefix)
         self._init_scale = init_scale
@@ -308,7 +308,7 @@ class AutoMultivariateNormal(AutoContinuous):
             "scale_tril": torch.eye(self.latent_dim, dtype=init.dtype, device=init.device),
         }
 
-    def _params(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _params(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         names, inits = self._names, self._inits
         loc = pyro.param(names["loc"], inits["loc"])
         scale = pyro.param(names["scale"], inits["scale"], constraint=self.scale_constraint)
@@ -356,8 +356,8 @@ class AutoDiagonalNormal(AutoContinuous):
     scale_constraint = constraints.softplus_positive
 
     def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median,
-                 init_scale: float = 0.1, *, create_plates: Optional[Callable] = None,
-                 prefix: Optional[str] = None) -> None:
+                 init_scale: float = 0.1, *, create_plates: Callable | None = None,
+                 prefix: str | None = None) -> None:
         init_scale = _check_init_scale(type(self).__name__, init_scale)
         super().__init__(model, init_loc_fn, create_plates=create_plates, prefix=prefix)
         self._init_scale = init_scale
@@ -367,7 +367,7 @@ class AutoDiagonalNormal(AutoContinuous):
         self._names = {k: self._param_name(k) for k in ("loc", "scale")}
         self._inits = {"loc": init.clone(), "scale": torch.full_like(init, self._init_scale)}
 
-    def _params(self) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _params(self) -> tuple[torch.Tensor, torch.Tensor]:
         names, inits = self._names, self._inits
         loc = pyro.param(names["loc"], inits["loc"])
         scale = pyro.param(names["scale"], inits["scale"], constraint=self.scale_constraint)
@@ -412,8 +412,8 @@ class AutoLowRankMultivariateNormal(AutoContinuous):
     scale_constraint = constraints.softplus_positive
 
     def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median,
-                 init_scale: float = 0.1, rank: Optional[int] = None, *,
-                 create_plates: Optional[Callable] = None, prefix: Optional[str] = None) -> None:
+                 init_scale: float = 0.1, rank: int | None = None, *,
+                 create_plates: Callable | None = None, prefix: str | None = None) -> None:
         if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int)
                                  or rank < 1):
             raise ValueError(f"{type(self).__name__}: rank must be a positive int or None, "
@@ -435,7 +435,7 @@ class AutoLowRankMultivariateNormal(AutoContinuous):
                                       device=init.device) / math.sqrt(self.rank),
         }
 
-    def _params(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _params(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         names, inits = self._names, self._inits
         loc = pyro.param(names["loc"], inits["loc"])
         scale = pyro.param(names["scale"], inits["scale"], constraint=self.scale_constraint)

@@ -2,7 +2,7 @@
 enumerated in parallel by :class:`~pyro.infer.TraceEnum_ELBO`."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional
+from collections.abc import Callable
 
 import torch
 
@@ -70,8 +70,8 @@ class AutoDiscreteParallel(AutoGuide):
         svi = SVI(model, guide, Adam({"lr": 0.01}), TraceEnum_ELBO(max_plate_nesting=1))
     """
 
-    def __init__(self, model: Callable, create_plates: Optional[Callable] = None, *,
-                 prefix: Optional[str] = None) -> None:
+    def __init__(self, model: Callable, create_plates: Callable | None = None, *,
+                 prefix: str | None = None) -> None:
         super().__init__(model, create_plates=create_plates, prefix=prefix)
 
     def _setup_prototype(self, *args, **kwargs) -> None:
@@ -80,8 +80,8 @@ class AutoDiscreteParallel(AutoGuide):
         self.prototype_trace = trace
         self._prototype_frames = {}
         self._sites = []
-        self._support: Dict[str, torch.Tensor] = {}
-        self._inits: Dict[str, torch.Tensor] = {}
+        self._support: dict[str, torch.Tensor] = {}
+        self._inits: dict[str, torch.Tensor] = {}
         for name, site in trace.nodes.items():
             if site["type"] != "sample" or site["is_observed"] or site_is_subsample(site):
                 continue
@@ -116,7 +116,7 @@ class AutoDiscreteParallel(AutoGuide):
         self._expose(name, probs)
         return probs
 
-    def forward(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Sample every discrete latent site (marked for parallel enumeration); returns
         ``{name: value}``."""
         if self.prototype_trace is None:
@@ -136,7 +136,7 @@ class AutoDiscreteParallel(AutoGuide):
                                                 infer={"enumerate": "parallel"})
         return result
 
-    def median(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def median(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """The most probable value of each site under the guide (per plate element)."""
         self._ensure_setup(args, kwargs)
         with torch.no_grad():

@@ -11,8 +11,9 @@ guide (``"locs.z"``, ``"scales.z"``, ... as in Pyro).
 from __future__ import annotations
 
 from abc import ABCMeta
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+from typing import Any
 
 import torch
 from torch.distributions import biject_to
@@ -44,7 +45,7 @@ def _deep_getattr(obj: Any, key: str) -> Any:
     return obj
 
 
-def _prototype_site(name: str, prior: Any) -> Dict[str, Any]:
+def _prototype_site(name: str, prior: Any) -> dict[str, Any]:
     """The site dict an init strategy reads (``name``, ``fn``, ...)."""
     return {"type": "sample", "name": name, "fn": prior, "is_observed": False,
             "value": None, "args": (), "kwargs": {}, "infer": {}}
@@ -76,7 +77,7 @@ class AutoMessenger(GuideMessenger, PyroModule, metaclass=AutoMessengerMeta):
         shared (useful with subsampling).
     """
 
-    def __init__(self, model: Callable, *, amortized_plates: Tuple[str, ...] = ()) -> None:
+    def __init__(self, model: Callable, *, amortized_plates: tuple[str, ...] = ()) -> None:
         if not callable(model):
             raise ValueError(f"{type(self).__name__} expects a model (callable), got "
                              f"{type(model).__name__}")
@@ -88,7 +89,7 @@ class AutoMessenger(GuideMessenger, PyroModule, metaclass=AutoMessengerMeta):
         self.amortized_plates = tuple(amortized_plates)
         self._outer_plates: frozenset = frozenset()
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Dict[str, torch.Tensor]:
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
         """Draw from the posterior and run the model on the draws; returns ``{name:
         value}`` of every sample site of the model (plate subsample sites excluded)."""
         self._outer_plates = frozenset(f.name for f in get_plates())
@@ -127,7 +128,7 @@ class AutoMessenger(GuideMessenger, PyroModule, metaclass=AutoMessengerMeta):
             value = value[0]
         return value.contiguous()
 
-    def _unconstrained_init(self, name: str, prior: Any) -> Tuple[Any, torch.Tensor, int]:
+    def _unconstrained_init(self, name: str, prior: Any) -> tuple[Any, torch.Tensor, int]:
         """``(transform, unconstrained init value, event_dim)`` of a site, from
         ``init_loc_fn`` (the site's shape, before :meth:`_adjust_plates`)."""
         site = _prototype_site(name, prior)
@@ -146,7 +147,7 @@ class AutoMessenger(GuideMessenger, PyroModule, metaclass=AutoMessengerMeta):
         unconstrained = module._parameters[last + "_unconstrained"]
         return biject_to(constraint)(unconstrained).detach()
 
-    def _get_param(self, group: str, name: str) -> Optional[torch.Tensor]:
+    def _get_param(self, group: str, name: str) -> torch.Tensor | None:
         try:
             return _deep_getattr(self, f"{group}.{name}")
         except AttributeError:
@@ -198,7 +199,7 @@ class AutoNormalMessenger(AutoMessenger):
 
     def __init__(self, model: Callable, *,
                  init_loc_fn: Callable = partial(init_to_mean, fallback=init_to_feasible),
-                 init_scale: float = 0.1, amortized_plates: Tuple[str, ...] = ()) -> None:
+                 init_scale: float = 0.1, amortized_plates: tuple[str, ...] = ()) -> None:
         init_scale = _check_init_scale(type(self).__name__, init_scale)
         super().__init__(model, amortized_plates=amortized_plates)
         self.init_loc_fn = init_loc_fn
@@ -225,7 +226,7 @@ class AutoNormalMessenger(AutoMessenger):
         base = dist.Normal(loc, scale).to_event(transform.domain.event_dim)
         return dist.TransformedDistribution(base, transform.with_cache())
 
-    def median(self, *args: Any, **kwargs: Any) -> Dict[str, torch.Tensor]:
+    def median(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
         """Run the model with each latent site at its posterior median ``transform(loc)``
         (conditioned on the upstream medians); returns ``{name: value}`` of every sample
         site."""
@@ -260,9 +261,9 @@ class AutoHierarchicalNormalMessenger(AutoNormalMessenger):
 
     def __init__(self, model: Callable, *,
                  init_loc_fn: Callable = partial(init_to_mean, fallback=init_to_feasible),
-                 init_scale: float = 0.1, amortized_plates: Tuple[str, ...] = (),
+                 init_scale: float = 0.1, amortized_plates: tuple[str, ...] = (),
                  init_weight: float = 1.0,
-                 hierarchical_sites: Optional[Iterable[str]] = None) -> None:
+                 hierarchical_sites: Iterable[str] | None = None) -> None:
         super().__init__(model, init_loc_fn=init_loc_fn, init_scale=init_scale,
                          amortized_plates=amortized_plates)
         self._init_weight = float(init_weight)
@@ -273,7 +274,7 @@ class AutoHierarchicalNormalMessenger(AutoNormalMessenger):
         return self._hierarchical_sites is None or name in self._hierarchical_sites
 
     @staticmethod
-    def _prior_mean(prior: Any, transform: Any) -> Optional[torch.Tensor]:
+    def _prior_mean(prior: Any, transform: Any) -> torch.Tensor | None:
         try:
             mean = prior.mean
         except (NotImplementedError, AttributeError):
@@ -297,7 +298,7 @@ class AutoHierarchicalNormalMessenger(AutoNormalMessenger):
             loc = loc + weight * self._prior_mean(prior, transform)
         return self._posterior(transform, loc, scale)
 
-    def _get_weight(self, name, prior, transform, loc) -> Optional[torch.Tensor]:
+    def _get_weight(self, name, prior, transform, loc) -> torch.Tensor | None:
         if not self._is_hierarchical(name) or self._prior_mean(prior, transform) is None:
             return None
         weight = self._get_param("weights", name)
@@ -326,7 +327,7 @@ class AutoRegressiveMessenger(AutoMessenger):
 
     def __init__(self, model: Callable, *,
                  init_loc_fn: Callable = partial(init_to_mean, fallback=init_to_feasible),
-                 init_scale: float = 0.1, amortized_plates: Tuple[str, ...] = ()) -> None:
+                 init_scale: float = 0.1, amortized_plates: tuple[str, ...] = ()) -> None:
         init_scale = _check_init_scale(type(self).__name__, init_scale)
         super().__init__(model, amortized_plates=amortized_plates)
         self.init_loc_fn = init_loc_fn

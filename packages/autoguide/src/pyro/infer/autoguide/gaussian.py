@@ -2,7 +2,7 @@
 precision matrix has the sparsity of the model's factor graph (dense backend)."""
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Tuple
+from collections.abc import Callable
 
 import torch
 
@@ -20,7 +20,7 @@ __all__ = ["AutoGaussian", "AutoGaussianDense"]
 _BACKENDS = ("dense", "funsor")
 
 
-def _plate_shape(frames, num_dims: int) -> List[int]:
+def _plate_shape(frames, num_dims: int) -> list[int]:
     """The sizes of a site's plates laid out over the ``num_dims`` rightmost batch dims."""
     shape = [1] * num_dims
     for frame in frames:
@@ -45,7 +45,7 @@ def _site_index(site: _Site, offset: int, num_dims: int) -> torch.Tensor:
     return idx.reshape(target + [-1])
 
 
-def _factor_index(f_shape: List[int], u_index: torch.Tensor, full_dims: set) -> torch.Tensor:
+def _factor_index(f_shape: list[int], u_index: torch.Tensor, full_dims: set) -> torch.Tensor:
     """Positions of an upstream site's elements that one element of a factor (batch shape
     ``f_shape``) touches: dims where the factor is not plated (or that ``full_dims`` marks
     as fully dependent) are merged into the event dim; the rest broadcast."""
@@ -119,7 +119,7 @@ class AutoGaussian(AutoContinuous):
         return super().__new__(cls)
 
     def __init__(self, model: Callable, *, init_loc_fn: Callable = init_to_feasible,
-                 init_scale: float = 0.1, backend: Optional[str] = None) -> None:
+                 init_scale: float = 0.1, backend: str | None = None) -> None:
         if backend is not None and backend != type(self).backend:
             raise ValueError(f"{type(self).__name__}: backend={backend!r} does not match "
                              f"this class's backend {type(self).backend!r}")
@@ -131,7 +131,7 @@ class AutoGaussian(AutoContinuous):
         self._args_kwargs = (args, kwargs)
         super()._setup_prototype(*args, **kwargs)
 
-    def _factors(self) -> List[Tuple[str, list, List[Tuple[str, set]]]]:
+    def _factors(self) -> list[tuple[str, list, list[tuple[str, set]]]]:
         """``(site, frames, [(upstream latent site, fully dependent plates)])`` of every
         model site with latent upstream variables, the site itself first when latent."""
         from pyro.infer.inspect import get_dependencies
@@ -160,8 +160,8 @@ class AutoGaussian(AutoContinuous):
                        [-f.dim for n in nodes.values() if n["type"] == "sample"
                         for f in n.get("cond_indep_stack", ()) if f.dim is not None] + [0])
         index = {s.name: _site_index(s, start, num_dims) for s, start, _ in self._blocks}
-        self._names: Dict[str, str] = {}
-        self._inits: Dict[str, torch.Tensor] = {}
+        self._names: dict[str, str] = {}
+        self._inits: dict[str, torch.Tensor] = {}
         for site in self._sites:
             self._add("locs", site.name, site.init_loc.clone())
             self._add("scales", site.name, torch.full_like(site.init_loc, self._init_scale))
@@ -202,7 +202,7 @@ class AutoGaussian(AutoContinuous):
         self._expose(self._names[key], value)
         return value
 
-    def _precision_info(self) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _precision_info(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The whitened precision ``P`` ``(latent_dim, latent_dim)`` and information
         vector ``(latent_dim,)``."""
         init = self._init_latent
@@ -221,7 +221,7 @@ class AutoGaussian(AutoContinuous):
             info = info.index_put((idx.reshape(-1),), vec.reshape(-1), accumulate=True)
         return precision, info
 
-    def _loc_scale_flat(self) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _loc_scale_flat(self) -> tuple[torch.Tensor, torch.Tensor]:
         locs = torch.cat([self._param("locs", s.name).reshape(-1) for s in self._sites])
         scales = torch.cat([self._param("scales", s.name).reshape(-1) for s in self._sites])
         return locs, scales

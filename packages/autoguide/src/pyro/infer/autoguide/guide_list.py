@@ -3,7 +3,8 @@ the model's latent sites) and :class:`AutoCallable` (a hand-written guide as a p
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Union
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import torch
 
@@ -17,7 +18,7 @@ from .guides import AutoGuide
 __all__ = ["AutoCallable", "AutoGuideList"]
 
 
-def _latent_values(trace) -> Dict[str, torch.Tensor]:
+def _latent_values(trace) -> dict[str, torch.Tensor]:
     return {
         name: site["value"]
         for name, site in trace.nodes.items()
@@ -42,8 +43,8 @@ class AutoCallable(AutoGuide):
     """
 
     def __init__(self, model: Callable, guide: Callable,
-                 median: Optional[Callable] = None,
-                 quantiles: Optional[Callable] = None) -> None:
+                 median: Callable | None = None,
+                 quantiles: Callable | None = None) -> None:
         if not callable(guide):
             raise ValueError(f"AutoCallable expects a guide (callable), got "
                              f"{type(guide).__name__}")
@@ -56,7 +57,7 @@ class AutoCallable(AutoGuide):
         # a hand-written guide needs no prototype trace
         return None
 
-    def forward(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Run the guide; returns its latent sample sites (and its dict return value)."""
         with poutine.trace() as tracer:
             returned = self._guide(*args, **kwargs)
@@ -65,12 +66,12 @@ class AutoCallable(AutoGuide):
             result.update(returned)
         return result
 
-    def median(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def median(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """The ``median`` callable's result (``{}`` without one)."""
         return {} if self._median is None else dict(self._median(*args, **kwargs))
 
-    def quantiles(self, quantiles: Union[Sequence[float], torch.Tensor], *args,
-                  **kwargs) -> Dict[str, torch.Tensor]:
+    def quantiles(self, quantiles: Sequence[float] | torch.Tensor, *args,
+                  **kwargs) -> dict[str, torch.Tensor]:
         """The ``quantiles`` callable's result (``{}`` without one)."""
         if self._quantiles is None:
             return {}
@@ -97,21 +98,21 @@ class AutoGuideList(AutoGuide):
         guides a site that the model does not sample (or with another shape).
     """
 
-    def __init__(self, model: Callable, *, create_plates: Optional[Callable] = None,
-                 prefix: Optional[str] = None) -> None:
+    def __init__(self, model: Callable, *, create_plates: Callable | None = None,
+                 prefix: str | None = None) -> None:
         super().__init__(model, create_plates=create_plates, prefix=prefix)
         self._parts = torch.nn.ModuleList()
-        self.plates: Optional[Dict[str, Any]] = None
+        self.plates: dict[str, Any] | None = None
         self._parts_ready = False
 
-    def __setstate__(self, state: Dict[str, Any]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         for part in self._parts:
             part._master = weakref.ref(self)
 
     # ------------------------------------------------------------ container
 
-    def append(self, part: Union[AutoGuide, Callable]) -> None:
+    def append(self, part: AutoGuide | Callable) -> None:
         """Add a part: an :class:`~pyro.infer.autoguide.AutoGuide` or a callable custom
         guide (wrapped in :class:`AutoCallable`).
 
@@ -143,7 +144,7 @@ class AutoGuideList(AutoGuide):
         self._parts.append(part)
         self._parts_ready = False
 
-    def add(self, part: Union[AutoGuide, Callable]) -> None:
+    def add(self, part: AutoGuide | Callable) -> None:
         """Alias of :meth:`append` (Pyro's older name)."""
         self.append(part)
 
@@ -170,8 +171,8 @@ class AutoGuideList(AutoGuide):
         if self.prototype_trace is None:
             self._setup_prototype(*args, **kwargs)
         model_sites = _latent_values(self.prototype_trace)
-        owner: Dict[str, int] = {}
-        frames: Dict[str, Any] = {}
+        owner: dict[str, int] = {}
+        frames: dict[str, Any] = {}
         for i, part in enumerate(self._parts):
             if isinstance(part, AutoCallable):
                 continue
@@ -208,7 +209,7 @@ class AutoGuideList(AutoGuide):
 
     # ------------------------------------------------------------------ API
 
-    def forward(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Call every part (sharing this list's plates); returns the merged
         ``{name: value}``."""
         if not self._parts_ready:
@@ -216,29 +217,29 @@ class AutoGuideList(AutoGuide):
         if self._prototype_frames or self.create_plates is not None:
             self.plates = self._create_plates(*args, **kwargs)
         try:
-            result: Dict[str, torch.Tensor] = {}
+            result: dict[str, torch.Tensor] = {}
             for part in self._parts:
                 result.update(part(*args, **kwargs))
         finally:
             self.plates = None
         return result
 
-    def median(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def median(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """The parts' medians, merged into one ``{name: value}``."""
         self._ensure_setup(args, kwargs)
-        result: Dict[str, torch.Tensor] = {}
+        result: dict[str, torch.Tensor] = {}
         for part in self._parts:
             result.update(part.median(*args, **kwargs))
         return result
 
-    def quantiles(self, quantiles: Union[Sequence[float], torch.Tensor], *args,
-                  **kwargs) -> Dict[str, torch.Tensor]:
+    def quantiles(self, quantiles: Sequence[float] | torch.Tensor, *args,
+                  **kwargs) -> dict[str, torch.Tensor]:
         """The parts' quantiles, merged: ``{name: tensor (len(quantiles),) + shape}``.
 
         :raises TypeError: if a part has no ``quantiles`` method.
         """
         self._ensure_setup(args, kwargs)
-        result: Dict[str, torch.Tensor] = {}
+        result: dict[str, torch.Tensor] = {}
         for i, part in enumerate(self._parts):
             method = getattr(part, "quantiles", None)
             if method is None:

@@ -8,7 +8,8 @@ per site, and afterwards samples every latent site without running the model aga
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch.distributions import biject_to
@@ -126,8 +127,8 @@ class AutoGuide(torch.nn.Module):
         name, giving e.g. ``"AutoNormal.locs.z"`` as in Pyro).
     """
 
-    def __init__(self, model: Callable, *, create_plates: Optional[Callable] = None,
-                 prefix: Optional[str] = None) -> None:
+    def __init__(self, model: Callable, *, create_plates: Callable | None = None,
+                 prefix: str | None = None) -> None:
         super().__init__()
         if not callable(model):
             raise ValueError(f"{type(self).__name__} expects a model (callable), got "
@@ -136,12 +137,12 @@ class AutoGuide(torch.nn.Module):
         self.create_plates = create_plates
         self.prefix = type(self).__name__ if prefix is None else prefix
         self.prototype_trace = None
-        self._prototype_frames: Dict[str, Any] = {}
-        self._sites: List[_Site] = []
+        self._prototype_frames: dict[str, Any] = {}
+        self._sites: list[_Site] = []
         # weakref to the AutoGuideList holding this guide (whose plates it then shares)
-        self._master: Optional[Callable[[], Any]] = None
+        self._master: Callable[[], Any] | None = None
 
-    def __getstate__(self) -> Dict[str, Any]:
+    def __getstate__(self) -> dict[str, Any]:
         # the weakref to an AutoGuideList cannot be pickled; the list re-links its parts
         state = super().__getstate__()
         state = dict(state)
@@ -150,7 +151,7 @@ class AutoGuide(torch.nn.Module):
 
     # ---------------------------------------------------------------- setup
 
-    def _init_loc_fn(self) -> Optional[Callable]:
+    def _init_loc_fn(self) -> Callable | None:
         return getattr(self, "init_loc_fn", None)
 
     def _setup_prototype(self, *args, **kwargs) -> None:
@@ -202,7 +203,7 @@ class AutoGuide(torch.nn.Module):
         if self._params_exist():
             set_rng_state(rng)
 
-    def _param_names(self) -> Optional[List[str]]:
+    def _param_names(self) -> list[str] | None:
         """The ParamStore names of this guide's parameters once set up (``None``: not
         known; then any parameter named ``PREFIX.*`` counts)."""
         return None
@@ -228,13 +229,13 @@ class AutoGuide(torch.nn.Module):
                 init = _periodic_repeat(init, full, frame.dim - site.event_dim).contiguous()
         return init
 
-    def _create_plates(self, *args, **kwargs) -> Dict[str, Any]:
+    def _create_plates(self, *args, **kwargs) -> dict[str, Any]:
         master = self._master() if self._master is not None else None
         if master is not None and master.plates is not None:
             # inside an AutoGuideList call: every part uses the list's plates, so that
             # parts with sites in the same subsampled plate share one subsample
             return master.plates
-        plates: Dict[str, Any] = {}
+        plates: dict[str, Any] = {}
         if self.create_plates is not None:
             made = self.create_plates(*args, **kwargs)
             if not isinstance(made, (list, tuple)):
@@ -250,7 +251,7 @@ class AutoGuide(torch.nn.Module):
         if self.prototype_trace is None:
             self._setup_prototype(*args, **kwargs)
 
-    def _subsample(self, site: _Site, value: torch.Tensor, plates: Dict[str, Any],
+    def _subsample(self, site: _Site, value: torch.Tensor, plates: dict[str, Any],
                    event_dim: int) -> torch.Tensor:
         """Index a full-size per-element tensor by the subsample of each plate."""
         for frame in site.frames:
@@ -263,7 +264,7 @@ class AutoGuide(torch.nn.Module):
         return value
 
     @staticmethod
-    def _enter_plates(site: _Site, plates: Dict[str, Any]):
+    def _enter_plates(site: _Site, plates: dict[str, Any]):
         if not site.frames:
             return contextlib.nullcontext()
         stack = contextlib.ExitStack()
@@ -273,8 +274,8 @@ class AutoGuide(torch.nn.Module):
 
     # ------------------------------------------------------------------ API
 
-    def sample_posterior(self, *args, num_samples: Optional[int] = None,
-                         **kwargs) -> Dict[str, torch.Tensor]:
+    def sample_posterior(self, *args, num_samples: int | None = None,
+                         **kwargs) -> dict[str, torch.Tensor]:
         """Draw the latent sites from the guide, hidden from enclosing handlers and
         without gradients: one draw (shapes of the sites), or ``num_samples`` draws
         stacked along a new leading dim."""
@@ -324,8 +325,8 @@ class AutoNormal(AutoGuide):
     scale_constraint = constraints.softplus_positive
 
     def __init__(self, model: Callable, *, init_loc_fn: Callable = init_to_feasible,
-                 init_scale: float = 0.1, create_plates: Optional[Callable] = None,
-                 prefix: Optional[str] = None) -> None:
+                 init_scale: float = 0.1, create_plates: Callable | None = None,
+                 prefix: str | None = None) -> None:
         if not isinstance(init_scale, (int, float)) or not init_scale > 0:
             raise ValueError(
                 f"AutoNormal: init_scale must be a positive number, got {init_scale!r}")
@@ -345,7 +346,7 @@ class AutoNormal(AutoGuide):
             self._init_locs[site.name] = init_loc
             self._init_scales[site.name] = torch.full_like(init_loc, self._init_scale)
 
-    def _param_names(self) -> Optional[List[str]]:
+    def _param_names(self) -> list[str] | None:
         return list(self._loc_names.values()) + list(self._scale_names.values())
 
     def _loc_scale(self, site: _Site):
@@ -356,7 +357,7 @@ class AutoNormal(AutoGuide):
         self._expose(self._scale_names[site.name], scale)
         return loc, scale
 
-    def forward(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Sample every latent site; returns ``{name: value}`` (constrained values)."""
         if self.prototype_trace is None:
             self._setup_prototype(*args, **kwargs)
@@ -386,7 +387,7 @@ class AutoNormal(AutoGuide):
             result[site.name] = value
         return result
 
-    def median(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def median(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """The posterior median of each site: ``transform(loc)`` (full plate size),
         detached from the parameters."""
         self._ensure_setup(args, kwargs)
@@ -394,8 +395,8 @@ class AutoNormal(AutoGuide):
             return {site.name: site.transform(self._loc_scale(site)[0]).detach()
                     for site in self._sites}
 
-    def quantiles(self, quantiles: Union[Sequence[float], torch.Tensor], *args,
-                  **kwargs) -> Dict[str, torch.Tensor]:
+    def quantiles(self, quantiles: Sequence[float] | torch.Tensor, *args,
+                  **kwargs) -> dict[str, torch.Tensor]:
         """Marginal posterior quantiles of each site: a tensor of shape
         ``(len(quantiles),) + site_shape`` per site (``transform`` of the Normal's
         quantiles, exact since the transform is monotone elementwise), detached from the
@@ -424,7 +425,7 @@ class AutoDelta(AutoGuide):
     """
 
     def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median, *,
-                 create_plates: Optional[Callable] = None, prefix: Optional[str] = None) -> None:
+                 create_plates: Callable | None = None, prefix: str | None = None) -> None:
         super().__init__(model, create_plates=create_plates, prefix=prefix)
         self.init_loc_fn = init_loc_fn
 
@@ -438,7 +439,7 @@ class AutoDelta(AutoGuide):
             self._names[site.name] = self._param_name(site.name)
             self._inits[site.name] = self._full_size_init(init_site, value).clone()
 
-    def _param_names(self) -> Optional[List[str]]:
+    def _param_names(self) -> list[str] | None:
         return list(self._names.values())
 
     def _value(self, site: _Site) -> torch.Tensor:
@@ -447,7 +448,7 @@ class AutoDelta(AutoGuide):
         self._expose(self._names[site.name], value)
         return value
 
-    def forward(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Sample (deterministically) every latent site; returns ``{name: value}``."""
         if self.prototype_trace is None:
             self._setup_prototype(*args, **kwargs)
@@ -463,14 +464,14 @@ class AutoDelta(AutoGuide):
                 )
         return result
 
-    def median(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def median(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """The point estimates (the MAP after training)."""
         self._ensure_setup(args, kwargs)
         with torch.no_grad():
             return {site.name: self._value(site).detach() for site in self._sites}
 
-    def quantiles(self, quantiles: Union[Sequence[float], torch.Tensor], *args,
-                  **kwargs) -> Dict[str, torch.Tensor]:
+    def quantiles(self, quantiles: Sequence[float] | torch.Tensor, *args,
+                  **kwargs) -> dict[str, torch.Tensor]:
         """Quantiles of the point mass: every quantile is the point estimate, a tensor of
         shape ``(len(quantiles),) + site_shape`` per site."""
         n = torch.as_tensor(quantiles).reshape(-1).numel()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Callable, List, Optional, Sequence, Union
 
 from pyro.distributions.transforms import affine_autoregressive, iterated
 
@@ -15,7 +15,7 @@ from .normalizing_flow import AutoNormalizingFlow
 __all__ = ["AutoIAFNormal"]
 
 
-def _hidden_dims(owner: str, hidden_dim) -> Optional[List[int]]:
+def _hidden_dims(owner: str, hidden_dim) -> list[int] | None:
     """``hidden_dim`` as a list of positive ints (an int is one layer), or None."""
     if hidden_dim is None:
         return None
@@ -66,8 +66,8 @@ class AutoIAFNormal(AutoNormalizingFlow):
         Distribution Estimation", ICML 2015.
     """
 
-    def __init__(self, model: Callable, hidden_dim: Optional[Union[int, Sequence[int]]] = None,
-                 init_loc_fn: Optional[Callable] = None, num_transforms: int = 1,
+    def __init__(self, model: Callable, hidden_dim: int | Sequence[int] | None = None,
+                 init_loc_fn: Callable | None = None, num_transforms: int = 1,
                  **init_transform_kwargs) -> None:
         owner = type(self).__name__
         if isinstance(num_transforms, bool) or not isinstance(num_transforms, numbers.Integral) \
@@ -80,7 +80,7 @@ class AutoIAFNormal(AutoNormalizingFlow):
                           FutureWarning, stacklevel=2)
         create_plates = init_transform_kwargs.pop("create_plates", None)
         prefix = init_transform_kwargs.pop("prefix", None)
-        self.hidden_dim: Optional[List[int]] = _hidden_dims(owner, hidden_dim)
+        self.hidden_dim: list[int] | None = _hidden_dims(owner, hidden_dim)
         self.num_transforms = int(num_transforms)
         transform_fn = partial(iterated, self.num_transforms, affine_autoregressive,
                                hidden_dims=self.hidden_dim, **init_transform_kwargs)

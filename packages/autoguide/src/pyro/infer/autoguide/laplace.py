@@ -3,7 +3,7 @@ whose :meth:`~AutoLaplaceApproximation.laplace_approximation` turns the mode and
 Hessian there into a Gaussian guide."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import torch
 from torch.distributions.transforms import AffineTransform
@@ -41,7 +41,7 @@ class AutoLaplaceApproximation(AutoContinuous):
     """
 
     def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median, *,
-                 create_plates: Optional[Callable] = None, prefix: Optional[str] = None) -> None:
+                 create_plates: Callable | None = None, prefix: str | None = None) -> None:
         super().__init__(model, init_loc_fn, create_plates=create_plates, prefix=prefix)
 
     def _setup_latent(self) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Callable, Optional, Sequence
 
 import torch
 
@@ -51,7 +51,7 @@ class AutoNormalizingFlow(AutoContinuous):
 
     def __init__(self, model: Callable, init_transform_fn: Callable, *,
                  init_loc_fn: Callable = init_to_feasible,
-                 create_plates: Optional[Callable] = None, prefix: Optional[str] = None) -> None:
+                 create_plates: Callable | None = None, prefix: str | None = None) -> None:
         if not callable(init_transform_fn):
             raise ValueError(f"{type(self).__name__}: init_transform_fn must be a callable "
                              f"latent_dim -> Transform, got {init_transform_fn!r}")
@@ -110,7 +110,7 @@ class AutoBNAFNormal(AutoNormalizingFlow):
     """
 
     def __init__(self, model: Callable, hidden_factors: Sequence[int] = (8, 8),
-                 init_loc_fn: Optional[Callable] = None, num_transforms: int = 1,
+                 init_loc_fn: Callable | None = None, num_transforms: int = 1,
                  **init_transform_kwargs) -> None:
         if isinstance(num_transforms, bool) or not isinstance(num_transforms, numbers.Integral) \
                 or num_transforms < 1:

@@ -4,7 +4,8 @@ linearly (in unconstrained space) or through user callables."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, List, Optional, Union
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -70,10 +71,10 @@ class AutoStructured(AutoGuide):
     scale_tril_constraint = constraints.unit_lower_cholesky
 
     def __init__(self, model: Callable, *,
-                 conditionals: Union[str, Callable, Dict[str, Union[str, Callable]]] = "mvn",
-                 dependencies: Union[str, Callable, Dict[str, Dict[str, Any]]] = "linear",
+                 conditionals: str | Callable | dict[str, str | Callable] = "mvn",
+                 dependencies: str | Callable | dict[str, dict[str, Any]] = "linear",
                  init_loc_fn: Callable = init_to_feasible, init_scale: float = 0.1,
-                 create_plates: Optional[Callable] = None) -> None:
+                 create_plates: Callable | None = None) -> None:
         if isinstance(init_scale, bool) or not isinstance(init_scale, (int, float)) or \
                 not init_scale > 0:
             raise ValueError(f"AutoStructured: init_scale must be a positive number, got "
@@ -95,7 +96,7 @@ class AutoStructured(AutoGuide):
         self._args_kwargs = (args, kwargs)
         super()._setup_prototype(*args, **kwargs)
 
-    def _auto_dependencies(self, kind: Any) -> Dict[str, Dict[str, Any]]:
+    def _auto_dependencies(self, kind: Any) -> dict[str, dict[str, Any]]:
         """``{downstream: {upstream: kind}}`` for every pair dependent in the posterior."""
         from pyro.infer.inspect import get_dependencies
 
@@ -104,7 +105,7 @@ class AutoStructured(AutoGuide):
             post = get_dependencies(self.model, args, kwargs)["posterior_dependencies"]
         latent = {s.name for s in self._sites}
         order = {s.name: i for i, s in enumerate(self._sites)}
-        result: Dict[str, Dict[str, Any]] = {}
+        result: dict[str, dict[str, Any]] = {}
         for upstream, downs in post.items():
             if upstream not in latent:
                 continue
@@ -164,8 +165,8 @@ class AutoStructured(AutoGuide):
                         self.deps[key] = torch.nn.ModuleDict()
                     self.deps[key][up.replace(".", "__")] = kind
                 ups[up] = kind
-        self._names: Dict[str, str] = {}
-        self._inits: Dict[str, torch.Tensor] = {}
+        self._names: dict[str, str] = {}
+        self._inits: dict[str, torch.Tensor] = {}
         for site in self._sites:
             n, flat = site.name, site.init_loc.reshape(-1)
             self._add_param("locs", n, flat.clone())
@@ -180,7 +181,7 @@ class AutoStructured(AutoGuide):
         self._names[key] = self._param_name(group, name)
         self._inits[key] = init
 
-    def _param_names(self) -> Optional[List[str]]:
+    def _param_names(self) -> list[str] | None:
         names = getattr(self, "_names", None)
         return list(names.values()) if names is not None else None
 
@@ -218,14 +219,14 @@ class AutoStructured(AutoGuide):
             pyro.module(self._param_name("deps", down, up), kind)
         return kind(delta)
 
-    def get_deltas(self, *args, **kwargs) -> Dict[str, dist.Delta]:
+    def get_deltas(self, *args, **kwargs) -> dict[str, dist.Delta]:
         """Sample the auxiliary noises and return ``{site: Delta}`` of every latent site
         (constrained value with its log-Jacobian; event dim of the site). The values
         have the sites' shapes (no plate batch dims are added)."""
         if self.prototype_trace is None:
             self._setup_prototype(*args, **kwargs)
-        deltas: Dict[str, torch.Tensor] = {}
-        result: Dict[str, dist.Delta] = {}
+        deltas: dict[str, torch.Tensor] = {}
+        result: dict[str, dist.Delta] = {}
         for site in self._sites:
             n = site.name
             loc = self._param("locs", n)
@@ -271,7 +272,7 @@ class AutoStructured(AutoGuide):
         return value.reshape(value.shape[: value.dim() - site.event_dim] + (-1,)).sum(-1) \
             if site.event_dim else value
 
-    def forward(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Sample every latent site; returns ``{name: constrained value}``."""
         if self.prototype_trace is None:
             self._setup_prototype(*args, **kwargs)
@@ -283,7 +284,7 @@ class AutoStructured(AutoGuide):
                 result[site.name] = pyro.sample(site.name, deltas[site.name])
         return result
 
-    def median(self, *args, **kwargs) -> Dict[str, torch.Tensor]:
+    def median(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """``transform(loc)`` of every latent site (the posterior median when all
         conditionals are Normal or MVN)."""
         if self.prototype_trace is None:

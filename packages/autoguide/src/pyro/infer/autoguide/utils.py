@@ -2,8 +2,9 @@
 :func:`helpful_support_errors` and :func:`mean_field_entropy`."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import torch
 
