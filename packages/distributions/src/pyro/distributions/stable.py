@@ -14,16 +14,16 @@ __all__ = ["Stable", "StableWithLogProb"]
 
 #: the Chambers-Mallows-Stuck formula for alpha != 1 divides by tan(pi alpha / 2)-sized
 #: terms; within this distance of 1 the alpha = 1 formula is used (S0 is continuous there).
-_ALPHA_ONE_TOL = 1e-6
+ALPHA_ONE_TOL = 1e-6
 
 
-def _standard_s0_sample(alpha: torch.Tensor, beta: torch.Tensor, v: torch.Tensor,
-                        w: torch.Tensor) -> torch.Tensor:
+def standard_s0_sample(alpha: torch.Tensor, beta: torch.Tensor, v: torch.Tensor,
+                       w: torch.Tensor) -> torch.Tensor:
     """A standard :math:`S^0_\\alpha(\\beta, 1, 0)` draw from ``v ~ Uniform(-pi/2, pi/2)``
     and ``w ~ Exponential(1)`` by Chambers-Mallows-Stuck (Weron's form), computed in float64
     and differentiable in ``alpha`` and ``beta``."""
     half_pi = math.pi / 2
-    near_one = (alpha - 1).abs() < _ALPHA_ONE_TOL
+    near_one = (alpha - 1).abs() < ALPHA_ONE_TOL
     a = torch.where(near_one, torch.full_like(alpha, 0.5), alpha)
     # alpha != 1: the S1 draw, shifted by -beta tan(pi alpha / 2) into S0
     b_tan = beta * torch.tan(half_pi * a)
@@ -112,12 +112,12 @@ class Stable(TorchDistribution):
         new._validate_args = self._validate_args
         return new
 
-    def _loc_s0(self) -> torch.Tensor:
+    def loc_s0(self) -> torch.Tensor:
         """``loc`` converted to S0 coordinates."""
         if self.coords == "S0":
             return self.loc
         alpha, beta, scale = self.stability, self.skew, self.scale
-        near_one = (alpha - 1).abs() < _ALPHA_ONE_TOL
+        near_one = (alpha - 1).abs() < ALPHA_ONE_TOL
         safe_alpha = torch.where(near_one, torch.zeros_like(alpha), alpha)
         shift_ne1 = beta * scale * torch.tan(math.pi / 2 * safe_alpha)
         shift_1 = beta * (2 / math.pi) * scale * scale.log()
@@ -131,15 +131,15 @@ class Stable(TorchDistribution):
         v = (u.clamp(finfo.eps, 1 - finfo.eps) - 0.5) * math.pi
         w = torch.empty(shape, dtype=torch.float64, device=device).exponential_()
         w = w.clamp(min=finfo.tiny)
-        z = _standard_s0_sample(self.stability.double(), self.skew.double(), v, w).to(dtype)
-        return self._loc_s0() + self.scale * z
+        z = standard_s0_sample(self.stability.double(), self.skew.double(), v, w).to(dtype)
+        return self.loc_s0() + self.scale * z
 
     def log_prob(self, value):
         """Log density by numerical integration (see
         :mod:`pyro.distributions.stable_log_prob`)."""
         if self._validate_args:
             self._validate_sample(value)
-        z = (value - self._loc_s0()) / self.scale
+        z = (value - self.loc_s0()) / self.scale
         return stable_log_prob_s0(z, self.stability, self.skew) - self.scale.log()
 
     @property

@@ -24,7 +24,7 @@ import torch
 
 import pyro
 import pyro.distributions as dist
-from pyro.distributions.stable import _ALPHA_ONE_TOL, _standard_s0_sample
+from pyro.distributions.stable import ALPHA_ONE_TOL, standard_s0_sample
 
 from .reparam import Reparam, ReparamMessage, ReparamResult, deterministic_site
 
@@ -50,7 +50,7 @@ def _cms(name: str, alpha: torch.Tensor, beta: torch.Tensor, shape: torch.Size,
     eps = 1e-7  # keeps cos(v) > 0 for a draw on the (float32-rounded) boundary
     v = v.double().clamp(-half_pi + eps, half_pi - eps)
     w = w.double().clamp(min=torch.finfo(torch.float64).tiny)
-    z = _standard_s0_sample(alpha.double(), beta.double(), v, w)
+    z = standard_s0_sample(alpha.double(), beta.double(), v, w)
     return z.to(alpha.dtype)
 
 
@@ -88,7 +88,7 @@ class LatentStableReparam(Reparam):
         shape = fn.batch_shape
         z = _cms(name, fn.stability.expand(shape), fn.skew.expand(shape), shape, event_dim,
                  self._wrap)
-        value = fn._loc_s0() + fn.scale * z
+        value = fn.loc_s0() + fn.scale * z
         return deterministic_site(value, event_dim)
 
 
@@ -108,7 +108,7 @@ class SymmetricStableReparam(Reparam):
         name = msg["name"]
         fn, event_dim = self._unwrap(msg["fn"])
         _check_stable(name, fn, type(self).__name__)
-        if not torch._C._get_tracing_state() and bool((fn.skew != 0).any()):
+        if not torch.jit.is_tracing() and bool((fn.skew != 0).any()):
             raise ValueError(f"SymmetricStableReparam at site {name!r} needs skew = 0; use "
                              f"StableReparam for skewed stable variables")
         shape = fn.batch_shape
@@ -123,7 +123,7 @@ def _skew_shift(alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
     r"""The S0 shift :math:`\tan(\pi\alpha/2)(\mathrm{sign}(\beta)|\beta|^{1/\alpha} - \beta)`
     of splitting a standard :math:`S^0_\alpha(\beta)` into a symmetric and a totally skewed
     part; its limit at :math:`\alpha = 1` is :math:`\frac{2}{\pi}\beta\log|\beta|`."""
-    near_one = (alpha - 1).abs() < _ALPHA_ONE_TOL
+    near_one = (alpha - 1).abs() < ALPHA_ONE_TOL
     safe_alpha = torch.where(near_one, torch.full_like(alpha, 0.5), alpha)
     abs_beta = beta.abs()
     tiny = torch.finfo(beta.dtype).tiny
@@ -161,7 +161,7 @@ class StableReparam(Reparam):
         # a totally skewed site (|beta| = 1) has no symmetric part: keep a small one
         eps = torch.finfo(beta.dtype).eps
         sym_scale = (1 - beta.abs()).clamp(min=eps) ** (1 / alpha)
-        loc = fn._loc_s0() + fn.scale * (beta.sign() * skew_scale * t + _skew_shift(alpha, beta))
+        loc = fn.loc_s0() + fn.scale * (beta.sign() * skew_scale * t + _skew_shift(alpha, beta))
         scale = fn.scale * sym_scale * (2 * a).sqrt()
         new_fn = self._wrap(dist.Normal(loc, scale), event_dim)
         return {"fn": new_fn, "value": msg["value"], "is_observed": msg["is_observed"]}

@@ -68,7 +68,7 @@ def _minimal_reparam(fn, is_observed: bool) -> Reparam | None:
     if isinstance(fn, dist.Stable) and not isinstance(fn, dist.StableWithLogProb):
         if not is_observed:
             return LatentStableReparam()
-        if not torch._C._get_tracing_state() and bool((fn.skew == 0).all()):
+        if not torch.jit.is_tracing() and bool((fn.skew == 0).all()):
             return SymmetricStableReparam()
         return StableReparam()
     if isinstance(fn, dist.ProjectedNormal):
