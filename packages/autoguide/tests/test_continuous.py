@@ -144,12 +144,12 @@ def test_unpack_latent_order_and_shapes():
     guide = AutoMultivariateNormal(mixed_model, init_loc_fn=init_to_value(values=MIXED_INIT))
     guide()
     latent = torch.arange(6.0)
-    pieces = list(guide._unpack_latent(latent))
+    pieces = list(guide.unpack_latent(latent))
     assert [site["name"] for site, _ in pieces] == ["a", "s", "w"]
     assert [tuple(v.shape) for _, v in pieces] == [(3,), (), (2,)]
     assert torch.equal(pieces[2][1], torch.tensor([4.0, 5.0]))
     # a batch of latent vectors, as under vectorized particles
-    batched = dict((site["name"], v) for site, v in guide._unpack_latent(torch.zeros(7, 6)))
+    batched = dict((site["name"], v) for site, v in guide.unpack_latent(torch.zeros(7, 6)))
     assert batched["a"].shape == (7, 3) and batched["s"].shape == (7,)
 
 

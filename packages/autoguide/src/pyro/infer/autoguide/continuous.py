@@ -195,7 +195,7 @@ class AutoContinuous(AutoGuide):
             else:
                 yield site, piece.reshape(u_shape)
 
-    def _unpack_latent(self, latent: torch.Tensor) -> Iterator[tuple[dict, torch.Tensor]]:
+    def unpack_latent(self, latent: torch.Tensor) -> Iterator[tuple[dict, torch.Tensor]]:
         """Cut a latent vector ``batch_shape + (latent_dim,)`` into its sites: yields
         ``(prototype site, unconstrained value)`` pairs in the model's order."""
         nodes = self.prototype_trace.nodes

@@ -8,7 +8,7 @@ import pyro
 import pyro.distributions as dist
 from pyro.distributions.util import sum_rightmost
 
-from .reparam import Reparam, ReparamMessage, ReparamResult
+from .reparam import Reparam, ReparamMessage, ReparamResult, ensure_guide_prototype
 
 
 class NeuTraReparam(Reparam):
@@ -58,7 +58,8 @@ class NeuTraReparam(Reparam):
         self.x_unconstrained: dict[str, tuple] = {}
 
     def _reparam_config(self, site):
-        if site["name"] in self.guide.prototype_trace:
+        trace = self.guide.prototype_trace
+        if trace is None or site["name"] in trace:  # an unset guide is set up in apply
             return self
         return None
 
@@ -76,9 +77,7 @@ class NeuTraReparam(Reparam):
 
     def apply(self, msg: ReparamMessage) -> ReparamResult:
         name, fn = msg["name"], msg["fn"]
-        if self.guide.prototype_trace is None:
-            args, kwargs = self.args_kwargs or ((), {})
-            self.guide._setup_prototype(*args, **kwargs)
+        ensure_guide_prototype(self.guide, self.args_kwargs)
         if name not in self._latent_sites():
             return {"fn": fn, "value": msg["value"], "is_observed": msg["is_observed"]}
         if msg["is_observed"]:
@@ -93,7 +92,7 @@ class NeuTraReparam(Reparam):
             log_density = transform.log_abs_det_jacobian(z, u)
             log_density = sum_rightmost(log_density, log_density.dim() - (z.dim() - 1))
             self.x_unconstrained = {site["name"]: (site, value)
-                                    for site, value in self.guide._unpack_latent(u)}
+                                    for site, value in self.guide.unpack_latent(u)}
         if name not in self.x_unconstrained:
             raise RuntimeError(f"NeuTraReparam: site {name!r} came twice in one model run, "
                                f"or the model's sites differ from the guide's")
@@ -123,4 +122,4 @@ class NeuTraReparam(Reparam):
         """
         u = self.guide.get_transform()(latent)
         return {site["name"]: biject_to(site["fn"].support)(value)
-                for site, value in self.guide._unpack_latent(u)}
+                for site, value in self.guide.unpack_latent(u)}

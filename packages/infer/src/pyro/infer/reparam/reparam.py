@@ -90,3 +90,15 @@ def deterministic_site(value: torch.Tensor, event_dim: int) -> ReparamResult:
     masked ``Delta`` (no density of its own), marked observed."""
     return {"fn": dist.Delta(value, event_dim=event_dim).mask(False), "value": value,
             "is_observed": True}
+
+
+def ensure_guide_prototype(guide, args_kwargs: tuple[tuple, dict] | None) -> None:
+    """Let an autoguide that has not run yet set itself up (its ``prototype_trace``) by
+    calling it once, hidden from every handler, on the model's ``(args, kwargs)``."""
+    if guide.prototype_trace is None:
+        from pyro import poutine
+
+        args, kwargs = args_kwargs or ((), {})
+        with poutine.block():
+            guide(*args, **kwargs)
+

@@ -6,7 +6,7 @@ import torch
 import pyro.distributions as dist
 from pyro import poutine
 
-from .reparam import Reparam, ReparamMessage, ReparamResult
+from .reparam import Reparam, ReparamMessage, ReparamResult, ensure_guide_prototype
 
 
 class StructuredReparam(Reparam):
@@ -66,9 +66,7 @@ class StructuredReparam(Reparam):
 
     def apply(self, msg: ReparamMessage) -> ReparamResult:
         name, fn = msg["name"], msg["fn"]
-        if self.guide.prototype_trace is None:
-            args, kwargs = self.args_kwargs or ((), {})
-            self.guide._setup_prototype(*args, **kwargs)
+        ensure_guide_prototype(self.guide, self.args_kwargs)
         if name not in self._latent_names():
             return {"fn": fn, "value": msg["value"], "is_observed": msg["is_observed"]}
         if msg["is_observed"]:
