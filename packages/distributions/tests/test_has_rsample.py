@@ -50,3 +50,14 @@ def test_transformed_families_can_be_forced(make):
     assert d.base_dist.has_rsample is True     # the base is untouched
     assert make().has_rsample is True
     assert d.has_rsample_(True).has_rsample is True
+
+
+def test_composite_families_can_be_forced():
+    # has_rsample is computed from the parts (a read-only property before)
+    mix = dist.MaskedMixture(torch.tensor([True, False]), dist.Normal(0.0, 1.0).expand([2]),
+                             dist.Normal(1.0, 1.0).expand([2]))
+    assert mix.has_rsample is True
+    assert mix.has_rsample_(False).has_rsample is False
+    assert mix.component0.has_rsample is True
+    rej = dist.Rejector(dist.Exponential(1.0), lambda x: torch.zeros_like(x), 0.0)
+    assert rej.has_rsample is True and rej.has_rsample_(False).has_rsample is False

@@ -6,16 +6,10 @@ package's tests against scipy and Monte Carlo); the rest of the family is torch'
 from __future__ import annotations
 
 import torch
-from torch.distributions import (
-    Beta,
-    Distribution,
-    GeneralizedPareto,
-    LKJCholesky,
-    TransformedDistribution,
-)
+from torch.distributions import Beta, GeneralizedPareto, LKJCholesky, TransformedDistribution
 from torch.distributions.transforms import Transform
 
-__all__ = ["FIXES", "ForcibleHasRsample"]
+__all__ = ["FIXES"]
 
 
 class _LKJCholeskyFix(LKJCholesky):
@@ -94,24 +88,6 @@ class _TransformedDistributionFix(TransformedDistribution):
         previous step."""
         for t in self.transforms:
             _clear_transform_cache(t)
-
-
-class ForcibleHasRsample:
-    """A settable ``has_rsample`` for the families whose torch ``has_rsample`` is a read-only
-    property (``Gumbel``, ``Pareto``, ``Weibull``, ``TransformedDistribution``: the base
-    distribution's), so that ``has_rsample_`` can force it on one instance (it raised
-    ``AttributeError`` there, in Pyro 1.9 too)."""
-
-    base_dist: Distribution
-
-    @property
-    def has_rsample(self) -> bool:
-        forced = self.__dict__.get("_forced_has_rsample")
-        return self.base_dist.has_rsample if forced is None else forced
-
-    @has_rsample.setter
-    def has_rsample(self, value: bool) -> None:
-        self.__dict__["_forced_has_rsample"] = value
 
 
 FIXES = {

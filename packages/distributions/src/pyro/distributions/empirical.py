@@ -62,8 +62,9 @@ class Empirical(TorchDistribution):
         """The stored ``(samples, log_weights)``."""
         return self._samples, self._log_weights
 
+    # torch declares a class attribute; here it depends on the batch shape
     @property
-    def has_enumerate_support(self) -> bool:
+    def has_enumerate_support(self) -> bool:  # type: ignore[override]
         return len(self.batch_shape) == 0
 
     def _normalized_log_weights(self) -> torch.Tensor:

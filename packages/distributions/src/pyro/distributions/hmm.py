@@ -46,6 +46,7 @@ from pyro.ops.gaussian import (
 )
 from pyro.ops.tensor_utils import precision_to_scale_tril, safe_cholesky, triangular_solve
 
+from .forcible_has_rsample import ForcibleHasRsample
 from .torch import Categorical, Gamma, MultivariateNormal
 from .torch_distribution import Independent, TorchDistribution
 from .util import broadcast_shape
@@ -390,47 +391,75 @@ def _linear_gaussian_shape(
     return h, o, shape[:-1], shape[-1:]
 
 
-def _set_linear_params(self, initial_dist, transition_matrix, transition_dist,
-                       observation_matrix, observation_dist, gaussian_noise: bool = True):
-    """Validate the five parameters of a linear state space model (agreeing dims, and
-    Gaussian noise when ``gaussian_noise``) and store them on ``self`` with ``hidden_dim``,
-    ``obs_dim`` and the number of time steps; return ``(batch_shape, time_shape)``."""
-    cls = type(self).__name__
-    if gaussian_noise:
-        for name, d in [
-            ("initial_dist", initial_dist),
-            ("transition_dist", transition_dist),
-            ("observation_dist", observation_dist),
-        ]:
-            _mvn_event_size(d, name, cls)
-    h, o, batch_shape, time_shape = _linear_gaussian_shape(
-        initial_dist, transition_matrix, transition_dist, observation_matrix, observation_dist,
-        cls,
-    )
-    self.hidden_dim, self.obs_dim = h, o
-    self.initial_dist = initial_dist
-    self.transition_matrix = transition_matrix
-    self.transition_dist = transition_dist
-    self.observation_matrix = observation_matrix
-    self.observation_dist = observation_dist
-    self._time_size = time_shape[0]
-    return batch_shape, time_shape
+class _LinearStateSpaceModel(HiddenMarkovModel):
+    """The part shared by the linear state space models (:class:`GaussianHMM`,
+    :class:`GammaGaussianHMM`, :class:`LinearHMM`): validating and storing the five
+    parameters of ``z_t = z_{t-1} @ transition_matrix[t] + transition noise``, ``x_t = z_t @
+    observation_matrix[t] + observation noise``, and expanding them. Subclasses build their
+    factors in :meth:`_make_factors`."""
+
+    #: whether the three noises must be Gaussian (MultivariateNormal or Normal.to_event(1))
+    _gaussian_noise = True
+    hidden_dim: int
+    obs_dim: int
+    initial_dist: TorchDistribution
+    transition_matrix: torch.Tensor
+    transition_dist: TorchDistribution
+    observation_matrix: torch.Tensor
+    observation_dist: TorchDistribution
+    _time_size: int
+
+    def __init__(
+        self,
+        initial_dist,
+        transition_matrix,
+        transition_dist,
+        observation_matrix,
+        observation_dist,
+        validate_args=None,
+        duration=None,
+    ):
+        cls = type(self).__name__
+        if self._gaussian_noise:
+            for name, d in [
+                ("initial_dist", initial_dist),
+                ("transition_dist", transition_dist),
+                ("observation_dist", observation_dist),
+            ]:
+                _mvn_event_size(d, name, cls)
+        h, o, batch_shape, time_shape = _linear_gaussian_shape(
+            initial_dist, transition_matrix, transition_dist, observation_matrix,
+            observation_dist, cls,
+        )
+        self.hidden_dim, self.obs_dim = h, o
+        self.initial_dist = initial_dist
+        self.transition_matrix = transition_matrix
+        self.transition_dist = transition_dist
+        self.observation_matrix = observation_matrix
+        self.observation_dist = observation_dist
+        self._time_size = time_shape[0]
+        batch_shape = self._make_factors(batch_shape)
+        super().__init__(duration, batch_shape, time_shape + (o,), validate_args=validate_args)
+
+    def _make_factors(self, batch_shape: torch.Size) -> torch.Size:
+        """Build the model's factors from the stored parameters; return the batch shape
+        (``batch_shape``, the parameters' broadcast batch shape, or a broadcast of it)."""
+        return batch_shape
+
+    def _expand_linear_params(self, batch_shape: torch.Size) -> tuple:
+        """The five parameters expanded to ``batch_shape``."""
+        time = torch.Size([self._time_size])
+        h, o = self.hidden_dim, self.obs_dim
+        return (
+            self.initial_dist.expand(batch_shape),
+            self.transition_matrix.expand(batch_shape + time + (h, h)),
+            self.transition_dist.expand(batch_shape + time),
+            self.observation_matrix.expand(batch_shape + time + (h, o)),
+            self.observation_dist.expand(batch_shape + time),
+        )
 
 
-def _expand_linear_params(self, batch_shape: torch.Size):
-    """The five parameters of a linear state space model expanded to ``batch_shape``."""
-    time = torch.Size([self._time_size])
-    h, o = self.hidden_dim, self.obs_dim
-    return (
-        self.initial_dist.expand(batch_shape),
-        self.transition_matrix.expand(batch_shape + time + (h, h)),
-        self.transition_dist.expand(batch_shape + time),
-        self.observation_matrix.expand(batch_shape + time + (h, o)),
-        self.observation_dist.expand(batch_shape + time),
-    )
-
-
-class GaussianHMM(HiddenMarkovModel):
+class GaussianHMM(_LinearStateSpaceModel):
     r"""Linear-Gaussian state space model (a Kalman filter's model) with the latent state
     integrated out exactly:
 
@@ -466,33 +495,23 @@ class GaussianHMM(HiddenMarkovModel):
     arg_constraints = {}
     support = constraints.independent(constraints.real, 2)
 
-    def __init__(
-        self,
-        initial_dist,
-        transition_matrix,
-        transition_dist,
-        observation_matrix,
-        observation_dist,
-        validate_args=None,
-        duration=None,
-    ):
-        batch_shape, time_shape = _set_linear_params(
-            self, initial_dist, transition_matrix, transition_dist, observation_matrix,
-            observation_dist)
-        o = self.obs_dim
-        self._init = mvn_to_gaussian(initial_dist).expand(batch_shape)
-        self._trans = matrix_and_mvn_to_gaussian(transition_matrix, transition_dist)
-        if isinstance(observation_dist, torch.distributions.Independent):
-            base = observation_dist.base_dist
-            self._obs = AffineNormal(observation_matrix, base.loc, base.scale)
+    def _make_factors(self, batch_shape: torch.Size) -> torch.Size:
+        self._init = mvn_to_gaussian(self.initial_dist).expand(batch_shape)
+        self._trans = matrix_and_mvn_to_gaussian(self.transition_matrix, self.transition_dist)
+        obs_dist = self.observation_dist
+        self._obs: Gaussian | AffineNormal
+        if isinstance(obs_dist, torch.distributions.Independent):
+            base = obs_dist.base_dist
+            self._obs = AffineNormal(self.observation_matrix, base.loc, base.scale)
         else:
-            self._obs = matrix_and_mvn_to_gaussian(observation_matrix, observation_dist)
-        super().__init__(duration, batch_shape, time_shape + (o,), validate_args=validate_args)
+            self._obs = matrix_and_mvn_to_gaussian(self.observation_matrix, obs_dist)
+        return batch_shape
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = torch.Size(batch_shape)
         new = GaussianHMM(
-            *_expand_linear_params(self, batch_shape), validate_args=False, duration=self.duration
+            *self._expand_linear_params(batch_shape), validate_args=False,
+            duration=self.duration,
         )
         # Keep factors that conjugate_update / prefix_condition may have changed.
         time = torch.Size([self._time_size])
@@ -631,7 +650,7 @@ def _likelihood_gaussian(other, obs_dim: int) -> Gaussian:
     return g
 
 
-class GammaGaussianHMM(HiddenMarkovModel):
+class GammaGaussianHMM(_LinearStateSpaceModel):
     r"""Linear-Gaussian state space model whose noises share a Gamma-distributed precision
     scale ``s``, so that the joint of initial state, hidden states and observations is
     multivariate Student-t:
@@ -680,25 +699,28 @@ class GammaGaussianHMM(HiddenMarkovModel):
         validate_args=None,
         duration=None,
     ):
-        cls = type(self).__name__
         if not isinstance(scale_dist, torch.distributions.Gamma):
-            raise ValueError(f"{cls}: scale_dist must be a Gamma, got {type(scale_dist).__name__}")
-        batch_shape, time_shape = _set_linear_params(
-            self, initial_dist, transition_matrix, transition_dist, observation_matrix,
-            observation_dist)
-        batch_shape = broadcast_shape(batch_shape, scale_dist.batch_shape)
-        o = self.obs_dim
+            raise ValueError(f"{type(self).__name__}: scale_dist must be a Gamma, got "
+                             f"{type(scale_dist).__name__}")
         self.scale_dist = scale_dist
-        self._init = gamma_and_mvn_to_gamma_gaussian(scale_dist, initial_dist).expand(batch_shape)
-        self._trans = matrix_and_mvn_to_gamma_gaussian(transition_matrix, transition_dist)
-        self._obs = matrix_and_mvn_to_gamma_gaussian(observation_matrix, observation_dist)
-        super().__init__(duration, batch_shape, time_shape + (o,), validate_args=validate_args)
+        super().__init__(initial_dist, transition_matrix, transition_dist, observation_matrix,
+                         observation_dist, validate_args=validate_args, duration=duration)
+
+    def _make_factors(self, batch_shape: torch.Size) -> torch.Size:
+        batch_shape = broadcast_shape(batch_shape, self.scale_dist.batch_shape)
+        self._init = gamma_and_mvn_to_gamma_gaussian(
+            self.scale_dist, self.initial_dist).expand(batch_shape)
+        self._trans = matrix_and_mvn_to_gamma_gaussian(
+            self.transition_matrix, self.transition_dist)
+        self._obs = matrix_and_mvn_to_gamma_gaussian(
+            self.observation_matrix, self.observation_dist)
+        return batch_shape
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = torch.Size(batch_shape)
         return GammaGaussianHMM(
             self.scale_dist.expand(batch_shape),
-            *_expand_linear_params(self, batch_shape),
+            *self._expand_linear_params(batch_shape),
             validate_args=False,
             duration=self.duration,
         )
@@ -783,7 +805,7 @@ def _affine_prefix_scan(A: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return b
 
 
-class LinearHMM(HiddenMarkovModel):
+class LinearHMM(_LinearStateSpaceModel):
     r"""Hidden Markov model with linear dynamics and observations and arbitrary noise (e.g.
     MultivariateNormal, or Independent Normal, StudentT, Stable), whose observations may be
     transformed (e.g. ``LogNormal`` noise):
@@ -818,25 +840,15 @@ class LinearHMM(HiddenMarkovModel):
     arg_constraints = {}
     has_rsample = True
 
-    def __init__(
-        self,
-        initial_dist,
-        transition_matrix,
-        transition_dist,
-        observation_matrix,
-        observation_dist,
-        validate_args=None,
-        duration=None,
-    ):
-        batch_shape, time_shape = _set_linear_params(
-            self, initial_dist, transition_matrix, transition_dist, observation_matrix,
-            observation_dist, gaussian_noise=False)
-        o = self.obs_dim
+    _gaussian_noise = False
+
+    def _make_factors(self, batch_shape: torch.Size) -> torch.Size:
         # As in Pyro: observation_dist is the base noise (event (obs_dim,)), and transforms
         # the transforms applied to z @ observation_matrix + noise.
-        self._full_observation_dist = observation_dist
-        self.observation_dist, self.transforms = _split_observation(observation_dist, o)
-        super().__init__(duration, batch_shape, time_shape + (o,), validate_args=validate_args)
+        self._full_observation_dist = self.observation_dist
+        self.observation_dist, self.transforms = _split_observation(
+            self.observation_dist, self.obs_dim)
+        return batch_shape
 
     @constraints.dependent_property(is_discrete=False, event_dim=2)
     def support(self):
@@ -844,7 +856,7 @@ class LinearHMM(HiddenMarkovModel):
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = torch.Size(batch_shape)
-        args = list(_expand_linear_params(self, batch_shape))
+        args = list(self._expand_linear_params(batch_shape))
         time = torch.Size([self._time_size])
         args[-1] = self._full_observation_dist.expand(batch_shape + time)
         return LinearHMM(*args, validate_args=False, duration=self.duration)
@@ -902,7 +914,7 @@ class LinearHMM(HiddenMarkovModel):
         return y
 
 
-class IndependentHMM(TorchDistribution):
+class IndependentHMM(ForcibleHasRsample, TorchDistribution):
     """A batch of independent univariate HMMs seen as one multivariate HMM: maps
     ``base_dist.batch_shape == batch_shape + (obs_dim,)``, ``base_dist.event_shape ==
     (num_steps, 1)`` to ``batch_shape``, ``event_shape == (num_steps, obs_dim)``.
@@ -912,6 +924,7 @@ class IndependentHMM(TorchDistribution):
     """
 
     arg_constraints = {}
+    base_dist: HiddenMarkovModel
 
     def __init__(self, base_dist):
         if (
@@ -932,10 +945,6 @@ class IndependentHMM(TorchDistribution):
     @constraints.dependent_property(is_discrete=False, event_dim=2)
     def support(self):
         return constraints.independent(constraints.real, 2)
-
-    @property
-    def has_rsample(self) -> bool:
-        return self.base_dist.has_rsample
 
     @property
     def duration(self) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch.distributions import constraints
 
+from .forcible_has_rsample import ForcibleHasRsample
 from .torch_distribution import TorchDistribution
 from .util import broadcast_shape
 
@@ -25,12 +26,13 @@ class MaskedConstraint(constraints.Constraint):
         self.constraint1 = constraint1
         super().__init__()
 
+    # torch's Constraint declares class attributes; here they follow the two constraints
     @property
-    def is_discrete(self) -> bool:
+    def is_discrete(self) -> bool:  # type: ignore[override]
         return self.constraint0.is_discrete or self.constraint1.is_discrete
 
     @property
-    def event_dim(self) -> int:
+    def event_dim(self) -> int:  # type: ignore[override]
         return max(self.constraint0.event_dim, self.constraint1.event_dim)
 
     def check(self, value):
@@ -39,7 +41,7 @@ class MaskedConstraint(constraints.Constraint):
         return torch.where(self.mask, ok1, ok0)
 
 
-class MaskedMixture(TorchDistribution):
+class MaskedMixture(ForcibleHasRsample, TorchDistribution):
     """``component1`` where ``mask`` is True, ``component0`` where it is False.
 
     Unlike a mixture with latent assignments, the assignment is observed: no
@@ -78,8 +80,7 @@ class MaskedMixture(TorchDistribution):
         return MaskedConstraint(self.mixture_mask, self.component0.support,
                                 self.component1.support)
 
-    @property
-    def has_rsample(self) -> bool:
+    def _unforced_has_rsample(self) -> bool:
         return self.component0.has_rsample and self.component1.has_rsample
 
     def expand(self, batch_shape, _instance=None):

@@ -137,22 +137,32 @@ def _bethe_log_permanent(logits: torch.Tensor, iters: int) -> torch.Tensor:
     return -free_energy
 
 
-def _init_matching(dist: TorchDistribution, cls: str, sources_per_destin: int,
-                   logits: torch.Tensor, bp_iters: int | None, validate_args) -> None:
-    """Check that ``logits`` is ``(sources_per_destin * N, N)``, store it and ``bp_iters``,
-    and set the shapes shared by the matching distributions (batch ``()``, event
-    ``(num_sources,)``)."""
-    if logits.dim() != 2 or logits.size(0) != sources_per_destin * logits.size(1):
-        rows = "N" if sources_per_destin == 1 else f"{sources_per_destin}N"
-        raise ValueError(f"{cls}: logits must have shape ({rows}, N), got "
-                         f"{tuple(logits.shape)}")
-    dist.logits = logits
-    dist.bp_iters = bp_iters
-    TorchDistribution.__init__(dist, torch.Size(), torch.Size((logits.size(0),)),
-                               validate_args=validate_args)
+class _MatchingDistribution(TorchDistribution):
+    """The constructor shared by the matching distributions: edge ``logits`` of shape
+    ``(sources_per_destin * N, N)`` and the optional ``bp_iters``; batch shape ``()``, event
+    shape ``(num_sources,)``."""
+
+    arg_constraints = {"logits": constraints.real}
+    has_enumerate_support = True
+    #: how many sources each destination takes
+    _sources_per_destin = 1
+    logits: torch.Tensor
+    bp_iters: int | None
+
+    def __init__(self, logits: torch.Tensor, *, bp_iters: int | None = None,
+                 validate_args: bool | None = None) -> None:
+        per = self._sources_per_destin
+        if logits.dim() != 2 or logits.size(0) != per * logits.size(1):
+            rows = "N" if per == 1 else f"{per}N"
+            raise ValueError(f"{type(self).__name__}: logits must have shape ({rows}, N), got "
+                             f"{tuple(logits.shape)}")
+        self.logits = logits
+        self.bp_iters = bp_iters
+        super().__init__(torch.Size(), torch.Size((logits.size(0),)),
+                         validate_args=validate_args)
 
 
-class OneOneMatching(TorchDistribution):
+class OneOneMatching(_MatchingDistribution):
     r"""Random perfect matching of ``N`` sources to ``N`` destinations, each source
     matched to exactly one destination and vice versa.
 
@@ -184,12 +194,6 @@ class OneOneMatching(TorchDistribution):
     [4] M. Chertkov, A.B. Yedidia (2013), *Approximating the permanent with fractional
     belief propagation*, JMLR 14.
     """
-
-    arg_constraints = {"logits": constraints.real}
-    has_enumerate_support = True
-
-    def __init__(self, logits, *, bp_iters: int | None = None, validate_args=None) -> None:
-        _init_matching(self, "OneOneMatching", 1, logits, bp_iters, validate_args)
 
     @constraints.dependent_property
     def support(self):
@@ -233,6 +237,7 @@ class OneOneMatching(TorchDistribution):
                 mask = mask | (1 << choice)
             return torch.stack(result, -1)
 
-    def mode(self) -> torch.Tensor:
+    # a method in Pyro (a property in torch)
+    def mode(self) -> torch.Tensor:  # type: ignore[override]
         """The most probable matching (maximum weight, Hungarian algorithm)."""
         return maximum_weight_matching(self.logits)

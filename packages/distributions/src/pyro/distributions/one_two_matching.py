@@ -10,10 +10,9 @@ from .one_one_matching import (
     OneOneMatching,
     _bethe_log_permanent,
     _hungarian,
-    _init_matching,
+    _MatchingDistribution,
     _suffix_log_partition,
 )
-from .torch_distribution import TorchDistribution
 
 __all__ = [
     "OneTwoMatching",
@@ -83,7 +82,7 @@ def maximum_weight_matching(logits: torch.Tensor) -> torch.Tensor:
     return slots % n
 
 
-class OneTwoMatching(TorchDistribution):
+class OneTwoMatching(_MatchingDistribution):
     r"""Random matching of ``2N`` sources to ``N`` destinations, each source matched to
     exactly one destination and each destination to exactly two sources.
 
@@ -108,11 +107,7 @@ class OneTwoMatching(TorchDistribution):
     [4] M. Chertkov, A.B. Yedidia (2013), JMLR 14.
     """
 
-    arg_constraints = {"logits": constraints.real}
-    has_enumerate_support = True
-
-    def __init__(self, logits, *, bp_iters: int | None = None, validate_args=None) -> None:
-        _init_matching(self, "OneTwoMatching", 2, logits, bp_iters, validate_args)
+    _sources_per_destin = 2
 
     @constraints.dependent_property
     def support(self):
@@ -144,7 +139,8 @@ class OneTwoMatching(TorchDistribution):
             slots = OneOneMatching(_duplicated(self.logits)).sample(sample_shape)
             return slots % self.logits.size(1)
 
-    def mode(self) -> torch.Tensor:
+    # a method in Pyro (a property in torch)
+    def mode(self) -> torch.Tensor:  # type: ignore[override]
         """The most probable matching (maximum weight)."""
         return maximum_weight_matching(self.logits)
 

@@ -38,7 +38,9 @@ def _log_radial_integral(t: torch.Tensor, dim: int) -> torch.Tensor:
     m = [torch.where(neg, m0_scaled, m0_plain), gauss]
     for k in range(2, dim):
         m.append((k - 1) * m[k - 2] + (-t) ** (k - 1) * gauss)
-    total = sum(math.comb(dim - 1, k) * t ** (dim - 1 - k) * m[k] for k in range(dim))
+    total = t ** (dim - 1) * m[0]
+    for k in range(1, dim):
+        total = total + math.comb(dim - 1, k) * t ** (dim - 1 - k) * m[k]
     return total.log()
 
 

@@ -5,13 +5,14 @@ from typing import Callable, Sequence
 
 import torch
 
+from .forcible_has_rsample import ForcibleHasRsample
 from .score_parts import ScoreParts
 from .torch_distribution import TorchDistribution
 
 __all__ = ["Rejector"]
 
 
-class Rejector(TorchDistribution):
+class Rejector(ForcibleHasRsample, TorchDistribution):
     r"""Rejection-sampled distribution given an acceptance rate function.
 
     Draws :math:`x \sim q` (``propose``) and keeps it with probability
@@ -53,8 +54,7 @@ class Rejector(TorchDistribution):
         super().__init__(torch.Size(batch_shape), torch.Size(event_shape))
         self._propose_log_prob = propose.log_prob
 
-    @property
-    def has_rsample(self) -> bool:
+    def _unforced_has_rsample(self) -> bool:
         return bool(getattr(self.propose, "has_rsample", False))
 
     @property

@@ -152,7 +152,7 @@ def sample_tree_mcmc(edge_logits: torch.Tensor, edges: torch.Tensor,
 
 
 def _component(edges, start: int, num_vertices: int) -> set:
-    neighbours = {x: [] for x in range(num_vertices)}
+    neighbours: dict[int, list[int]] = {x: [] for x in range(num_vertices)}
     for a, b in edges:
         neighbours[a].append(b)
         neighbours[b].append(a)

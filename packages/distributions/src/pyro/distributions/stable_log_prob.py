@@ -49,7 +49,6 @@ def create_integrator(num_points: int) -> Callable:
         theta = low + half * (t + 1)
         return torch.logsumexp(log_fn(theta) + w.log(), dim=0) + half.log()
 
-    integrate.num_points = num_points
     return integrate
 
 

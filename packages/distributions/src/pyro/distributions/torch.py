@@ -29,9 +29,10 @@ from pyro.primitive_distributions.torch_distribution import (
     TorchDistributionMixin,
 )
 
-from ._torch_fixes import FIXES, ForcibleHasRsample
+from ._torch_fixes import FIXES
 from .conjugate_updates import CONJUGATE_UPDATES
 from .fast_beta import FastBeta
+from .forcible_has_rsample import ForcibleHasRsample
 
 #: Direct implementations that replace torch's for speed (same distribution, tested
 #: against scipy like the rest).

@@ -58,7 +58,7 @@ def sum_leftmost(value: torch.Tensor, dim: int) -> torch.Tensor:
     return value.reshape((-1,) + value.shape[dim:]).sum(0)
 
 
-def eye_like(value: torch.Tensor, m: int, n: int = None) -> torch.Tensor:
+def eye_like(value: torch.Tensor, m: int, n: int | None = None) -> torch.Tensor:
     """An ``m x n`` identity matrix with the dtype and device of ``value``."""
     return torch.eye(m, m if n is None else n, dtype=value.dtype, device=value.device)
 

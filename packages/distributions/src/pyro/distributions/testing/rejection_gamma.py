@@ -60,8 +60,7 @@ class RejectionStandardGamma(Rejector):
                          batch_shape=concentration.shape, event_shape=())
         self._propose_log_prob = self._proposal_log_prob
 
-    @property
-    def has_rsample(self) -> bool:
+    def _unforced_has_rsample(self) -> bool:
         return True
 
     def __call__(self, sample_shape=torch.Size()):

@@ -3,7 +3,7 @@ pyro-nn depends on pyro-distributions) and a network bound to a fixed context.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, cast
 
 import torch
 from torch import nn
@@ -37,27 +37,46 @@ def default_hidden(hidden_dims, width: int, layers: int) -> list[int]:
     return list(hidden_dims)
 
 
-def get_params(params: Callable | tuple) -> Any:
+def get_params(params: Callable[[], Any] | torch.Tensor | tuple | None) -> Any:
     """The parameters of a conditioned transform: ``params()`` when callable (a network
     evaluated on a context, or a module's own parameters) else ``params`` itself."""
     return params() if callable(params) else params
 
 
+class ContextNetwork(Protocol):
+    """A network of an input and a context, e.g. ``pyro.nn.ConditionalDenseNN``."""
+
+    def __call__(self, x: torch.Tensor, context: torch.Tensor) -> Any: ...
+
+
+class ContextAutoregressiveNetwork(ContextNetwork, Protocol):
+    """An autoregressive network of an input and a context, e.g.
+    ``pyro.nn.ConditionalAutoRegressiveNN``: its outputs for input ``i`` depend on the
+    inputs before ``i`` in ``permutation`` order."""
+
+    permutation: torch.Tensor
+
+    def get_permutation(self) -> torch.Tensor: ...
+
+
 class ContextBoundNN(nn.Module):
     """``x -> net(x, context)`` for a fixed ``context``, sharing ``net``'s parameters (so a
-    conditional autoregressive network can drive an unconditional autoregressive flow)."""
+    conditional network can drive an unconditional flow)."""
 
-    def __init__(self, net: nn.Module, context: torch.Tensor) -> None:
+    net: ContextNetwork
+
+    def __init__(self, net: ContextNetwork, context: torch.Tensor) -> None:
         super().__init__()
         self.net = net
         self.context = context
 
     @property
     def permutation(self) -> torch.Tensor:
-        return self.net.permutation
+        """The input order of the wrapped network (an autoregressive one)."""
+        return cast(ContextAutoregressiveNetwork, self.net).permutation
 
     def get_permutation(self) -> torch.Tensor:
-        return self.net.get_permutation()
+        return cast(ContextAutoregressiveNetwork, self.net).get_permutation()
 
     def forward(self, x: torch.Tensor):
         return self.net(x, self.context)
@@ -96,21 +115,29 @@ class ContextVectorFlow(ConditionalTransformModule):
         return self.conditioned(ContextCall(self.nn, context))
 
 
-class ContextAutoregressiveFlow(ConditionalTransformModule):
-    """A conditional autoregressive flow on real vectors: ``condition(context)`` is
-    ``conditioned(ContextBoundNN(autoregressive_nn, context), **kwargs)``, the subclass's
-    unconditional flow with the network's context fixed."""
+class ContextBoundFlow(ConditionalTransformModule):
+    """A conditional flow whose network also reads the context: ``condition(context)`` is
+    ``conditioned(*leading_args, ContextBoundNN(nn, context), **kwargs)``, the subclass's
+    unconditional flow with the network's context fixed (``leading_args``: what the
+    unconditional flow takes before its network, e.g. ``split_dim``)."""
 
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
     bijective = True
-    conditioned: type
+    conditioned: Callable[..., Any]
 
-    def __init__(self, autoregressive_nn: Callable, **kwargs) -> None:
+    def __init__(self, nn: ContextNetwork, *leading_args: int, **kwargs) -> None:
         super().__init__()
-        self.nn = autoregressive_nn
+        self.nn = nn
+        self._leading_args = leading_args
         self.kwargs = kwargs
 
     def condition(self, context: torch.Tensor):
         """The transform for ``context`` (shape ``batch' + (context_dim,)``)."""
-        return self.conditioned(ContextBoundNN(self.nn, context), **self.kwargs)
+        return self.conditioned(*self._leading_args, ContextBoundNN(self.nn, context),
+                                **self.kwargs)
+
+
+class ContextAutoregressiveFlow(ContextBoundFlow):
+    """A :class:`ContextBoundFlow` on real vectors driven by an autoregressive network."""
+
+    domain = constraints.real_vector
+    codomain = constraints.real_vector

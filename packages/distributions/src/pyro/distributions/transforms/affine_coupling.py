@@ -6,12 +6,10 @@ import numbers
 from collections.abc import Callable, Sequence
 
 import torch
-from torch.distributions.transforms import Transform
 
 from .. import constraints
-from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
-from ._nn import ContextBoundNN, pyro_nn
+from ._nn import ContextBoundFlow, ContextNetwork, pyro_nn
 from .utils import clamp_preserve_gradients
 
 __all__ = [
@@ -118,7 +116,7 @@ class AffineCoupling(TransformModule):
         return log_scale.reshape(log_scale.shape[: log_scale.dim() + self.dim] + (-1,)).sum(-1)
 
 
-class ConditionalAffineCoupling(ConditionalTransformModule):
+class ConditionalAffineCoupling(ContextBoundFlow):
     """An affine coupling layer whose hypernetwork also reads a context:
     ``condition(context)`` returns the :class:`AffineCoupling` with hypernetwork
     ``x1 -> hypernet(x1, context)`` (e.g. a ``pyro.nn.ConditionalDenseNN``).
@@ -131,16 +129,11 @@ class ConditionalAffineCoupling(ConditionalTransformModule):
     [1] Dinh, Sohl-Dickstein, Bengio (2017), *Density estimation using Real NVP*, ICLR.
     """
 
-    bijective = True
+    conditioned = AffineCoupling
 
-    def __init__(self, split_dim: int, hypernet: Callable, **kwargs) -> None:
-        super().__init__()
+    def __init__(self, split_dim: int, hypernet: ContextNetwork, **kwargs) -> None:
+        super().__init__(hypernet, int(split_dim), **kwargs)
         self.split_dim = int(split_dim)
-        self.nn = hypernet
-        self.kwargs = kwargs
-
-    def condition(self, context: torch.Tensor) -> Transform:
-        return AffineCoupling(self.split_dim, ContextBoundNN(self.nn, context), **self.kwargs)
 
 
 def _event_layout(input_dim, dim: int, helper: str):

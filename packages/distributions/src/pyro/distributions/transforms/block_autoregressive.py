@@ -45,6 +45,9 @@ class MaskedBlockLinear(nn.Module):
     blocks of the weight, shape ``(dim, out_features / dim, in_features / dim)``.
     """
 
+    mask_d: torch.Tensor  # buffers
+    mask_o: torch.Tensor
+
     def __init__(self, in_features: int, out_features: int, dim: int, bias: bool = True):
         super().__init__()
         if in_features % dim or out_features % dim:

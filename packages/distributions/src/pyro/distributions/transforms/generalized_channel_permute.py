@@ -163,6 +163,7 @@ class ConditionalGeneralizedChannelPermute(ConditionalTransformModule):
     domain = constraints.independent(constraints.real, 3)
     codomain = constraints.independent(constraints.real, 3)
     bijective = True
+    permutation: torch.Tensor  # a buffer
 
     def __init__(
         self, nn: Callable, channels: int = 3, permutation: torch.Tensor | None = None

@@ -85,6 +85,8 @@ class Householder(ConditionedHouseholder, TransformModule):
     Flow*, arXiv:1611.09630.
     """
 
+    u_unnormed: nn.Parameter
+
     def __init__(self, input_dim: int, count_transforms: int = 1) -> None:
         super().__init__()
         if count_transforms < 1:

@@ -20,8 +20,9 @@ class PositivePowerTransform(PowerTransform):
     :math:`\log p + (p - 1) \log |x|`.
     """
 
-    domain = constraints.real
-    codomain = constraints.real
+    # torch's PowerTransform maps the positive reals; this one the whole line
+    domain = constraints.real  # type: ignore[assignment]
+    codomain = constraints.real  # type: ignore[assignment]
 
     def __init__(self, exponent, *, cache_size: int = 0, validate_args=None) -> None:
         if not isinstance(exponent, torch.Tensor):

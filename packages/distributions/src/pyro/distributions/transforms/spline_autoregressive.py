@@ -3,14 +3,18 @@ spline whose parameters an autoregressive network computes from the earlier dime
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
-from torch.distributions.transforms import Transform
 
 from .. import constraints
-from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
-from ._nn import ContextBoundNN, default_hidden, pyro_nn
+from ._nn import (
+    ContextAutoregressiveFlow,
+    ContextAutoregressiveNetwork,
+    default_hidden,
+    pyro_nn,
+)
 from .spline import ConditionedSpline, check_order, spline_param_dims
 
 __all__ = [
@@ -22,6 +26,11 @@ __all__ = [
 
 
 class _SplineAutoregressiveMixin:
+    arn: Callable[[torch.Tensor], Any]
+    count_bins: int
+    bound: float
+    order: str
+
     def _spline(self, x: torch.Tensor) -> ConditionedSpline:
         """The elementwise splines whose parameters the network computes from ``x``."""
         out = self.arn(x)
@@ -111,7 +120,7 @@ class SplineAutoregressive(_SplineAutoregressiveMixin, TransformModule):
         return self._spline(x).spline_op(x)[1].sum(-1)
 
 
-class ConditionalSplineAutoregressive(ConditionalTransformModule):
+class ConditionalSplineAutoregressive(ContextAutoregressiveFlow):
     """An autoregressive spline flow whose network also reads a context:
     ``condition(context)`` returns the :class:`SplineAutoregressive` with network
     ``x -> autoregressive_nn(x, context)`` (sharing its parameters).
@@ -121,19 +130,12 @@ class ConditionalSplineAutoregressive(ConditionalTransformModule):
     :param kwargs: ``count_bins``, ``bound``, ``order`` (see :class:`SplineAutoregressive`).
     """
 
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
-    bijective = True
+    conditioned = SplineAutoregressive
 
-    def __init__(self, input_dim: int, autoregressive_nn: Callable, **kwargs) -> None:
-        super().__init__()
+    def __init__(self, input_dim: int, autoregressive_nn: ContextAutoregressiveNetwork,
+                 **kwargs) -> None:
+        super().__init__(autoregressive_nn, int(input_dim), **kwargs)
         self.input_dim = int(input_dim)
-        self.nn = autoregressive_nn
-        self.kwargs = kwargs
-
-    def condition(self, context: torch.Tensor) -> Transform:
-        return SplineAutoregressive(self.input_dim, ContextBoundNN(self.nn, context),
-                                    **self.kwargs)
 
 
 def spline_autoregressive(
