@@ -1,14 +1,15 @@
 """``AdagradRMSProp``: the adaptive step-size sequence of ADVI."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-from torch.optim import Optimizer
+from torch.optim.optimizer import ParamsT
+
+from .per_parameter import PerParameterOptimizer
 
 
-class AdagradRMSProp(Optimizer):
+class AdagradRMSProp(PerParameterOptimizer):
     r"""A mash-up of Adagrad and RMSProp: the step-size sequence of ADVI (equations 10
     and 11 of [1]). At step :math:`k = 1, 2, \dots` with gradient :math:`g_k`:
 
@@ -39,13 +40,9 @@ class AdagradRMSProp(Optimizer):
         outside (0, 1].
     """
 
-    #: every parameter is updated from its own gradient and state only, and no group
-    #: setting changes while stepping, so PyroOptim's grouped mode may share one instance
-    pyro_groupable = True
-
     def __init__(
         self,
-        params: Iterable[torch.Tensor | dict],
+        params: ParamsT,
         eta: float = 1.0,
         delta: float = 1.0e-16,
         t: float = 0.1,
@@ -66,33 +63,20 @@ class AdagradRMSProp(Optimizer):
                 if "sum" in state:
                     state["sum"].share_memory_()
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform one optimization step.
-
-        :param closure: an optional closure that re-evaluates the model and returns the loss.
-        :returns: the closure's loss, or ``None``.
-        """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            eta, delta, t = group["eta"], group["delta"], group["t"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                if grad.is_sparse:
-                    raise RuntimeError(f"AdagradRMSProp does not support sparse gradients "
-                                       f"(parameter of shape {tuple(p.shape)})")
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["sum"] = grad * grad
-                else:
-                    state["sum"].mul_(1.0 - t).addcmul_(grad, grad, value=t)
-                state["step"] += 1
-                step_size = eta * state["step"] ** (-0.5 + delta)
-                p.addcdiv_(grad, state["sum"].sqrt().add_(1.0), value=-step_size)
-        return loss
+    def _step_param(self, group: dict[str, Any], p: torch.Tensor) -> None:
+        grad = p.grad
+        if grad is None:
+            return
+        if grad.is_sparse:
+            raise RuntimeError(f"AdagradRMSProp does not support sparse gradients "
+                               f"(parameter of shape {tuple(p.shape)})")
+        eta, delta, t = group["eta"], group["delta"], group["t"]
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state["sum"] = grad * grad
+        else:
+            state["sum"].mul_(1.0 - t).addcmul_(grad, grad, value=t)
+        state["step"] += 1
+        step_size = eta * state["step"] ** (-0.5 + delta)
+        p.addcdiv_(grad, state["sum"].sqrt().add_(1.0), value=-step_size)

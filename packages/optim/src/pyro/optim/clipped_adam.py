@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch.optim import Optimizer
+from torch.optim.optimizer import ParamsT
+
+from .per_parameter import PerParameterOptimizer
 
 
 def check_adam_args(owner: str, lr: float, betas: tuple[float, float], eps: float,
@@ -30,15 +32,6 @@ def check_adam_args(owner: str, lr: float, betas: tuple[float, float], eps: floa
         raise ValueError(f"{owner}: invalid lrd={lrd} (must be > 0)")
 
 
-def evaluate_closure(closure: Callable[[], Any] | None) -> Any:
-    """The loss of ``step``'s optional ``closure`` (``None`` without one), evaluated with
-    gradients enabled since ``step`` itself runs under ``torch.no_grad``."""
-    if closure is None:
-        return None
-    with torch.enable_grad():
-        return closure()
-
-
 def clip_gradient(p: torch.Tensor, clip_norm: float, owner: str) -> torch.Tensor:
     """``p.grad`` rescaled to L2 norm at most ``clip_norm`` (a new tensor; ``inf`` keeps
     it as is).
@@ -46,6 +39,8 @@ def clip_gradient(p: torch.Tensor, clip_norm: float, owner: str) -> torch.Tensor
     :raises RuntimeError: for a sparse gradient.
     """
     grad = p.grad
+    if grad is None:
+        raise ValueError(f"{owner}: a parameter of shape {tuple(p.shape)} has no gradient")
     if grad.is_sparse:
         raise RuntimeError(
             f"{owner} does not support sparse gradients (parameter of shape "
@@ -100,13 +95,7 @@ def adam_direction(
     return torch.where(mask, exp_avg / bias_correction1 / denom, torch.zeros_like(grad))
 
 
-def decay_learning_rate(group: dict) -> None:
-    """``lr <- lr * lrd`` after a step (nothing when ``lrd == 1``)."""
-    if group["lrd"] != 1.0:
-        group["lr"] = group["lr"] * group["lrd"]
-
-
-class ClippedAdam(Optimizer):
+class ClippedAdam(PerParameterOptimizer):
     r"""Adam (Kingma & Ba 2014) with per-parameter gradient clipping and learning-rate decay.
 
     At step :math:`t = 1, 2, \dots` each parameter :math:`\theta` with gradient :math:`g`:
@@ -155,7 +144,7 @@ class ClippedAdam(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[torch.Tensor | dict],
+        params: ParamsT,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -176,27 +165,8 @@ class ClippedAdam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    @staticmethod
-    def pyro_groupable(settings: Mapping[str, Any]) -> bool:
-        """Parameters may share one ClippedAdam (PyroOptim's grouped mode) unless the
-        learning rate decays: ``lrd != 1`` is group-level state."""
-        return float(settings.get("lrd", 1.0)) == 1.0
-
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform one optimization step.
-
-        :param closure: an optional closure that re-evaluates the model and returns the loss.
-        :returns: the closure's loss, or ``None``.
-        """
-        loss = evaluate_closure(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = clip_gradient(p, group["clip_norm"], type(self).__name__)
-                if group["weight_decay"] != 0:
-                    grad = grad.add(p, alpha=group["weight_decay"])
-                p.sub_(adam_direction(self.state[p], grad, group), alpha=group["lr"])
-            decay_learning_rate(group)
-        return loss
+    def _step_param(self, group: dict[str, Any], p: torch.Tensor) -> None:
+        grad = clip_gradient(p, group["clip_norm"], type(self).__name__)
+        if group["weight_decay"] != 0:
+            grad = grad.add(p, alpha=group["weight_decay"])
+        p.sub_(adam_direction(self.state[p], grad, group), alpha=group["lr"])

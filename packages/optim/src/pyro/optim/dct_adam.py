@@ -2,21 +2,15 @@
 parameters."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-from torch.optim import Optimizer
+from torch.optim.optimizer import ParamsT
 
 from pyro.ops.tensor_utils import dct, idct
 
-from .clipped_adam import (
-    adam_direction,
-    check_adam_args,
-    clip_gradient,
-    decay_learning_rate,
-    evaluate_closure,
-)
+from .clipped_adam import adam_direction, check_adam_args, clip_gradient
+from .per_parameter import PerParameterOptimizer
 
 
 def _subsample_mask(p: torch.Tensor) -> torch.Tensor | None:
@@ -35,7 +29,7 @@ def _subsample_mask(p: torch.Tensor) -> torch.Tensor | None:
     return mask
 
 
-class DCTAdam(Optimizer):
+class DCTAdam(PerParameterOptimizer):
     """EXPERIMENTAL: :class:`~pyro.optim.clipped_adam.ClippedAdam` that, for parameters
     marked with an attribute ``p._pyro_dct_dim`` (a time dimension), also runs Adam on
     the orthonormal discrete cosine transform of the gradient along that dim.
@@ -66,7 +60,7 @@ class DCTAdam(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[torch.Tensor | dict],
+        params: ParamsT,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -79,28 +73,7 @@ class DCTAdam(Optimizer):
                         subsample_aware=bool(subsample_aware))
         super().__init__(params, defaults)
 
-    @staticmethod
-    def pyro_groupable(settings: Any) -> bool:
-        """Parameters may share one DCTAdam unless the learning rate decays (``lrd`` is
-        group-level state)."""
-        return float(settings.get("lrd", 1.0)) == 1.0
-
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform one optimization step.
-
-        :param closure: an optional closure that re-evaluates the model and returns the loss.
-        :returns: the closure's loss, or ``None``.
-        """
-        loss = evaluate_closure(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._step_param(group, p)
-            decay_learning_rate(group)
-        return loss
-
-    def _step_param(self, group: dict, p: torch.Tensor) -> None:
+    def _step_param(self, group: dict[str, Any], p: torch.Tensor) -> None:
         grad = clip_gradient(p, group["clip_norm"], "DCTAdam")
         mask = _subsample_mask(p) if group["subsample_aware"] else None
         dim = getattr(p, "_pyro_dct_dim", None)

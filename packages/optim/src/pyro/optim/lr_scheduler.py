@@ -82,7 +82,8 @@ class PyroLRScheduler(PyroOptim):
         kwargs = dict(self.kwargs)
         if "schedulers" in kwargs:
             kwargs["schedulers"] = [
-                _build_scheduler(*_scheduler_spec(spec), optimizer) for spec in kwargs["schedulers"]
+                _build_scheduler(*_scheduler_spec(spec), optimizer=optimizer)
+                for spec in kwargs["schedulers"]
             ]
         try:
             return _build_scheduler(self.pt_scheduler_constructor, kwargs, optimizer)
@@ -101,16 +102,18 @@ class PyroLRScheduler(PyroOptim):
         self._open.clear()
 
 
-def _scheduler_spec(spec: Any) -> tuple:
+def _scheduler_spec(spec: Any) -> tuple[Callable[..., Any], dict[str, Any]]:
     if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[1], Mapping):
-        ctor, kwargs = spec
-        return getattr(ctor, "scheduler_constructor", ctor), dict(kwargs)
+        # a pyro.optim scheduler wrapper stands for the torch class it wraps
+        ctor = getattr(spec[0], "scheduler_constructor", spec[0])
+        if callable(ctor):
+            return ctor, dict(spec[1])
     raise TypeError(
         f"each entry of 'schedulers' must be a pair (SchedulerClass, kwargs dict), got {spec!r}"
     )
 
 
-def _build_scheduler(ctor: Callable[..., Any], kwargs: dict, optimizer: Any) -> Any:
+def _build_scheduler(ctor: Callable[..., Any], kwargs: dict[str, Any], optimizer: Any) -> Any:
     """``ctor(optimizer, **kwargs)``, or ``ctor(**kwargs, optimizer=optimizer)`` for
     constructors whose first argument is not the optimizer (``ChainedScheduler``)."""
     try:
