@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 import pytest
@@ -70,7 +70,7 @@ class P:
 @dataclass
 class Case:
     make: Callable  # (batch_shape, P) -> distribution
-    scipy: Optional[Callable] = None  # (d, x numpy) -> numpy log density, shape of log_prob
+    scipy: Callable | None = None  # (d, x numpy) -> numpy log density, shape of log_prob
     moments: str = "mc"  # "mc": check mean/variance by Monte Carlo; "none"; "circular"
     rsample_fd: bool = False  # rsample is a smooth function of the noise: finite differences
     n_mc: int = 20000

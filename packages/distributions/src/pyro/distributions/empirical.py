@@ -1,8 +1,6 @@
 """The weighted empirical distribution of a set of samples."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
-
 import torch
 from torch.distributions import Categorical, constraints
 
@@ -29,8 +27,8 @@ class Empirical(TorchDistribution):
     arg_constraints: dict = {}
     support = constraints.real
 
-    def __init__(self, samples: torch.Tensor, log_weights: Optional[torch.Tensor] = None,
-                 validate_args: Optional[bool] = None) -> None:
+    def __init__(self, samples: torch.Tensor, log_weights: torch.Tensor | None = None,
+                 validate_args: bool | None = None) -> None:
         if not isinstance(samples, torch.Tensor) or samples.dim() == 0:
             raise ValueError("Empirical: samples must be a tensor with a num_samples dimension")
         if log_weights is None:
@@ -58,7 +56,7 @@ class Empirical(TorchDistribution):
     def log_weights(self) -> torch.Tensor:
         return self._log_weights
 
-    def get_samples_and_weights(self) -> Tuple[torch.Tensor, torch.Tensor]:
+    def get_samples_and_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The stored ``(samples, log_weights)``."""
         return self._samples, self._log_weights
 

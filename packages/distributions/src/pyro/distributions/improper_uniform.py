@@ -1,7 +1,7 @@
 """The improper flat density on a constrained set."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch.distributions import constraints

@@ -1,7 +1,7 @@
 """Distributions sampled by rejection, with reparameterized gradients."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 

@@ -14,7 +14,7 @@ functions*, Communications in Statistics. Stochastic Models 13(4), 759-774.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

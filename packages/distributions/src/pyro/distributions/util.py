@@ -9,7 +9,8 @@ import copy
 import functools
 import numbers
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch.distributions.utils import broadcast_all

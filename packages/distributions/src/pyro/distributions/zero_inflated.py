@@ -1,8 +1,6 @@
 """Zero-inflated count distributions."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch.distributions import constraints
@@ -27,8 +25,8 @@ class ZeroInflatedDistribution(TorchDistribution):
 
     arg_constraints = {"gate": constraints.unit_interval, "gate_logits": constraints.real}
 
-    def __init__(self, base_dist, *, gate: Optional[torch.Tensor] = None,
-                 gate_logits: Optional[torch.Tensor] = None, validate_args=None) -> None:
+    def __init__(self, base_dist, *, gate: torch.Tensor | None = None,
+                 gate_logits: torch.Tensor | None = None, validate_args=None) -> None:
         if (gate is None) == (gate_logits is None):
             raise ValueError(
                 f"{type(self).__name__}: give exactly one of gate and gate_logits"
