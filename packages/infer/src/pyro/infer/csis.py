@@ -74,7 +74,7 @@ class CSIS(Importance):
         """One optimization step of the guide on a fresh batch of joint draws; returns
         the batch's loss ``mean -log q(z | x)`` (a float)."""
         with poutine.trace(param_only=True) as capture:
-            loss = self.loss_and_grads(True, None, *args, **kwargs)
+            loss = self._batch_loss(None, args, kwargs, grads=True)
         params = list(collect_params(capture.trace).values())
         if not params:
             raise ValueError("CSIS: the guide has no parameters to train (use pyro.param or "
@@ -91,6 +91,10 @@ class CSIS(Importance):
 
         :returns: the loss (a float).
         """
+        return self._batch_loss(batch, args, kwargs, grads=grads)
+
+    def _batch_loss(self, batch: list[Any] | None, args: tuple, kwargs: dict, *,
+                    grads: bool) -> float:
         if batch is None:
             batch = [self._sample_from_joint(*args, **kwargs)
                      for _ in range(self.training_batch_size)]
@@ -108,7 +112,7 @@ class CSIS(Importance):
         if self.validation_batch is None:
             self.set_validation_batch(*args, **kwargs)
         with torch.no_grad():
-            return self.loss_and_grads(False, self.validation_batch, *args, **kwargs)
+            return self._batch_loss(self.validation_batch, args, kwargs, grads=False)
 
     # ----------------------------------------------------------------- helpers
 

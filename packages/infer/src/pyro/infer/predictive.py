@@ -24,15 +24,35 @@ def _guess_max_plate_nesting(model: Callable, args: tuple, kwargs: dict) -> int:
     return plate_nesting(trace)
 
 
+def _over_draws(model: Callable, posterior_samples: dict[str, torch.Tensor],
+                num_samples: int, nesting: int) -> Callable:
+    """``model`` run on all draws at once: inside a plate of size ``num_samples`` left of
+    its ``nesting`` plates, conditioned on the draws (each reshaped to
+    ``(num_samples,) + (1,) * pad + value_shape`` to broadcast against those plates)."""
+    reshaped = {}
+    for name, value in posterior_samples.items():
+        event = value.shape[1:]
+        reshaped[name] = value.reshape(
+            (num_samples,) + (1,) * max(0, nesting - len(event)) + event
+        )
+
+    def vectorized(*args, **kwargs):
+        with pyro.plate(_PLATE_NAME, num_samples, dim=-nesting - 1):
+            return model(*args, **kwargs)
+
+    return poutine.condition(vectorized, data=reshaped)
+
+
 def _predictive(
     model: Callable,
     posterior_samples: dict[str, torch.Tensor],
     num_samples: int,
-    return_sites: Sequence[str] | None,
-    parallel: bool,
     args: tuple,
     kwargs: dict,
-) -> dict[str, torch.Tensor]:
+    *,
+    return_sites: Sequence[str] | None,
+    parallel: bool,
+) -> dict[str, Any]:
     """Run ``model`` ``num_samples`` times conditioned on the ``i``-th entry of each
     posterior sample, and collect the values of the requested sites with shape
     ``(num_samples,) + (1,) * pad + value_shape`` (the value padded to the model's plate
@@ -78,20 +98,8 @@ def _predictive(
                 )
 
         if parallel:
-            reshaped = {}
-            for name, value in posterior_samples.items():
-                event = value.shape[1:]
-                reshaped[name] = value.reshape(
-                    (num_samples,) + (1,) * max(0, nesting - len(event)) + event
-                )
-
-            def vectorized(*a, **kw):
-                with pyro.plate(_PLATE_NAME, num_samples, dim=-nesting - 1):
-                    return masked(*a, **kw)
-
-            trace = poutine.trace(poutine.condition(vectorized, data=reshaped)).get_trace(
-                *args, **kwargs
-            )
+            vectorized = _over_draws(masked, posterior_samples, num_samples, nesting)
+            trace = poutine.trace(vectorized).get_trace(*args, **kwargs)
             out = {}
             for name, shape in shapes.items():
                 value = trace.nodes[name]["value"]
@@ -199,11 +207,12 @@ class Predictive(torch.nn.Module):
         if self.guide is not None:
             return_sites = return_sites if return_sites else None
             posterior_samples = _predictive(
-                self.guide, {}, self.num_samples, None, self.parallel, args, kwargs
+                self.guide, {}, self.num_samples, args, kwargs, return_sites=None,
+                parallel=self.parallel,
             )
         return _predictive(
-            self.model, posterior_samples, self.num_samples, return_sites, self.parallel,
-            args, kwargs,
+            self.model, posterior_samples, self.num_samples, args, kwargs,
+            return_sites=return_sites, parallel=self.parallel,
         )
 
     def get_samples(self, *args, **kwargs) -> dict[str, torch.Tensor]:
@@ -220,25 +229,12 @@ class Predictive(torch.nn.Module):
         posterior_samples = self.posterior_samples
         if self.guide is not None:
             posterior_samples = _predictive(
-                self.guide, {}, self.num_samples, None, True, args, kwargs
+                self.guide, {}, self.num_samples, args, kwargs, return_sites=None,
+                parallel=True,
             )
         nesting = _guess_max_plate_nesting(self.model, args, kwargs)
-        reshaped = {}
-        for name, value in posterior_samples.items():
-            event = value.shape[1:]
-            reshaped[name] = value.reshape(
-                (self.num_samples,) + (1,) * max(0, nesting - len(event)) + event
-            )
-        num_samples = self.num_samples
-        model = self.model
-
-        def vectorized(*a, **kw):
-            with pyro.plate(_PLATE_NAME, num_samples, dim=-nesting - 1):
-                return model(*a, **kw)
-
-        return poutine.trace(poutine.condition(vectorized, data=reshaped)).get_trace(
-            *args, **kwargs
-        )
+        vectorized = _over_draws(self.model, posterior_samples, self.num_samples, nesting)
+        return poutine.trace(vectorized).get_trace(*args, **kwargs)
 
 
 # ------------------------------------------------------------- weighed predictive
@@ -301,8 +297,8 @@ class WeighedPredictive(Predictive):
         latents, guide_lp, model_lp = _guide_draws(
             self.guide, model_guide, self.num_samples, args, kwargs)
         return_sites = self.return_sites if self.return_sites else None
-        samples = _predictive(self.model, latents, self.num_samples, return_sites,
-                              self.parallel, args, kwargs)
+        samples = _predictive(self.model, latents, self.num_samples, args, kwargs,
+                              return_sites=return_sites, parallel=self.parallel)
         return WeighedPredictiveResults(samples, model_lp - guide_lp, guide_lp, model_lp)
 
     def call(self, *args, **kwargs) -> WeighedPredictiveResults:
