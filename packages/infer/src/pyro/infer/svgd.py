@@ -26,10 +26,10 @@ def vectorize(fn: Callable, num_particles: int, max_plate_nesting: int) -> Calla
     return vectorize_particles(fn, num_particles, max_plate_nesting)
 
 
-def _squared_differences(particles: torch.Tensor) -> torch.Tensor:
-    """``(x_n - x_m)^2`` per dim: shape ``(N, N, D)``."""
+def _differences(particles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x_n - x_m, (x_n - x_m)^2)`` per dim, each of shape ``(N, N, D)``."""
     delta = particles.unsqueeze(1) - particles.unsqueeze(0)
-    return delta * delta
+    return delta, delta * delta
 
 
 def _median_bandwidth(sq: torch.Tensor, per_dim: bool) -> torch.Tensor:
@@ -80,8 +80,7 @@ class RBFSteinKernel(SteinKernel):
 
     def log_kernel_and_grad(self, particles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         univariate = self.mode == "univariate"
-        delta = particles.unsqueeze(1) - particles.unsqueeze(0)  # x_n - x_m
-        sq = delta * delta
+        delta, sq = _differences(particles)  # x_n - x_m and its square
         h = self.bandwidth_factor * _median_bandwidth(sq, per_dim=univariate)
         log_kernel = -sq / h if univariate else -sq.sum(-1) / h
         grad = 2.0 * delta / h  # d/dx_m of -(x_n - x_m)^2 / h
@@ -116,8 +115,7 @@ class IMQSteinKernel(SteinKernel):
 
     def log_kernel_and_grad(self, particles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         univariate = self.mode == "univariate"
-        delta = particles.unsqueeze(1) - particles.unsqueeze(0)
-        sq = delta * delta
+        delta, sq = _differences(particles)  # x_n - x_m and its square
         h = self.bandwidth_factor * _median_bandwidth(sq, per_dim=univariate)
         base = self.alpha + (sq / h if univariate else sq.sum(-1) / h)
         log_kernel = self.beta * base.log()
