@@ -226,18 +226,23 @@ class Ring:
                 sizes[s] = max(sizes.get(s, 1), n)
         if len(terms) == 1:
             return self._join([terms[0]], dims)
+        if len(terms) == 2:  # one pair: no order to choose
+            return self._join(terms, dims)
         for i, j in greedy_order([_dims(t) for t in terms], dims, sizes):
             others = set().union(*(set(_dims(t)) for k, t in enumerate(terms) if k not in (i, j)))
             joined = self._join([terms[i], terms[j]], dims - others)
             terms = [t for k, t in enumerate(terms) if k not in (i, j)] + [joined]
-        return self._join(terms, dims & set(_dims(terms[0])))
+        last = terms[0]
+        left = dims & set(_dims(last))
+        return self._join(terms, left) if left else last
 
     def _join(self, terms: list[torch.Tensor], sum_dims: set) -> torch.Tensor:
         """Multiply terms (broadcast by symbol) and sum out ``sum_dims``."""
         target = _union(_dims(t) for t in terms)
         result = None
         for t in terms:
-            x = align(t, _dims(t), target)
+            dims = _dims(t)
+            x = t if dims == target else align(t, dims, target)
             result = x if result is None else self._mul(result, x)
         elim = tuple(i for i, s in enumerate(target) if s in sum_dims)
         if elim:
@@ -352,6 +357,13 @@ class LogRing(_TensorRing):
         target = _union([xd, yd])
         sum_dims = set(sum_dims) & set(target)
         if not sum_dims or len(target) > len(_LETTERS):
+            return super()._join(terms, sum_dims)
+        sizes = dict(zip(xd, x.shape))
+        for sym, n in zip(yd, y.shape):
+            sizes[sym] = max(sizes.get(sym, 1), n)
+        if math.prod(sizes[s] for s in target) <= x.numel() + y.numel():
+            # the joint table is no bigger than the inputs (one term's symbols hold the
+            # other's): adding and a logsumexp cost fewer kernels than the einsum
             return super()._join(terms, sum_dims)
         out_dims = "".join(s for s in target if s not in sum_dims)
         letters = {s: _LETTERS[i] for i, s in enumerate(target)}
