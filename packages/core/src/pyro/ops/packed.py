@@ -20,8 +20,10 @@ import torch
 
 __all__ = [
     "broadcast_all",
+    "dims_of",
     "exp",
     "gather",
+    "labelled",
     "mul",
     "neg",
     "pack",
@@ -31,12 +33,18 @@ __all__ = [
 ]
 
 
-def _labelled(tensor: torch.Tensor, dims: str) -> torch.Tensor:
-    tensor._pyro_dims = dims
+def labelled(tensor: torch.Tensor, dims: str) -> torch.Tensor:
+    """``tensor`` itself, labelled with ``dims`` (one symbol per dim) as a packed tensor."""
+    tensor._pyro_dims = dims  # type: ignore[attr-defined]  # Pyro's label on a tensor
     return tensor
 
 
-def _dims(value: Any) -> str:
+def dims_of(value: Any) -> str:
+    """The symbols of a packed value: its ``_pyro_dims`` (``""`` for a number or a 0-dim
+    tensor).
+
+    :raises ValueError: for a tensor with dims but no (or mismatched) ``_pyro_dims``.
+    """
     if isinstance(value, torch.Tensor):
         dims = getattr(value, "_pyro_dims", None)
         if dims is None:
@@ -86,7 +94,7 @@ def pack(value: Any, dim_to_symbol: Mapping[int, str]) -> Any:
             )
         keep.append(size)
         dims.append(dim_to_symbol[dim])
-    return _labelled(value.reshape(keep), "".join(dims))
+    return labelled(value.reshape(keep), "".join(dims))
 
 
 def unpack(value: Any, symbol_to_dim: Mapping[str, int]) -> Any:
@@ -100,7 +108,7 @@ def unpack(value: Any, symbol_to_dim: Mapping[str, int]) -> Any:
     """
     if not isinstance(value, torch.Tensor):
         return value
-    dims = _dims(value)
+    dims = dims_of(value)
     if not dims:
         return value
     for s in dims:
@@ -131,7 +139,7 @@ def broadcast_all(*values: Any, **kwargs: Any) -> tuple[torch.Tensor, ...]:
     like = tensors[0] if tensors else torch.tensor(0.0)
     sizes: dict[str, int] = {}
     for v in tensors:
-        for s, n in zip(_dims(v), v.shape):
+        for s, n in zip(dims_of(v), v.shape):
             if sizes.setdefault(s, n) != n:
                 raise ValueError(f"broadcast_all: symbol {s!r} has sizes {sizes[s]} and {n}")
     if dims is None:
@@ -141,21 +149,21 @@ def broadcast_all(*values: Any, **kwargs: Any) -> tuple[torch.Tensor, ...]:
     for v in values:
         if not isinstance(v, torch.Tensor):
             v = torch.tensor(v, dtype=like.dtype, device=like.device)
-        result.append(_labelled(_align(v, _dims(v), dims).expand(shape), dims))
+        result.append(labelled(_align(v, dims_of(v), dims).expand(shape), dims))
     return tuple(result)
 
 
 def exp(value: Any) -> Any:
     """Pointwise exponential of a packed tensor (or a number)."""
     if isinstance(value, torch.Tensor):
-        return _labelled(value.exp(), _dims(value))
+        return labelled(value.exp(), dims_of(value))
     return math.exp(value)
 
 
 def neg(value: Any) -> Any:
     """Negation of a packed tensor (or a number)."""
     if isinstance(value, torch.Tensor):
-        return _labelled(-value, _dims(value))
+        return labelled(-value, dims_of(value))
     return -value
 
 
@@ -165,11 +173,11 @@ def mul(lhs: Any, rhs: Any) -> Any:
     if not isinstance(lhs, torch.Tensor) or not isinstance(rhs, torch.Tensor):
         result = lhs * rhs
         tensor = lhs if isinstance(lhs, torch.Tensor) else rhs
-        return _labelled(result, _dims(tensor)) if isinstance(result, torch.Tensor) else result
-    lhs_dims, rhs_dims = _dims(lhs), _dims(rhs)
+        return labelled(result, dims_of(tensor)) if isinstance(result, torch.Tensor) else result
+    lhs_dims, rhs_dims = dims_of(lhs), dims_of(rhs)
     dims = "".join(sorted(set(lhs_dims) | set(rhs_dims)))
     result = _align(lhs, lhs_dims, dims) * _align(rhs, rhs_dims, dims)
-    return _labelled(result, dims)
+    return labelled(result, dims)
 
 
 def gather(value: torch.Tensor, index: torch.Tensor, dim: str) -> torch.Tensor:
@@ -184,7 +192,7 @@ def gather(value: torch.Tensor, index: torch.Tensor, dim: str) -> torch.Tensor:
         ``index``'s symbols.
     :raises ValueError: if ``value`` has no dim named ``dim`` or ``index`` has it.
     """
-    value_dims, index_dims = _dims(value), _dims(index)
+    value_dims, index_dims = dims_of(value), dims_of(index)
     if dim not in value_dims:
         raise ValueError(f"gather: value with dims {value_dims!r} has no dim {dim!r}")
     if dim in index_dims:
@@ -195,7 +203,7 @@ def gather(value: torch.Tensor, index: torch.Tensor, dim: str) -> torch.Tensor:
     batch = torch.broadcast_shapes(value.shape[:-1], index.shape[:-1])
     value = value.expand(batch + value.shape[-1:])
     index = index.expand(batch + (1,))
-    return _labelled(value.gather(-1, index).squeeze(-1), dims)
+    return labelled(value.gather(-1, index).squeeze(-1), dims)
 
 
 def rename_equation(equation: str, *operands: torch.Tensor) -> str:
@@ -215,7 +223,7 @@ def rename_equation(equation: str, *operands: torch.Tensor) -> str:
                          f"{len(operands)} operands")
     rename: dict[str, str] = {}
     for letters, operand in zip(inputs, operands):
-        dims = _dims(operand)
+        dims = dims_of(operand)
         if len(letters) != len(dims):
             raise ValueError(f"rename_equation: input {letters!r} of {equation!r} does not "
                              f"match an operand with dims {dims!r}")
@@ -249,6 +257,6 @@ def scale_and_mask(
     if mask is None or mask is True:
         return tensor
     if mask is False:
-        return _labelled(torch.zeros_like(tensor), _dims(tensor))
+        return labelled(torch.zeros_like(tensor), dims_of(tensor))
     tensor, mask = broadcast_all(tensor, mask)
-    return _labelled(torch.where(mask, tensor, tensor.new_zeros(())), tensor._pyro_dims)
+    return labelled(torch.where(mask, tensor, tensor.new_zeros(())), tensor._pyro_dims)

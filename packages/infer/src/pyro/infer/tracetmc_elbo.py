@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from pyro import poutine
+from pyro.ops import packed
 from pyro.ops.contract import contract_to_tensor
 from pyro.ops.rings import LogRing
 from pyro.poutine.enum_messenger import enumerate_site
@@ -219,7 +220,7 @@ class TraceTMC_ELBO(ELBO):
                 sum_syms.add(sym)
                 num = site["infer"].get("num_samples")
                 if num is not None:  # the 1/K of the average over this site's draws
-                    term = _relabel(term - math.log(num), term._pyro_dims)
+                    term = packed.labelled(term - math.log(num), packed.dims_of(term))
             tree.setdefault(ordinal, []).append(term)
 
         guide_nodes = guide_trace.nodes
@@ -273,8 +274,3 @@ class TraceTMC_ELBO(ELBO):
         """``-log p_hat`` averaged over particles (a float)."""
         with torch.no_grad():
             return torch_item(self.differentiable_loss(model, guide, *args, **kwargs))
-
-
-def _relabel(tensor: torch.Tensor, dims: str) -> torch.Tensor:
-    tensor._pyro_dims = dims
-    return tensor

@@ -106,7 +106,7 @@ def plate_log_prob_sum(trace, plate_symbol: str) -> torch.Tensor:
         if not isinstance(log_prob, torch.Tensor):
             total = total + log_prob
             continue
-        dims = packed._dims(log_prob)
+        dims = packed.dims_of(log_prob)
         if plate_symbol in dims:
             keep = dims.index(plate_symbol)
             others = tuple(i for i in range(log_prob.dim()) if i != keep)
@@ -182,9 +182,7 @@ def _magic_log(log_prob: Any) -> Any:
         return 0.0
     result = log_prob - log_prob.detach()
     dims = getattr(log_prob, "_pyro_dims", None)
-    if dims is not None:
-        result._pyro_dims = dims
-    return result
+    return result if dims is None else packed.labelled(result, dims)
 
 
 class Dice:
@@ -272,12 +270,12 @@ class Dice:
 
     def _probability(self, entries: list, cost: torch.Tensor | None) -> torch.Tensor:
         """The DiCE weight of a cost: the factors contracted to the cost's dims."""
-        cost_dims = set(packed._dims(cost)) if cost is not None else set()
+        cost_dims = set(packed.dims_of(cost)) if cost is not None else set()
         tree: dict[frozenset[str], list] = {}
         all_dims: set = set()
         for plates, log_factor in entries:
             tree.setdefault(plates, []).append(log_factor)
-            all_dims |= set(packed._dims(log_factor))
+            all_dims |= set(packed.dims_of(log_factor))
         variables = all_dims - self.plate_symbols
         log_prob = contract_to_tensor(
             tree, variables - cost_dims,
