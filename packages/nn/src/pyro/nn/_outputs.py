@@ -1,26 +1,7 @@
 """Splitting a network's last layer into the parameters it produces (``param_dims``)."""
 from __future__ import annotations
 
-import numbers
-from collections.abc import Sequence
-
 import torch
-
-
-def normalize_param_dims(param_dims: Sequence[int]) -> list[int]:
-    """Check ``param_dims`` (a non-empty sequence of positive ints) and return it as a list.
-
-    :raises ValueError: naming the offending entry.
-    """
-    if isinstance(param_dims, numbers.Integral):
-        param_dims = [param_dims]
-    dims = list(param_dims)
-    if not dims:
-        raise ValueError("param_dims must list at least one parameter size; got []")
-    for p in dims:
-        if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1:
-            raise ValueError(f"param_dims entries must be positive integers; got {dims}")
-    return [int(p) for p in dims]
 
 
 def split_params(

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._context import concat_context
-from ._outputs import normalize_param_dims, split_params
+from ._dims import check_dim, check_dims
+from ._outputs import split_params
 
 __all__ = [
     "AutoRegressiveNN",
@@ -51,6 +52,8 @@ class MaskedLinear(nn.Linear):
 
     Input shape ``batch_shape + (in_features,)``, output ``batch_shape + (out_features,)``.
     """
+
+    mask: torch.Tensor  # a registered buffer
 
     def __init__(
         self, in_features: int, out_features: int, mask: torch.Tensor, bias: bool = True
@@ -152,12 +155,6 @@ def create_mask(
     return masks, mask_skip
 
 
-def _check_dim(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{what} must be a positive integer; got {value!r}")
-    return int(value)
-
-
 class ConditionalAutoRegressiveNN(nn.Module):
     """A MADE network ``(x, context) -> params`` whose output for dimension
     ``permutation[k]`` depends only on ``x[permutation[:k]]`` and on ``context``.
@@ -186,27 +183,25 @@ class ConditionalAutoRegressiveNN(nn.Module):
         Iain Murray, Hugo Larochelle. arXiv:1502.03509.
     """
 
+    permutation: torch.Tensor  # a registered buffer
+
     def __init__(
         self,
         input_dim: int,
         context_dim: int,
         hidden_dims: int | Sequence[int],
-        param_dims: Sequence[int] = (1, 1),
+        param_dims: int | Sequence[int] = (1, 1),
         permutation: torch.Tensor | None = None,
         skip_connections: bool = False,
         nonlinearity: nn.Module | None = None,
         mask_encoding: torch.Tensor | Sequence[torch.Tensor] | None = None,
     ) -> None:
         super().__init__()
-        self.input_dim = _check_dim(input_dim, "input_dim")
-        self.context_dim = int(context_dim)
-        if self.context_dim < 0:
-            raise ValueError(f"context_dim must be >= 0; got {context_dim!r}")
-        if isinstance(hidden_dims, numbers.Integral):
-            hidden_dims = [hidden_dims]
-        self.hidden_dims = [_check_dim(h, "each hidden dimension") for h in hidden_dims]
-        if not self.hidden_dims:
-            raise ValueError("AutoRegressiveNN needs at least one hidden layer (hidden_dims=[])")
+        net = type(self).__name__
+        self.input_dim = check_dim(input_dim, f"{net} input_dim")
+        self.context_dim = check_dim(context_dim, f"{net} context_dim", minimum=0)
+        # MADE needs a hidden layer: the masks route each output through hidden degrees
+        self.hidden_dims = check_dims(hidden_dims, f"{net} hidden_dims", allow_empty=False)
         if self.input_dim > 1 and any(h < self.input_dim - 1 for h in self.hidden_dims):
             warnings.warn(
                 f"AutoRegressiveNN hidden widths {self.hidden_dims} are below input_dim - 1 = "
@@ -214,7 +209,7 @@ class ConditionalAutoRegressiveNN(nn.Module):
                 f"Use hidden widths >= input_dim.",
                 stacklevel=2,
             )
-        self.param_dims = normalize_param_dims(param_dims)
+        self.param_dims = check_dims(param_dims, f"{net} param_dims", allow_empty=False)
         self.output_multiplier = sum(self.param_dims)
         self.skip_connections = bool(skip_connections)
 
@@ -387,7 +382,7 @@ class AutoRegressiveNN(ConditionalAutoRegressiveNN):
                 raise ValueError(
                     "give either param_dims (modern) or output_dim_multiplier (Pyro 0.1), not both"
                 )
-            param_dims = [_check_dim(output_dim_multiplier, "output_dim_multiplier")]
+            param_dims = [check_dim(output_dim_multiplier, "output_dim_multiplier")]
         elif param_dims is None:
             param_dims = [1] if isinstance(hidden_dims, numbers.Integral) else [1, 1]
         super().__init__(
@@ -396,7 +391,10 @@ class AutoRegressiveNN(ConditionalAutoRegressiveNN):
             mask_encoding=mask_encoding,
         )
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    # Pyro's signature: the unconditional network takes no context
+    def forward(  # type: ignore[override]
+        self, inputs: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Evaluate the network on ``inputs`` of shape ``batch_shape + (input_dim,)``; see
         :meth:`ConditionalAutoRegressiveNN.forward` for the output shapes."""
         return super().forward(inputs)

@@ -2,14 +2,14 @@
 :class:`ConditionalDenseNN` (used by coupling flows, conditional flows and amortized guides)."""
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from ._context import concat_context
-from ._outputs import normalize_param_dims, split_dense_params
+from ._dims import check_dim, check_dims
+from ._outputs import split_dense_params
 
 __all__ = ["ConditionalDenseNN", "DenseNN"]
 
@@ -36,25 +36,15 @@ class ConditionalDenseNN(nn.Module):
         input_dim: int,
         context_dim: int,
         hidden_dims: int | Sequence[int],
-        param_dims: Sequence[int] = (1, 1),
+        param_dims: int | Sequence[int] = (1, 1),
         nonlinearity: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(hidden_dims, numbers.Integral):
-            hidden_dims = [hidden_dims]
-        dims = [input_dim, context_dim, *hidden_dims]
-        if any(isinstance(d, bool) or not isinstance(d, numbers.Integral) for d in dims) or (
-            input_dim < 1 or context_dim < 0 or any(h < 1 for h in hidden_dims)
-        ):
-            raise ValueError(
-                f"{type(self).__name__} needs input_dim >= 1, context_dim >= 0 and positive "
-                f"hidden widths; got input_dim={input_dim!r}, context_dim={context_dim!r}, "
-                f"hidden_dims={list(hidden_dims)!r}"
-            )
-        self.input_dim = int(input_dim)
-        self.context_dim = int(context_dim)
-        self.hidden_dims = [int(h) for h in hidden_dims]
-        self.param_dims = normalize_param_dims(param_dims)
+        net = type(self).__name__
+        self.input_dim = check_dim(input_dim, f"{net} input_dim")
+        self.context_dim = check_dim(context_dim, f"{net} context_dim", minimum=0)
+        self.hidden_dims = check_dims(hidden_dims, f"{net} hidden_dims")
+        self.param_dims = check_dims(param_dims, f"{net} param_dims", allow_empty=False)
         self.output_multiplier = sum(self.param_dims)
         widths = [self.input_dim + self.context_dim, *self.hidden_dims, self.output_multiplier]
         self.layers = nn.ModuleList(
@@ -89,11 +79,14 @@ class DenseNN(ConditionalDenseNN):
         self,
         input_dim: int,
         hidden_dims: int | Sequence[int],
-        param_dims: Sequence[int] = (1, 1),
+        param_dims: int | Sequence[int] = (1, 1),
         nonlinearity: nn.Module | None = None,
     ) -> None:
         super().__init__(input_dim, 0, hidden_dims, param_dims, nonlinearity)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    # Pyro's signature: the unconditional network takes no context
+    def forward(  # type: ignore[override]
+        self, x: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Evaluate on ``x`` of shape ``batch + (input_dim,)``."""
         return super().forward(x)

@@ -97,6 +97,8 @@ class InverseAutoRegressiveFlow(AffineAutoregressive):
         Iain Murray, Hugo Larochelle. ICML 2015, arXiv:1502.03509.
     """
 
+    arn: nn.Module  # always a network here (the base transform takes any callable)
+
     def __init__(
         self,
         input_dim: int | nn.Module,

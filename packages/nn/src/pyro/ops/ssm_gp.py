@@ -48,6 +48,10 @@ class MaternKernel(PyroModule):
         of the wrong shape.
     """
 
+    # PyroModule.__setattr__ turns the PyroParam declarations below into these tensors
+    length_scale: torch.Tensor
+    kernel_scale: torch.Tensor
+
     def __init__(
         self,
         nu: float = 1.5,
@@ -65,8 +69,9 @@ class MaternKernel(PyroModule):
         self.num_gps = num_gps
         length_scale_init = self._init(length_scale_init, "length_scale_init")
         kernel_scale_init = self._init(kernel_scale_init, "kernel_scale_init")
-        self.length_scale = PyroParam(length_scale_init, constraint=constraints.positive)
-        self.kernel_scale = PyroParam(kernel_scale_init, constraint=constraints.positive)
+        positive = constraints.positive
+        self.length_scale = PyroParam(length_scale_init, positive)  # type: ignore[assignment]
+        self.kernel_scale = PyroParam(kernel_scale_init, positive)  # type: ignore[assignment]
 
     def _init(self, value: torch.Tensor | None, name: str) -> torch.Tensor:
         if value is None:
