@@ -688,17 +688,8 @@ class GammaGaussianHMM(_LinearStateSpaceModel):
     arg_constraints = {}
     support = constraints.independent(constraints.real, 2)
 
-    def __init__(
-        self,
-        scale_dist,
-        initial_dist,
-        transition_matrix,
-        transition_dist,
-        observation_matrix,
-        observation_dist,
-        validate_args=None,
-        duration=None,
-    ):
+    def __init__(self, scale_dist, initial_dist, transition_matrix, transition_dist,
+                 observation_matrix, observation_dist, validate_args=None, duration=None):
         if not isinstance(scale_dist, torch.distributions.Gamma):
             raise ValueError(f"{type(self).__name__}: scale_dist must be a Gamma, got "
                              f"{type(scale_dist).__name__}")

@@ -2,7 +2,7 @@
 pyro-nn depends on pyro-distributions) and a network bound to a fixed context."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, cast
 
 import torch
@@ -35,6 +35,22 @@ def default_hidden(hidden_dims, width: int, layers: int) -> list[int]:
     if isinstance(hidden_dims, int):
         return [hidden_dims]
     return list(hidden_dims)
+
+
+def make_network(name: str, helper: str, *dims: int, hidden_dims: Sequence[int] | int | None,
+                 width: int, layers: int, param_dims: list[int]) -> Any:
+    """The network of a helper function: ``pyro.nn.<name>(*dims, hidden, param_dims=...)``,
+    ``hidden`` being ``hidden_dims`` or ``layers`` layers of ``width`` units (see
+    :func:`default_hidden`).
+
+    :param name: e.g. ``"DenseNN"`` or ``"ConditionalAutoRegressiveNN"``.
+    :param helper: the calling helper function, for the ImportError message.
+    :param dims: the network's leading sizes (``input_dim``, then ``context_dim`` for the
+        conditional autoregressive networks; ``context_dim`` for a ``DenseNN`` on a context).
+    :returns: the ``pyro.nn`` module (typed ``Any``: pyro-nn sits above this package).
+    """
+    net = pyro_nn(name, helper)
+    return net(*dims, default_hidden(hidden_dims, width, layers), param_dims=param_dims)
 
 
 def get_params(params: Callable[[], Any] | torch.Tensor | tuple | None) -> Any:

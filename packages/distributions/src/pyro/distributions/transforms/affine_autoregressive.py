@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from .. import constraints
 from ..torch_transform import TransformModule
-from ._nn import ContextAutoregressiveFlow, pyro_nn
+from ._nn import ContextAutoregressiveFlow, make_network, pyro_nn
 from .utils import clamp_preserve_gradients
 
 __all__ = [
@@ -168,8 +168,7 @@ def conditional_affine_autoregressive(
     """Build a :class:`ConditionalAffineAutoregressive` on a
     ``pyro.nn.ConditionalAutoRegressiveNN`` with hidden widths ``hidden_dims`` (default
     ``[10 * input_dim]``); ``kwargs`` go to the transform."""
-    carn = pyro_nn("ConditionalAutoRegressiveNN", "conditional_affine_autoregressive")
-    if hidden_dims is None:
-        hidden_dims = [10 * input_dim]
-    net = carn(input_dim, context_dim, hidden_dims, param_dims=[1, 1])
+    net = make_network("ConditionalAutoRegressiveNN", "conditional_affine_autoregressive",
+                       input_dim, context_dim, hidden_dims=hidden_dims, width=10 * input_dim,
+                       layers=1, param_dims=[1, 1])
     return ConditionalAffineAutoregressive(net, **kwargs)

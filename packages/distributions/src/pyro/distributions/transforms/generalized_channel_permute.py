@@ -11,7 +11,7 @@ from torch.distributions.transforms import Transform
 from .. import constraints
 from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
-from ._nn import ContextCall, default_hidden, get_params, pyro_nn
+from ._nn import ContextCall, get_params, make_network
 
 __all__ = [
     "ConditionalGeneralizedChannelPermute",
@@ -192,7 +192,7 @@ def conditional_generalized_channel_permute(
 ) -> ConditionalGeneralizedChannelPermute:
     """A :class:`ConditionalGeneralizedChannelPermute` on a ``pyro.nn.DenseNN`` (hidden
     widths default ``[10 * channels, 10 * channels]``)."""
-    dense = pyro_nn("DenseNN", "conditional_generalized_channel_permute")
-    hidden = default_hidden(hidden_dims, 10 * channels, 2)
-    net = dense(context_dim, hidden, param_dims=[channels * channels])
+    net = make_network("DenseNN", "conditional_generalized_channel_permute", context_dim,
+                       hidden_dims=hidden_dims, width=10 * channels, layers=2,
+                       param_dims=[channels * channels])
     return ConditionalGeneralizedChannelPermute(net, channels)

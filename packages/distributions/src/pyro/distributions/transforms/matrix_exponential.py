@@ -11,7 +11,7 @@ from torch.distributions.transforms import Transform
 from .. import constraints
 from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
-from ._nn import ContextCall, default_hidden, get_params, pyro_nn
+from ._nn import ContextCall, get_params, make_network
 
 __all__ = [
     "ConditionalMatrixExponential",
@@ -190,7 +190,7 @@ def conditional_matrix_exponential(
 ) -> ConditionalMatrixExponential:
     """A :class:`ConditionalMatrixExponential` on a ``pyro.nn.DenseNN`` (hidden widths
     default ``[10 * input_dim, 10 * input_dim]``)."""
-    dense = pyro_nn("DenseNN", "conditional_matrix_exponential")
-    hidden = default_hidden(hidden_dims, 10 * input_dim, 2)
-    net = dense(context_dim, hidden, param_dims=[input_dim * input_dim])
+    net = make_network("DenseNN", "conditional_matrix_exponential", context_dim,
+                       hidden_dims=hidden_dims, width=10 * input_dim, layers=2,
+                       param_dims=[input_dim * input_dim])
     return ConditionalMatrixExponential(input_dim, net, iterations, normalization, bound)

@@ -11,7 +11,7 @@ from torch.distributions.transforms import SigmoidTransform, TanhTransform, Tran
 from .. import constraints
 from ..torch_transform import TransformModule
 from ._monotone import MonotoneAutoregressive
-from ._nn import ContextAutoregressiveFlow, default_hidden, pyro_nn
+from ._nn import ContextAutoregressiveFlow, make_network
 from .basic import ELUTransform, LeakyReLUTransform
 
 __all__ = [
@@ -138,9 +138,9 @@ def neural_autoregressive(
 ) -> NeuralAutoregressive:
     """A :class:`NeuralAutoregressive` with ``width`` transformer units on a
     ``pyro.nn.AutoRegressiveNN`` (hidden widths default ``[3 * input_dim + 1]``)."""
-    arn = pyro_nn("AutoRegressiveNN", "neural_autoregressive")
-    hidden = default_hidden(hidden_dims, 3 * input_dim + 1, 1)
-    net = arn(input_dim, hidden, param_dims=[width] * 3)
+    net = make_network("AutoRegressiveNN", "neural_autoregressive", input_dim,
+                       hidden_dims=hidden_dims, width=3 * input_dim + 1, layers=1,
+                       param_dims=[width] * 3)
     return NeuralAutoregressive(net, hidden_units=width, activation=activation)
 
 
@@ -153,7 +153,7 @@ def conditional_neural_autoregressive(
 ) -> ConditionalNeuralAutoregressive:
     """A :class:`ConditionalNeuralAutoregressive` on a
     ``pyro.nn.ConditionalAutoRegressiveNN`` (hidden widths default ``[3 * input_dim + 1]``)."""
-    carn = pyro_nn("ConditionalAutoRegressiveNN", "conditional_neural_autoregressive")
-    hidden = default_hidden(hidden_dims, 3 * input_dim + 1, 1)
-    net = carn(input_dim, context_dim, hidden, param_dims=[width] * 3)
+    net = make_network("ConditionalAutoRegressiveNN", "conditional_neural_autoregressive",
+                       input_dim, context_dim, hidden_dims=hidden_dims,
+                       width=3 * input_dim + 1, layers=1, param_dims=[width] * 3)
     return ConditionalNeuralAutoregressive(net, hidden_units=width, activation=activation)

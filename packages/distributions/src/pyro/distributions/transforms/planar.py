@@ -12,7 +12,7 @@ from torch.distributions.transforms import Transform
 from .. import constraints
 from ..torch_transform import TransformModule
 from ._monotone import bisect_increasing, newton_passes
-from ._nn import ContextVectorFlow, default_hidden, get_params, pyro_nn
+from ._nn import ContextVectorFlow, get_params, make_network
 
 __all__ = ["ConditionalPlanar", "ConditionedPlanar", "Planar", "conditional_planar", "planar"]
 
@@ -127,6 +127,6 @@ def conditional_planar(
 ) -> ConditionalPlanar:
     """A :class:`ConditionalPlanar` whose network is a ``pyro.nn.DenseNN`` with hidden widths
     ``hidden_dims`` (default ``[10 * input_dim, 10 * input_dim]``)."""
-    dense = pyro_nn("DenseNN", "conditional_planar")
-    hidden = default_hidden(hidden_dims, 10 * input_dim, 2)
-    return ConditionalPlanar(dense(context_dim, hidden, param_dims=[1, input_dim, input_dim]))
+    return ConditionalPlanar(make_network(
+        "DenseNN", "conditional_planar", context_dim, hidden_dims=hidden_dims,
+        width=10 * input_dim, layers=2, param_dims=[1, input_dim, input_dim]))

@@ -10,7 +10,7 @@ from torch import nn
 from .. import constraints
 from ..torch_transform import TransformModule
 from ._monotone import MonotoneAutoregressive
-from ._nn import default_hidden, pyro_nn
+from ._nn import make_network
 
 __all__ = ["Polynomial", "polynomial"]
 
@@ -99,8 +99,8 @@ class Polynomial(MonotoneAutoregressive, TransformModule):
 def polynomial(input_dim: int, hidden_dims: Sequence[int] | None = None) -> Polynomial:
     """A :class:`Polynomial` flow (degree 4, sums of 3 squares) on a
     ``pyro.nn.AutoRegressiveNN`` (hidden widths default ``[10 * input_dim]``)."""
-    arn = pyro_nn("AutoRegressiveNN", "polynomial")
     count_degree, count_sum = 4, 3
-    hidden = default_hidden(hidden_dims, 10 * input_dim, 1)
-    net = arn(input_dim, hidden, param_dims=[(count_degree + 1) * count_sum])
+    net = make_network("AutoRegressiveNN", "polynomial", input_dim, hidden_dims=hidden_dims,
+                       width=10 * input_dim, layers=1,
+                       param_dims=[(count_degree + 1) * count_sum])
     return Polynomial(net, input_dim, count_degree, count_sum)

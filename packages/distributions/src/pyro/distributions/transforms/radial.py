@@ -11,7 +11,7 @@ from torch.distributions.transforms import Transform
 
 from .. import constraints
 from ..torch_transform import TransformModule
-from ._nn import ContextVectorFlow, default_hidden, get_params, pyro_nn
+from ._nn import ContextVectorFlow, get_params, make_network
 
 __all__ = ["ConditionalRadial", "ConditionedRadial", "Radial", "conditional_radial", "radial"]
 
@@ -112,6 +112,6 @@ def conditional_radial(
 ) -> ConditionalRadial:
     """A :class:`ConditionalRadial` on a ``pyro.nn.DenseNN`` with hidden widths
     ``hidden_dims`` (default ``[10 * input_dim, 10 * input_dim]``)."""
-    dense = pyro_nn("DenseNN", "conditional_radial")
-    hidden = default_hidden(hidden_dims, 10 * input_dim, 2)
-    return ConditionalRadial(dense(context_dim, hidden, param_dims=[input_dim, 1, 1]))
+    return ConditionalRadial(make_network(
+        "DenseNN", "conditional_radial", context_dim, hidden_dims=hidden_dims,
+        width=10 * input_dim, layers=2, param_dims=[input_dim, 1, 1]))

@@ -22,7 +22,7 @@ from torch.distributions.transforms import Transform
 from .. import constraints
 from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
-from ._nn import ContextCall, default_hidden, get_params, pyro_nn
+from ._nn import ContextCall, get_params, make_network
 
 __all__ = [
     "ConditionalSpline",
@@ -366,8 +366,7 @@ def conditional_spline(
 ) -> ConditionalSpline:
     """A :class:`ConditionalSpline` on a ``pyro.nn.DenseNN`` (hidden widths default
     ``[10 * input_dim, 10 * input_dim]``)."""
-    dense = pyro_nn("DenseNN", "conditional_spline")
-    hidden = default_hidden(hidden_dims, 10 * input_dim, 2)
     dims = [input_dim * n for n in spline_param_dims(count_bins, order)]
-    return ConditionalSpline(dense(context_dim, hidden, param_dims=dims), input_dim,
-                             count_bins, bound, order)
+    net = make_network("DenseNN", "conditional_spline", context_dim, hidden_dims=hidden_dims,
+                       width=10 * input_dim, layers=2, param_dims=dims)
+    return ConditionalSpline(net, input_dim, count_bins, bound, order)

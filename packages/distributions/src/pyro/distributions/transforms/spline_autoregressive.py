@@ -9,12 +9,7 @@ import torch
 
 from .. import constraints
 from ..torch_transform import TransformModule
-from ._nn import (
-    ContextAutoregressiveFlow,
-    ContextAutoregressiveNetwork,
-    default_hidden,
-    pyro_nn,
-)
+from ._nn import ContextAutoregressiveFlow, ContextAutoregressiveNetwork, make_network
 from .spline import ConditionedSpline, check_order, spline_param_dims
 
 __all__ = [
@@ -147,9 +142,9 @@ def spline_autoregressive(
 ) -> SplineAutoregressive:
     """A :class:`SplineAutoregressive` on a ``pyro.nn.AutoRegressiveNN`` (hidden widths
     default ``[10 * input_dim, 10 * input_dim]``)."""
-    arn = pyro_nn("AutoRegressiveNN", "spline_autoregressive")
-    hidden = default_hidden(hidden_dims, 10 * input_dim, 2)
-    net = arn(input_dim, hidden, param_dims=spline_param_dims(count_bins, order))
+    net = make_network("AutoRegressiveNN", "spline_autoregressive", input_dim,
+                       hidden_dims=hidden_dims, width=10 * input_dim, layers=2,
+                       param_dims=spline_param_dims(count_bins, order))
     return SplineAutoregressive(input_dim, net, count_bins=count_bins, bound=bound, order=order)
 
 
@@ -164,8 +159,8 @@ def conditional_spline_autoregressive(
     """A :class:`ConditionalSplineAutoregressive` on a
     ``pyro.nn.ConditionalAutoRegressiveNN`` (hidden widths default
     ``[10 * input_dim, 10 * input_dim]``)."""
-    carn = pyro_nn("ConditionalAutoRegressiveNN", "conditional_spline_autoregressive")
-    hidden = default_hidden(hidden_dims, 10 * input_dim, 2)
-    net = carn(input_dim, context_dim, hidden, param_dims=spline_param_dims(count_bins, order))
+    net = make_network("ConditionalAutoRegressiveNN", "conditional_spline_autoregressive",
+                       input_dim, context_dim, hidden_dims=hidden_dims, width=10 * input_dim,
+                       layers=2, param_dims=spline_param_dims(count_bins, order))
     return ConditionalSplineAutoregressive(input_dim, net, count_bins=count_bins, bound=bound,
                                            order=order)

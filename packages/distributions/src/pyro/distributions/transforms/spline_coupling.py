@@ -8,7 +8,7 @@ import torch
 
 from .. import constraints
 from ..torch_transform import TransformModule
-from ._nn import default_hidden, pyro_nn
+from ._nn import make_network
 from .spline import ConditionalSpline, Spline, check_order, spline_param_dims
 
 __all__ = ["SplineCoupling", "spline_coupling"]
@@ -122,10 +122,9 @@ def spline_coupling(
     """A (linear-order) :class:`SplineCoupling` on a ``pyro.nn.DenseNN`` hypernetwork;
     ``split_dim`` defaults to ``input_dim // 2``, ``hidden_dims`` to
     ``[10 * input_dim, 10 * input_dim]``."""
-    dense = pyro_nn("DenseNN", "spline_coupling")
     if split_dim is None:
         split_dim = input_dim // 2
-    hidden = default_hidden(hidden_dims, 10 * input_dim, 2)
     dims = [(input_dim - split_dim) * n for n in spline_param_dims(count_bins, "linear")]
-    hypernet = dense(split_dim, hidden, param_dims=dims)
+    hypernet = make_network("DenseNN", "spline_coupling", split_dim, hidden_dims=hidden_dims,
+                            width=10 * input_dim, layers=2, param_dims=dims)
     return SplineCoupling(input_dim, split_dim, hypernet, count_bins=count_bins, bound=bound)
