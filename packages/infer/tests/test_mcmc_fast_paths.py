@@ -1,6 +1,6 @@
 """The fast paths of HMC/NUTS: the recorded value-and-gradient plan of the potential and
-the tree builder's per-chain bookkeeping (Python scalars for one chain, tensors for a
-batch) against independent computations."""
+the tree builder's per-chain bookkeeping (Python numbers per chain) against independent
+computations."""
 import math
 
 import pytest
@@ -11,7 +11,7 @@ import pyro
 import pyro.distributions as dist
 from pyro.infer.mcmc.batched_potential import vectorize_potential
 from pyro.infer.mcmc.fast_potential import PotentialEnergy, _fold_constants
-from pyro.infer.mcmc.nuts import _Batch, _log_add_exp, _OneChain, _Tree
+from pyro.infer.mcmc.nuts import _log_add_exp, _Tree, hamiltonian, no_uturn
 from pyro.infer.mcmc.util import setup_potential
 
 SIGMA = torch.tensor([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
@@ -123,19 +123,18 @@ def test_scalar_log_add_exp(a, b):
     assert _log_add_exp(a, b) == pytest.approx(expected)
 
 
-def random_tree(d, generator):
+def random_tree(d, generator, c=1):
     def vec():
-        return torch.randn(1, d, generator=generator, dtype=torch.float64)
+        return torch.randn(c, d, generator=generator, dtype=torch.float64)
 
     end = (vec(), vec(), vec(), vec())
-    return _Tree(vec(), vec(), end, vec(), 0.0, None, True)
+    return _Tree(vec(), vec(), end, vec(), [0.0] * c, None, [True] * c)
 
 
-def direct_no_uturn(first, second, rho, single):
-    """The generalized criterion written out dot product by dot product."""
+def direct_no_uturn(first, second, rho, single, c):
+    """The generalized criterion of chain ``c`` written out dot product by dot product."""
     def ok(v_minus, v_plus, p):
-        return float(v_minus.flatten() @ p.flatten()) > 0 and float(v_plus.flatten() @
-                                                                      p.flatten()) > 0
+        return float(v_minus[c] @ p[c]) > 0 and float(v_plus[c] @ p[c]) > 0
     result = ok(first.beg_v, second.end[2], rho)
     if not single:
         result = (result and ok(first.beg_v, second.beg_v, first.rho + second.beg_r)
@@ -143,25 +142,23 @@ def direct_no_uturn(first, second, rho, single):
     return result
 
 
+@pytest.mark.parametrize("chains", [1, 3])
 @pytest.mark.parametrize("single", [True, False])
-def test_uturn_checks_of_one_chain_and_of_a_batch_agree_with_the_direct_criterion(single):
+def test_uturn_checks_of_every_chain_agree_with_the_direct_criterion(single, chains):
     g = torch.Generator().manual_seed(3)
     outcomes = set()
     for _ in range(200):
-        first, second = random_tree(3, g), random_tree(3, g)
+        first, second = random_tree(3, g, chains), random_tree(3, g, chains)
         rho = first.rho + second.rho
-        expected = direct_no_uturn(first, second, rho, single)
-        outcomes.add(expected)
-        assert _OneChain.no_uturn(first, second, rho, single) == expected
-        assert bool(_Batch.no_uturn(first, second, rho, single)) == expected
+        expected = [direct_no_uturn(first, second, rho, single, c) for c in range(chains)]
+        outcomes.update(expected)
+        assert no_uturn(first, second, rho, single) == expected
     assert outcomes == {True, False}
 
 
-def test_one_chain_hamiltonian_reads_nan_as_infinite():
-    ops = _OneChain(torch.zeros(1))
+def test_hamiltonian_reads_nan_as_infinite():
     r = torch.tensor([[1.0, 2.0]])
-    assert ops.hamiltonian(torch.tensor([3.0]), r, r) == pytest.approx(5.5)
-    assert ops.hamiltonian(torch.tensor([math.nan]), r, r) == math.inf
-    batch = _Batch(torch.zeros(2))
-    out = batch.hamiltonian(torch.tensor([3.0, math.nan]), r.repeat(2, 1), r.repeat(2, 1))
-    assert out.tolist() == [5.5, math.inf]
+    assert hamiltonian(torch.tensor([3.0]), r, r) == [pytest.approx(5.5)]
+    assert hamiltonian(torch.tensor([math.nan]), r, r) == [math.inf]
+    out = hamiltonian(torch.tensor([3.0, math.nan]), r.repeat(2, 1), r.repeat(2, 1))
+    assert out == [5.5, math.inf]

@@ -33,13 +33,15 @@ from .hmc import HMC
 
 __all__ = ["NUTS"]
 
+_LOG2 = math.log(2.0)
+
 
 class _Tree:
-    """A subtree in integration order: its first momentum / velocity, its last state
-    ``end = (z, r, v, grad)``, summed momenta ``rho``, log weight, proposal
-    ``(z, pe, grad)`` and whether it may be extended (no U-turn, no divergence).
-    Per-chain scalars (``log_w``, ``valid``) are Python numbers for one chain and
-    ``(C,)`` tensors for a batch (see :class:`_OneChain` / :class:`_Batch`)."""
+    """A subtree in integration order, for ``C`` chains advancing together: its first
+    momentum / velocity, its last state ``end = (z, r, v, grad)``, summed momenta
+    ``rho`` (tensors with a leading chain dim), and per chain (lists of ``C`` Python
+    numbers) its log weight, whether it may be extended (no U-turn, no divergence);
+    ``prop = (z, pe, grad)`` is its proposal."""
 
     __slots__ = ("beg_r", "beg_v", "end", "rho", "log_w", "prop", "valid")
 
@@ -48,9 +50,16 @@ class _Tree:
         self.log_w, self.prop, self.valid = log_w, prop, valid
 
 
-def _pick(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per chain: ``a`` where ``mask`` else ``b`` (``mask`` (C,), tensors (C,) / (C, D))."""
-    return torch.where(mask.unsqueeze(-1) if a.dim() > 1 else mask, a, b)
+def _choose(flags: list[bool], a: tuple, b: tuple) -> tuple:
+    """Per chain: the entries of ``a`` where ``flags`` else those of ``b`` (tensors
+    ``(C,)`` / ``(C, D)``); no tensor operation when every chain chooses alike."""
+    if all(flags):
+        return a
+    if not any(flags):
+        return b
+    mask = torch.tensor(flags, device=a[0].device)
+    wide = mask.unsqueeze(-1)
+    return tuple(torch.where(wide if x.dim() > 1 else mask, x, y) for x, y in zip(a, b))
 
 
 def _uturn_dots(first: _Tree, second: _Tree, rho: torch.Tensor, single: bool
@@ -72,6 +81,15 @@ def _uturn_dots(first: _Tree, second: _Tree, rho: torch.Tensor, single: bool
     return torch.linalg.vecdot(vel, rhos).view(3, 2, -1)
 
 
+def no_uturn(first: _Tree, second: _Tree, rho: torch.Tensor, single: bool) -> list[bool]:
+    """Per chain, whether the span ``first`` + ``second`` (summed momenta ``rho``) and,
+    unless both are single states, the spans across their boundary pass the generalized
+    no-U-turn criterion: both end velocities have a positive dot product with the span's
+    summed momenta."""
+    dots = _uturn_dots(first, second, rho, single).tolist()
+    return [all(min(lo[c], hi[c]) > 0 for lo, hi in dots) for c in range(rho.size(0))]
+
+
 def _log_add_exp(a: float, b: float) -> float:
     if a < b:
         a, b = b, a
@@ -80,88 +98,26 @@ def _log_add_exp(a: float, b: float) -> float:
     return a + math.log1p(math.exp(b - a))
 
 
-class _OneChain:
-    """Per-chain scalars of one chain as Python floats / bools: the tree builder's
-    bookkeeping costs no tensor operations; uniforms come from a buffer of torch draws
-    (so ``pyro.set_rng_seed`` fixes them)."""
-
-    batched = False
-
-    def __init__(self, like: torch.Tensor) -> None:
-        self._log_u: list[float] = []
-        self._like = like
-
-    def log_uniform(self) -> float:
-        """``log u``, ``u ~ Uniform(0, 1)``."""
-        if not self._log_u:
-            self._log_u = torch.rand(256, dtype=torch.float64).log().tolist()
-        return self._log_u.pop()
-
-    def hamiltonian(self, pe: torch.Tensor, r: torch.Tensor, v: torch.Tensor) -> float:
-        h = pe.item() + 0.5 * torch.linalg.vecdot(r, v).item()
-        return math.inf if math.isnan(h) else h
-
-    @staticmethod
-    def accept_prob(delta: float) -> float:
-        return math.exp(min(-delta, 0.0))
-
-    log_add_exp = staticmethod(_log_add_exp)
-
-    def take(self, log_ratio: float) -> bool:
-        """A draw of ``u < exp(log_ratio)``."""
-        return self.log_uniform() < log_ratio
-
-    @staticmethod
-    def select(mask: bool, a: tuple, b: tuple) -> tuple:
-        return a if mask else b
-
-    @staticmethod
-    def no_uturn(first: _Tree, second: _Tree, rho: torch.Tensor, single: bool) -> bool:
-        dots = _uturn_dots(first, second, rho, single).flatten().tolist()
-        return all(min(dots[i], dots[i + 1]) > 0 for i in range(0, len(dots), 2))
-
-    @staticmethod
-    def any(mask: bool) -> bool:
-        return mask
+def hamiltonian(pe: torch.Tensor, r: torch.Tensor, v: torch.Tensor) -> list[float]:
+    """``U + r.v / 2`` of each chain as Python floats (summed in double precision), NaN
+    read as +inf (a point outside the support)."""
+    kinetic = torch.linalg.vecdot(r, v).tolist()
+    out = [p + 0.5 * k for p, k in zip(pe.tolist(), kinetic)]
+    return [math.inf if h != h else h for h in out]
 
 
-class _Batch:
-    """Per-chain scalars of ``C`` chains as ``(C,)`` tensors."""
+class _LogUniforms:
+    """``log u``, ``u ~ Uniform(0, 1)``, as Python floats from a buffer of torch draws (so
+    ``pyro.set_rng_seed`` fixes them): the tree builder's decisions cost no tensor op."""
 
-    batched = True
+    def __init__(self) -> None:
+        self._buf: list[float] = []
 
-    def __init__(self, like: torch.Tensor) -> None:
-        self._like = like  # (C,)
-
-    def log_uniform(self) -> torch.Tensor:
-        return torch.log(torch.rand_like(self._like))
-
-    def hamiltonian(self, pe: torch.Tensor, r: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """``U + r.v / 2`` per chain, NaN read as +inf (a point outside the support)."""
-        return torch.nan_to_num(torch.add(pe, torch.linalg.vecdot(r, v), alpha=0.5),
-                                nan=math.inf)
-
-    @staticmethod
-    def accept_prob(delta: torch.Tensor) -> torch.Tensor:
-        return torch.exp(torch.clamp(-delta, max=0.0))
-
-    log_add_exp = staticmethod(torch.logaddexp)
-
-    def take(self, log_ratio: torch.Tensor) -> torch.Tensor:
-        return self.log_uniform() < log_ratio
-
-    @staticmethod
-    def select(mask: torch.Tensor, a: tuple, b: tuple) -> tuple:
-        return tuple(_pick(mask, x, y) for x, y in zip(a, b))
-
-    @staticmethod
-    def no_uturn(first: _Tree, second: _Tree, rho: torch.Tensor, single: bool
-                 ) -> torch.Tensor:
-        return (_uturn_dots(first, second, rho, single).amin(1) > 0).all(0)
-
-    @staticmethod
-    def any(mask: torch.Tensor) -> bool:
-        return bool(mask.any())
+    def __call__(self, n: int) -> list[float]:
+        buf = self._buf
+        if len(buf) < n:
+            buf[:0] = torch.rand(max(256, n), dtype=torch.float64).log().tolist()
+        return [buf.pop() for _ in range(n)]
 
 
 class NUTS(HMC):
@@ -207,127 +163,99 @@ class NUTS(HMC):
         self._steps_sum = None
         self._saturated = None
         self._tree_count = 0
-        self._ops = None
+        self._log_u = _LogUniforms()
 
     # ------------------------------------------------------------- the tree
+    # Chains advance in lockstep through the same tree shape (each in its own direction);
+    # the per-chain decisions are Python numbers: for a handful of chains a few float
+    # operations cost less than one small-tensor operation.
 
-    def _leaf(self, z, r, grad, eps, h0, live) -> _Tree:
-        ops = self._ops
+    def _leaf(self, z, r, grad, eps, live: list[bool]) -> _Tree:
         z, r, pe, grad = leapfrog(z, r, grad, eps, self._energy, self._velocity)
         v = self._velocity(r)
-        delta = ops.hamiltonian(pe, r, v) - h0
-        accept = ops.accept_prob(delta)
-        diverging = delta > self._max_sliced_energy
-        if ops.batched:  # only chains still building count
-            self._acc_sum = self._acc_sum + accept * live
-            self._n_steps = self._n_steps + live
-            self._diverging = self._diverging | (live & diverging)
-        else:
-            self._acc_sum += accept
-            self._n_steps += 1
-            self._diverging = self._diverging or diverging
+        delta = [h - h0 for h, h0 in zip(hamiltonian(pe, r, v), self._h0)]
+        valid = [d <= self._max_sliced_energy for d in delta]  # else divergent
+        stats = self._stats
+        for c, d in enumerate(delta):
+            if live[c]:  # only chains still building count
+                stats[0][c] += math.exp(min(-d, 0.0))
+                stats[1][c] += 1
+                stats[2][c] |= not valid[c]
         if self.use_multinomial_sampling:
-            log_w = -delta
-        elif ops.batched:  # slice sampling: weight 1 inside the slice, 0 outside
-            log_w = torch.where(-delta >= self._log_slice, 0.0, -math.inf)
-        else:
-            log_w = 0.0 if -delta >= self._log_slice else -math.inf
-        return _Tree(r, v, (z, r, v, grad), r, log_w, (z, pe, grad), ~diverging
-                     if ops.batched else not diverging)
+            log_w = [-d for d in delta]
+        else:  # slice sampling: weight 1 inside the slice, 0 outside
+            log_w = [0.0 if -d >= s else -math.inf for d, s in zip(delta, self._log_slice)]
+        return _Tree(r, v, (z, r, v, grad), r, log_w, (z, pe, grad), valid)
 
-    def _build(self, z, r, grad, eps, depth: int, h0, live) -> _Tree:
+    def _build(self, z, r, grad, eps, depth: int, live: list[bool]) -> _Tree:
         if depth == 0:
-            return self._leaf(z, r, grad, eps, h0, live)
-        ops = self._ops
-        first = self._build(z, r, grad, eps, depth - 1, h0, live)
-        live2 = live & first.valid
-        if not ops.any(live2):
+            return self._leaf(z, r, grad, eps, live)
+        first = self._build(z, r, grad, eps, depth - 1, live)
+        live2 = [a and b for a, b in zip(live, first.valid)]
+        if not any(live2):
             return first
         end = first.end
-        second = self._build(end[0], end[1], end[3], eps, depth - 1, h0, live2)
-        log_w = ops.log_add_exp(first.log_w, second.log_w)
+        second = self._build(end[0], end[1], end[3], eps, depth - 1, live2)
+        log_w = [_log_add_exp(a, b) for a, b in zip(first.log_w, second.log_w)]
         # multinomial (uniform progressive) sampling inside a subtree
-        prop = ops.select(ops.take(second.log_w - log_w), second.prop, first.prop)
+        take = [u < b - w for u, b, w in zip(self._log_u(len(live)), second.log_w, log_w)]
+        prop = _choose(take, second.prop, first.prop)
         rho = first.rho + second.rho
-        valid = first.valid & second.valid
-        if ops.any(valid):
-            valid = valid & ops.no_uturn(first, second, rho, depth == 1)
+        valid = [a and b for a, b in zip(first.valid, second.valid)]
+        if any(valid):
+            ok = no_uturn(first, second, rho, depth == 1)
+            valid = [a and b for a, b in zip(valid, ok)]
         return _Tree(first.beg_r, first.beg_v, second.end, rho, log_w, prop, valid)
 
     def _transition(self, step: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z0, pe0, g0 = self._z, self._pe, self._grad
         c = z0.size(0)
-        ops = self._ops = _Batch(pe0) if c > 1 else _OneChain(pe0)
         r0 = self.mass_matrix_adapter.sample_momentum(z0)
         v0 = self._velocity(r0)
-        h0 = ops.hamiltonian(pe0, r0, v0)
-        if ops.batched:
-            self._acc_sum = torch.zeros_like(h0)
-            self._n_steps = torch.zeros(c, dtype=torch.long, device=z0.device)
-            self._diverging = torch.zeros(c, dtype=torch.bool, device=z0.device)
-            active = torch.ones(c, dtype=torch.bool, device=z0.device)
-            log_w = torch.zeros_like(h0)
-            eps = step.unsqueeze(-1)
-        else:
-            self._acc_sum, self._n_steps, self._diverging = 0.0, 0, False
-            active, log_w, eps = True, 0.0, float(step)
+        self._h0 = hamiltonian(pe0, r0, v0)
+        # per chain: summed acceptance probabilities, leapfrog steps, divergent
+        self._stats = ([0.0] * c, [0] * c, [False] * c)
         if not self.use_multinomial_sampling:
             # slice variable u ~ Uniform(0, exp(-H0)); log u relative to -H0
-            self._log_slice = ops.log_uniform()
+            self._log_slice = self._log_u(c)
+        eps = step.tolist()
         left = right = (z0, r0, v0, g0)
         rho = r0
         prop = (z0, pe0, g0)
-        depth = 0 if not ops.batched else torch.zeros(c, dtype=torch.long, device=z0.device)
+        log_w, depth, active = [0.0] * c, [0] * c, [True] * c
         for d in range(self.max_tree_depth):
-            forward = ops.take(-math.log(2.0))
-            edge = ops.select(forward, right, left)
-            if ops.batched:
-                e = torch.where(forward.unsqueeze(-1), eps, -eps)
-            else:
-                e = eps if forward else -eps
-            tree = self._build(edge[0], edge[1], edge[3], e, d, h0, active)
-            depth = depth + active
-            valid = active & tree.valid
+            forward = [u < -_LOG2 for u in self._log_u(c)]
+            edge = _choose(forward, right, left)
+            signed = [e if f else -e for e, f in zip(eps, forward)]
+            e = signed[0] if c == 1 else z0.new_tensor(signed).unsqueeze(-1)
+            tree = self._build(edge[0], edge[1], edge[3], e, d, active)
+            depth = [k + a for k, a in zip(depth, active)]
+            valid = [a and b for a, b in zip(active, tree.valid)]
             # biased progressive sampling across doublings (Betancourt 2017, A.3.2)
-            take = valid & ops.take(tree.log_w - log_w)
-            prop = ops.select(take, tree.prop, prop)
-            if ops.batched:
-                log_w = torch.where(valid, torch.logaddexp(log_w, tree.log_w), log_w)
-            elif valid:
-                log_w = _log_add_exp(log_w, tree.log_w)
+            take = [ok and u < b - w
+                    for ok, u, b, w in zip(valid, self._log_u(c), tree.log_w, log_w)]
+            prop = _choose(take, tree.prop, prop)
+            log_w = [_log_add_exp(w, b) if ok else w
+                     for ok, w, b in zip(valid, log_w, tree.log_w)]
+            if not any(valid):
+                break
             # the old trajectory oriented along this doubling's direction, then the tree
-            beg = ops.select(forward, left, right)
+            beg = _choose(forward, left, right)
             old = _Tree(beg[1], beg[2], edge, rho, None, None, None)
             new_rho = rho + tree.rho
-            if not ops.batched:
-                if not valid:
-                    break
-                if forward:
-                    right = tree.end
-                else:
-                    left = tree.end
-                rho = new_rho
-                if not ops.no_uturn(old, tree, new_rho, d == 0):
-                    break
-                continue
-            ok = ops.no_uturn(old, tree, new_rho, d == 0)
-            right = ops.select(valid & forward, tree.end, right)
-            left = ops.select(valid & ~forward, tree.end, left)
-            rho = _pick(valid, new_rho, rho)
-            active = valid & ok
-            if not bool(active.any()):
+            right = _choose([a and f for a, f in zip(valid, forward)], tree.end, right)
+            left = _choose([a and not f for a, f in zip(valid, forward)], tree.end, left)
+            (rho,) = _choose(valid, (new_rho,), (rho,))
+            ok = no_uturn(old, tree, new_rho, d == 0)
+            active = [a and b for a, b in zip(valid, ok)]
+            if not any(active):
                 break
         self._z, self._pe, self._grad = prop
-        if ops.batched:
-            accept = self._acc_sum / self._n_steps.clamp(min=1)
-            diverging = self._diverging
-        else:
-            self._n_steps = torch.tensor([self._n_steps], device=z0.device)
-            depth = torch.tensor([depth], device=z0.device)
-            accept = pe0.new_tensor([self._acc_sum]) / self._n_steps.clamp(min=1)
-            diverging = torch.tensor([self._diverging], device=z0.device)
-        self._record_tree(depth)
-        return accept, diverging
+        acc_sum, n_steps, diverging = self._stats
+        self._n_steps = torch.tensor(n_steps, device=z0.device)
+        accept = pe0.new_tensor(acc_sum) / self._n_steps.clamp(min=1)
+        self._record_tree(torch.tensor(depth, device=z0.device))
+        return accept, torch.tensor(diverging, device=z0.device)
 
     def _record_tree(self, depth: torch.Tensor) -> None:
         if self._depth_sum is None:
