@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from .. import constraints
 from ..torch_transform import TransformModule
 from ._nn import ContextAutoregressiveFlow, make_network, pyro_nn
-from .utils import clamp_preserve_gradients
+from .utils import LastPassCache, clamp_preserve_gradients
 
 __all__ = [
     "AffineAutoregressive",
@@ -69,7 +69,7 @@ class AffineAutoregressive(TransformModule):
         self.log_scale_max_clip = log_scale_max_clip
         self.sigmoid_bias = sigmoid_bias
         self.stable = stable
-        self._last = None  # (x, y, log_scale) of the latest forward or inverse pass
+        self._last_pass = LastPassCache()  # the log scales
 
     def _params(self, x):
         out = self.arn(x)
@@ -94,7 +94,7 @@ class AffineAutoregressive(TransformModule):
             y = scale * x + (1 - scale) * mean
         else:
             y = mean + scale * x
-        self._last = (x, y, log_scale)
+        self._last_pass.put(x, y, log_scale)
         return y
 
     def _inverse(self, y):
@@ -105,14 +105,12 @@ class AffineAutoregressive(TransformModule):
                 x = (y - (1 - scale) * mean) / scale
             else:
                 x = (y - mean) / scale
-        self._last = (x, y, log_scale)
+        self._last_pass.put(x, y, log_scale)
         return x
 
     def log_abs_det_jacobian(self, x, y):
-        last = self._last
-        if last is not None and last[0] is x and last[1] is y:
-            log_scale = last[2]
-        else:
+        log_scale = self._last_pass.get(x, y)
+        if log_scale is None:
             log_scale = self._params(x)[2]
         return log_scale.sum(-1)
 

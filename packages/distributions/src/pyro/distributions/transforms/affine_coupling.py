@@ -10,7 +10,7 @@ import torch
 from .. import constraints
 from ..torch_transform import TransformModule
 from ._nn import ContextBoundFlow, ContextNetwork, pyro_nn
-from .utils import clamp_preserve_gradients
+from .utils import LastPassCache, clamp_preserve_gradients
 
 __all__ = [
     "AffineCoupling",
@@ -65,7 +65,7 @@ class AffineCoupling(TransformModule):
         self.dim = dim
         self.log_scale_min_clip = log_scale_min_clip
         self.log_scale_max_clip = log_scale_max_clip
-        self._cached_log_scale = None
+        self._last_pass = LastPassCache()
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
@@ -94,7 +94,7 @@ class AffineCoupling(TransformModule):
         y2 = torch.exp(log_scale) * x2 + mean
         y1 = x1.expand(y2.shape[: y2.dim() + self.dim] + x1.shape[x1.dim() + self.dim:])
         y = torch.cat([y1, y2], dim=self.dim)
-        self._cached_log_scale = (x, y, log_scale)
+        self._last_pass.put(x, y, log_scale)
         return y
 
     def _inverse(self, y):
@@ -103,14 +103,12 @@ class AffineCoupling(TransformModule):
         x2 = (y2 - mean) * torch.exp(-log_scale)
         x1 = y1.expand(x2.shape[: x2.dim() + self.dim] + y1.shape[y1.dim() + self.dim:])
         x = torch.cat([x1, x2], dim=self.dim)
-        self._cached_log_scale = (x, y, log_scale)
+        self._last_pass.put(x, y, log_scale)
         return x
 
     def log_abs_det_jacobian(self, x, y):
-        cached = self._cached_log_scale
-        if cached is not None and cached[0] is x and cached[1] is y:
-            log_scale = cached[2]
-        else:
+        log_scale = self._last_pass.get(x, y)
+        if log_scale is None:
             x1, x2 = self._split(x)
             log_scale = self._scale_shift(x1, x2)[1]
         return log_scale.reshape(log_scale.shape[: log_scale.dim() + self.dim] + (-1,)).sum(-1)

@@ -23,6 +23,7 @@ from .. import constraints
 from ..conditional import ConditionalTransformModule
 from ..torch_transform import TransformModule
 from ._nn import ContextCall, get_params, make_network
+from .utils import LastPassCache
 
 __all__ = [
     "ConditionalSpline",
@@ -230,7 +231,7 @@ class ConditionedSpline(Transform):
         self._params = params
         self.bound = float(bound)
         self.order = check_order(order)
-        self._cache_log_detJ = None
+        self._last_pass = LastPassCache()
 
     def spline_op(self, x: torch.Tensor, inverse: bool = False):
         """``(output, elementwise log|derivative|)`` of the spline (or of its inverse)."""
@@ -243,19 +244,17 @@ class ConditionedSpline(Transform):
 
     def _call(self, x):
         y, log_detJ = self.spline_op(x)
-        self._cache_log_detJ = (x, y, log_detJ)
+        self._last_pass.put(x, y, log_detJ)
         return y
 
     def _inverse(self, y):
         x, log_detJ = self.spline_op(y, inverse=True)
-        self._cache_log_detJ = (x, y, -log_detJ)
+        self._last_pass.put(x, y, -log_detJ)
         return x
 
     def log_abs_det_jacobian(self, x, y):
-        cached = self._cache_log_detJ
-        if cached is not None and cached[0] is x and cached[1] is y:
-            return cached[2]
-        return self.spline_op(x)[1]
+        cached = self._last_pass.get(x, y)
+        return cached if cached is not None else self.spline_op(x)[1]
 
 
 class Spline(ConditionedSpline, TransformModule):

@@ -11,6 +11,7 @@ from .. import constraints
 from ..torch_transform import TransformModule
 from ._nn import ContextAutoregressiveFlow, ContextAutoregressiveNetwork, make_network
 from .spline import ConditionedSpline, check_order, spline_param_dims
+from .utils import LastPassCache
 
 __all__ = [
     "ConditionalSplineAutoregressive",
@@ -92,12 +93,12 @@ class SplineAutoregressive(_SplineAutoregressiveMixin, TransformModule):
         self.count_bins = int(count_bins)
         self.bound = float(bound)
         self.order = check_order(order)
-        self._cache_log_detJ = None
+        self._last_pass = LastPassCache()
         self._register_load_state_dict_pre_hook(_drop_pyro_duplicate_keys)
 
     def _call(self, x):
         y, log_detJ = self._spline(x).spline_op(x)
-        self._cache_log_detJ = (x, y, log_detJ)
+        self._last_pass.put(x, y, log_detJ)
         return y
 
     def _inverse(self, y):
@@ -105,14 +106,12 @@ class SplineAutoregressive(_SplineAutoregressiveMixin, TransformModule):
         x = torch.zeros_like(y)
         for _ in range(self.input_dim):
             x, log_detJ = self._spline(x).spline_op(y, inverse=True)
-        self._cache_log_detJ = (x, y, -log_detJ)
+        self._last_pass.put(x, y, -log_detJ)
         return x
 
     def log_abs_det_jacobian(self, x, y):
-        cached = self._cache_log_detJ
-        if cached is not None and cached[0] is x and cached[1] is y:
-            return cached[2].sum(-1)
-        return self._spline(x).spline_op(x)[1].sum(-1)
+        cached = self._last_pass.get(x, y)
+        return (cached if cached is not None else self._spline(x).spline_op(x)[1]).sum(-1)
 
 
 class ConditionalSplineAutoregressive(ContextAutoregressiveFlow):

@@ -10,6 +10,7 @@ from .. import constraints
 from ..torch_transform import TransformModule
 from ._nn import make_network
 from .spline import ConditionalSpline, Spline, check_order, spline_param_dims
+from .utils import LastPassCache
 
 __all__ = ["SplineCoupling", "spline_coupling"]
 
@@ -74,7 +75,7 @@ class SplineCoupling(TransformModule):
         )
         self.upper_spline = ConditionalSpline(hypernet, input_dim - split_dim, count_bins,
                                               bound, order)
-        self._cache_log_detJ = None
+        self._last_pass = LastPassCache()
 
     @property
     def nn(self):
@@ -89,12 +90,16 @@ class SplineCoupling(TransformModule):
             return v, torch.zeros_like(v)
         return self.lower_spline.spline_op(v, inverse=inverse)
 
-    def _call(self, x):
+    def _forward(self, x):
+        """``(y, log|det J|)``."""
         x1, x2 = self._split(x)
         y1, ld1 = self._lower(x1, inverse=False)
         y2, ld2 = self.upper_spline.condition(x1).spline_op(x2)
-        y = torch.cat([y1, y2], dim=-1)
-        self._cache_log_detJ = (x, y, ld1.sum(-1) + ld2.sum(-1))
+        return torch.cat([y1, y2], dim=-1), ld1.sum(-1) + ld2.sum(-1)
+
+    def _call(self, x):
+        y, log_detJ = self._forward(x)
+        self._last_pass.put(x, y, log_detJ)
         return y
 
     def _inverse(self, y):
@@ -102,14 +107,12 @@ class SplineCoupling(TransformModule):
         x1, ld1 = self._lower(y1, inverse=True)
         x2, ld2 = self.upper_spline.condition(x1).spline_op(y2, inverse=True)
         x = torch.cat([x1, x2], dim=-1)
-        self._cache_log_detJ = (x, y, -(ld1.sum(-1) + ld2.sum(-1)))
+        self._last_pass.put(x, y, -(ld1.sum(-1) + ld2.sum(-1)))
         return x
 
     def log_abs_det_jacobian(self, x, y):
-        cached = self._cache_log_detJ
-        if cached is None or cached[0] is not x or cached[1] is not y:
-            self._call(x)
-        return self._cache_log_detJ[2]
+        cached = self._last_pass.get(x, y)
+        return cached if cached is not None else self._forward(x)[1]
 
 
 def spline_coupling(

@@ -7,7 +7,7 @@ import torch
 
 from ..torch_transform import ComposeTransformModule
 
-__all__ = ["clamp_preserve_gradients", "iterated"]
+__all__ = ["LastPassCache", "clamp_preserve_gradients", "iterated"]
 
 
 def iterated(repeats: int, base_fn: Callable, *args, **kwargs) -> ComposeTransformModule:
@@ -29,3 +29,27 @@ def clamp_preserve_gradients(x: torch.Tensor, min: float, max: float) -> torch.T
     :param torch.Tensor x: any shape; the result has the same shape, dtype and device.
     """
     return x + (x.clamp(min, max) - x).detach()
+
+
+class LastPassCache:
+    """What a transform's latest forward or inverse pass computed for its
+    ``log_abs_det_jacobian`` (the log|det J| or the log scales), kept with that pass's
+    ``(x, y)``: :meth:`get` returns it only for those very tensors (identity, not equality),
+    so ``log_abs_det_jacobian(x, t(x))`` costs no second network pass."""
+
+    __slots__ = ("_entry",)
+
+    def __init__(self) -> None:
+        self._entry: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    def put(self, x: torch.Tensor, y: torch.Tensor, value: torch.Tensor) -> None:
+        self._entry = (x, y, value)
+
+    def get(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        entry = self._entry
+        if entry is not None and entry[0] is x and entry[1] is y:
+            return entry[2]
+        return None
+
+    def clear(self) -> None:
+        self._entry = None
