@@ -25,7 +25,11 @@ def _as_log_weight(w: Any) -> torch.Tensor:
     return torch.tensor(float(w))
 
 
-def stack_log_weights(log_weights: Sequence[Any] | torch.Tensor, owner: str) -> torch.Tensor:
+#: the log weights an algorithm collects: a list of scalars (floats or tensors) or a tensor
+LogWeights = list[Any] | torch.Tensor
+
+
+def stack_log_weights(log_weights: LogWeights, owner: str) -> torch.Tensor:
     """The log weights collected by an inference algorithm as one detached tensor of
     shape ``(num_traces,)``: a tensor is flattened, a list of scalars (floats or tensors,
     a non-scalar one summed) is stacked.
@@ -65,7 +69,7 @@ class TracePosterior:
 
     def _reset(self) -> None:
         self.exec_traces: list[Any] = []
-        self.log_weights: list[Any] = []
+        self.log_weights: LogWeights = []
         self.chain_ids: list[int] = []
         self._idx_by_chain: list[list[int]] = [[] for _ in range(self.num_chains)]
         self._categorical = None
@@ -76,6 +80,8 @@ class TracePosterior:
     def run(self, *args, **kwargs) -> TracePosterior:
         """Run the algorithm on ``model(*args, **kwargs)``; returns ``self``."""
         self._reset()
+        log_weights: list[Any] = []
+        self.log_weights = log_weights
         with poutine.block():
             for i, vals in enumerate(self._traces(*args, **kwargs)):
                 if len(vals) == 2:
@@ -83,7 +89,7 @@ class TracePosterior:
                 else:
                     tr, logit, chain_id = vals
                 self.exec_traces.append(tr)
-                self.log_weights.append(logit)
+                log_weights.append(logit)
                 self.chain_ids.append(chain_id)
                 while len(self._idx_by_chain) <= chain_id:
                     self._idx_by_chain.append([])

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from pyro import poutine
+from pyro.poutine.trace_messenger import TraceMessenger
 
 from .elbo import collect_params
 from .importance import Importance
@@ -73,7 +74,7 @@ class CSIS(Importance):
     def step(self, *args, **kwargs) -> float:
         """One optimization step of the guide on a fresh batch of joint draws; returns
         the batch's loss ``mean -log q(z | x)`` (a float)."""
-        with poutine.trace(param_only=True) as capture:
+        with TraceMessenger(param_only=True) as capture:
             loss = self._batch_loss(None, args, kwargs, grads=True)
         params = list(collect_params(capture.trace).values())
         if not params:

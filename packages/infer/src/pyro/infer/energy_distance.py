@@ -117,7 +117,7 @@ class EnergyDistance:
         model_trace, guide_trace = self._get_traces(model, guide, args, kwargs)
         n = self.num_particles
         dim = -1 - int(self.max_plate_nesting)
-        loss = 0.0
+        loss: torch.Tensor | float = 0.0
         found = False
         for name, site in model_trace.nodes.items():
             if site["type"] != "sample" or not site["infer"].get("was_observed"):
@@ -148,7 +148,7 @@ class EnergyDistance:
                         and not site["infer"].get("was_observed"):
                     log_prior = log_prior + site["log_prob"].sum() / n
             loss = loss - self.prior_scale * log_prior
-        return loss
+        return torch.as_tensor(loss)
 
     def loss(self, model: Callable, guide: Callable, *args, **kwargs) -> float:
         """The loss estimate (a float)."""

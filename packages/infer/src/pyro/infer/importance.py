@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
@@ -13,7 +13,7 @@ import pyro
 from pyro import poutine
 from pyro.ops.stats import fit_generalized_pareto
 
-from .abstract_infer import TracePosterior, stack_log_weights
+from .abstract_infer import LogWeights, TracePosterior, stack_log_weights
 from .util import is_validation_enabled
 
 __all__ = [
@@ -37,7 +37,7 @@ class LogWeightsMixin:
     effective sample size. Mixed into :class:`Importance` (and :class:`~pyro.infer.CSIS`).
     """
 
-    log_weights: Sequence[Any] | torch.Tensor
+    log_weights: LogWeights
 
     def log_weight_tensor(self) -> torch.Tensor:
         """The unnormalized log weights as one tensor of shape ``(num_traces,)``.

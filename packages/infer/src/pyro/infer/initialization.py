@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any, Protocol, overload
 
 import torch
 from torch.distributions import biject_to
@@ -36,8 +37,13 @@ __all__ = [
     "init_to_value",
 ]
 
-Site = dict
-InitStrategy = Callable[[Site], torch.Tensor]
+Site = dict[str, Any]
+
+
+class InitStrategy(Protocol):
+    """A strategy: ``strategy(site) -> value`` (a constrained initial value)."""
+
+    def __call__(self, site: Site, /) -> torch.Tensor: ...
 
 
 def _prototype(site: Site) -> torch.Tensor:
@@ -63,6 +69,14 @@ def _check_support(site: Site, value: torch.Tensor) -> None:
         raise ValueError(f"value outside the support of site {site['name']!r}")
 
 
+@overload
+def init_to_feasible(site: None = None) -> InitStrategy: ...
+
+
+@overload
+def init_to_feasible(site: Site) -> torch.Tensor: ...
+
+
 def init_to_feasible(site: Site | None = None) -> torch.Tensor | InitStrategy:
     """The image of the unconstrained zero vector under ``biject_to(support)``: a fixed,
     always feasible point (0 for real sites, 1 for positive ones, the centre of an
@@ -74,11 +88,27 @@ def init_to_feasible(site: Site | None = None) -> torch.Tensor | InitStrategy:
     return t(torch.zeros_like(t.inv(value)))
 
 
+@overload
+def init_to_sample(site: None = None) -> InitStrategy: ...
+
+
+@overload
+def init_to_sample(site: Site) -> torch.Tensor: ...
+
+
 def init_to_sample(site: Site | None = None) -> torch.Tensor | InitStrategy:
     """A draw from the site's (prior) distribution."""
     if site is None:
         return init_to_sample
     return _prototype(site)
+
+
+@overload
+def init_to_uniform(site: None = None, radius: float = ...) -> InitStrategy: ...
+
+
+@overload
+def init_to_uniform(site: Site, radius: float = ...) -> torch.Tensor: ...
 
 
 def init_to_uniform(site: Site | None = None, radius: float = 2.0) -> torch.Tensor | InitStrategy:
@@ -95,6 +125,16 @@ def init_to_uniform(site: Site | None = None, radius: float = 2.0) -> torch.Tens
     t = biject_to(site["fn"].support)
     u = t.inv(value)
     return t(torch.rand_like(u).mul_(2 * radius).sub_(radius))
+
+
+@overload
+def init_to_median(site: None = None, num_samples: int = ..., *,
+                   fallback: InitStrategy | None = ...) -> InitStrategy: ...
+
+
+@overload
+def init_to_median(site: Site, num_samples: int = ..., *,
+                   fallback: InitStrategy | None = ...) -> torch.Tensor: ...
 
 
 def init_to_median(site: Site | None = None, num_samples: int = 15, *,
@@ -122,6 +162,14 @@ def init_to_median(site: Site | None = None, num_samples: int = 15, *,
     return fallback(site)
 
 
+@overload
+def init_to_mean(site: None = None, *, fallback: InitStrategy | None = ...) -> InitStrategy: ...
+
+
+@overload
+def init_to_mean(site: Site, *, fallback: InitStrategy | None = ...) -> torch.Tensor: ...
+
+
 def init_to_mean(site: Site | None = None, *,
                  fallback: InitStrategy | None = init_to_median) -> torch.Tensor | InitStrategy:
     """The mean of the site's distribution (``fallback`` where it is undefined, infinite
@@ -146,6 +194,16 @@ def init_to_mean(site: Site | None = None, *,
     return fallback(site)
 
 
+@overload
+def init_to_value(site: None = None, values: dict[str, torch.Tensor] | None = None, *,
+                  fallback: InitStrategy | None = ...) -> InitStrategy: ...
+
+
+@overload
+def init_to_value(site: Site, values: dict[str, torch.Tensor] | None = None, *,
+                  fallback: InitStrategy | None = ...) -> torch.Tensor: ...
+
+
 def init_to_value(site: Site | None = None, values: dict[str, torch.Tensor] | None = None, *,
                   fallback: InitStrategy | None = init_to_uniform) -> torch.Tensor | InitStrategy:
     """The constrained value given for the site's name in ``values`` (numbers become
@@ -167,6 +225,15 @@ def init_to_value(site: Site | None = None, values: dict[str, torch.Tensor] | No
             f"{sorted(values)}) and no fallback; pass values={{{site['name']!r}: ...}}"
         )
     return fallback(site)
+
+
+@overload
+def init_to_generated(site: None = None,
+                      generate: Callable[[], InitStrategy] = ...) -> InitStrategy: ...
+
+
+@overload
+def init_to_generated(site: Site, generate: Callable[[], InitStrategy] = ...) -> torch.Tensor: ...
 
 
 def init_to_generated(site: Site | None = None,

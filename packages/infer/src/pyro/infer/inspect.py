@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -468,7 +468,7 @@ def render_model(
     """
     import_graphviz("pyro.render_model", extra="pyro-infer[render]")
     if isinstance(model_args, list) or isinstance(model_kwargs, list):
-        n = len(model_args) if isinstance(model_args, list) else len(model_kwargs)
+        n = len(model_args if isinstance(model_args, list) else cast(list, model_kwargs))
         args_list = model_args if isinstance(model_args, list) else [model_args] * n
         kwargs_list = model_kwargs if isinstance(model_kwargs, list) else [model_kwargs] * n
         if len(args_list) != len(kwargs_list):

@@ -100,30 +100,30 @@ def _predictive(
         if parallel:
             vectorized = _over_draws(masked, posterior_samples, num_samples, nesting)
             trace = poutine.trace(vectorized).get_trace(*args, **kwargs)
-            out = {}
-            for name, shape in shapes.items():
+            out: dict[str, Any] = {}
+            for name, out_shape in shapes.items():
                 value = trace.nodes[name]["value"]
-                if shape is None:
+                if out_shape is None:
                     out[name] = value
-                elif value.numel() < shape.numel():
-                    out[name] = value.expand(shape)
+                elif value.numel() < out_shape.numel():
+                    out[name] = value.expand(out_shape)
                 else:
-                    out[name] = value.reshape(shape)
+                    out[name] = value.reshape(out_shape)
             return out
 
-        collected = {name: [] for name in shapes}
+        collected: dict[str, list[Any]] = {name: [] for name in shapes}
         for i in range(num_samples):
             data = {name: value[i] for name, value in posterior_samples.items()}
             trace = poutine.trace(poutine.condition(masked, data=data)).get_trace(*args, **kwargs)
             for name in shapes:
                 collected[name].append(trace.nodes[name]["value"])
         out = {}
-        for name, shape in shapes.items():
+        for name, out_shape in shapes.items():
             values = collected[name]
-            if shape is None:
+            if out_shape is None:
                 out[name] = values
             else:
-                out[name] = torch.stack(values).reshape(shape)
+                out[name] = torch.stack(values).reshape(out_shape)
         return out
 
 
@@ -203,7 +203,7 @@ class Predictive(torch.nn.Module):
         """Draw from the posterior predictive; ``args``/``kwargs`` go to the model (and
         guide)."""
         posterior_samples = self.posterior_samples
-        return_sites = self.return_sites
+        return_sites: Sequence[str] | None = self.return_sites
         if self.guide is not None:
             return_sites = return_sites if return_sites else None
             posterior_samples = _predictive(
@@ -289,7 +289,8 @@ class WeighedPredictive(Predictive):
     :raises ValueError: when no guide is given.
     """
 
-    def forward(self, *args, **kwargs) -> WeighedPredictiveResults:
+    # Pyro's API: the weighed predictive returns its draws with their weights
+    def forward(self, *args, **kwargs) -> WeighedPredictiveResults:  # type: ignore[override]
         """Weighted predictive draws; ``model_guide`` (keyword) scores the guide's draws."""
         model_guide = kwargs.pop("model_guide", None) or self.model
         if self.guide is None:
@@ -305,7 +306,8 @@ class WeighedPredictive(Predictive):
         """Same as calling it."""
         return self.forward(*args, **kwargs)
 
-    def get_samples(self, *args, **kwargs) -> WeighedPredictiveResults:
+    def get_samples(  # type: ignore[override]  # as forward
+            self, *args, **kwargs) -> WeighedPredictiveResults:
         """Same as calling it (kept for older code)."""
         return self.forward(*args, **kwargs)
 

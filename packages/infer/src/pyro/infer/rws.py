@@ -86,8 +86,8 @@ class ReweightedWakeSleep(ImportanceWeightedELBO):
     def _losses(self, model: Callable, guide: Callable, args, kwargs) -> tuple[Any, Any]:
         """``(wake_theta_loss, phi_loss)`` as tensors whose gradients are the
         estimators' (the first with respect to the model only)."""
-        wake_theta = 0.0
-        wake_phi = 0.0
+        wake_theta: torch.Tensor | float = 0.0
+        wake_phi: torch.Tensor | float = 0.0
         if self.insomnia > 0 or self.model_has_params:
             parts = self._particle_log_probs(model, guide, args, kwargs, detach=True)
             log_w = parts.log_weights
@@ -98,7 +98,7 @@ class ReweightedWakeSleep(ImportanceWeightedELBO):
                 theta_grad = (weights * parts.model_log_prob).sum()
                 wake_theta = wake_theta - (theta_grad - theta_grad.detach())
             wake_phi = -(weights * parts.guide_log_prob).sum()
-        sleep_phi = 0.0
+        sleep_phi: torch.Tensor | float = 0.0
         if self.insomnia < 1:
             sleep_phi = self._sleep_phi_loss(model, guide, args, kwargs)
         phi = self.insomnia * wake_phi + (1.0 - self.insomnia) * sleep_phi
@@ -115,15 +115,16 @@ class ReweightedWakeSleep(ImportanceWeightedELBO):
             lp = _guide_log_prob(_in_plate(dreamer, num, dim), _in_plate(guide, num, dim),
                                  args, kwargs, dim, num)
             return -lp.mean()
-        total = 0.0
-        for _ in range(num):
-            total = total + _guide_log_prob(dreamer, guide, args, kwargs, None, 1).sum()
+        total = torch.stack([_guide_log_prob(dreamer, guide, args, kwargs, None, 1).sum()
+                             for _ in range(num)]).sum()
         return -total / num
 
 
     # ------------------------------------------------------------------- API
 
-    def loss(self, model: Callable, guide: Callable, *args, **kwargs) -> tuple[float, float]:
+    # Pyro's API: RWS reports its two losses (model and guide) where ELBOs report one
+    def loss(  # type: ignore[override]
+            self, model: Callable, guide: Callable, *args, **kwargs) -> tuple[float, float]:
         """``(wake_theta_loss, phi_loss)`` as floats."""
         with torch.no_grad():
             theta, phi = self._losses(model, guide, args, kwargs)

@@ -9,6 +9,7 @@ import torch
 import pyro
 from pyro import poutine
 from pyro.distributions import Empirical
+from pyro.poutine.trace_messenger import TraceMessenger
 
 from .importance import particle_log_probs
 
@@ -145,15 +146,15 @@ class SMCFilter:
         with poutine.block(), self._particle_plate():
             if self.guide is None:
                 # bootstrap: the model proposes its own latent sites, which then cancel
-                with poutine.trace() as tr:
+                with TraceMessenger() as tr:
                     getattr(self.model, method)(self.state, *args, **kwargs)
                 model_trace = tr.trace
                 guide_trace = _latent_part(model_trace)
             else:
-                with poutine.trace() as tr:
+                with TraceMessenger() as tr:
                     getattr(self.guide, method)(_copy_state(self.state), *args, **kwargs)
                 guide_trace = tr.trace
-                with poutine.trace() as tr, poutine.replay(trace=guide_trace):
+                with TraceMessenger() as tr, poutine.replay(trace=guide_trace):
                     getattr(self.model, method)(self.state, *args, **kwargs)
                 model_trace = tr.trace
         increment = particle_log_probs(model_trace, guide_trace, dim, self.num_particles)

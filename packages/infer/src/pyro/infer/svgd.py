@@ -210,7 +210,7 @@ class SVGD:
         """Per-particle log joint density of the unconstrained particles, shape ``(N,)``."""
         n, dim = self.num_particles, -(self.max_plate_nesting + 1)
         values = {}
-        log_det = 0.0
+        log_det = next(iter(leaves.values())).new_zeros(n)
         for name, u in leaves.items():
             transform = biject_to(self._sites[name])
             x = transform(u)

@@ -48,7 +48,7 @@ class TraceMeanField_ELBO(Trace_ELBO):
     """
 
     def _particle_terms(self, model_trace, guide_trace) -> tuple[Any, Any]:
-        elbo = 0.0
+        elbo: torch.Tensor | float = 0.0
         guide_nodes = guide_trace.nodes
         for name, model_site in model_trace.nodes.items():
             if model_site["type"] != "sample" or site_is_subsample(model_site):

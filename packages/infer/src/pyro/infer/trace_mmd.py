@@ -95,7 +95,9 @@ class Trace_MMD(ELBO):
         self.mmd_scale = mmd_scale
 
     def _site_kernel(self, name: str) -> Kernel:
-        kernel = self.kernel.get(name) if isinstance(self.kernel, dict) else self.kernel
+        if not isinstance(self.kernel, dict):
+            return self.kernel
+        kernel = self.kernel.get(name)
         if kernel is None:
             raise ValueError(f"Trace_MMD: no kernel for latent site {name!r} in the kernel "
                              f"dict (keys: {sorted(self.kernel)})")

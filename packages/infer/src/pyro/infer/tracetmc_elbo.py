@@ -259,7 +259,7 @@ class TraceTMC_ELBO(ELBO):
 
     def differentiable_loss(self, model: Callable, guide: Callable, *args, **kwargs):
         """``-log p_hat`` averaged over particles, as a differentiable tensor."""
-        loss = 0.0
+        loss: torch.Tensor | float = 0.0
         for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
             log_p_hat, score = self._log_estimate(model_trace, guide_trace)
             surrogate = log_p_hat

@@ -94,7 +94,7 @@ def plate_log_prob_sum(trace, plate_symbol: str) -> torch.Tensor:
         total to every element.
     :raises ValueError: naming the site, when a site has not been packed.
     """
-    total = 0.0
+    total: torch.Tensor | float = 0.0
     for name, site in trace.nodes.items():
         if site["type"] != "sample" or site_is_subsample(site):
             continue
@@ -114,7 +114,7 @@ def plate_log_prob_sum(trace, plate_symbol: str) -> torch.Tensor:
         else:
             term = log_prob.sum()
         total = total + term
-    return total
+    return torch.as_tensor(total)
 
 
 class CloneMixin:
