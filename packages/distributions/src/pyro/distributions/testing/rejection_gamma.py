@@ -112,7 +112,18 @@ class RejectionGamma(Gamma):
         return ScoreParts(log_prob=log_prob, score_function=score, entropy_term=log_prob)
 
 
-class ShapeAugmentedGamma(Gamma):
+class _KeepsBoost:
+    """Mixin (before the family): ``expand`` keeps the shape augmentation ``_boost``."""
+
+    _boost: int
+
+    def expand(self, batch_shape, _instance=None):
+        new = super().expand(batch_shape, _instance)
+        new._boost = self._boost
+        return new
+
+
+class ShapeAugmentedGamma(_KeepsBoost, Gamma):
     r""":class:`~pyro.distributions.Gamma` sampled by the shape augmentation trick [1]:
     :math:`x = y \prod_{i=0}^{B-1} u_i^{1/(\alpha + i)} / \mathrm{rate}` with
     :math:`y \sim \mathrm{Gamma}(\alpha + B)` by :class:`RejectionStandardGamma` and
@@ -138,11 +149,6 @@ class ShapeAugmentedGamma(Gamma):
 
     def _boosted(self):
         return RejectionStandardGamma(self.concentration + self._boost)
-
-    def expand(self, batch_shape, _instance=None):
-        new = super().expand(batch_shape, _instance)
-        new._boost = self._boost
-        return new
 
     def rsample(self, sample_shape=torch.Size()):
         boosted = self._boosted()
@@ -172,7 +178,7 @@ class ShapeAugmentedGamma(Gamma):
         return ScoreParts(log_prob=log_prob, score_function=score, entropy_term=log_prob)
 
 
-class ShapeAugmentedDirichlet(Dirichlet):
+class ShapeAugmentedDirichlet(_KeepsBoost, Dirichlet):
     """:class:`~pyro.distributions.Dirichlet` by normalizing :class:`ShapeAugmentedGamma`
     draws (stochastic reparameterized gradients of higher variance than torch's).
 
@@ -186,11 +192,6 @@ class ShapeAugmentedDirichlet(Dirichlet):
         super().__init__(concentration, validate_args=validate_args)
         self._boost = boost
 
-    def expand(self, batch_shape, _instance=None):
-        new = super().expand(batch_shape, _instance)
-        new._boost = self._boost
-        return new
-
     def rsample(self, sample_shape=torch.Size()):
         alpha = self.concentration
         gammas = ShapeAugmentedGamma(alpha, torch.ones_like(alpha), self._boost,
@@ -199,7 +200,7 @@ class ShapeAugmentedDirichlet(Dirichlet):
         return gammas / gammas.sum(-1, keepdim=True)
 
 
-class ShapeAugmentedBeta(Beta):
+class ShapeAugmentedBeta(_KeepsBoost, Beta):
     """:class:`~pyro.distributions.Beta` via :class:`ShapeAugmentedDirichlet`.
 
     :param concentration1: positive.
@@ -213,11 +214,6 @@ class ShapeAugmentedBeta(Beta):
                  validate_args=None) -> None:
         super().__init__(concentration1, concentration0, validate_args=validate_args)
         self._boost = boost
-
-    def expand(self, batch_shape, _instance=None):
-        new = super().expand(batch_shape, _instance)
-        new._boost = self._boost
-        return new
 
     def rsample(self, sample_shape=torch.Size()):
         alpha = torch.stack([self.concentration1, self.concentration0], -1)

@@ -4,12 +4,13 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
-from .. import constraints
 from ..torch_transform import TransformModule
 from ._nn import ContextBoundFlow, ContextNetwork, pyro_nn
+from .discrete_cosine import RealAlongDimTransform
 from .utils import LastPassCache, clamp_preserve_gradients
 
 __all__ = [
@@ -20,7 +21,7 @@ __all__ = [
 ]
 
 
-class AffineCoupling(TransformModule):
+class AffineCoupling(RealAlongDimTransform, TransformModule):
     r"""The affine coupling layer of RealNVP: splitting ``x`` along ``dim`` after
     ``split_dim`` entries,
 
@@ -66,14 +67,6 @@ class AffineCoupling(TransformModule):
         self.log_scale_min_clip = log_scale_min_clip
         self.log_scale_max_clip = log_scale_max_clip
         self._last_pass = LastPassCache()
-
-    @constraints.dependent_property(is_discrete=False)
-    def domain(self):
-        return constraints.independent(constraints.real, -self.dim)
-
-    @constraints.dependent_property(is_discrete=False)
-    def codomain(self):
-        return constraints.independent(constraints.real, -self.dim)
 
     def _scale_shift(self, x1, like):
         batch = x1.shape[: x1.dim() + self.dim]
@@ -148,6 +141,21 @@ def _event_layout(input_dim, dim: int, helper: str):
     return event_shape, event_shape[dim], math.prod(event_shape[dim + 1 :] or (1,))
 
 
+def _coupling_hypernet(name: str, helper: str, input_dim, context_dims: tuple[int, ...],
+                       hidden_dims: Sequence[int] | None, split_dim: int | None,
+                       dim: int) -> tuple[int, Any]:
+    """``(split_dim, hypernet)`` of the coupling helpers: a ``pyro.nn.<name>`` from the
+    ``split_dim`` kept entries (and the context) to the mean and log scale of the rest."""
+    event_shape, size, extra = _event_layout(input_dim, dim, helper)
+    if split_dim is None:
+        split_dim = size // 2
+    if hidden_dims is None:
+        hidden_dims = [10 * math.prod(event_shape)]
+    out = (size - split_dim) * extra
+    net = pyro_nn(name, helper)
+    return split_dim, net(split_dim * extra, *context_dims, hidden_dims, param_dims=[out, out])
+
+
 def affine_coupling(
     input_dim,
     hidden_dims: Sequence[int] | None = None,
@@ -163,14 +171,8 @@ def affine_coupling(
     :param int dim: the (negative) dimension split.
     :param kwargs: ``log_scale_min_clip``, ``log_scale_max_clip``.
     """
-    dense = pyro_nn("DenseNN", "affine_coupling")
-    event_shape, size, extra = _event_layout(input_dim, dim, "affine_coupling")
-    if split_dim is None:
-        split_dim = size // 2
-    if hidden_dims is None:
-        hidden_dims = [10 * math.prod(event_shape)]
-    out = (size - split_dim) * extra
-    hypernet = dense(split_dim * extra, hidden_dims, param_dims=[out, out])
+    split_dim, hypernet = _coupling_hypernet("DenseNN", "affine_coupling", input_dim, (),
+                                             hidden_dims, split_dim, dim)
     return AffineCoupling(split_dim, hypernet, dim=dim, **kwargs)
 
 
@@ -184,12 +186,7 @@ def conditional_affine_coupling(
 ) -> ConditionalAffineCoupling:
     """A :class:`ConditionalAffineCoupling` on a ``pyro.nn.ConditionalDenseNN`` (defaults as
     in :func:`affine_coupling`)."""
-    dense = pyro_nn("ConditionalDenseNN", "conditional_affine_coupling")
-    event_shape, size, extra = _event_layout(input_dim, dim, "conditional_affine_coupling")
-    if split_dim is None:
-        split_dim = size // 2
-    if hidden_dims is None:
-        hidden_dims = [10 * math.prod(event_shape)]
-    out = (size - split_dim) * extra
-    hypernet = dense(split_dim * extra, context_dim, hidden_dims, param_dims=[out, out])
+    split_dim, hypernet = _coupling_hypernet("ConditionalDenseNN", "conditional_affine_coupling",
+                                             input_dim, (context_dim,), hidden_dims, split_dim,
+                                             dim)
     return ConditionalAffineCoupling(split_dim, hypernet, dim=dim, **kwargs)

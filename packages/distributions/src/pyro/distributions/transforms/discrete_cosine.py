@@ -24,8 +24,8 @@ def check_event_dim(name: str, dim: int) -> int:
 
 
 class RealAlongDimTransform(Transform):
-    """Base of the orthogonal transforms along one negative ``dim`` (DCT, Haar): real
-    vectors in and out, with ``-dim`` event dims."""
+    """Base of the transforms along one negative ``dim`` (DCT, Haar, affine coupling):
+    real tensors in and out, with ``-dim`` event dims."""
 
     dim: int
 
