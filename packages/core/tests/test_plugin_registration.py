@@ -80,3 +80,34 @@ def test_core_registers_handlers_only():
     for name in ("Trace", "Messenger", "CondIndepStackFrame", "apply_stack", "unwrap"):
         assert name not in reg and hasattr(poutine, name)
     assert "Trace," not in plugins.format_plugins()
+
+
+def test_registries_hold_callables_and_say_what_is_missing(hand_registered):
+    class NotCallable:
+        @hookimpl
+        def pyro_register_handlers(self, registry):
+            registry.add("threshold", 0.5)
+
+    hand_registered(NotCallable(), "numbers")
+    with pytest.raises(TypeError, match="plugin 'numbers' registered handler 'threshold' as a "
+                                        "float; register a class or a function"):
+        plugins.get_registry("handlers")
+    plugins.unregister(name="numbers")
+    reg = plugins.get_registry("handlers")
+    assert reg["trace"] is poutine.trace is reg.get("trace")
+    assert reg.get("no_such") is None and reg.get("no_such", poutine.scale) is poutine.scale
+    with pytest.raises(KeyError, match=r"no handler named 'no_such' \(installed: .*trace"):
+        reg["no_such"]
+    with pytest.raises(KeyError, match="no handler named 'no_such'"):
+        plugins.lookup("handlers", "no_such")
+
+
+def test_describe_plugins_records_what_each_plugin_registered(hand_registered):
+    hand_registered(_adder("described"), "described")
+    records = {rec["name"]: rec for rec in plugins.describe_plugins()}
+    assert records["described"] == {
+        "name": "described",
+        "distribution": "(registered by hand)",
+        "registered": {"handlers": ["h_described"]},
+    }
+    assert "trace" in records["core"]["registered"]["handlers"]

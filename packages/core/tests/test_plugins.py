@@ -55,7 +55,7 @@ def test_two_plugins_registering_one_name_is_an_error_naming_both(hand_registere
     class Other:
         @hookimpl
         def pyro_register_handlers(self, registry):
-            registry.add("tag_sites", object())
+            registry.add("tag_sites", lambda fn: fn)
 
     hand_registered(HandlerPlugin(), "first-plugin")
     hand_registered(Other(), "second-plugin")

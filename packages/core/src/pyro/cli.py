@@ -399,7 +399,7 @@ def fit_command(args: argparse.Namespace) -> int:
     namespace = load_model_namespace(path)
     model, data = namespace["model"], namespace["data"]
     runners = get_registry("runners")
-    runner = runners.get(args.algo)
+    runner = runners[args.algo]  # check_fit_args made sure it is installed
     options = {
         "num_steps": args.num_steps,
         "num_samples": args.num_samples,

@@ -17,8 +17,9 @@ The plugin manager is built lazily at the first lookup, never at ``import pyro``
 Set ``PYRO_DISABLE_PLUGIN_AUTOLOAD=1`` to skip entry points; :func:`register` adds a
 plugin by hand.
 """
-from .hookspecs import hookimpl, hookspec
+from .hookspecs import ProgressBar, hookimpl, hookspec
 from .manager import (
+    PluginRecord,
     describe_plugins,
     event_hook,
     format_plugins,
@@ -29,11 +30,14 @@ from .manager import (
     unregister,
 )
 from .namespace import namespace_getattr
-from .registry import KINDS, DuplicateRegistrationError, Registry
+from .registry import KINDS, DuplicateRegistrationError, Registered, Registry
 
 __all__ = [
     "KINDS",
     "DuplicateRegistrationError",
+    "PluginRecord",
+    "ProgressBar",
+    "Registered",
     "Registry",
     "describe_plugins",
     "event_hook",

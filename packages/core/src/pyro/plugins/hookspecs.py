@@ -14,7 +14,7 @@ skipped entirely when no plugin implements them.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import pluggy
 
@@ -70,15 +70,25 @@ def pyro_register_runners(registry: Registry) -> None:
 # ----------------------------------------------------------------------- event hooks
 
 
+class ProgressBar(Protocol):
+    """What :func:`pyro_progress_bar` returns (``tqdm`` is one)."""
+
+    def update(self, n: int = 1) -> object: ...
+
+    def set_postfix(self, *args: Any, **kwargs: Any) -> object: ...
+
+    def close(self) -> object: ...
+
+
 @hookspec(firstresult=True)
-def pyro_progress_bar(total: int, desc: str, disable: bool) -> Any:
+def pyro_progress_bar(total: int, desc: str, disable: bool) -> ProgressBar | None:
     """Return a progress-bar object (``update(n)``, ``set_postfix(**kw)``, ``close()``)
     for a loop of ``total`` iterations, or ``None`` to let the next plugin decide.
     The first non-``None`` answer wins."""
 
 
 @hookspec(firstresult=True)
-def pyro_svi_step(svi: Any, args: tuple, kwargs: dict):
+def pyro_svi_step(svi: object, args: tuple, kwargs: dict) -> float | None:
     """One SVI step, meant for wrapper implementations (``@hookimpl(wrapper=True)``):
     a wrapper ``yield``s to run the step, receives the loss (a float) from the ``yield``
     and returns it (possibly changed). Plugins use it to time steps, guard against NaN
@@ -86,15 +96,15 @@ def pyro_svi_step(svi: Any, args: tuple, kwargs: dict):
 
 
 @hookspec
-def pyro_mcmc_sample(kernel: Any, params: dict, stage: str, i: int, chain_id: int) -> None:
+def pyro_mcmc_sample(kernel: object, params: dict, stage: str, i: int, chain_id: int) -> None:
     """Called after each MCMC draw; ``stage`` is ``"warmup"`` or ``"sample"``."""
 
 
 @hookspec
-def pyro_inference_start(algorithm: Any, info: dict) -> None:
+def pyro_inference_start(algorithm: object, info: dict) -> None:
     """Called once when an inference run (SVI fit, MCMC run, CLI fit) starts."""
 
 
 @hookspec
-def pyro_inference_end(algorithm: Any, info: dict) -> None:
+def pyro_inference_end(algorithm: object, info: dict) -> None:
     """Called once when an inference run ends, with its summary ``info``."""

@@ -5,12 +5,12 @@ import importlib.metadata
 import os
 import threading
 import warnings
-from typing import Any
+from typing import TypedDict
 
 import pluggy
 
 from . import hookspecs
-from .registry import KINDS, Registry
+from .registry import KINDS, Registered, Registry
 
 AUTOLOAD_ENV = "PYRO_DISABLE_PLUGIN_AUTOLOAD"
 ENTRY_POINT_GROUP = "pyro"
@@ -18,7 +18,7 @@ ENTRY_POINT_GROUP = "pyro"
 _lock = threading.RLock()
 _manager: pluggy.PluginManager | None = None
 _registries: dict[str, Registry] = {}
-_event_hooks: dict[str, Any] = {}
+_event_hooks: dict[str, pluggy.HookCaller | None] = {}
 _distributions: dict[str, str] = {}     # plugin name -> "distribution version"
 
 
@@ -60,8 +60,21 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             _distributions[ep.name] = label
 
 
-def register(plugin: Any, name: str | None = None) -> str:
-    """Register a plugin object or module by hand; returns the name it got."""
+class PluginRecord(TypedDict):
+    """What :func:`describe_plugins` says of one plugin."""
+
+    name: str
+    #: "distribution version", or "(registered by hand)"
+    distribution: str
+    #: registry kind -> the names this plugin registered there
+    registered: dict[str, list[str]]
+
+
+def register(plugin: object, name: str | None = None) -> str:
+    """Register a plugin object or module by hand; returns the name it got.
+
+    :raises ValueError: if the plugin or its name is already registered (or blocked).
+    """
     pm = get_plugin_manager()
     registered = pm.register(plugin, name=name)
     if registered is None:
@@ -70,8 +83,9 @@ def register(plugin: Any, name: str | None = None) -> str:
     return registered
 
 
-def unregister(plugin: Any = None, name: str | None = None) -> Any:
-    """Remove a plugin registered by entry point or by :func:`register`."""
+def unregister(plugin: object | None = None, name: str | None = None) -> object | None:
+    """Remove a plugin registered by entry point or by :func:`register`; returns it (or
+    ``None`` when there was no such plugin)."""
     removed = get_plugin_manager().unregister(plugin=plugin, name=name)
     _invalidate()
     return removed
@@ -83,7 +97,7 @@ def _invalidate() -> None:
         _event_hooks.clear()
 
 
-def plugin_label(pm: pluggy.PluginManager, plugin: Any) -> str:
+def plugin_label(pm: pluggy.PluginManager, plugin: object) -> str:
     return pm.get_name(plugin) or repr(plugin)
 
 
@@ -124,15 +138,12 @@ def _fill_registry(pm: pluggy.PluginManager, reg: Registry) -> None:
         reg.current_plugin = "<unknown>"
 
 
-def lookup(kind: str, name: str) -> Any:
+def lookup(kind: str, name: str) -> Registered:
     """Return the object a plugin registered as ``name`` in ``kind``, or raise ``KeyError``."""
-    reg = get_registry(kind)
-    if name not in reg:
-        raise KeyError(name)
-    return reg.get(name)
+    return get_registry(kind)[name]
 
 
-def event_hook(name: str) -> Any:
+def event_hook(name: str) -> pluggy.HookCaller | None:
     """The hook caller for event hook ``name`` or ``None`` when no plugin implements it,
     so that callers skip the event entirely in the common case."""
     try:
@@ -146,7 +157,7 @@ def event_hook(name: str) -> Any:
     return found
 
 
-def describe_plugins() -> list[dict[str, Any]]:
+def describe_plugins() -> list[PluginRecord]:
     """One record per plugin: its name, distribution (name and version, when installed
     from one) and what it registered in each registry."""
     pm = get_plugin_manager()
@@ -154,14 +165,14 @@ def describe_plugins() -> list[dict[str, Any]]:
     for kind in KINDS:
         for name, _, provider in get_registry(kind).items():
             provided.setdefault(provider, {}).setdefault(kind, []).append(name)
-    records = []
-    for name, _ in pm.list_name_plugin():
-        records.append({
-            "name": name,
-            "distribution": _distributions.get(name, "(registered by hand)"),
-            "registered": provided.get(name, {}),
-        })
-    return records
+    return [
+        PluginRecord(
+            name=name,
+            distribution=_distributions.get(name, "(registered by hand)"),
+            registered=provided.get(name, {}),
+        )
+        for name, _ in pm.list_name_plugin()
+    ]
 
 
 def format_plugins() -> str:

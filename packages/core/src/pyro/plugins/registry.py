@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, overload
+
+#: What a plugin registers: a class or a function (every registry's entries are called, to
+#: build an object or to apply a handler; a runner is ``runner(model, data, **options)``).
+Registered = Callable[..., Any]
+
+_Default = TypeVar("_Default")
 
 #: The kinds of registry, each with the namespace where its entries appear.
 KINDS: dict[str, str] = {
@@ -33,18 +39,25 @@ class Registry:
         if kind not in KINDS:
             raise ValueError(f"unknown registry kind {kind!r}; expected one of {sorted(KINDS)}")
         self.kind = kind
-        self._entries: dict[str, tuple[Any, str]] = {}
+        self._entries: dict[str, tuple[Registered, str]] = {}
         self.current_plugin = "<unknown>"
 
-    def add(self, name: str, obj: Any) -> None:
-        """Register ``obj`` under ``name``.
+    def add(self, name: str, obj: Registered) -> None:
+        """Register ``obj`` (a class or function) under ``name``.
 
+        :raises ValueError: if ``name`` is not a Python identifier.
+        :raises TypeError: if ``obj`` is not callable.
         :raises DuplicateRegistrationError: if another plugin already registered ``name``.
         """
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(
                 f"plugin {self.current_plugin!r} registered {kind_label(self.kind)} under "
                 f"{name!r}, which is not a Python identifier"
+            )
+        if not callable(obj):
+            raise TypeError(
+                f"plugin {self.current_plugin!r} registered {kind_label(self.kind)} {name!r} "
+                f"as a {type(obj).__name__}; register a class or a function"
             )
         if name in self._entries:
             _, other = self._entries[name]
@@ -57,9 +70,27 @@ class Registry:
             )
         self._entries[name] = (obj, self.current_plugin)
 
-    def get(self, name: str, default: Any = None) -> Any:
+    @overload
+    def get(self, name: str) -> Registered | None: ...
+
+    @overload
+    def get(self, name: str, default: _Default) -> Registered | _Default: ...
+
+    def get(self, name: str, default: object = None) -> object:
+        """The object registered as ``name``, or ``default``."""
         entry = self._entries.get(name)
         return default if entry is None else entry[0]
+
+    def __getitem__(self, name: str) -> Registered:
+        """The object registered as ``name``.
+
+        :raises KeyError: naming the installed entries when there is none.
+        """
+        entry = self._entries.get(name)
+        if entry is None:
+            installed = ", ".join(sorted(self._entries)) or "none"
+            raise KeyError(f"no {kind_label(self.kind)} named {name!r} (installed: {installed})")
+        return entry[0]
 
     def provider(self, name: str) -> str:
         """The name of the plugin that registered ``name``."""
@@ -74,7 +105,7 @@ class Registry:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def items(self) -> Iterator[tuple[str, Any, str]]:
+    def items(self) -> Iterator[tuple[str, Registered, str]]:
         """Iterate over ``(name, obj, provider)``."""
         for name, (obj, provider) in self._entries.items():
             yield name, obj, provider

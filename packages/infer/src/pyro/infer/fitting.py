@@ -144,8 +144,8 @@ def elbo_names() -> list[str]:
     from .elbo import ELBO
 
     reg = get_registry("inference")
-    return sorted(n for n in reg if isinstance(reg.get(n), type) and issubclass(reg.get(n), ELBO)
-                  and reg.get(n) is not ELBO)
+    return sorted(n for n, obj, _ in reg.items()
+                  if isinstance(obj, type) and issubclass(obj, ELBO) and obj is not ELBO)
 
 
 def make_guide(guide: Any, model: Callable) -> Callable:

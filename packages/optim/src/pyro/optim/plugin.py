@@ -3,8 +3,9 @@
 
 Only factories are registered: the Pyro optimizers and schedulers, the multi-optimizers
 and one wrapper per ``torch.optim`` optimizer and scheduler. Helpers (``is_groupable``,
-``optimizer_wrapper``, ``OptimStateError``, the abstract ``MultiOptimizer``) are ordinary
-attributes of :mod:`pyro.optim`.
+``optimizer_wrapper``, ``OptimStateError``, the abstract ``MultiOptimizer``) and the
+wrappers of torch's abstract scheduler bases (``LRScheduler``, ``_LRScheduler``: Pyro 1.9
+has them, but they schedule nothing) are ordinary attributes of :mod:`pyro.optim`.
 """
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ PYRO_OPTIMIZERS = (
     "TorchMultiOptimizer",
 )
 
+#: wrappers of torch's abstract scheduler base classes, not registered
+ABSTRACT_SCHEDULERS = ("LRScheduler", "_LRScheduler")
+
 
 @hookimpl
 def pyro_register_optimizers(registry: Registry) -> None:
@@ -28,4 +32,5 @@ def pyro_register_optimizers(registry: Registry) -> None:
     # pytorch_optimizers.__all__ is the list of wrappers made from this torch's own
     # optimizer and scheduler lists, which differ between torch versions.
     for name in pytorch_optimizers.__all__:
-        registry.add(name, getattr(pytorch_optimizers, name))
+        if name not in ABSTRACT_SCHEDULERS:
+            registry.add(name, getattr(pytorch_optimizers, name))
