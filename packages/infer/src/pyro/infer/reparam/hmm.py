@@ -81,6 +81,7 @@ class LinearHMMReparam(Reparam):
             obs = _vector_noise(self._component(self.obs, f"{name}_obs",
                                                 dist.Independent(obs, 1)))
 
+        new_fn: torch.distributions.Distribution
         if all(_is_gaussian(d) for d in (init, trans, obs)):
             new_fn = dist.GaussianHMM(init, fn.transition_matrix, trans, fn.observation_matrix,
                                       obs, duration=fn.duration)
@@ -93,4 +94,4 @@ class LinearHMMReparam(Reparam):
             new_fn = dist.LinearHMM(init, fn.transition_matrix, trans, fn.observation_matrix,
                                     noise, duration=fn.duration)
         new_fn = self._wrap(new_fn, event_dim)
-        return {"fn": new_fn, "value": msg["value"], "is_observed": msg["is_observed"]}
+        return {"fn": new_fn, "value": msg["value"], "is_observed": bool(msg["is_observed"])}

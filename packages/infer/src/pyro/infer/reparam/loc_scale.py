@@ -48,7 +48,7 @@ class LocScaleReparam(Reparam):
         name, value, is_observed = msg["name"], msg["value"], msg["is_observed"]
         centered = self.centered
         if isinstance(centered, (int, float)) and centered == 1:
-            return {"fn": msg["fn"], "value": value, "is_observed": is_observed}
+            return {"fn": msg["fn"], "value": value, "is_observed": bool(is_observed)}
         event_shape = msg["fn"].event_shape
         fn, event_dim = self._unwrap(msg["fn"])
         if not (hasattr(fn, "loc") and hasattr(fn, "scale")):
@@ -56,7 +56,7 @@ class LocScaleReparam(Reparam):
                              f"loc and scale; use it on a location-scale distribution")
         if centered is None:
             centered = pyro.param(f"{name}_centered",
-                                  lambda: fn.loc.new_full(event_shape, 0.5),
+                                  fn.loc.new_full(event_shape, 0.5),
                                   constraint=constraints.unit_interval,
                                   event_dim=len(event_shape))
         params = {key: getattr(fn, key) for key in self.shape_params}

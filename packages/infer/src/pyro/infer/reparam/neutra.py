@@ -7,6 +7,7 @@ from torch.distributions import biject_to
 import pyro
 import pyro.distributions as dist
 from pyro.distributions.util import sum_rightmost
+from pyro.poutine.trace_struct import Trace
 
 from .reparam import Reparam, ReparamMessage, ReparamResult, ensure_guide_prototype
 
@@ -70,27 +71,27 @@ class NeuTraReparam(Reparam):
 
         return poutine.reparam(fn, config=self._reparam_config)
 
-    def _latent_sites(self) -> dict[str, dict]:
-        trace = self.guide.prototype_trace
+    @staticmethod
+    def _latent_sites(trace: Trace) -> dict[str, dict]:
         return {name: site for name, site in trace.nodes.items()
                 if site["type"] == "sample" and not site["is_observed"]}
 
     def apply(self, msg: ReparamMessage) -> ReparamResult:
         name, fn = msg["name"], msg["fn"]
-        ensure_guide_prototype(self.guide, self.args_kwargs)
-        if name not in self._latent_sites():
-            return {"fn": fn, "value": msg["value"], "is_observed": msg["is_observed"]}
+        prototype = ensure_guide_prototype(self.guide, self.args_kwargs)
+        if name not in self._latent_sites(prototype):
+            return {"fn": fn, "value": msg["value"], "is_observed": bool(msg["is_observed"])}
         if msg["is_observed"]:
             raise NotImplementedError(f"NeuTraReparam at site {name!r}: observed sites are "
                                       f"not supported")
-        log_density = 0.0
+        log_density: torch.Tensor | float = 0.0
         if not self.x_unconstrained:  # the first site of a model run draws the shared latent
             base = self.guide.get_base_dist()
             z = pyro.sample(f"{name}_shared_latent", base.mask(False))
             transform = self.guide.get_transform()
             u = transform(z)
-            log_density = transform.log_abs_det_jacobian(z, u)
-            log_density = sum_rightmost(log_density, log_density.dim() - (z.dim() - 1))
+            ladj = transform.log_abs_det_jacobian(z, u)
+            log_density = sum_rightmost(ladj, ladj.dim() - (z.dim() - 1))
             self.x_unconstrained = {site["name"]: (site, value)
                                     for site, value in self.guide.unpack_latent(u)}
         if name not in self.x_unconstrained:

@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC
-from collections.abc import Callable
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import torch
 
 import pyro.distributions as dist
+from pyro import poutine
+from pyro.poutine.trace_struct import Trace
 
 
 class ReparamMessage(TypedDict):
     """The simplified message a reparameterizer receives."""
 
     name: str
-    fn: Callable
+    fn: torch.distributions.Distribution
     value: torch.Tensor | None
     is_observed: bool | None
 
@@ -23,7 +24,7 @@ class ReparamMessage(TypedDict):
 class ReparamResult(TypedDict):
     """What a reparameterizer returns: the site's new distribution, value and flag."""
 
-    fn: Callable
+    fn: torch.distributions.Distribution
     value: torch.Tensor | None
     is_observed: bool
 
@@ -38,7 +39,7 @@ class Reparam(ABC):
     call while :meth:`apply` runs (set by the handler).
     """
 
-    args_kwargs = None
+    args_kwargs: tuple[tuple, dict[str, Any]] | None = None
 
     def apply(self, msg: ReparamMessage) -> ReparamResult:
         """Reparameterize one site.
@@ -92,13 +93,13 @@ def deterministic_site(value: torch.Tensor, event_dim: int) -> ReparamResult:
             "is_observed": True}
 
 
-def ensure_guide_prototype(guide, args_kwargs: tuple[tuple, dict] | None) -> None:
-    """Let an autoguide that has not run yet set itself up (its ``prototype_trace``) by
-    calling it once, hidden from every handler, on the model's ``(args, kwargs)``."""
+def ensure_guide_prototype(guide: Any, args_kwargs: tuple[tuple, dict[str, Any]] | None
+                           ) -> Trace:
+    """The ``prototype_trace`` of an autoguide; one that has not run yet sets itself up
+    by being called once, hidden from every handler, on the model's ``(args, kwargs)``."""
     if guide.prototype_trace is None:
-        from pyro import poutine
-
         args, kwargs = args_kwargs or ((), {})
         with poutine.block():
             guide(*args, **kwargs)
+    return guide.prototype_trace
 

@@ -116,7 +116,7 @@ class SymmetricStableReparam(Reparam):
         a = _positive_stable_mixing(name, alpha, shape, event_dim, self._wrap)
         new_fn = dist.Normal(fn.loc, fn.scale * (2 * a).sqrt())
         return {"fn": self._wrap(new_fn, event_dim), "value": msg["value"],
-                "is_observed": msg["is_observed"]}
+                "is_observed": bool(msg["is_observed"])}
 
 
 def _skew_shift(alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
@@ -164,4 +164,4 @@ class StableReparam(Reparam):
         loc = fn.loc_s0() + fn.scale * (beta.sign() * skew_scale * t + _skew_shift(alpha, beta))
         scale = fn.scale * sym_scale * (2 * a).sqrt()
         new_fn = self._wrap(dist.Normal(loc, scale), event_dim)
-        return {"fn": new_fn, "value": msg["value"], "is_observed": msg["is_observed"]}
+        return {"fn": new_fn, "value": msg["value"], "is_observed": bool(msg["is_observed"])}

@@ -50,6 +50,9 @@ class StructuredReparam(Reparam):
 
     def _latent_names(self) -> list[str]:
         trace = self.guide.prototype_trace
+        if trace is None:
+            raise RuntimeError("StructuredReparam: the guide has not run yet; train it or run "
+                               "the reparameterized model first")
         return [name for name, site in trace.nodes.items()
                 if site["type"] == "sample" and not site["is_observed"]
                 and not site["infer"].get("is_auxiliary")]
@@ -68,7 +71,7 @@ class StructuredReparam(Reparam):
         name, fn = msg["name"], msg["fn"]
         ensure_guide_prototype(self.guide, self.args_kwargs)
         if name not in self._latent_names():
-            return {"fn": fn, "value": msg["value"], "is_observed": msg["is_observed"]}
+            return {"fn": fn, "value": msg["value"], "is_observed": bool(msg["is_observed"])}
         if msg["is_observed"]:
             raise NotImplementedError(f"StructuredReparam at site {name!r}: observed sites "
                                       f"are not supported")

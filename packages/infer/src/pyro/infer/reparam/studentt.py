@@ -28,4 +28,4 @@ class StudentTReparam(Reparam):
         half_df = 0.5 * fn.df.expand(fn.batch_shape)
         gamma = pyro.sample(f"{name}_gamma", self._wrap(dist.Gamma(half_df, half_df), event_dim))
         new_fn = self._wrap(dist.Normal(fn.loc, fn.scale * gamma.rsqrt()), event_dim)
-        return {"fn": new_fn, "value": msg["value"], "is_observed": msg["is_observed"]}
+        return {"fn": new_fn, "value": msg["value"], "is_observed": bool(msg["is_observed"])}
