@@ -19,24 +19,29 @@ def _outside(value: torch.Tensor, total_count: torch.Tensor) -> torch.Tensor:
     return (value < 0) | (value > total_count)
 
 
-def _extended_log_prob(dist, value: torch.Tensor, log_prob_inside) -> torch.Tensor:
-    """``log_prob_inside(n, k)`` on ``{0, ..., total_count}`` and ``-inf`` elsewhere; ``k`` is
-    ``value`` clipped into the support (so the inside formula stays finite everywhere) and
-    ``n`` the count clamped at 0."""
-    if dist._validate_args:
-        dist._validate_sample(value)
-    outside = _outside(value, dist.total_count)
-    n = dist.total_count.clamp(min=0)
-    k = torch.where(outside, torch.zeros_like(value), value).clamp(max=n)
-    result = log_prob_inside(n, k)
-    return torch.where(outside, result.new_full((), -math.inf), result)
+class _ExtendedIntegerSupport:
+    """Mixin (before the family): the support is the whole integer line; ``log_prob`` is
+    the family's ``_log_prob_inside(n, k)`` on ``{0, ..., total_count}`` and ``-inf``
+    elsewhere, with ``k`` the value clipped into the support (so the inside formula stays
+    finite everywhere) and ``n`` the count clamped at 0."""
+
+    support = constraints.integer
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        outside = _outside(value, self.total_count)
+        n = self.total_count.clamp(min=0)
+        k = torch.where(outside, torch.zeros_like(value), value).clamp(max=n)
+        result = self._log_prob_inside(n, k)
+        return torch.where(outside, result.new_full((), -math.inf), result)
 
 
 def _log_binomial_coef(n: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return torch.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
 
 
-class ExtendedBinomial(Binomial):
+class ExtendedBinomial(_ExtendedIntegerSupport, Binomial):
     """EXPERIMENTAL :class:`~pyro.distributions.Binomial` with logical support the whole
     integer line and any integer ``total_count`` (also negative).
 
@@ -54,11 +59,6 @@ class ExtendedBinomial(Binomial):
         "probs": constraints.unit_interval,
         "logits": constraints.real,
     }
-    support = constraints.integer
-
-    def log_prob(self, value):
-        return _extended_log_prob(self, value, self._log_prob_inside)
-
     def _log_prob_inside(self, n, k):
         logits = self.logits
         # k log p + (n - k) log(1 - p), with 0 * log 0 = 0 at p in {0, 1}
@@ -74,7 +74,7 @@ class ExtendedBinomial(Binomial):
             return torch.binomial(n, self.probs.expand(shape))
 
 
-class ExtendedBetaBinomial(BetaBinomial):
+class ExtendedBetaBinomial(_ExtendedIntegerSupport, BetaBinomial):
     """EXPERIMENTAL :class:`~pyro.distributions.BetaBinomial` with logical support the whole
     integer line and any integer ``total_count`` (also negative).
 
@@ -91,11 +91,6 @@ class ExtendedBetaBinomial(BetaBinomial):
         "concentration0": constraints.positive,
         "total_count": constraints.integer,
     }
-    support = constraints.integer
-
-    def log_prob(self, value):
-        return _extended_log_prob(self, value, self._log_prob_inside)
-
     def _log_prob_inside(self, n, k):
         a, b = self.concentration1, self.concentration0
         return (_log_binomial_coef(n, k)
