@@ -11,7 +11,9 @@ per-parameter mode), i.e. when the optimizer
   a group: a parameter skipped at one step would otherwise see the others' decay).
 
 Grouping is decided per setting, so a callable ``optim_args`` may give grouped and
-per-parameter optimizers side by side.
+per-parameter optimizers side by side. This module also holds the bookkeeping of both modes:
+:class:`Slot` (one torch optimizer and the parameters it owns) and :class:`SlotTable` (every
+slot of a ``PyroOptim``, and the shared slots new parameters may join).
 
 Groupable torch optimizers (checked element for element by the package's tests):
 Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, ASGD, Muon, NAdam, RAdam, RMSprop,
@@ -66,6 +68,78 @@ def is_groupable(constructor: Callable, settings: Mapping[str, Any]) -> bool:
     if declared is not None:
         return bool(declared(settings)) if callable(declared) else bool(declared)
     return constructor in TORCH_GROUPABLE
+
+
+class Slot:
+    """One torch optimizer (and, for schedulers, its scheduler) with the parameters it owns.
+
+    A *shared* slot steps every parameter of one setting at once (grouped mode); an unshared
+    slot owns exactly one parameter (per-parameter mode, Pyro's behaviour).
+    """
+
+    __slots__ = ("optimizer", "scheduler", "shared", "key", "clip", "eager_state", "members",
+                 "settings")
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        scheduler: Any,
+        shared: bool,
+        key: Hashable,
+        clip: Callable[[list[torch.Tensor]], None] | None,
+        settings: Mapping[str, Any],
+    ) -> None:
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.shared = shared
+        self.key = key
+        self.clip = clip
+        # the constructor fills state (Adagrad): a joining parameter's is built the same way
+        self.eager_state = bool(optimizer.state)
+        self.members: dict[torch.Tensor, None] = {}
+        self.settings = settings  # the user's settings (recorded with saved state)
+
+
+class SlotTable:
+    """The slots of one ``PyroOptim``: which slot steps each parameter, and (grouped mode)
+    the shared slot of each setting key that newly seen parameters join.
+
+    ``slots`` and ``open`` are plain containers, read by the scheduler wrappers (which step
+    every slot and close the groups when the learning rates move on).
+    """
+
+    __slots__ = ("slots", "open", "slot_of")
+
+    def __init__(self) -> None:
+        self.slots: list[Slot] = []
+        self.open: dict[Hashable, Slot] = {}  # shared slots that new parameters may join
+        self.slot_of: dict[torch.Tensor, Slot] = {}
+
+    def add(self, slot: Slot) -> Slot:
+        self.slots.append(slot)
+        if slot.shared:
+            self.open[slot.key] = slot
+        return slot
+
+    def joinable(self, key: Hashable, shared: bool) -> Slot | None:
+        """The open shared slot of setting ``key`` (``None`` when ``shared`` is false)."""
+        return self.open.get(key) if shared else None
+
+    def assign(self, p: torch.Tensor, slot: Slot) -> None:
+        slot.members[p] = None
+        self.slot_of[p] = slot
+
+    def drop(self, p: torch.Tensor) -> None:
+        """Forget ``p`` and its optimizer state; a slot left empty goes too."""
+        slot = self.slot_of.pop(p, None)
+        if slot is None:
+            return
+        slot.members.pop(p, None)
+        slot.optimizer.state.pop(p, None)
+        if not slot.members:
+            self.slots.remove(slot)
+            if self.open.get(slot.key) is slot:
+                del self.open[slot.key]
 
 
 def freeze(value: Any) -> Hashable:

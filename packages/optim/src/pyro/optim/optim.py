@@ -1,15 +1,15 @@
 """``PyroOptim``: torch optimizers for parameters that appear while a model runs."""
 from __future__ import annotations
 
-import operator
 import os
 import warnings
-from typing import Any, Callable, Dict, Hashable, Iterable, List, Mapping, Optional, Tuple, Union
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any
 
 import torch
 
 from .clipping import ClipFn, check_clip_args, make_clipper
-from .grouping import freeze, is_groupable
+from .grouping import Slot, SlotTable, freeze, is_groupable
 from .state_io import (
     OptimStateError,
     check_optim_state,
@@ -19,42 +19,10 @@ from .state_io import (
     recordable_settings,
     save_state,
 )
+from .step_plan import StepPlan
 
 #: ``optim_args`` / ``clip_args``: a dict, or a callable ``(module_name, param_name) -> dict``.
-ArgsOrCallable = Union[Mapping[str, Any], Callable[[Optional[str], str], Mapping[str, Any]]]
-
-_is = operator.is_
-
-
-class _Slot:
-    """One torch optimizer (and, for schedulers, its scheduler) with the parameters it owns.
-
-    A *shared* slot steps every parameter of one setting at once (grouped mode); an unshared
-    slot owns exactly one parameter (per-parameter mode, Pyro's behaviour).
-    """
-
-    __slots__ = ("optimizer", "scheduler", "shared", "key", "clip", "eager_state", "members",
-                 "settings")
-
-    def __init__(
-        self,
-        optimizer: torch.optim.Optimizer,
-        scheduler: Any,
-        shared: bool,
-        key: Hashable,
-        clip: Optional[ClipFn],
-        eager_state: bool,
-        settings: Mapping[str, Any],
-    ) -> None:
-        self.optimizer = optimizer
-        self.scheduler = scheduler
-        self.shared = shared
-        self.key = key
-        self.clip = clip
-        self.eager_state = eager_state  # the constructor fills state (Adagrad): copy it on join
-        self.members: Dict[torch.Tensor, None] = {}
-        self.settings = settings  # the user's settings (recorded with saved state)
-
+ArgsOrCallable = Mapping[str, Any] | Callable[[str | None, str], Mapping[str, Any]]
 
 #: torch optimizers whose fused kernel PyroOptim uses unless told otherwise
 #: (``fused=`` or ``foreach=`` in the optimizer's settings).
@@ -107,8 +75,8 @@ class PyroOptim:
         self,
         optim_constructor: Callable[..., torch.optim.Optimizer],
         optim_args: ArgsOrCallable,
-        clip_args: Optional[ArgsOrCallable] = None,
-        grouped: Optional[bool] = None,
+        clip_args: ArgsOrCallable | None = None,
+        grouped: bool | None = None,
     ) -> None:
         if isinstance(optim_constructor, torch.optim.Optimizer) or not callable(
             optim_constructor
@@ -148,18 +116,16 @@ class PyroOptim:
         self._frozen_clip = freeze(clip_args) if not callable(clip_args) else None
         self._dict_clipper = make_clipper(clip_args) if not callable(clip_args) else None
 
-        self._slots: List[_Slot] = []
-        self._slot_of: Dict[torch.Tensor, _Slot] = {}
-        self._name_of: Dict[torch.Tensor, Optional[str]] = {}
-        self._tensor_of: Dict[str, torch.Tensor] = {}
-        self._open: Dict[Hashable, _Slot] = {}  # shared slots that new parameters may join
-        self._pending: Dict[str, dict] = {}  # state waiting for its parameter to appear
+        # the slots of both modes (pyro.optim.grouping) and the cached step plan
+        self._table = SlotTable()
+        self._slots = self._table.slots  # read by the scheduler wrappers
+        self._open = self._table.open
+        self._name_of: dict[torch.Tensor, str | None] = {}
+        self._tensor_of: dict[str, torch.Tensor] = {}
+        self._pending: dict[str, dict] = {}  # state waiting for its parameter to appear
         # where each pending entry came from and whether its settings are to be restored
-        self._pending_meta: Dict[str, Tuple[str, bool]] = {}
-        # the step plan for the last set of parameters seen
-        self._plan: List[Tuple[_Slot, List[torch.Tensor]]] = []
-        self._cached: Optional[Tuple[torch.Tensor, ...]] = None
-        self._cached_set: Optional[set] = None
+        self._pending_meta: dict[str, tuple[str, bool]] = {}
+        self._plan = StepPlan()
 
     # ------------------------------------------------------------------------- stepping
 
@@ -181,62 +147,26 @@ class PyroOptim:
             rejected by the constructor, or a callable ``optim_args`` needs the name of a
             tensor that is not in the ParamStore).
         """
-        names: Optional[Mapping[str, torch.Tensor]] = None
         if isinstance(params, Mapping):
-            names = params
-            params = list(params.values())
-        elif type(params) is not list:
-            params = list(params)
-        cached = self._cached
-        if cached is None or len(cached) != len(params) or not all(map(_is, params, cached)):
-            self._refresh(params, names)
-        # without a closure, a parameter whose .grad is None is not stepped at all (its own
-        # optimizer would see nothing); with one (LBFGS) the closure makes the gradients
-        skip_gradless = not (args or kwargs)
-        for slot, plist in self._plan:
-            if slot.shared:
-                if slot.clip is not None:
-                    slot.clip(plist)
-                slot.optimizer.step(*args, **kwargs)
-            elif not (skip_gradless and plist[0].grad is None):
-                if slot.clip is not None:
-                    slot.clip(plist)
-                slot.optimizer.step(*args, **kwargs)
+            names: Mapping[str, torch.Tensor] | None = params
+            plist = list(params.values())
+        else:
+            names = None
+            plist = params if type(params) is list else list(params)
+        plan = self._plan
+        if not plan.fits(plist):
+            name_of = {id(p): n for n, p in names.items()} if names is not None else None
 
-    def _refresh(self, params: List[torch.Tensor],
-                 names: Optional[Mapping[str, torch.Tensor]] = None) -> None:
-        """Rebuild the step plan when the set of parameters differs from the last call
-        (``names``: the parameters by name, when the caller knows them)."""
-        if self._cached_set is not None and len(params) == len(self._cached_set):
-            if set(params) == self._cached_set:  # the same parameters in another order
-                self._cached = tuple(params)
-                return
-        seen: set = set()
-        by_slot: Dict[_Slot, List[torch.Tensor]] = {}
-        name_of = {id(p): n for n, p in names.items()} if names is not None else None
-        for p in params:
-            if p in seen:
-                continue
-            seen.add(p)
-            slot = self._slot_of.get(p)
-            if slot is None:
-                slot = self._admit(p, name_of[id(p)] if name_of is not None else _LOOK_UP)
-            by_slot.setdefault(slot, []).append(p)
-        for slot, plist in by_slot.items():
-            if slot.shared:
-                # the group steps exactly the parameters of this call (torch keeps the state
-                # of the others, keyed by tensor, for when they come back)
-                slot.optimizer.param_groups[0]["params"] = plist
-        self._plan = list(by_slot.items())
-        self._cached = tuple(params)
-        self._cached_set = seen
+            def slot_for(p: torch.Tensor) -> Slot:
+                slot = self._table.slot_of.get(p)
+                if slot is None:
+                    slot = self._admit(p, name_of[id(p)] if name_of is not None else _LOOK_UP)
+                return slot
 
-    def _invalidate_plan(self) -> None:
-        self._plan = []
-        self._cached = None
-        self._cached_set = None
+            plan.rebuild(plist, slot_for)
+        plan.step(args, kwargs)
 
-    def _admit(self, p: torch.Tensor, name: Any = None) -> _Slot:
+    def _admit(self, p: torch.Tensor, name: Any = None) -> Slot:
         """Give a newly seen parameter its optimizer: join the open shared slot of its
         setting, or make a new slot; apply state waiting under its name (``_LOOK_UP``:
         the caller passed no names, so it is looked up in the ParamStore)."""
@@ -263,7 +193,7 @@ class PyroOptim:
             frozen = self._frozen_args if self._frozen_args is not None else freeze(settings)
             key: Hashable = ("fresh", frozen, frozen_clip)
             shared = self.grouped and is_groupable(self._optimizer_constructor, settings)
-            slot = self._open.get(key) if shared else None
+            slot = self._table.joinable(key, shared)
             if slot is not None:
                 if slot.eager_state:
                     # build this parameter's initial state the way its own optimizer would
@@ -275,12 +205,11 @@ class PyroOptim:
                 optimizer = self._new_optimizer(p, settings, name)
                 scheduler = self._new_scheduler(optimizer, name)
                 slot = self._new_slot(optimizer, scheduler, shared, key, clipper, settings)
-        slot.members[p] = None
-        self._slot_of[p] = slot
+        self._table.assign(p, slot)
         return slot
 
     def _admit_loaded(self, p: torch.Tensor, name: str, settings: Mapping[str, Any],
-                      entry: dict, clipper: Optional[ClipFn], frozen_clip: Hashable) -> _Slot:
+                      entry: dict, clipper: ClipFn | None, frozen_clip: Hashable) -> Slot:
         """Give a parameter with loaded state its optimizer: every tensor of the state is
         checked against ``p`` before the optimizer sees it, and the user's settings win
         over the file's (:func:`~pyro.optim.state_io.merge_settings`)."""
@@ -301,7 +230,7 @@ class PyroOptim:
                 scheduler.base_lrs = [merged["initial_lr"]]
         key = ("loaded", freeze(merged), freeze(entry.get("scheduler")), frozen_clip)
         shared = self.grouped and is_groupable(self._optimizer_constructor, merged)
-        slot = self._open.get(key) if shared else None
+        slot = self._table.joinable(key, shared)
         if slot is not None:
             state = optimizer.state.get(p)
             if state:
@@ -310,21 +239,17 @@ class PyroOptim:
         return self._new_slot(optimizer, scheduler, shared, key, clipper, settings)
 
     def _new_slot(self, optimizer: torch.optim.Optimizer, scheduler: Any, shared: bool,
-                  key: Hashable, clipper: Optional[ClipFn], settings: Mapping[str, Any]) -> _Slot:
-        slot = _Slot(optimizer, scheduler, shared, key, clipper, bool(optimizer.state), settings)
-        self._slots.append(slot)
-        if shared:
-            self._open[key] = slot
-        return slot
+                  key: Hashable, clipper: ClipFn | None, settings: Mapping[str, Any]) -> Slot:
+        return self._table.add(Slot(optimizer, scheduler, shared, key, clipper, settings))
 
-    def _settings_for(self, p: torch.Tensor, name: Optional[str]) -> Mapping[str, Any]:
+    def _settings_for(self, p: torch.Tensor, name: str | None) -> Mapping[str, Any]:
         if isinstance(self.pt_optim_args, dict):
             return self.pt_optim_args
         return _call_per_param(self.pt_optim_args, p, name, "optim_args")
 
     def _clip_for(
-        self, p: torch.Tensor, name: Optional[str]
-    ) -> Tuple[Optional[dict], Optional[ClipFn], Hashable]:
+        self, p: torch.Tensor, name: str | None
+    ) -> tuple[dict | None, ClipFn | None, Hashable]:
         if not callable(self.pt_clip_args):
             return self.pt_clip_args, self._dict_clipper, self._frozen_clip
         clip_args = _call_per_param(self.pt_clip_args, p, name, "clip_args", allow_none=True)
@@ -333,7 +258,7 @@ class PyroOptim:
         return clip_args, make_clipper(clip_args), freeze(clip_args)
 
     def _new_optimizer(
-        self, p: torch.Tensor, settings: Mapping[str, Any], name: Optional[str]
+        self, p: torch.Tensor, settings: Mapping[str, Any], name: str | None
     ) -> torch.optim.Optimizer:
         ctor = self._optimizer_constructor
         if ctor in _FUSED_BY_DEFAULT and "fused" not in settings and "foreach" not in settings \
@@ -349,7 +274,7 @@ class PyroOptim:
                 f"{tuple(p.shape)} with settings {dict(settings)}: {e}"
             ) from e
 
-    def _new_scheduler(self, optimizer: torch.optim.Optimizer, name: Optional[str]) -> Any:
+    def _new_scheduler(self, optimizer: torch.optim.Optimizer, name: str | None) -> Any:
         """Hook for :class:`~pyro.optim.lr_scheduler.PyroLRScheduler`: plain optimizers
         have none."""
         return None
@@ -357,31 +282,24 @@ class PyroOptim:
     def _forget(self, p: torch.Tensor) -> None:
         """Drop a parameter and its optimizer state (it was replaced in the ParamStore, or
         state for its name is being set)."""
-        slot = self._slot_of.pop(p, None)
         name = self._name_of.pop(p, None)
         if name is not None and self._tensor_of.get(name) is p:
             del self._tensor_of[name]
-        if slot is not None:
-            slot.members.pop(p, None)
-            slot.optimizer.state.pop(p, None)
-            if not slot.members:
-                self._slots.remove(slot)
-                if self._open.get(slot.key) is slot:
-                    del self._open[slot.key]
-        self._invalidate_plan()
+        self._table.drop(p)
+        self._plan.invalidate()
 
     # ---------------------------------------------------------------------------- state
 
     @property
-    def optim_objs(self) -> Dict[torch.Tensor, Any]:
+    def optim_objs(self) -> dict[torch.Tensor, Any]:
         """Parameter tensor -> the torch optimizer (scheduler, for schedulers) that steps it
         (in grouped mode many parameters share one)."""
         return {
             p: slot.optimizer if slot.scheduler is None else slot.scheduler
-            for p, slot in self._slot_of.items()
+            for p, slot in self._table.slot_of.items()
         }
 
-    def get_state(self) -> Dict[str, dict]:
+    def get_state(self) -> dict[str, dict]:
         """The state of every parameter seen (and of state set but not yet consumed), keyed
         by ParamStore name: ``{name: {"state": {0: {...}}, "param_groups": [{...,
         "params": [0]}], "optimizer": class name}}``, plus ``"scheduler"`` (its
@@ -389,7 +307,7 @@ class PyroOptim:
         ``torch.optim.Optimizer.state_dict``; copy them to snapshot."""
         state = dict(self._pending)
         unnamed = 0
-        for p, slot in self._slot_of.items():
+        for p, slot in self._table.slot_of.items():
             name = self._name_of.get(p)
             if name is None:
                 unnamed += 1
@@ -403,7 +321,7 @@ class PyroOptim:
             )
         return state
 
-    def _state_entry(self, slot: _Slot, p: torch.Tensor) -> dict:
+    def _state_entry(self, slot: Slot, p: torch.Tensor) -> dict:
         if slot.shared:
             group = slot.optimizer.param_groups[0]
             settings = {k: v for k, v in group.items() if k != "params"}
@@ -418,7 +336,7 @@ class PyroOptim:
             entry["scheduler"] = slot.scheduler.state_dict()
         return entry
 
-    def set_state(self, state_dict: Dict[str, dict], *, restore_settings: bool = False) -> None:
+    def set_state(self, state_dict: dict[str, dict], *, restore_settings: bool = False) -> None:
         """Set the state of parameters by name, from :meth:`get_state` (of this or another
         optimizer of the same kind, in either mode). A parameter's state is applied the
         next time it is stepped; a parameter already seen restarts from the given state.
@@ -433,7 +351,7 @@ class PyroOptim:
         check_optim_state(state_dict, "PyroOptim.set_state()")
         self._set_state(state_dict, "PyroOptim.set_state()", restore_settings)
 
-    def _set_state(self, state_dict: Dict[str, dict], source: str,
+    def _set_state(self, state_dict: dict[str, dict], source: str,
                    restore_settings: bool = False) -> None:
         import pyro
 
@@ -459,7 +377,7 @@ class PyroOptim:
         temporary file in the same directory, fsync'ed, then renamed)."""
         save_state(self.get_state(), filename)
 
-    def load(self, filename: str, map_location: Optional[Any] = None, *,
+    def load(self, filename: str, map_location: Any | None = None, *,
              restore_settings: bool = False) -> None:
         """Load optimizer state written by :meth:`save` (``torch.load(weights_only=True)``:
         no code from the file runs). State tensors are moved to each parameter's device and
@@ -488,7 +406,7 @@ class PyroOptim:
         mode = "grouped" if self.grouped else "per-parameter"
         return (
             f"{type(self).__name__}({_ctor_name(self._optimizer_constructor)}, "
-            f"{self.pt_optim_args!r}, {mode}, {len(self._slot_of)} parameters in "
+            f"{self.pt_optim_args!r}, {mode}, {len(self._table.slot_of)} parameters in "
             f"{len(self._slots)} optimizers)"
         )
 
@@ -503,7 +421,7 @@ def _ctor_name(ctor: Any) -> str:
 _LOOK_UP = object()  # _admit's marker: no name given, look it up in the ParamStore
 
 
-def _param_store_name(p: torch.Tensor) -> Optional[str]:
+def _param_store_name(p: torch.Tensor) -> str | None:
     """The ParamStore name of an unconstrained parameter, or ``None`` if it is not there."""
     import pyro
 
@@ -514,7 +432,7 @@ def _param_store_name(p: torch.Tensor) -> Optional[str]:
 
 
 def _call_per_param(
-    fn: Callable, p: torch.Tensor, name: Optional[str], what: str, allow_none: bool = False
+    fn: Callable, p: torch.Tensor, name: str | None, what: str, allow_none: bool = False
 ) -> Any:
     """Call a per-parameter ``(module_name, param_name) -> dict`` callable."""
     if name is None:
@@ -536,7 +454,7 @@ def _call_per_param(
     return dict(result)
 
 
-def _check_saved_by(optimizer: torch.optim.Optimizer, entry: dict, name: Optional[str]) -> None:
+def _check_saved_by(optimizer: torch.optim.Optimizer, entry: dict, name: str | None) -> None:
     saved_by = entry.get("optimizer")
     if saved_by is not None and saved_by != type(optimizer).__name__:
         raise OptimStateError(
@@ -546,7 +464,7 @@ def _check_saved_by(optimizer: torch.optim.Optimizer, entry: dict, name: Optiona
         )
 
 
-def _load_optimizer(optimizer: torch.optim.Optimizer, entry: dict, name: Optional[str]) -> None:
+def _load_optimizer(optimizer: torch.optim.Optimizer, entry: dict, name: str | None) -> None:
     try:
         optimizer.load_state_dict({"state": entry["state"], "param_groups": entry["param_groups"]})
     except (KeyError, ValueError, TypeError, RuntimeError) as e:
@@ -557,7 +475,7 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, entry: dict, name: Optiona
         ) from e
 
 
-def _load_scheduler(scheduler: Any, state: dict, name: Optional[str]) -> None:
+def _load_scheduler(scheduler: Any, state: dict, name: str | None) -> None:
     try:
         scheduler.load_state_dict(state)
     except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as e:
