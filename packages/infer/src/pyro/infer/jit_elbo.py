@@ -3,10 +3,27 @@
 ``JitTrace_ELBO``, ``JitTraceGraph_ELBO``, ``JitTraceMeanField_ELBO`` and
 ``JitTraceEnum_ELBO`` live beside their eager twins (``pyro.infer.trace_elbo.JitTrace_ELBO``
 etc., as in Pyro); each is the mixin on top of its ELBO. They compute exactly what the
-eager ELBO computes, but record the computation of the differentiable loss once with
-:func:`pyro.ops.jit.trace` (``torch.jit.trace``) and then replay the recorded graph, which
-saves the Python overhead of the handler stack, the distribution objects and validation.
-As with any trace, this works only for a limited set of models:
+eager ELBO computes (the same loss and gradients for the same random draws) but replay a
+recording instead of running the model and guide, which saves the Python overhead of the
+handler stack, the distribution objects, validation and autograd's tape.
+
+**Two recordings.** A training step (``loss_and_grads``, hence :class:`~pyro.infer.SVI`)
+replays the loss *and its gradients* as one flat graph of aten operations
+(:func:`pyro.ops.fused_graph.record_value_and_grad`: ``make_fx`` of the eager loss and
+``torch.autograd.grad``, constants folded, replayed by ``torch.jit.trace``); its inputs
+are the parameters' unconstrained tensors (Pyro parameters by ParamStore name, and any
+other leaf tensor the loss is differentiated into, such as an ``nn.Module``'s) and the
+positional tensor arguments. The graph is used only after it has reproduced the eager
+loss and gradients at one set of draws. ``differentiable_loss`` and ``loss`` replay the
+forward pass traced by :func:`pyro.ops.jit.trace` (Pyro's plan), which is also what a
+training step falls back to, with autograd, when the fused recording is not possible
+(e.g. a value read in Python, as ``.item()``).
+
+The first call for each model, guide, ``**kwargs`` and argument shapes runs the eager
+ELBO (so the program's own errors surface as without compiling, and the result is the
+eager one), then records; the recording draws nothing from the caller's random stream,
+so a seeded run gives the eager ELBO's losses step for step. As with any trace, this
+works only for a limited set of models:
 
 - the model and guide must have static structure (the same sites, shapes and control
   flow at every call);
@@ -18,75 +35,325 @@ As with any trace, this works only for a limited set of models:
 Random draws are recorded as random operations, so each call draws afresh (from torch's
 global generator, in the order the eager ELBO draws).
 
-Why ``torch.jit.trace`` and not ``torch.compile``: measured on W1 (the Beta-Bernoulli SVI
-of ``../shared/bench``, 1 thread, loaded machine), ``torch.compile`` of the same loss
-took 81 s to compile and then ran 6.7 ms a step (the handler stack breaks its graph at
-every site), eager 2.4 ms, the traced graph 0.9 ms after 2 s of tracing.
+**Why ``torch.jit.trace``, and not ``torch.compile``.** Measured on W1 (the Beta-Bernoulli
+SVI of ``../shared/bench``, 1 thread), see bench/README.md: ``torch.compile`` of the
+eager loss breaks its graph at every site (81 s to compile, then 6.7 ms a step against
+2.4 ms eager); compiling the fused graph instead costs seconds of C++ compilation that
+a thousand steps of a small model never earn back, while ``torch.jit.trace`` replays the
+same fused graph at once.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Tuple
+import math
+import operator
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import torch
+from torch.utils._pytree import tree_flatten, tree_unflatten
+
+import pyro
 import pyro.ops.jit
+from pyro.ops.fused_graph import FusedGraph, RecordingError, record_value_and_grad, unchanged_rng
+from pyro.params.param_store import ParamStoreDict
+from pyro.poutine.runtime import _PYRO_STACK
 
 from .elbo import ELBO
+from .util import is_validation_enabled
 
 __all__ = ["JitELBOMixin"]
 
+_Result = tuple[float, dict[str, torch.Tensor]]
+
+
+class _FusedPlan:
+    """The recorded loss-and-gradients graph of one ELBO for one calling signature, and
+    how to feed it: each input is a ParamStore name (its current unconstrained tensor)
+    or a tensor held as is (a leaf outside the store, e.g. of an unregistered module)."""
+
+    __slots__ = ("graph", "sources", "shapes", "grad_slots", "params", "store", "spec",
+                 "last")
+
+    def __init__(self, graph: FusedGraph, wrt: Sequence[torch.Tensor],
+                 params: dict[str, torch.Tensor], store: ParamStoreDict, spec: Any) -> None:
+        self.graph = graph
+        self.store = store
+        self.spec = spec
+        self.sources: list[str | torch.Tensor] = []
+        for t in graph.lifted:
+            name = store.param_name(t)
+            self.sources.append(t if name is None else name)
+        slot = {id(t): i for i, t in enumerate(graph.lifted)}
+        grad_of = [t for t, has in zip(wrt, graph.has_grad) if has]
+        self.grad_slots = [slot[id(t)] for t in grad_of]
+        # what the eager ELBO returns: the touched parameters, by name, in its order
+        self.params = [(name, slot.get(id(leaf))) for name, leaf in params.items()]
+        self.shapes = [(t.shape, t.dtype, t.device) for t in graph.lifted]
+        self.last: list[torch.Tensor] = list(graph.lifted)
+
+    def _inputs(self) -> list[torch.Tensor] | None:
+        """The current values of the graph's leading inputs (None when a parameter is
+        gone or no longer fits the recording)."""
+        get = self.store.get_unconstrained
+        inputs: list[torch.Tensor] = []
+        for source, last in zip(self.sources, self.last):
+            t = get(source) if isinstance(source, str) else source
+            if t is not last:
+                if t is None or (t.shape, t.dtype, t.device) != self.shapes[len(inputs)]:
+                    return None
+            inputs.append(t)
+        self.last = inputs
+        return inputs
+
+    def step(self, args: tuple) -> _Result | None:
+        """Loss and gradients of one draw, accumulated into ``.grad`` as ``backward``
+        would; None when the recording no longer fits the parameters."""
+        inputs = self._inputs()
+        if inputs is None:
+            return None
+        if self.spec is not None:
+            args = tuple(tree_flatten(args)[0])
+        out = self.graph(*inputs, *args)
+        for slot, grad in zip(self.grad_slots, out[1:]):
+            leaf = inputs[slot]
+            if leaf.grad is None:
+                leaf.grad = grad
+            else:
+                with torch.no_grad():
+                    leaf.grad += grad
+        get = self.store.get_unconstrained
+        params = {name: inputs[slot] if slot is not None else get(name)
+                  for name, slot in self.params}
+        if _PYRO_STACK:
+            # enclosing handlers (e.g. a param-capturing trace) see the parameters
+            for name in params:
+                pyro.param(name)
+        loss = out[0].item()
+        if loss != loss and is_validation_enabled():
+            warnings.warn("Encountered NaN: loss", stacklevel=4)
+        return loss, params
+
+
+class _Entry:
+    """What a compiled ELBO keeps for one (model, guide) pair."""
+
+    __slots__ = ("model", "guide", "forward", "plans", "last_args", "last_plan")
+
+    def __init__(self, model: Callable, guide: Callable, forward: Any) -> None:
+        self.model = model
+        self.guide = guide
+        self.forward = forward  # pyro.ops.jit.CompiledFunction of the loss
+        self.plans: dict[tuple, _FusedPlan | str] = {}  # a plan, or why there is none
+        self.last_args: tuple = ()
+        self.last_plan: _FusedPlan | str | None = None
+
+    def plan(self, args: tuple, kwargs: dict) -> tuple[tuple | None, _FusedPlan | str | None]:
+        """The plan for these arguments (and its key; None when it is the last one)."""
+        if not kwargs and len(args) == len(self.last_args) and \
+                all(map(operator.is_, args, self.last_args)) and self.last_plan is not None:
+            return None, self.last_plan
+        key = _signature(self.forward, args, kwargs)
+        plan = self.plans.get(key) if key is not None else None
+        if plan is not None and not kwargs:
+            self.last_args, self.last_plan = args, plan
+        return key, plan
+
+
+def _signature(forward: Any, args: tuple, kwargs: dict) -> tuple | None:
+    """The recording's key: the traced function's key (number of arguments, values of the
+    keyword arguments) and the shapes, dtypes and devices of the tensor arguments."""
+    flat, spec = tree_flatten(args)
+    if not all(isinstance(t, torch.Tensor) for t in flat):
+        return None
+    return forward._key(args, kwargs), spec, tuple((t.shape, t.dtype, t.device) for t in flat)
+
 
 class JitELBOMixin:
-    """Mixin (put it before the ELBO class) compiling the ELBO's ``differentiable_loss``
-    per (model, guide) pair.
+    """Mixin (put it before the ELBO class) compiling the ELBO per (model, guide) pair.
 
     The ELBO's ``jit_options`` are passed to ``torch.jit.trace``; trace checking is off
     unless asked for (``{"check_trace": True}``), since the losses are random.
     ``ignore_jit_warnings=True`` silences the tracer's warnings.
     """
 
-    def _compiled_loss(self, model: Callable, guide: Callable, args, kwargs) -> Callable:
-        cache: Dict[Tuple[int, int], Any] = self.__dict__.setdefault("_jit_compiled", {})
+    max_plate_nesting: float
+    jit_options: dict | None
+    ignore_jit_warnings: bool
+    _guess_max_plate_nesting: Callable[..., None]
+
+    def _entry(self, model: Callable, guide: Callable, args: tuple, kwargs: dict) -> _Entry:
+        cache: dict[tuple[int, int], _Entry] = self.__dict__.setdefault("_jit_compiled", {})
         key = (id(model), id(guide))
         entry = cache.get(key)
-        if entry is None or entry[0] is not model or entry[1] is not guide:
+        # (model, guide) are kept with the entry so that a recycled id is not mistaken
+        if entry is None or entry.model is not model or entry.guide is not guide:
             if self.max_plate_nesting == float("inf"):
                 # fix the plate nesting before tracing, as the eager ELBO would guess it
                 self._guess_max_plate_nesting(model, guide, args, kwargs)
-            eager = super().differentiable_loss  # the ELBO this class compiles
+            eager = self._eager_differentiable_loss
 
-            def loss(*args, **kwargs):
+            def loss(*args: Any, **kwargs: Any) -> torch.Tensor:
                 return eager(model, guide, *args, **kwargs)
 
-            options = {"check_trace": False, **(self.jit_options or {})}
-            compiled = pyro.ops.jit.trace(
-                loss, ignore_warnings=self.ignore_jit_warnings, jit_options=options
+            forward = pyro.ops.jit.trace(
+                loss, ignore_warnings=self.ignore_jit_warnings, jit_options=self._options()
             )
-            # (model, guide) kept with the graph so that a recycled id is not mistaken
-            entry = cache[key] = (model, guide, compiled)
-        return entry[2]
+            entry = cache[key] = _Entry(model, guide, forward)
+        return entry
 
-    def differentiable_loss(self, model: Callable, guide: Callable, *args, **kwargs):
-        """The negative ELBO as a differentiable tensor, computed by the compiled graph
-        (traced at the first call for this model, guide and ``**kwargs``).
+    def _options(self) -> dict:
+        return {"check_trace": False, **(self.jit_options or {})}
+
+    @property
+    def _eager_differentiable_loss(self) -> Callable[..., torch.Tensor]:
+        # the ELBO this class compiles (the next class in the MRO)
+        return super().differentiable_loss  # type: ignore[misc]
+
+    def differentiable_loss(self, model: Callable, guide: Callable, *args: Any,
+                            **kwargs: Any) -> torch.Tensor:
+        """The negative ELBO as a differentiable tensor, computed by the traced forward
+        graph (traced after the first call for this model, guide and ``**kwargs``, which
+        runs the eager ELBO).
 
         :raises RuntimeError: naming the model, the guide and the cause when their run
             cannot be compiled (e.g. a non-tensor positional argument, or a loss that
             is not a tensor); errors of the eager run itself propagate unchanged.
         """
-        compiled = self._compiled_loss(model, guide, args, kwargs)
+        compiled = self._entry(model, guide, args, kwargs).forward
         if compiled._key(args, kwargs) in compiled.compiled:
             return compiled(*args, **kwargs)
-        # First call: run the eager ELBO once so that the program's own errors surface
-        # as they would without compiling; what fails after that is the compilation.
-        super().differentiable_loss(model, guide, *args, **kwargs)
-        try:
-            return compiled(*args, **kwargs)
-        except (RuntimeError, TypeError, ValueError) as e:
-            raise _compile_error(self, model, guide, e) from e
+        # First call: the eager ELBO, so that the program's own errors surface as they
+        # would without compiling; what fails after that is the compilation.
+        value = self._eager_differentiable_loss(model, guide, *args, **kwargs)
+        self._trace_forward(compiled, model, guide, args, kwargs)
+        return value
 
-    def _loss_and_grads_and_params(self, model, guide, args, kwargs):
-        # the generic path (param capture, differentiable_loss, backward) runs the
-        # compiled loss instead of the eager ELBO's own fast path
-        return ELBO._loss_and_grads_and_params(self, model, guide, args, kwargs)
+    def _trace_forward(self, compiled: Any, model: Callable, guide: Callable, args: tuple,
+                       kwargs: dict) -> None:
+        with unchanged_rng(_tensors(args)):
+            try:
+                compiled(*args, **kwargs)
+            except (RuntimeError, TypeError, ValueError) as e:
+                raise _compile_error(self, model, guide, e) from e
+
+    def _loss_and_grads_and_params(self, model: Callable, guide: Callable, args: tuple,
+                                   kwargs: dict) -> _Result:
+        entry = self._entry(model, guide, args, kwargs)
+        key, plan = entry.plan(args, kwargs)
+        if isinstance(plan, _FusedPlan):
+            result = plan.step(args)
+            if result is not None:
+                return result
+            entry.last_plan = None  # parameters replaced: record again
+        elif plan is not None:
+            # no fused recording (the reason is kept): the traced forward and autograd
+            return ELBO._loss_and_grads_and_params(self, model, guide, args, kwargs)  # type: ignore[arg-type]
+        # First call for these arguments: the eager ELBO's own step, then the recordings
+        result = super()._loss_and_grads_and_params(model, guide, args, kwargs)  # type: ignore[misc]
+        compiled = entry.forward
+        if compiled._key(args, kwargs) not in compiled.compiled:
+            self._trace_forward(compiled, model, guide, args, kwargs)
+        if key is None:
+            key = _signature(compiled, args, kwargs)
+        if key is not None:
+            try:
+                entry.plans[key] = self._record(model, guide, args, kwargs, result[1])
+            except RecordingError as e:
+                entry.plans[key] = f"the loss and gradients could not be recorded as one " \
+                                   f"graph ({e}); using the traced forward pass and autograd"
+        return result
+
+    def _record(self, model: Callable, guide: Callable, args: tuple, kwargs: dict,
+                params: dict[str, torch.Tensor]) -> _FusedPlan:
+        """Record the loss and its gradients, and check the recording against the eager
+        ELBO at one set of draws.
+
+        :raises RecordingError: when the loss cannot be recorded or the recording
+            differs from the eager ELBO.
+        """
+        flat, spec = tree_flatten(args)
+        eager = self._eager_differentiable_loss
+
+        def loss(*flat_args: torch.Tensor) -> torch.Tensor:
+            return eager(model, guide, *tree_unflatten(list(flat_args), spec), **kwargs)
+
+        store = pyro.get_param_store()
+        with unchanged_rng(flat + list(params.values())):
+            torch.manual_seed(0)
+            with torch.enable_grad():
+                reference = loss(*flat)
+            if not isinstance(reference, torch.Tensor):
+                raise RecordingError(f"the loss is a {type(reference).__name__}")
+            wrt = _differentiated_leaves(reference, params)
+            expected = _gradients(reference, wrt)
+            graph = record_value_and_grad(
+                loss, flat, wrt, lift=lambda t: store.param_name(t) is not None,
+                jit_options=self._options(),
+            )
+            plan = _FusedPlan(graph, wrt, params, store, None if _plain(args) else spec)
+            torch.manual_seed(0)
+            got = graph(*graph.lifted, *flat)
+        expected_grads = [g for g in expected if g is not None]
+        if [g is not None for g in expected] != graph.has_grad or not all(
+                map(_close, got, [reference.detach()] + expected_grads)):
+            raise RecordingError("the recorded graph differs from the eager ELBO (Python "
+                                 "control flow on sampled values?)")
+        return plan
+
+    def _plan_kind(self, model: Callable, guide: Callable, *args: Any, **kwargs: Any) -> str:
+        """``"fused"``, the reason there is no fused recording, or ``"none"`` before the
+        first training step (for diagnostics and tests)."""
+        entry = self.__dict__.get("_jit_compiled", {}).get((id(model), id(guide)))
+        key = None if entry is None else _signature(entry.forward, args, kwargs)
+        plan = None if entry is None or key is None else entry.plans.get(key)
+        if plan is None:
+            return "none"
+        return "fused" if isinstance(plan, _FusedPlan) else plan
+
+
+def _plain(args: tuple) -> bool:
+    return all(type(a) is torch.Tensor or isinstance(a, torch.Tensor) for a in args)
+
+
+def _tensors(args: tuple) -> list[torch.Tensor]:
+    return [t for t in tree_flatten(args)[0] if isinstance(t, torch.Tensor)]
+
+
+def _differentiated_leaves(loss: torch.Tensor,
+                           params: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+    """The leaf tensors ``loss.backward()`` would give a ``.grad``: the touched
+    parameters first (in order), then any other leaf the loss depends on."""
+    found: dict[int, torch.Tensor] = {}
+    stack = [loss.grad_fn]
+    seen: set = set()
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        leaf = getattr(fn, "variable", None)  # an AccumulateGrad node
+        if isinstance(leaf, torch.Tensor):
+            found[id(leaf)] = leaf
+        stack.extend(next_fn for next_fn, _ in fn.next_functions)
+    ordered = [p for p in params.values() if id(p) in found]
+    known = {id(p) for p in ordered}
+    return ordered + [t for i, t in found.items() if i not in known]
+
+
+def _gradients(loss: torch.Tensor, wrt: list[torch.Tensor]) -> list[torch.Tensor | None]:
+    if not wrt or not loss.requires_grad:
+        return [None] * len(wrt)
+    return list(torch.autograd.grad(loss, wrt, allow_unused=True))
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.shape != b.shape:
+        return False
+    scale = float(b.detach().abs().max()) if b.numel() else 0.0
+    scale = scale if math.isfinite(scale) else 1.0
+    return bool(torch.allclose(a, b.detach(), rtol=1e-4, atol=1e-6 * max(scale, 1.0),
+                               equal_nan=True))
 
 
 def _compile_error(elbo: Any, model: Callable, guide: Callable, err: Exception) -> RuntimeError:
@@ -104,7 +371,6 @@ def _name(fn: Callable) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
 
 
-
 _HOMES = {
     "JitTrace_ELBO": "trace_elbo",
     "JitTraceGraph_ELBO": "tracegraph_elbo",
@@ -113,7 +379,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # The compiled ELBOs live in their eager twins' modules (which import this one), so
     # they are found there lazily when asked for here.
     home = _HOMES.get(name)

@@ -1,0 +1,494 @@
+"""A value and its gradients as one recorded graph of aten operations, replayed without
+Python.
+
+Running a Pyro program costs mostly Python: handlers, distribution objects, validation,
+and then autograd's tape. :func:`record_value_and_grad` runs a function once under
+:func:`torch.fx.experimental.proxy_tensor.make_fx` *together with* ``torch.autograd.grad``
+of its result, so the recorded graph holds the forward and the backward operations as
+plain aten calls. The graph is then simplified (operations on constants evaluated once,
+duplicates merged, identities dropped) and replayed with :func:`torch.jit.trace`. Used by
+the compiled ELBOs (:mod:`pyro.infer.jit_elbo`) and by HMC/NUTS
+(:mod:`pyro.infer.mcmc.fast_potential`).
+
+Random operations stay random operations: they are never evaluated at recording time nor
+merged, so every replay draws afresh from torch's global generator, in the order the
+function drew. The recording itself runs under :func:`torch.random.fork_rng` and leaves
+the generators as it found them.
+
+Tensors the function reads from its closure (rather than from its inputs) are constants
+of the graph, except those named in ``wrt`` or chosen by ``lift``: these become extra
+inputs of the graph (:attr:`FusedGraph.lifted`), so that the current values (e.g. of
+parameters an optimizer updates) are passed at each replay.
+"""
+from __future__ import annotations
+
+import operator
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch.fx import Graph, GraphModule, Node
+
+from pyro.util import validation_enabled
+
+__all__ = ["FusedGraph", "RecordingError", "fold_constants", "record_value_and_grad",
+           "simplify", "unchanged_rng"]
+
+aten = torch.ops.aten
+
+#: operations that return their input (at replay autograd is off, so detach is one)
+_IDENTITIES = frozenset({aten.detach.default, aten.alias.default, aten.lift_fresh.default})
+
+#: operations whose result depends only on the shape, dtype and device of their input
+_LIKE = frozenset({
+    aten.ones_like.default, aten.zeros_like.default, aten.full_like.default,
+    aten.new_ones.default, aten.new_zeros.default, aten.new_full.default,
+})
+
+_ONES = frozenset({aten.mul.Tensor, aten.div.Tensor})  # x * 1, x / 1
+_ZEROS = frozenset({aten.add.Tensor, aten.sub.Tensor})  # x + 0, x - 0
+
+
+class RecordingError(RuntimeError):
+    """The function cannot be recorded as one graph (the message says why)."""
+
+
+def _schema_op(node: Node) -> torch._ops.OpOverload | None:
+    target = node.target
+    if node.op == "call_function" and isinstance(target, torch._ops.OpOverload):
+        return target
+    return None
+
+
+def _is_view(node: Node) -> bool:
+    op = _schema_op(node)
+    if op is None:
+        return False
+    returns = op._schema.returns
+    return bool(returns) and returns[0].alias_info is not None
+
+
+def _is_random(op: torch._ops.OpOverload) -> bool:
+    return torch.Tag.nondeterministic_seeded in op.tags
+
+
+def _written_nodes(graph: Graph) -> set[Node]:
+    """The nodes whose tensor (or a view of it) an in-place operation writes: never
+    evaluated once, merged or replaced."""
+    written: set[Node] = set()
+    for node in graph.nodes:
+        op = _schema_op(node)
+        if op is None or not op._schema.is_mutable:
+            continue
+        schema_args = op._schema.arguments
+        targets = [a for a, s in zip(node.args, schema_args) if s.alias_info is not None
+                   and s.alias_info.is_write]
+        targets += [node.kwargs[s.name] for s in schema_args if s.name in node.kwargs
+                    and s.alias_info is not None and s.alias_info.is_write]
+        for target in targets:
+            while isinstance(target, Node) and target not in written:
+                written.add(target)
+                target = target.args[0] if _is_view(target) and target.args else None
+    return written
+
+
+def _foldable(node: Node) -> bool:
+    """A pure, deterministic aten operation (or tuple indexing)."""
+    if node.op == "call_function" and node.target is operator.getitem:
+        return True
+    op = _schema_op(node)
+    return op is not None and not op._schema.is_mutable and not _is_random(op)
+
+
+def _stand_in(node: Node) -> torch.Tensor | None:
+    """An uninitialized tensor with the recorded shape, strides, dtype and device of
+    ``node``'s value (what a ``*_like`` operation reads of it)."""
+    val = node.meta.get("val")
+    if not isinstance(val, torch.Tensor):
+        return None
+    return torch.empty_strided(val.shape, val.stride(), dtype=val.dtype, device=val.device)
+
+
+def _register(gm: GraphModule, node: Node, value: torch.Tensor, known: dict) -> None:
+    name = f"_folded_{len(gm._buffers)}"
+    gm.register_buffer(name, value)
+    with gm.graph.inserting_before(node):
+        const = gm.graph.get_attr(name)
+    const.meta = dict(node.meta)
+    node.replace_all_uses_with(const)
+    known[const] = value
+
+
+def fold_constants(gm: GraphModule) -> None:
+    """Evaluate once, now, the operations that do not depend on the graph's inputs
+    (arithmetic on data and constants, ``ones_like`` of any tensor of fixed shape), so a
+    replay runs only the operations on the inputs. Random and in-place operations, and
+    tensors an in-place operation writes, are left in the graph."""
+    graph = gm.graph
+    written = _written_nodes(graph)
+    known: dict[Node, Any] = {}
+    with torch.no_grad():
+        for node in list(graph.nodes):
+            if node.op == "get_attr":
+                if node not in written:
+                    known[node] = getattr(gm, node.target)  # type: ignore[arg-type]
+                continue
+            if node in written or not _foldable(node):
+                continue
+            if node.target in _LIKE and isinstance(node.args[0], Node) \
+                    and node.args[0] not in known:
+                stand_in = _stand_in(node.args[0])
+                rest = node.args[1:]
+                if stand_in is None or not all(a in known for a in _nodes(rest, node.kwargs)):
+                    continue
+                args = (stand_in,) + torch.fx.node.map_arg(rest, known.__getitem__)
+            elif all(arg in known for arg in node.all_input_nodes):
+                args = torch.fx.node.map_arg(node.args, known.__getitem__)
+            else:
+                continue
+            kwargs = torch.fx.node.map_arg(node.kwargs, known.__getitem__)
+            value = node.target(*args, **kwargs)  # type: ignore[operator]
+            known[node] = value
+            if isinstance(value, torch.Tensor):
+                _register(gm, node, value, known)
+    graph.eliminate_dead_code()
+    gm.recompile()
+
+
+def _nodes(args: Any, kwargs: Any) -> list[Node]:
+    found: list[Node] = []
+    torch.fx.node.map_arg((args, kwargs), found.append)
+    return found
+
+
+def _constant_equal(gm: GraphModule, node: Any, number: float) -> bool:
+    """Whether ``node`` is the number ``number`` or a constant tensor holding only it."""
+    if isinstance(node, (int, float)) and not isinstance(node, bool):
+        return node == number
+    if not isinstance(node, Node) or node.op != "get_attr":
+        return False
+    value = getattr(gm, node.target)  # type: ignore[arg-type]
+    return isinstance(value, torch.Tensor) and value.numel() <= 64 and \
+        bool((value == number).all())
+
+
+def _same_meta(a: Any, b: Node) -> bool:
+    va, vb = (a.meta.get("val") if isinstance(a, Node) else None), b.meta.get("val")
+    return isinstance(va, torch.Tensor) and isinstance(vb, torch.Tensor) and \
+        va.shape == vb.shape and va.dtype == vb.dtype and va.device == vb.device
+
+
+def _replacement(gm: GraphModule, node: Node) -> Node | None:
+    """What ``node`` may be replaced by: its input, for identities, ``x * 1``, ``x / 1``,
+    ``x + 0``, ``x - 0``, ``-(-x)`` and ``expand`` to the same shape."""
+    op = node.target
+    args = node.args
+    if op in _IDENTITIES:
+        return args[0] if isinstance(args[0], Node) else None
+    if op is aten.neg.default and isinstance(args[0], Node) \
+            and args[0].target is aten.neg.default and isinstance(args[0].args[0], Node):
+        return args[0].args[0]
+    if op is aten.expand.default and isinstance(args[0], Node) and _same_meta(args[0], node):
+        return args[0]
+    if len(args) != 2 or node.kwargs:
+        return None
+    if op in _ONES or op is aten.mul.Scalar or op is aten.div.Scalar:
+        unit = 1.0
+    elif op in _ZEROS or op is aten.add.Scalar or op is aten.sub.Scalar:
+        unit = 0.0
+    else:
+        return None
+    x, y = args
+    if _constant_equal(gm, y, unit) and _same_meta(x, node):
+        return x  # type: ignore[return-value]
+    commutes = op in (aten.mul.Tensor, aten.add.Tensor)
+    if commutes and _constant_equal(gm, x, unit) and _same_meta(y, node):
+        return y  # type: ignore[return-value]
+    return None
+
+
+def _drop_identities(gm: GraphModule) -> bool:
+    written = _written_nodes(gm.graph)
+    changed = False
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node in written:
+            continue
+        new = _replacement(gm, node)
+        if new is not None:
+            node.replace_all_uses_with(new)
+            changed = True
+    gm.graph.eliminate_dead_code()
+    return changed
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    hash(value)
+    return value
+
+
+def _merge_duplicates(gm: GraphModule) -> None:
+    """Common subexpression elimination: one node per pure operation on the same
+    arguments (random and in-place operations excepted)."""
+    written = _written_nodes(gm.graph)
+    seen: dict[Any, Node] = {}
+    for node in list(gm.graph.nodes):
+        if node in written or node.op not in ("call_function", "get_attr"):
+            continue
+        if node.op == "call_function" and not _foldable(node):
+            continue
+        try:
+            key = (node.op, node.target, _hashable(node.args), _hashable(node.kwargs))
+        except TypeError:
+            continue
+        first = seen.setdefault(key, node)
+        if first is not node:
+            node.replace_all_uses_with(first)
+            gm.graph.erase_node(node)
+
+
+def _fresh_outputs(gm: GraphModule) -> None:
+    """Outputs that are an input, a constant or a view of either are copied, so that a
+    replay never hands out (as a ``.grad`` say) a tensor it also holds or reads."""
+    output = next(n for n in gm.graph.nodes if n.op == "output")
+
+    def shared(node: Node) -> bool:
+        while _is_view(node) and node.args and isinstance(node.args[0], Node):
+            node = node.args[0]
+        return node.op in ("placeholder", "get_attr")
+
+    def fresh(node: Any) -> Any:
+        if not isinstance(node, Node) or not shared(node):
+            return node
+        with gm.graph.inserting_before(output):
+            copy = gm.graph.call_function(
+                aten.clone.default, (node,), {"memory_format": torch.contiguous_format})
+        copy.meta = dict(node.meta)
+        return copy
+
+    output.args = torch.fx.node.map_aggregate(output.args, fresh)
+
+
+#: ``op.Scalar(x, number)`` -> ``op.Tensor(x, 0-dim tensor)``: the Scalar overloads wrap
+#: the number as a float64 tensor and cast it at every call
+_SCALAR_TO_TENSOR = {
+    getattr(aten, name).Scalar: getattr(aten, name).Tensor
+    for name in ("add", "sub", "mul", "div", "rsub", "eq", "ne", "lt", "le", "gt", "ge",
+                 "remainder", "fmod")
+}
+
+
+def _number_constant(gm: GraphModule, node: Node, value: Any, like: torch.Tensor) -> Node:
+    name = f"_number_{len(gm._buffers)}"
+    gm.register_buffer(name, torch.tensor(value, dtype=like.dtype, device=like.device))
+    with gm.graph.inserting_before(node):
+        return gm.graph.get_attr(name)
+
+
+def _keeps_dtype(value: Any, like: torch.Tensor) -> bool:
+    """Whether ``like op value`` computes in ``like``'s dtype (a wrapped number does not
+    promote a tensor of its own kind; a float with an integer tensor does)."""
+    if type(value) is int:
+        return like.dtype.is_floating_point or like.dtype in (torch.int64, torch.int32,
+                                                              torch.int16, torch.int8,
+                                                              torch.uint8)
+    return type(value) is float and like.dtype.is_floating_point
+
+
+def _typed_numbers(gm: GraphModule) -> None:
+    """Python numbers in tensor operations become 0-dim constants of the other
+    operand's dtype: ``x - 1`` is recorded with ``1`` as an int64 tensor, and ``x <= 0.5``
+    wraps ``0.5`` as a float64 tensor, each cast again at every replay. The results are
+    the same, as a wrapped number takes the dtype of the tensor it meets."""
+    for node in list(gm.graph.nodes):
+        op = _schema_op(node)
+        if op is None or not node.args or not isinstance(node.args[0], Node):
+            continue
+        like = node.args[0].meta.get("val")
+        if not isinstance(like, torch.Tensor):
+            continue
+        tensor_op = _SCALAR_TO_TENSOR.get(op)
+        if tensor_op is not None and len(node.args) >= 2 and _keeps_dtype(node.args[1], like):
+            # trailing positional Scalars (alpha) are keyword-only in the Tensor overload
+            names = [a.name for a in op._schema.arguments]
+            kwargs = dict(node.kwargs)
+            kwargs.update(zip(names[2:], node.args[2:]))
+            node.args = (node.args[0], _number_constant(gm, node, node.args[1], like))
+            node.kwargs = kwargs
+            node.target = tensor_op
+            continue
+        new_args = list(node.args)
+        for i, (value, schema) in enumerate(zip(node.args, op._schema.arguments)):
+            if str(schema.type) == "Tensor" and _keeps_dtype(value, like):
+                new_args[i] = _number_constant(gm, node, value, like)
+        node.args = tuple(new_args)
+
+
+def simplify(gm: GraphModule) -> None:
+    """Fold constants, drop identities, merge duplicates, remove dead code (in place)."""
+    _typed_numbers(gm)
+    fold_constants(gm)
+    while _drop_identities(gm):
+        fold_constants(gm)
+    _merge_duplicates(gm)
+    _fresh_outputs(gm)
+    gm.graph.eliminate_dead_code()
+    gm.graph.lint()
+    gm.recompile()
+
+
+def _lift(gm: GraphModule, choose: Callable[[torch.Tensor], bool]) -> list[torch.Tensor]:
+    """Turn the constants ``choose`` selects into inputs, placed before the existing
+    ones; returns the lifted tensors in input order."""
+    graph = gm.graph
+    first = next(iter(graph.nodes))
+    lifted: list[torch.Tensor] = []
+    placeholders: dict[int, Node] = {}
+    attrs = [n for n in graph.nodes if n.op == "get_attr"]
+    for node in attrs:  # new placeholders first, before any node is erased
+        value = getattr(gm, node.target)  # type: ignore[arg-type]
+        if isinstance(value, torch.Tensor) and id(value) not in placeholders and choose(value):
+            with graph.inserting_before(first):
+                placeholders[id(value)] = graph.placeholder(f"lifted_{len(lifted)}")
+            placeholders[id(value)].meta = dict(node.meta)
+            lifted.append(value)
+    for node in attrs:
+        placeholder = placeholders.get(id(getattr(gm, node.target)))  # type: ignore[arg-type]
+        if placeholder is not None:
+            node.replace_all_uses_with(placeholder)
+            graph.erase_node(node)
+    gm.recompile()
+    return lifted
+
+
+@contextmanager
+def unchanged_rng(tensors: Sequence[torch.Tensor] = ()) -> Iterator[None]:
+    """Run the block with torch's random generators restored afterwards (the CPU one and
+    those of the CUDA devices of ``tensors``): a recording draws nothing from the
+    caller's random stream."""
+    devices = sorted({t.device.index or 0 for t in tensors if t.device.type == "cuda"})
+    with torch.random.fork_rng(devices=devices):
+        yield
+
+
+@contextmanager
+def _recording(tensors: Sequence[torch.Tensor]) -> Iterator[None]:
+    with unchanged_rng(tensors), validation_enabled(False), warnings.catch_warnings():
+        # distributions' argument checks read tensor values, which a recording cannot
+        # hold; the caller has run (and validated) the function eagerly
+        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+        yield
+
+
+class FusedGraph:
+    """A recorded value-and-gradient graph (output of :func:`record_value_and_grad`).
+
+    Call it with the current values of the :attr:`lifted` tensors followed by the
+    inputs; it returns ``(value, *grads)`` with one gradient for each ``wrt`` tensor
+    whose :attr:`has_grad` entry is true (the others do not influence the value). Runs
+    with autograd off.
+
+    :ivar lifted: the closure tensors the graph takes as leading inputs, in order.
+    :ivar has_grad: per ``wrt`` tensor, whether the graph outputs its gradient.
+    :ivar frozen: closure tensors that require grad but are constants of the graph
+        (neither in ``wrt`` nor lifted): gradients do not reach them.
+    :ivar graph_module: the simplified :class:`torch.fx.GraphModule` (for inspection).
+    """
+
+    def __init__(self, run: Callable, lifted: list[torch.Tensor], has_grad: list[bool],
+                 frozen: list[torch.Tensor], graph_module: GraphModule) -> None:
+        self._run = run
+        self.lifted = lifted
+        self.has_grad = has_grad
+        self.frozen = frozen
+        self.graph_module = graph_module
+
+    def __call__(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        # (cheaper than torch.no_grad(), which matters for graphs of microseconds)
+        grad_enabled = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)
+        try:
+            return self._run(*tensors)
+        finally:
+            torch._C._set_grad_enabled(grad_enabled)
+
+
+def _as_function(gm: GraphModule) -> Callable[..., Any]:
+    def replay(*tensors: torch.Tensor) -> Any:
+        return gm(*tensors)
+    return replay
+
+
+def record_value_and_grad(
+    fn: Callable[..., torch.Tensor],
+    inputs: Sequence[torch.Tensor],
+    wrt: Sequence[torch.Tensor],
+    lift: Callable[[torch.Tensor], bool] | None = None,
+    jit_options: dict | None = None,
+) -> FusedGraph:
+    """Record ``fn(*inputs)`` and the gradient of its sum with respect to each tensor of
+    ``wrt`` as one graph of aten operations, simplify it and trace it with
+    :func:`torch.jit.trace`.
+
+    :param fn: a function of tensors returning a tensor (any shape; the gradients are
+        those of its sum). Its Python control flow and any value it reads from tensors
+        are fixed at recording, as with :func:`torch.jit.trace`.
+    :param inputs: example inputs (their shapes are fixed into the graph).
+    :param wrt: tensors to differentiate with respect to: elements of ``inputs`` (by
+        identity) or tensors ``fn`` reads from its closure that require grad (such as
+        Pyro parameters); the latter become lifted inputs.
+    :param lift: chooses further closure tensors to pass as inputs at each replay
+        instead of freezing their current value into the graph.
+    :param jit_options: keyword arguments of :func:`torch.jit.trace` (default
+        ``check_trace=False``: a graph with random operations would fail the check).
+    :raises RecordingError: when ``fn`` reads a tensor's value in Python (``.item()``,
+        ``bool(tensor)``, data-dependent shapes), does not return a tensor, or uses an
+        operation that cannot be recorded.
+    """
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    inputs = tuple(inputs)
+    position = {id(t): i for i, t in enumerate(inputs)}
+    has_grad: list[bool] = []
+
+    def value_and_grads(*xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        xs_list = list(xs)
+        for t in wrt:
+            if id(t) in position:
+                i = position[id(t)]
+                xs_list[i] = xs_list[i].detach().requires_grad_()
+        targets = [xs_list[position[id(t)]] if id(t) in position else t for t in wrt]
+        with torch.enable_grad():
+            value = fn(*xs_list)
+            if not isinstance(value, torch.Tensor):
+                raise RecordingError(f"the function returned {type(value).__name__}, "
+                                     f"not a tensor")
+            grads: Sequence[torch.Tensor | None] = [None] * len(targets)
+            if value.requires_grad and targets:
+                total = value.sum() if value.dim() else value
+                grads = torch.autograd.grad(total, targets, allow_unused=True)
+        has_grad[:] = [g is not None for g in grads]
+        return (value.detach(),) + tuple(g for g in grads if g is not None)
+
+    closure_wrt = {id(t) for t in wrt if id(t) not in position}
+    with _recording(list(inputs) + list(wrt)):
+        try:
+            gm = make_fx(value_and_grads, tracing_mode="real")(*inputs)
+        except RecordingError:
+            raise
+        except Exception as e:  # data-dependent Python, operations make_fx cannot hold
+            raise RecordingError(f"{type(e).__name__}: {e}") from e
+        lifted = _lift(gm, lambda t: id(t) in closure_wrt or (lift is not None and lift(t)))
+        frozen = [getattr(gm, n.target) for n in gm.graph.nodes if n.op == "get_attr"
+                  and getattr(gm, n.target).requires_grad]  # type: ignore[arg-type]
+        simplify(gm)
+        options = {"check_trace": False, **(jit_options or {})}
+        # a traced function (not module) is the cheapest to call; the graph's buffers
+        # become its constants
+        run = torch.jit.trace(_as_function(gm), tuple(lifted) + inputs, **options)
+    return FusedGraph(run, lifted, has_grad, frozen, gm)
