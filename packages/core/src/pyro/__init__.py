@@ -30,6 +30,7 @@ from .primitives import (
     subsample,
 )
 from .util import enable_validation, is_validation_enabled, set_rng_seed, validation_enabled
+from .util import import_subpackage as _import_subpackage
 
 # "<Pyro API level>.post<N>", see packages/core/README.md (Versions)
 __version__ = "1.9.2.post1"
@@ -55,29 +56,13 @@ _LAZY_SUBPACKAGES = {
 
 def __getattr__(name: str):
     if name == "render_model":  # lives in pyro.infer.inspect, as in Pyro
-        try:
-            from .infer.inspect import render_model
-        except ModuleNotFoundError as e:
-            if e.name not in (f"{__name__}.infer", f"{__name__}.infer.inspect"):
-                raise
-            raise AttributeError(
-                "pyro.render_model ships with the pyro-infer distribution (pip install pyro-infer)"
-            ) from None
-        return render_model
+        inspect = _import_subpackage(f"{__name__}.infer.inspect", "pyro-infer",
+                                     what="pyro.render_model")
+        return inspect.render_model
     dist_name = _LAZY_SUBPACKAGES.get(name)
     if dist_name is None:
         raise AttributeError(f"module 'pyro' has no attribute {name!r}")
-    import importlib
-
-    try:
-        return importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as e:
-        if e.name != f"{__name__}.{name}":
-            raise  # the subpackage exists but one of its own imports failed
-        raise AttributeError(
-            f"pyro.{name} is not installed: it ships with the {dist_name} distribution "
-            f"(pip install {dist_name})"
-        ) from None
+    return _import_subpackage(f"{__name__}.{name}", dist_name)
 
 __all__ = [
     "__version__",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import math
 import numbers
 import random
 import time
 import warnings
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -424,6 +426,27 @@ def check_traceenum_requirements(model_trace, guide_trace) -> None:
 
 
 # ------------------------------------------------------------------ visualization
+
+
+def import_subpackage(module: str, distribution: str, what: str | None = None) -> ModuleType:
+    """Import ``module`` (e.g. ``"pyro.infer"``) for a namespace module's ``__getattr__``,
+    which makes the other distributions' subpackages reachable after ``import pyro``.
+
+    :param distribution: the distribution that ships ``module`` (``"pyro-infer"``).
+    :param what: the name the user asked for, for the message (default ``module``).
+    :raises AttributeError: naming ``distribution`` when ``module`` (or a package above it)
+        is not installed, so that ``hasattr`` answers False; an import error raised inside
+        an installed module propagates unchanged.
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name is None or not (module == e.name or module.startswith(e.name + ".")):
+            raise  # the module exists but one of its own imports failed
+        raise AttributeError(
+            f"{what or module} is not installed: it ships with the {distribution} "
+            f"distribution (pip install {distribution})"
+        ) from None
 
 
 def import_graphviz(caller: str, extra: str = "pyro-core[render]"):

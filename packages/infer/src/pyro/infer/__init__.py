@@ -92,14 +92,6 @@ def __getattr__(name: str):
     dist_name = _LAZY_SUBPACKAGES.get(name)
     if dist_name is None:
         return _plugin_getattr(name)
-    import importlib
+    from pyro.util import import_subpackage
 
-    try:
-        return importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as e:
-        if e.name != f"{__name__}.{name}":
-            raise  # the subpackage exists but one of its own imports failed
-        raise AttributeError(
-            f"pyro.infer.{name} is not installed: it ships with the {dist_name} distribution "
-            f"(pip install {dist_name})"
-        ) from None
+    return import_subpackage(f"{__name__}.{name}", dist_name)
