@@ -6,10 +6,8 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .. import constraints
-from ..torch_transform import TransformModule
 from ._nn import ContextAutoregressiveFlow, make_network, pyro_nn
-from .utils import LastPassCache, clamp_preserve_gradients
+from .utils import AutoregressiveFlow, LastPassCache, clamp_preserve_gradients
 
 __all__ = [
     "AffineAutoregressive",
@@ -19,7 +17,7 @@ __all__ = [
 ]
 
 
-class AffineAutoregressive(TransformModule):
+class AffineAutoregressive(AutoregressiveFlow):
     r"""Affine autoregressive transform :math:`y = \mu_t + \sigma_t \odot x`, where
     :math:`(\mu_t, \log\sigma_t)` are the outputs of an autoregressive network applied to
     ``x`` (output ``i`` depends only on inputs before ``i`` in the network's order). Used in
@@ -48,11 +46,6 @@ class AffineAutoregressive(TransformModule):
     [1] Kingma, Salimans, Jozefowicz, Chen, Sutskever, Welling (2016), *Improving Variational
     Inference with Inverse Autoregressive Flow*, NeurIPS.
     """
-
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
-    bijective = True
-    autoregressive = True
 
     def __init__(
         self,

@@ -8,10 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import constraints
-from ..torch_transform import TransformModule
 from ._monotone import bisect_increasing, newton_passes
 from .neural_autoregressive import activation_transform
+from .utils import AutoregressiveFlow
 
 __all__ = ["BlockAutoregressive", "MaskedBlockLinear", "block_autoregressive",
            "log_matrix_product"]
@@ -108,7 +107,7 @@ def _log_activation_grad(activation: str, pre: torch.Tensor) -> torch.Tensor:
     return torch.where(pre >= 0, torch.zeros_like(pre), torch.full_like(pre, math.log(0.01)))
 
 
-class BlockAutoregressive(TransformModule):
+class BlockAutoregressive(AutoregressiveFlow):
     r"""The block neural autoregressive flow: a monotone autoregressive network
     :math:`f` made of :class:`MaskedBlockLinear` layers ``D -> D a_1 -> ... -> D`` with the
     invertible ``activation`` between them. Its Jacobian is lower triangular with diagonal
@@ -133,11 +132,6 @@ class BlockAutoregressive(TransformModule):
 
     [1] De Cao, Titov, Aziz (2019), *Block Neural Autoregressive Flow*, UAI.
     """
-
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
-    bijective = True
-    autoregressive = True
 
     def __init__(
         self,

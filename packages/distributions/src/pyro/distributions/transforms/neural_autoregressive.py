@@ -8,11 +8,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions.transforms import SigmoidTransform, TanhTransform, Transform
 
-from .. import constraints
-from ..torch_transform import TransformModule
 from ._monotone import MonotoneAutoregressive
 from ._nn import ContextAutoregressiveFlow, make_network
 from .basic import ELUTransform, LeakyReLUTransform
+from .utils import AutoregressiveFlow
 
 __all__ = [
     "ConditionalNeuralAutoregressive",
@@ -43,7 +42,7 @@ def activation_transform(activation: str, who: str) -> Transform:
     return _ACTIVATIONS[activation]()
 
 
-class NeuralAutoregressive(MonotoneAutoregressive, TransformModule):
+class NeuralAutoregressive(MonotoneAutoregressive, AutoregressiveFlow):
     r"""The neural autoregressive flow with a deep sigmoidal flow transformer: for each
     dimension,
 
@@ -70,11 +69,6 @@ class NeuralAutoregressive(MonotoneAutoregressive, TransformModule):
 
     [1] Huang, Krueger, Lacoste, Courville (2018), *Neural Autoregressive Flows*, ICML.
     """
-
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
-    bijective = True
-    autoregressive = True
 
     def __init__(
         self, autoregressive_nn: Callable, hidden_units: int = 16, activation: str = "sigmoid"

@@ -7,15 +7,14 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from .. import constraints
-from ..torch_transform import TransformModule
 from ._monotone import MonotoneAutoregressive
 from ._nn import make_network
+from .utils import AutoregressiveFlow
 
 __all__ = ["Polynomial", "polynomial"]
 
 
-class Polynomial(MonotoneAutoregressive, TransformModule):
+class Polynomial(MonotoneAutoregressive, AutoregressiveFlow):
     r"""The sum-of-squares polynomial autoregressive flow: for each dimension,
 
     .. math:: y_i = c_i + \int_0^{x_i} \sum_{k=1}^{K}
@@ -41,11 +40,6 @@ class Polynomial(MonotoneAutoregressive, TransformModule):
 
     [1] Jaini, Selby, Yu (2019), *Sum-of-Squares Polynomial Flow*, ICML.
     """
-
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
-    bijective = True
-    autoregressive = True
 
     def __init__(
         self, autoregressive_nn: Callable, input_dim: int, count_degree: int, count_sum: int

@@ -7,11 +7,9 @@ from typing import Any
 
 import torch
 
-from .. import constraints
-from ..torch_transform import TransformModule
 from ._nn import ContextAutoregressiveFlow, ContextAutoregressiveNetwork, make_network
 from .spline import ConditionedSpline, check_order, spline_param_dims
-from .utils import LastPassCache
+from .utils import AutoregressiveFlow, LastPassCache
 
 __all__ = [
     "ConditionalSplineAutoregressive",
@@ -49,7 +47,7 @@ def _drop_pyro_duplicate_keys(state_dict, prefix, *args) -> None:
         del state_dict[key]
 
 
-class SplineAutoregressive(_SplineAutoregressiveMixin, TransformModule):
+class SplineAutoregressive(_SplineAutoregressiveMixin, AutoregressiveFlow):
     r"""An autoregressive spline flow: :math:`y_i = g_{\theta_i(x_{<i})}(x_i)` where
     :math:`g` is a monotonic rational spline (see :class:`~.spline.Spline`) and
     :math:`\theta_i` the output of an autoregressive network on the preceding inputs (in
@@ -73,11 +71,6 @@ class SplineAutoregressive(_SplineAutoregressiveMixin, TransformModule):
     [2] Dolatabadi, Erfani, Leckie (2020), *Invertible Generative Modeling using Linear
     Rational Splines*, AISTATS.
     """
-
-    domain = constraints.real_vector
-    codomain = constraints.real_vector
-    bijective = True
-    autoregressive = True
 
     def __init__(
         self,

@@ -5,9 +5,10 @@ from collections.abc import Callable
 
 import torch
 
-from ..torch_transform import ComposeTransformModule
+from .. import constraints
+from ..torch_transform import ComposeTransformModule, TransformModule
 
-__all__ = ["LastPassCache", "clamp_preserve_gradients", "iterated"]
+__all__ = ["AutoregressiveFlow", "LastPassCache", "clamp_preserve_gradients", "iterated"]
 
 
 def iterated(repeats: int, base_fn: Callable, *args, **kwargs) -> ComposeTransformModule:
@@ -53,3 +54,14 @@ class LastPassCache:
 
     def clear(self) -> None:
         self._entry = None
+
+
+class AutoregressiveFlow(TransformModule):
+    """Base of the learnable autoregressive flows on real vectors: output ``i`` depends on
+    the inputs up to ``i`` in the network's order, so the Jacobian is triangular
+    (``autoregressive = True``)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.real_vector
+    bijective = True
+    autoregressive = True
