@@ -204,3 +204,11 @@ def test_safe_cholesky_jitter_setting():
         assert L[1, 1].item() ** 2 == pytest.approx(800 * torch.finfo(torch.float64).eps, rel=0.1)
     with pytest.raises(ValueError):
         pyro.settings.set(cholesky_relative_jitter=-1.0)
+
+
+@pytest.mark.parametrize("shape, dim", [((3, 0), 0), ((3, 0), -1), ((0, 4), 1), ((0,), 0)])
+def test_dct_idct_of_an_empty_tensor_is_an_empty_copy(shape, dim):
+    x = torch.zeros(shape, dtype=torch.float64)
+    for f in (T.dct, T.idct):
+        y = f(x, dim=dim)
+        assert y.shape == x.shape and y.dtype == x.dtype and y is not x

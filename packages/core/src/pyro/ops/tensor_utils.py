@@ -13,7 +13,7 @@ Every function follows its inputs' device and dtype.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -338,18 +338,7 @@ def dct(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     :param dim: the dimension to transform.
     :returns: a tensor of the same shape.
     """
-    if dim != -1 and dim != x.dim() - 1:
-        return dct(x.transpose(dim, -1)).transpose(dim, -1)
-    N = x.size(-1)
-    if N == 0:
-        return x.clone()
-    v = torch.cat([x[..., ::2], x[..., 1::2].flip(-1)], dim=-1)
-    V = torch.fft.fft(v)
-    k = torch.arange(N, dtype=x.dtype, device=x.device)
-    twiddle = torch.polar(torch.ones_like(k), -0.5 * math.pi * k / N)
-    result = (V * twiddle).real * math.sqrt(2.0 / N)
-    result[..., 0] *= _ROOT_TWO_INVERSE
-    return result
+    return _along_dim(_dct_last, x, dim)
 
 
 def idct(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -360,19 +349,43 @@ def idct(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     :param dim: the dimension to transform.
     :returns: a tensor of the same shape.
     """
-    if dim != -1 and dim != x.dim() - 1:
-        return idct(x.transpose(dim, -1)).transpose(dim, -1)
-    N = x.size(-1)
-    if N == 0:
+    return _along_dim(_idct_last, x, dim)
+
+
+def _along_dim(
+    transform: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, dim: int
+) -> torch.Tensor:
+    """``transform`` (of the last dim) applied along ``dim``; a copy of an empty tensor
+    (FFT backends refuse empty inputs)."""
+    if x.numel() == 0:
         return x.clone()
+    if dim != -1 and dim != x.dim() - 1:
+        return transform(x.transpose(dim, -1)).transpose(dim, -1)
+    return transform(x)
+
+
+def _twiddle(x: torch.Tensor, sign: float) -> torch.Tensor:
+    """``exp(sign * i pi k / 2N)`` for ``k < N = x.size(-1)``, in ``x``'s dtype and device."""
+    N = x.size(-1)
+    k = torch.arange(N, dtype=x.dtype, device=x.device)
+    return torch.polar(torch.ones_like(k), sign * 0.5 * math.pi * k / N)
+
+
+def _dct_last(x: torch.Tensor) -> torch.Tensor:
+    N = x.size(-1)
+    v = torch.cat([x[..., ::2], x[..., 1::2].flip(-1)], dim=-1)
+    result = (torch.fft.fft(v) * _twiddle(x, -1.0)).real * math.sqrt(2.0 / N)
+    result[..., 0] *= _ROOT_TWO_INVERSE
+    return result
+
+
+def _idct_last(x: torch.Tensor) -> torch.Tensor:
+    N = x.size(-1)
     y = x * math.sqrt(N / 2.0)
     y = torch.cat([y[..., :1] * math.sqrt(2.0), y[..., 1:]], dim=-1)
     # V_k = exp(i pi k / 2N) (Y_k - i Y_{N-k}) with Y_N = 0 inverts the twiddled FFT.
     y_rev = torch.cat([torch.zeros_like(y[..., :1]), y[..., 1:].flip(-1)], dim=-1)
-    k = torch.arange(N, dtype=x.dtype, device=x.device)
-    twiddle = torch.polar(torch.ones_like(k), 0.5 * math.pi * k / N)
-    V = twiddle * torch.complex(y, -y_rev)
-    v = torch.fft.ifft(V).real
+    v = torch.fft.ifft(_twiddle(x, 1.0) * torch.complex(y, -y_rev)).real
     half = (N + 1) // 2
     result = torch.empty_like(v)
     result[..., ::2] = v[..., :half]
