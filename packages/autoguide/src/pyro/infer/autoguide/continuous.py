@@ -24,6 +24,7 @@ from pyro.distributions.transforms import LowerCholeskyAffine
 
 from .guides import AutoGuide, _Site
 from .initialization import init_to_median
+from .utils import check_init_scale
 
 __all__ = [
     "AutoContinuous",
@@ -31,13 +32,6 @@ __all__ = [
     "AutoLowRankMultivariateNormal",
     "AutoMultivariateNormal",
 ]
-
-
-def _check_init_scale(cls_name: str, init_scale) -> float:
-    if isinstance(init_scale, bool) or not isinstance(init_scale, (int, float)) or \
-            not init_scale > 0:
-        raise ValueError(f"{cls_name}: init_scale must be a positive number, got {init_scale!r}")
-    return float(init_scale)
 
 
 class AutoContinuous(AutoGuide):
@@ -94,17 +88,10 @@ class AutoContinuous(AutoGuide):
                 f"{cls_name}: the model has no latent sample sites; nothing to guide (are all "
                 f"sites observed or hidden by poutine.block?)"
             )
-        for site in self._sites:
-            for frame in site.frames:
-                full = frame.full_size if frame.full_size is not None else frame.size
-                if full != frame.size:
-                    raise ValueError(
-                        f"{cls_name}: latent site {site.name!r} is inside the subsampled plate "
-                        f"{frame.name!r} (subsample {frame.size} of {full}); {cls_name} "
-                        f"couples all latent elements and does not support subsampling of "
-                        f"local latent variables. Use AutoNormal or AutoDelta for such sites "
-                        f"(e.g. combined with this guide through AutoGuideList)"
-                    )
+        self._reject_subsampled_sites(
+            "couples all latent elements and does not support subsampling of local latent "
+            "variables. Use AutoNormal or AutoDelta for such sites (e.g. combined with this "
+            "guide through AutoGuideList)")
         self._blocks: list[tuple[_Site, int, int]] = []
         pos = 0
         for site in self._sites:
@@ -127,10 +114,6 @@ class AutoContinuous(AutoGuide):
         ``(latent_dim,)``."""
         return self._init_latent
 
-    def _require_setup(self, args, kwargs) -> None:
-        if self.prototype_trace is None:
-            self._setup_prototype(*args, **kwargs)
-
     # ------------------------------------------------------------ the family
 
     def get_base_dist(self) -> dist.TorchDistribution:
@@ -151,7 +134,7 @@ class AutoContinuous(AutoGuide):
     def get_posterior(self, *args, **kwargs) -> dist.TorchDistribution:
         """The distribution of the unconstrained latent vector, event shape
         ``(latent_dim,)``: by default ``get_transform()`` applied to ``get_base_dist()``."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         return dist.TransformedDistribution(self.get_base_dist(),
                                             self.get_transform(*args, **kwargs))
 
@@ -209,8 +192,7 @@ class AutoContinuous(AutoGuide):
     def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Sample the latent vector and every latent site from it; returns
         ``{name: constrained value}``."""
-        if self.prototype_trace is None:
-            self._setup_prototype(*args, **kwargs)
+        self._ensure_setup(args, kwargs)
         latent = self.sample_latent(*args, **kwargs)
         plates = self._create_plates(*args, **kwargs) if self._prototype_frames else {}
         for plate in plates.values():
@@ -249,7 +231,7 @@ class AutoContinuous(AutoGuide):
         """Posterior median of each site: the constrained marginal medians of the latent
         vector (for a Gaussian family its location; for a flow a Monte Carlo estimate from
         ``num_quantile_samples`` draws)."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         with torch.no_grad():
             latent = self._latent_quantiles(torch.tensor([0.5]), args, kwargs)[0]
             return self._unpack_and_constrain(latent)
@@ -263,7 +245,7 @@ class AutoContinuous(AutoGuide):
 
         :raises ValueError: for quantiles outside ``(0, 1)``.
         """
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         qs = torch.as_tensor(quantiles, dtype=torch.get_default_dtype()).reshape(-1)
         if not bool(((qs > 0) & (qs < 1)).all()):
             raise ValueError(f"{type(self).__name__}.quantiles: quantiles must lie in (0, 1), "
@@ -274,7 +256,37 @@ class AutoContinuous(AutoGuide):
         return {name: torch.stack([d[name] for d in per_q]) for name in per_q[0]}
 
 
-class AutoMultivariateNormal(AutoContinuous):
+class _AutoGaussianFamily(AutoContinuous):
+    """What the three Gaussian families share: the ``init_scale`` argument and their
+    parameters, declared by :attr:`_param_constraints` (``{key: constraint attribute}``,
+    in the order :meth:`_params` returns them) and initialized by :meth:`_param_inits`."""
+
+    scale_constraint = constraints.softplus_positive
+    _param_constraints: dict[str, str | None] = {}
+
+    def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median,
+                 init_scale: float = 0.1, *, create_plates: Callable | None = None,
+                 prefix: str | None = None) -> None:
+        init_scale = check_init_scale(type(self).__name__, init_scale)
+        super().__init__(model, init_loc_fn, create_plates=create_plates, prefix=prefix)
+        self._init_scale = init_scale
+
+    def _param_inits(self, init: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Initial values of the parameters, given the initial latent vector."""
+        raise NotImplementedError
+
+    def _setup_latent(self) -> None:
+        self._names = {k: self._param_name(k) for k in self._param_constraints}
+        self._inits = self._param_inits(self._init_latent)
+
+    def _params(self) -> tuple[torch.Tensor, ...]:
+        return tuple(
+            self._exposed_param(self._names[k], self._inits[k],
+                                constraints.real if attr is None else getattr(self, attr))
+            for k, attr in self._param_constraints.items())
+
+
+class AutoMultivariateNormal(_AutoGaussianFamily):
     """A full-covariance Normal over the unconstrained latent vector:
     ``MultivariateNormal(loc, scale_tril=scale[:, None] * scale_tril)``, with parameters
     ``"AutoMultivariateNormal.loc"`` ``(latent_dim,)``, ``".scale"`` ``(latent_dim,)``
@@ -289,35 +301,16 @@ class AutoMultivariateNormal(AutoContinuous):
     :param str prefix: prefix of the parameter names (default: the class name).
     """
 
-    scale_constraint = constraints.softplus_positive
     scale_tril_constraint = constraints.unit_lower_cholesky
+    _param_constraints = {"loc": None, "scale": "scale_constraint",
+                          "scale_tril": "scale_tril_constraint"}
 
-    def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median,
-                 init_scale: float = 0.1, *, create_plates: Callable | None = None,
-                 prefix: str | None = None) -> None:
-        init_scale = _check_init_scale(type(self).__name__, init_scale)
-        super().__init__(model, init_loc_fn, create_plates=create_plates, prefix=prefix)
-        self._init_scale = init_scale
-
-    def _setup_latent(self) -> None:
-        init = self._init_latent
-        self._names = {k: self._param_name(k) for k in ("loc", "scale", "scale_tril")}
-        self._inits = {
+    def _param_inits(self, init: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {
             "loc": init.clone(),
             "scale": torch.full_like(init, self._init_scale),
-            "scale_tril": torch.eye(self.latent_dim, dtype=init.dtype, device=init.device),
+            "scale_tril": torch.eye(init.numel(), dtype=init.dtype, device=init.device),
         }
-
-    def _params(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        names, inits = self._names, self._inits
-        loc = pyro.param(names["loc"], inits["loc"])
-        scale = pyro.param(names["scale"], inits["scale"], constraint=self.scale_constraint)
-        tril = pyro.param(names["scale_tril"], inits["scale_tril"],
-                          constraint=self.scale_tril_constraint)
-        self._expose(names["loc"], loc)
-        self._expose(names["scale"], scale)
-        self._expose(names["scale_tril"], tril)
-        return loc, scale, tril
 
     def _scale_tril(self):
         loc, scale, tril = self._params()
@@ -325,13 +318,13 @@ class AutoMultivariateNormal(AutoContinuous):
 
     def get_posterior(self, *args, **kwargs) -> dist.MultivariateNormal:
         """``MultivariateNormal(loc, scale_tril)`` over the latent vector."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         loc, scale_tril = self._scale_tril()
         return dist.MultivariateNormal(loc, scale_tril=scale_tril)
 
     def get_transform(self, *args, **kwargs) -> LowerCholeskyAffine:
         """``x -> loc + scale_tril @ x``, mapping the standard Normal base to the guide."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         return LowerCholeskyAffine(*self._scale_tril())
 
     def _loc_scale(self, *args, **kwargs):
@@ -339,7 +332,7 @@ class AutoMultivariateNormal(AutoContinuous):
         return loc, scale_tril.pow(2).sum(-1).sqrt()
 
 
-class AutoDiagonalNormal(AutoContinuous):
+class AutoDiagonalNormal(_AutoGaussianFamily):
     """A mean-field Normal over the unconstrained latent vector:
     ``Normal(loc, scale).to_event(1)``, parameters ``"AutoDiagonalNormal.loc"`` and
     ``"AutoDiagonalNormal.scale"`` (softplus-positive, initially ``init_scale``), both
@@ -353,37 +346,20 @@ class AutoDiagonalNormal(AutoContinuous):
     :param str prefix: prefix of the parameter names (default: the class name).
     """
 
-    scale_constraint = constraints.softplus_positive
+    _param_constraints = {"loc": None, "scale": "scale_constraint"}
 
-    def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median,
-                 init_scale: float = 0.1, *, create_plates: Callable | None = None,
-                 prefix: str | None = None) -> None:
-        init_scale = _check_init_scale(type(self).__name__, init_scale)
-        super().__init__(model, init_loc_fn, create_plates=create_plates, prefix=prefix)
-        self._init_scale = init_scale
-
-    def _setup_latent(self) -> None:
-        init = self._init_latent
-        self._names = {k: self._param_name(k) for k in ("loc", "scale")}
-        self._inits = {"loc": init.clone(), "scale": torch.full_like(init, self._init_scale)}
-
-    def _params(self) -> tuple[torch.Tensor, torch.Tensor]:
-        names, inits = self._names, self._inits
-        loc = pyro.param(names["loc"], inits["loc"])
-        scale = pyro.param(names["scale"], inits["scale"], constraint=self.scale_constraint)
-        self._expose(names["loc"], loc)
-        self._expose(names["scale"], scale)
-        return loc, scale
+    def _param_inits(self, init: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"loc": init.clone(), "scale": torch.full_like(init, self._init_scale)}
 
     def get_posterior(self, *args, **kwargs) -> dist.TorchDistribution:
         """``Normal(loc, scale).to_event(1)`` over the latent vector."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         loc, scale = self._params()
         return dist.Normal(loc, scale).to_event(1)
 
     def get_transform(self, *args, **kwargs) -> AffineTransform:
         """``x -> loc + scale * x`` (event dim 1)."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         loc, scale = self._params()
         return AffineTransform(loc, scale, event_dim=1)
 
@@ -391,7 +367,7 @@ class AutoDiagonalNormal(AutoContinuous):
         return self._params()
 
 
-class AutoLowRankMultivariateNormal(AutoContinuous):
+class AutoLowRankMultivariateNormal(_AutoGaussianFamily):
     """A Normal over the unconstrained latent vector with low-rank-plus-diagonal
     covariance ``diag(s) (W W^T + I) diag(s)``: parameters
     ``"AutoLowRankMultivariateNormal.loc"`` ``(latent_dim,)``, ``".scale"`` ``s``
@@ -409,7 +385,7 @@ class AutoLowRankMultivariateNormal(AutoContinuous):
     :param str prefix: prefix of the parameter names (default: the class name).
     """
 
-    scale_constraint = constraints.softplus_positive
+    _param_constraints = {"loc": None, "scale": "scale_constraint", "cov_factor": None}
 
     def __init__(self, model: Callable, init_loc_fn: Callable = init_to_median,
                  init_scale: float = 0.1, rank: int | None = None, *,
@@ -418,37 +394,25 @@ class AutoLowRankMultivariateNormal(AutoContinuous):
                                  or rank < 1):
             raise ValueError(f"{type(self).__name__}: rank must be a positive int or None, "
                              f"got {rank!r}")
-        init_scale = _check_init_scale(type(self).__name__, init_scale)
-        super().__init__(model, init_loc_fn, create_plates=create_plates, prefix=prefix)
-        self._init_scale = init_scale
+        super().__init__(model, init_loc_fn, init_scale, create_plates=create_plates,
+                         prefix=prefix)
         self.rank = rank
 
-    def _setup_latent(self) -> None:
-        init = self._init_latent
+    def _param_inits(self, init: torch.Tensor) -> dict[str, torch.Tensor]:
+        latent_dim = init.numel()
         if self.rank is None:
-            self.rank = max(1, int(round(self.latent_dim ** 0.5)))
-        self._names = {k: self._param_name(k) for k in ("loc", "scale", "cov_factor")}
-        self._inits = {
+            self.rank = max(1, int(round(latent_dim ** 0.5)))
+        return {
             "loc": init.clone(),
             "scale": torch.full_like(init, self._init_scale / math.sqrt(2.0)),
-            "cov_factor": torch.randn(self.latent_dim, self.rank, dtype=init.dtype,
+            "cov_factor": torch.randn(latent_dim, self.rank, dtype=init.dtype,
                                       device=init.device) / math.sqrt(self.rank),
         }
-
-    def _params(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        names, inits = self._names, self._inits
-        loc = pyro.param(names["loc"], inits["loc"])
-        scale = pyro.param(names["scale"], inits["scale"], constraint=self.scale_constraint)
-        cov_factor = pyro.param(names["cov_factor"], inits["cov_factor"])
-        self._expose(names["loc"], loc)
-        self._expose(names["scale"], scale)
-        self._expose(names["cov_factor"], cov_factor)
-        return loc, scale, cov_factor
 
     def get_posterior(self, *args, **kwargs) -> dist.LowRankMultivariateNormal:
         """``LowRankMultivariateNormal(loc, s[:, None] * W, s**2)`` over the latent
         vector."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         loc, scale, cov_factor = self._params()
         return dist.LowRankMultivariateNormal(loc, cov_factor * scale[..., None], scale * scale)
 

@@ -112,16 +112,12 @@ class AutoDiscreteParallel(AutoGuide):
 
     def _probs(self, site: _Site) -> torch.Tensor:
         name = self._param_name("probs", site.name)
-        probs = pyro.param(name, self._inits[site.name], constraint=constraints.simplex)
-        self._expose(name, probs)
-        return probs
+        return self._exposed_param(name, self._inits[site.name], constraints.simplex)
 
     def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Sample every discrete latent site (marked for parallel enumeration); returns
         ``{name: value}``."""
-        if self.prototype_trace is None:
-            self._setup_prototype(*args, **kwargs)
-        plates = self._create_plates(*args, **kwargs) if self._prototype_frames else {}
+        plates = self._setup_and_plates(args, kwargs)
         result = {}
         for site in self._sites:
             probs = self._probs(site)

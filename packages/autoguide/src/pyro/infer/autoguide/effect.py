@@ -28,7 +28,7 @@ from pyro.poutine.runtime import get_plates
 
 from .guides import _periodic_repeat
 from .initialization import init_to_feasible, init_to_mean
-from .utils import deep_setattr, helpful_support_errors
+from .utils import check_init_scale, deep_setattr, helpful_support_errors
 
 __all__ = [
     "AutoHierarchicalNormalMessenger",
@@ -154,13 +154,6 @@ class AutoMessenger(GuideMessenger, PyroModule, metaclass=AutoMessengerMeta):
             return None
 
 
-def _check_init_scale(cls_name: str, init_scale: Any) -> float:
-    if isinstance(init_scale, bool) or not isinstance(init_scale, (int, float)) or \
-            not init_scale > 0:
-        raise ValueError(f"{cls_name}: init_scale must be a positive number, got {init_scale!r}")
-    return float(init_scale)
-
-
 def _loc_scale_params(guide: AutoMessenger, name: str, prior: Any, init_loc: Callable):
     """``(transform, loc, scale)`` of site ``name``: the unconstrained ``"locs.<name>"`` and
     positive ``"scales.<name>"`` parameters, created on first use with ``loc`` from
@@ -181,7 +174,20 @@ def _loc_scale_params(guide: AutoMessenger, name: str, prior: Any, init_loc: Cal
     return transform, loc, guide._get_param("scales", name)
 
 
-class AutoNormalMessenger(AutoMessenger):
+class _LocScaleMessenger(AutoMessenger):
+    """The constructor shared by the messengers with ``"locs.z"`` / ``"scales.z"``
+    parameters (``init_loc_fn`` and ``init_scale``)."""
+
+    def __init__(self, model: Callable, *,
+                 init_loc_fn: Callable = partial(init_to_mean, fallback=init_to_feasible),
+                 init_scale: float = 0.1, amortized_plates: tuple[str, ...] = ()) -> None:
+        init_scale = check_init_scale(type(self).__name__, init_scale)
+        super().__init__(model, amortized_plates=amortized_plates)
+        self.init_loc_fn = init_loc_fn
+        self._init_scale = init_scale
+
+
+class AutoNormalMessenger(_LocScaleMessenger):
     """:class:`AutoMessenger` with a mean-field Normal posterior in unconstrained space:
     the posterior at site ``z`` is ``TransformedDistribution(Normal(loc, scale),
     biject_to(support))`` with parameters ``"locs.z"`` and ``"scales.z"`` (the same
@@ -197,14 +203,7 @@ class AutoNormalMessenger(AutoMessenger):
     :param tuple amortized_plates: see :class:`AutoMessenger`.
     """
 
-    def __init__(self, model: Callable, *,
-                 init_loc_fn: Callable = partial(init_to_mean, fallback=init_to_feasible),
-                 init_scale: float = 0.1, amortized_plates: tuple[str, ...] = ()) -> None:
-        init_scale = _check_init_scale(type(self).__name__, init_scale)
-        super().__init__(model, amortized_plates=amortized_plates)
-        self.init_loc_fn = init_loc_fn
-        self._init_scale = init_scale
-        self._computing_median = False
+    _computing_median = False
 
     def get_posterior(self, name: str, prior: Any) -> Any:
         """``TransformedDistribution(Normal(loc, scale).to_event(e), biject_to(support))``
@@ -311,7 +310,7 @@ class AutoHierarchicalNormalMessenger(AutoNormalMessenger):
         return weight
 
 
-class AutoRegressiveMessenger(AutoMessenger):
+class AutoRegressiveMessenger(_LocScaleMessenger):
     """:class:`AutoMessenger` whose posterior at each site is a learned affine map of the
     prior (given the upstream posterior draws) in unconstrained space: a draw ``x`` of
     the prior is mapped to ``transform(loc + scale * transform.inv(x))``, parameters
@@ -325,13 +324,6 @@ class AutoRegressiveMessenger(AutoMessenger):
     :param tuple amortized_plates: see :class:`AutoMessenger`.
     """
 
-    def __init__(self, model: Callable, *,
-                 init_loc_fn: Callable = partial(init_to_mean, fallback=init_to_feasible),
-                 init_scale: float = 0.1, amortized_plates: tuple[str, ...] = ()) -> None:
-        init_scale = _check_init_scale(type(self).__name__, init_scale)
-        super().__init__(model, amortized_plates=amortized_plates)
-        self.init_loc_fn = init_loc_fn
-        self._init_scale = init_scale
 
     def get_posterior(self, name: str, prior: Any) -> Any:
         """``TransformedDistribution(prior, [transform.inv, affine(loc, scale),

@@ -6,14 +6,14 @@ from collections.abc import Callable
 
 import torch
 
-import pyro
 import pyro.distributions as dist
 from pyro import poutine
 from pyro.distributions import constraints
 
-from .continuous import AutoContinuous, _check_init_scale
+from .continuous import AutoContinuous
 from .guides import _Site
 from .initialization import init_to_feasible
+from .utils import check_init_scale
 
 __all__ = ["AutoGaussian", "AutoGaussianDense"]
 
@@ -123,7 +123,7 @@ class AutoGaussian(AutoContinuous):
         if backend is not None and backend != type(self).backend:
             raise ValueError(f"{type(self).__name__}: backend={backend!r} does not match "
                              f"this class's backend {type(self).backend!r}")
-        init_scale = _check_init_scale(type(self).__name__, init_scale)
+        init_scale = check_init_scale(type(self).__name__, init_scale)
         super().__init__(model, init_loc_fn)
         self._init_scale = init_scale
 
@@ -198,9 +198,7 @@ class AutoGaussian(AutoContinuous):
     def _param(self, group: str, name: str) -> torch.Tensor:
         key = f"{group}.{name}"
         constraint = self.scale_constraint if group == "scales" else constraints.real
-        value = pyro.param(self._names[key], self._inits[key], constraint=constraint)
-        self._expose(self._names[key], value)
-        return value
+        return self._exposed_param(self._names[key], self._inits[key], constraint)
 
     def _precision_info(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The whitened precision ``P`` ``(latent_dim, latent_dim)`` and information
@@ -229,7 +227,7 @@ class AutoGaussian(AutoContinuous):
     def get_posterior(self, *args, **kwargs) -> dist.MultivariateNormal:
         """The MultivariateNormal of the unconstrained latent vector ``loc + scale * z``,
         ``z`` with precision ``P`` and mean ``P^{-1} info``."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         precision, info = self._precision_info()
         locs, scales = self._loc_scale_flat()
         chol = torch.linalg.cholesky(precision)

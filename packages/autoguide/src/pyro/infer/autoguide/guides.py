@@ -23,6 +23,7 @@ from pyro.poutine.util import site_is_subsample
 from pyro.util import get_rng_state, set_rng_state
 
 from .initialization import InitMessenger, init_to_feasible, init_to_median
+from .utils import check_init_scale
 
 __all__ = ["AutoDelta", "AutoGuide", "AutoNormal", "prototype_hide_fn"]
 
@@ -221,6 +222,19 @@ class AutoGuide(torch.nn.Module):
     def _setup_params(self) -> None:
         """Create this guide's parameters from ``self._sites`` (subclasses)."""
 
+    def _reject_subsampled_sites(self, what: str) -> None:
+        """Raise ``ValueError`` for a latent site inside a subsampled plate, for guides
+        that couple the elements of their sites (``what``: the reason and the remedy)."""
+        cls = type(self).__name__
+        for site in self._sites:
+            for frame in site.frames:
+                full = frame.full_size if frame.full_size is not None else frame.size
+                if full != frame.size:
+                    raise ValueError(
+                        f"{cls}: latent site {site.name!r} is inside the subsampled plate "
+                        f"{frame.name!r} (subsample {frame.size} of {full}); {cls} {what}"
+                    )
+
     def _full_size_init(self, site: _Site, init: torch.Tensor) -> torch.Tensor:
         """Repeat an initial value of a site in subsampled plates to the full size."""
         for frame in site.frames:
@@ -250,6 +264,13 @@ class AutoGuide(torch.nn.Module):
     def _ensure_setup(self, args, kwargs) -> None:
         if self.prototype_trace is None:
             self._setup_prototype(*args, **kwargs)
+
+    def _setup_and_plates(self, args, kwargs) -> dict[str, Any]:
+        """The prologue of a guide's ``forward``: set up at the first call, then make the
+        plates of the model's latent sites (``{name: plate}``; none without such sites)."""
+        if self.prototype_trace is None:
+            self._setup_prototype(*args, **kwargs)
+        return self._create_plates(*args, **kwargs) if self._prototype_frames else {}
 
     def _subsample(self, site: _Site, value: torch.Tensor, plates: dict[str, Any],
                    event_dim: int) -> torch.Tensor:
@@ -289,6 +310,14 @@ class AutoGuide(torch.nn.Module):
     def _param_name(self, *parts: str) -> str:
         return ".".join((self.prefix,) + parts)
 
+    def _exposed_param(self, name: str, init: torch.Tensor,
+                       constraint: constraints.Constraint = constraints.real) -> torch.Tensor:
+        """``pyro.param(name, init, constraint=constraint)``, its unconstrained leaf also
+        made one of this module's ``parameters()`` (see :meth:`_expose`)."""
+        value = pyro.param(name, init, constraint=constraint)
+        self._expose(name, value)
+        return value
+
     def _expose(self, name: str, value: torch.Tensor) -> None:
         """Make the unconstrained leaf behind a param-store value one of this module's
         ``parameters()`` (so ``torch.optim`` loops and ``ELBO(...)(model, guide)`` see
@@ -327,12 +356,10 @@ class AutoNormal(AutoGuide):
     def __init__(self, model: Callable, *, init_loc_fn: Callable = init_to_feasible,
                  init_scale: float = 0.1, create_plates: Callable | None = None,
                  prefix: str | None = None) -> None:
-        if not isinstance(init_scale, (int, float)) or not init_scale > 0:
-            raise ValueError(
-                f"AutoNormal: init_scale must be a positive number, got {init_scale!r}")
+        init_scale = check_init_scale(type(self).__name__, init_scale)
         super().__init__(model, create_plates=create_plates, prefix=prefix)
         self.init_loc_fn = init_loc_fn
-        self._init_scale = float(init_scale)
+        self._init_scale = init_scale
 
     def _setup_params(self) -> None:
         self._loc_names = {}
@@ -350,18 +377,14 @@ class AutoNormal(AutoGuide):
         return list(self._loc_names.values()) + list(self._scale_names.values())
 
     def _loc_scale(self, site: _Site):
-        loc = pyro.param(self._loc_names[site.name], self._init_locs[site.name])
-        scale = pyro.param(self._scale_names[site.name], self._init_scales[site.name],
-                           constraint=self.scale_constraint)
-        self._expose(self._loc_names[site.name], loc)
-        self._expose(self._scale_names[site.name], scale)
+        loc = self._exposed_param(self._loc_names[site.name], self._init_locs[site.name])
+        scale = self._exposed_param(self._scale_names[site.name], self._init_scales[site.name],
+                                    self.scale_constraint)
         return loc, scale
 
     def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Sample every latent site; returns ``{name: value}`` (constrained values)."""
-        if self.prototype_trace is None:
-            self._setup_prototype(*args, **kwargs)
-        plates = self._create_plates(*args, **kwargs) if self._prototype_frames else {}
+        plates = self._setup_and_plates(args, kwargs)
         result = {}
         for site in self._sites:
             loc, scale = self._loc_scale(site)
@@ -443,16 +466,12 @@ class AutoDelta(AutoGuide):
         return list(self._names.values())
 
     def _value(self, site: _Site) -> torch.Tensor:
-        value = pyro.param(self._names[site.name], self._inits[site.name],
-                           constraint=site.support)
-        self._expose(self._names[site.name], value)
-        return value
+        return self._exposed_param(self._names[site.name], self._inits[site.name],
+                                   site.support)
 
     def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Sample (deterministically) every latent site; returns ``{name: value}``."""
-        if self.prototype_trace is None:
-            self._setup_prototype(*args, **kwargs)
-        plates = self._create_plates(*args, **kwargs) if self._prototype_frames else {}
+        plates = self._setup_and_plates(args, kwargs)
         result = {}
         for site in self._sites:
             value = self._value(site)

@@ -4,13 +4,12 @@ vector (pyro-nn's ``AutoRegressiveNN`` inside pyro-distributions'
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Callable, Sequence
 from functools import partial
 
 from pyro.distributions.transforms import affine_autoregressive, iterated
 
-from .normalizing_flow import AutoNormalizingFlow
+from .normalizing_flow import AutoNormalizingFlow, flow_options
 
 __all__ = ["AutoIAFNormal"]
 
@@ -70,18 +69,9 @@ class AutoIAFNormal(AutoNormalizingFlow):
                  init_loc_fn: Callable | None = None, num_transforms: int = 1,
                  **init_transform_kwargs) -> None:
         owner = type(self).__name__
-        if isinstance(num_transforms, bool) or not isinstance(num_transforms, numbers.Integral) \
-                or num_transforms < 1:
-            raise ValueError(f"{owner}: num_transforms must be a positive int, "
-                             f"got {num_transforms!r}")
-        if init_loc_fn is not None:
-            warnings.warn(f"The `init_loc_fn` argument to {owner} is not used in practice "
-                          f"(the flow starts from its own initialisation); please remove it",
-                          FutureWarning, stacklevel=2)
-        create_plates = init_transform_kwargs.pop("create_plates", None)
-        prefix = init_transform_kwargs.pop("prefix", None)
+        self.num_transforms, base = flow_options(owner, num_transforms, init_loc_fn,
+                                                 init_transform_kwargs)
         self.hidden_dim: list[int] | None = _hidden_dims(owner, hidden_dim)
-        self.num_transforms = int(num_transforms)
         transform_fn = partial(iterated, self.num_transforms, affine_autoregressive,
                                hidden_dims=self.hidden_dim, **init_transform_kwargs)
-        super().__init__(model, transform_fn, create_plates=create_plates, prefix=prefix)
+        super().__init__(model, transform_fn, **base)

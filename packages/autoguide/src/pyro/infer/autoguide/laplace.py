@@ -49,9 +49,7 @@ class AutoLaplaceApproximation(AutoContinuous):
         self._loc_init = self._init_latent.clone()
 
     def _loc(self) -> torch.Tensor:
-        loc = pyro.param(self._loc_name, self._loc_init)
-        self._expose(self._loc_name, loc)
-        return loc
+        return self._exposed_param(self._loc_name, self._loc_init)
 
     def get_base_dist(self) -> dist.Delta:
         """A point mass at the origin, event shape ``(latent_dim,)``."""
@@ -59,12 +57,12 @@ class AutoLaplaceApproximation(AutoContinuous):
 
     def get_transform(self, *args, **kwargs) -> AffineTransform:
         """The shift ``x -> loc + x`` (event dim 1) moving the base point mass to ``loc``."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         return AffineTransform(self._loc(), 1.0, event_dim=1)
 
     def get_posterior(self, *args, **kwargs) -> dist.Delta:
         """``Delta(loc)`` over the latent vector."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         return dist.Delta(self._loc(), event_dim=1)
 
     def _loc_scale(self, *args, **kwargs):
@@ -95,7 +93,7 @@ class AutoLaplaceApproximation(AutoContinuous):
         :raises ValueError: if ``H`` is not positive definite (``loc`` is not a strict
             local mode: train longer, or the posterior is not locally log-concave).
         """
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         with torch.no_grad():
             loc = self._loc().detach().clone()
         hessian = torch.autograd.functional.hessian(

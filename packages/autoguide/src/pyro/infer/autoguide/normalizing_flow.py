@@ -20,6 +20,28 @@ from .initialization import init_to_feasible
 __all__ = ["AutoBNAFNormal", "AutoNormalizingFlow"]
 
 
+def flow_options(owner: str, num_transforms, init_loc_fn, kwargs: dict) -> tuple[int, dict]:
+    """The arguments the flow guides with a fixed family share: checks ``num_transforms``
+    (a positive int), warns that ``init_loc_fn`` has no effect (as in Pyro), and takes
+    ``create_plates`` and ``prefix`` (for the base guide) out of ``kwargs``, the rest of
+    which go to the transform's constructor.
+
+    :returns: ``(num_transforms, {"create_plates": ..., "prefix": ...})``.
+    :raises ValueError: if ``num_transforms`` is not a positive int.
+    """
+    if isinstance(num_transforms, bool) or not isinstance(num_transforms, numbers.Integral) \
+            or num_transforms < 1:
+        raise ValueError(f"{owner}: num_transforms must be a positive int, "
+                         f"got {num_transforms!r}")
+    if init_loc_fn is not None:
+        warnings.warn(f"The `init_loc_fn` argument to {owner} is not used in practice (the "
+                      f"flow starts from its own initialisation); please remove it",
+                      FutureWarning, stacklevel=3)
+    base = {"create_plates": kwargs.pop("create_plates", None),
+            "prefix": kwargs.pop("prefix", None)}
+    return int(num_transforms), base
+
+
 class AutoNormalizingFlow(AutoContinuous):
     """A guide over the whole unconstrained latent vector: a standard Normal of length
     ``latent_dim`` pushed through the transform ``init_transform_fn(latent_dim)``. As in
@@ -73,14 +95,14 @@ class AutoNormalizingFlow(AutoContinuous):
 
     def get_transform(self, *args, **kwargs) -> torch.distributions.Transform:
         """The flow mapping :meth:`get_base_dist` (standard Normal) to the guide."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         if isinstance(self.transform, torch.nn.Module):
             pyro.module(self._module_name, self.transform, update_module_params=True)
         return self.transform
 
     def get_posterior(self, *args, **kwargs) -> dist.TransformedDistribution:
         """``TransformedDistribution(Normal(0, I), transform)`` over the latent vector."""
-        self._require_setup(args, kwargs)
+        self._ensure_setup(args, kwargs)
         return dist.TransformedDistribution(self.get_base_dist(),
                                             self.get_transform(*args, **kwargs))
 
@@ -112,17 +134,10 @@ class AutoBNAFNormal(AutoNormalizingFlow):
     def __init__(self, model: Callable, hidden_factors: Sequence[int] = (8, 8),
                  init_loc_fn: Callable | None = None, num_transforms: int = 1,
                  **init_transform_kwargs) -> None:
-        if isinstance(num_transforms, bool) or not isinstance(num_transforms, numbers.Integral) \
-                or num_transforms < 1:
-            raise ValueError(f"{type(self).__name__}: num_transforms must be a positive int, "
-                             f"got {num_transforms!r}")
-        if init_loc_fn is not None:
-            warnings.warn(f"{type(self).__name__}: init_loc_fn has no effect (the flow starts "
-                          f"from its own initialisation)", FutureWarning, stacklevel=2)
-        create_plates = init_transform_kwargs.pop("create_plates", None)
-        prefix = init_transform_kwargs.pop("prefix", None)
+        num_transforms, base = flow_options(type(self).__name__, num_transforms, init_loc_fn,
+                                            init_transform_kwargs)
         fn = partial(block_autoregressive, hidden_factors=list(hidden_factors),
                      **init_transform_kwargs)
         if num_transforms > 1:
-            fn = partial(iterated, int(num_transforms), fn)
-        super().__init__(model, fn, create_plates=create_plates, prefix=prefix)
+            fn = partial(iterated, num_transforms, fn)
+        super().__init__(model, fn, **base)

@@ -16,6 +16,7 @@ from pyro.distributions import constraints
 
 from .guides import AutoGuide, _Site
 from .initialization import init_to_feasible
+from .utils import check_init_scale
 
 __all__ = ["AutoStructured"]
 
@@ -75,10 +76,7 @@ class AutoStructured(AutoGuide):
                  dependencies: str | Callable | dict[str, dict[str, Any]] = "linear",
                  init_loc_fn: Callable = init_to_feasible, init_scale: float = 0.1,
                  create_plates: Callable | None = None) -> None:
-        if isinstance(init_scale, bool) or not isinstance(init_scale, (int, float)) or \
-                not init_scale > 0:
-            raise ValueError(f"AutoStructured: init_scale must be a positive number, got "
-                             f"{init_scale!r}")
+        init_scale = check_init_scale(type(self).__name__, init_scale)
         if isinstance(conditionals, str) or callable(conditionals):
             _check_type("conditional", "*", conditionals, _CONDITIONALS)
         if isinstance(dependencies, str) or callable(dependencies):
@@ -115,16 +113,10 @@ class AutoStructured(AutoGuide):
         return result
 
     def _setup_params(self) -> None:
+        self._reject_subsampled_sites(
+            "couples whole sites and does not support subsampling of local latent variables "
+            "(use AutoNormal for them, e.g. through AutoGuideList)")
         cls = type(self).__name__
-        for site in self._sites:
-            for frame in site.frames:
-                full = frame.full_size if frame.full_size is not None else frame.size
-                if full != frame.size:
-                    raise ValueError(
-                        f"{cls}: latent site {site.name!r} is inside the subsampled plate "
-                        f"{frame.name!r}; {cls} couples whole sites and does not support "
-                        f"subsampling of local latent variables (use AutoNormal for them, "
-                        f"e.g. through AutoGuideList)")
         names = [s.name for s in self._sites]
         conds = self.conditionals
         self._conds = {n: (conds.get(n, "mvn") if isinstance(conds, dict) else conds)
@@ -189,9 +181,7 @@ class AutoStructured(AutoGuide):
         key = f"{group}.{name}"
         constraint = {"scales": self.scale_constraint,
                       "scale_trils": self.scale_tril_constraint}.get(group, constraints.real)
-        value = pyro.param(self._names[key], self._inits[key], constraint=constraint)
-        self._expose(self._names[key], value)
-        return value
+        return self._exposed_param(self._names[key], self._inits[key], constraint)
 
     # ------------------------------------------------------------- sampling
 
@@ -274,9 +264,7 @@ class AutoStructured(AutoGuide):
 
     def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Sample every latent site; returns ``{name: constrained value}``."""
-        if self.prototype_trace is None:
-            self._setup_prototype(*args, **kwargs)
-        plates = self._create_plates(*args, **kwargs) if self._prototype_frames else {}
+        plates = self._setup_and_plates(args, kwargs)
         result = {}
         deltas = self.get_deltas(*args, **kwargs)
         for site in self._sites:

@@ -106,3 +106,12 @@ def mean_field_entropy(model: Callable, args: tuple,
     if not isinstance(entropy, torch.Tensor):
         entropy = torch.tensor(float(entropy))
     return entropy
+
+
+def check_init_scale(owner: str, init_scale: Any) -> float:
+    """``init_scale`` as a float, or ``ValueError`` naming ``owner`` (a guide class) unless
+    it is a positive number (``bool`` is refused, as in Pyro)."""
+    if isinstance(init_scale, bool) or not isinstance(init_scale, (int, float)) or \
+            not init_scale > 0:
+        raise ValueError(f"{owner}: init_scale must be a positive number, got {init_scale!r}")
+    return float(init_scale)
