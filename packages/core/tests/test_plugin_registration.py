@@ -1,6 +1,7 @@
 """Registration goes through pluggy's hook calling: its call order, tryfirst/trylast and
 hook-call monitoring; first-party registries hold only what a plugin could add."""
 import inspect
+from types import SimpleNamespace
 
 import pytest
 
@@ -111,3 +112,17 @@ def test_describe_plugins_records_what_each_plugin_registered(hand_registered):
         "registered": {"handlers": ["h_described"]},
     }
     assert "trace" in records["core"]["registered"]["handlers"]
+
+
+def test_add_from_registers_a_modules_names_but_the_skipped_ones(hand_registered):
+    source = SimpleNamespace(h_one=poutine.scale, h_two=poutine.mask, HBase=poutine.Messenger)
+
+    class FromModule:
+        @hookimpl
+        def pyro_register_handlers(self, registry):
+            registry.add_from(source, ["h_one", "h_two", "HBase"], skip={"HBase"})
+
+    hand_registered(FromModule(), "from-module")
+    reg = plugins.get_registry("handlers")
+    assert reg.get("h_one") is poutine.scale and reg.get("h_two") is poutine.mask
+    assert reg.provider("h_two") == "from-module" and "HBase" not in reg

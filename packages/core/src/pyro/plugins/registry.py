@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any, TypeVar, overload
 
 #: What a plugin registers: a class or a function (every registry's entries are called, to
@@ -69,6 +69,18 @@ class Registry:
                 f"pyro.plugins.get_plugin_manager().unregister(...)"
             )
         self._entries[name] = (obj, self.current_plugin)
+
+    def add_from(
+        self, source: object, names: Iterable[str], *, skip: Container[str] = ()
+    ) -> None:
+        """Register ``getattr(source, name)`` under each of ``names`` but those in ``skip``
+        (a plugin's explicit list of what a module provides, e.g. its ``__all__``).
+
+        :raises AttributeError: if ``source`` lacks one of the names.
+        """
+        for name in names:
+            if name not in skip:
+                self.add(name, getattr(source, name))
 
     @overload
     def get(self, name: str) -> Registered | None: ...

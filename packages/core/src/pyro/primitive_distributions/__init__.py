@@ -1,38 +1,15 @@
 """The distributions the core language needs itself (re-exported by ``pyro.distributions``):
 :class:`Delta` (``pyro.deterministic``), :class:`Unit` (``pyro.factor``) and
 :class:`TorchDistributionMixin` (Pyro's extras on any torch distribution)."""
-from .delta import Delta
-from .torch_distribution import (
-    ExpandedDistribution,
-    Independent,
-    MaskedDistribution,
-    ScoreParts,
-    TorchDistribution,
-    TorchDistributionMixin,
-    score_parts_of,
-)
-from .unit import Unit
-from .util import (
-    broadcast_shape,
-    is_identically_one,
-    is_identically_zero,
-    scale_and_mask,
-    sum_rightmost,
-)
+from . import delta, torch_distribution, unit, util
+from .delta import *  # noqa: F403
+from .torch_distribution import *  # noqa: F403
+from .unit import *  # noqa: F403
+from .util import *  # noqa: F403
 
-__all__ = [
-    "Delta",
-    "ExpandedDistribution",
-    "Independent",
-    "MaskedDistribution",
-    "ScoreParts",
-    "TorchDistribution",
-    "TorchDistributionMixin",
-    "Unit",
-    "broadcast_shape",
-    "is_identically_one",
-    "is_identically_zero",
-    "scale_and_mask",
-    "score_parts_of",
-    "sum_rightmost",
-]
+# each module's public names, listed once in that module
+__all__: list[str] = []
+__all__ += delta.__all__
+__all__ += torch_distribution.__all__
+__all__ += unit.__all__
+__all__ += util.__all__

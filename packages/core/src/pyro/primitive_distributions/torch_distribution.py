@@ -26,6 +26,7 @@ __all__ = [
     "ScoreParts",
     "TorchDistribution",
     "TorchDistributionMixin",
+    "score_parts_of",
 ]
 
 

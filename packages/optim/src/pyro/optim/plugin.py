@@ -27,10 +27,7 @@ def pyro_register_optimizers(registry: Registry) -> None:
     import pyro.optim as optim
     from pyro.optim import pytorch_optimizers
 
-    for name in PYRO_OPTIMIZERS:
-        registry.add(name, getattr(optim, name))
+    registry.add_from(optim, PYRO_OPTIMIZERS)
     # pytorch_optimizers.__all__ is the list of wrappers made from this torch's own
     # optimizer and scheduler lists, which differ between torch versions.
-    for name in pytorch_optimizers.__all__:
-        if name not in ABSTRACT_SCHEDULERS:
-            registry.add(name, getattr(pytorch_optimizers, name))
+    registry.add_from(pytorch_optimizers, pytorch_optimizers.__all__, skip=ABSTRACT_SCHEDULERS)
