@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from pyro.ops.provenance import track_provenance
+from pyro.ops.provenance import detach_provenance, get_provenance, track_provenance
 from pyro.poutine.messenger import Messenger
 from pyro.poutine.trace_struct import site_log_prob, site_score_parts
 from pyro.poutine.util import site_is_subsample
@@ -68,10 +68,13 @@ class TraceGraph_ELBO(Trace_ELBO):
     guide sites (Pyro's ``TraceGraph_ELBO`` with its data-dependent baselines [1, 2]).
 
     For a non-reparameterized guide site ``z`` the REINFORCE term uses only the
-    *downstream cost* of ``z``: ``log p - log q`` of the guide sites drawn at or after
-    ``z`` and of the model sites evaluated at or after ``z``, summed per plate so an
-    element of a plate sees its own slice only, and never across iterations of a
-    sequential plate. A baseline ``b`` is subtracted: ``log q(z) * stop_grad(cost - b)``.
+    *downstream cost* of ``z``: ``log p - log q`` of the model and guide sites whose
+    log density depends on ``z``, summed per plate so an element of a plate sees its own
+    slice only, and never across iterations of a sequential plate. The dependencies are
+    tracked by provenance (:class:`TrackNonReparam`, :mod:`pyro.ops.provenance`): each
+    non-reparameterized draw is labelled with its site's name, and a site depends on
+    ``z`` when ``z`` is in the provenance of its ``log_prob``. A baseline ``b`` is
+    subtracted: ``log q(z) * stop_grad(cost - b)``.
 
     Baselines are configured per site with ``infer={"baseline": {...}}``:
 
@@ -96,28 +99,34 @@ class TraceGraph_ELBO(Trace_ELBO):
         super().__init__(*args, **kwargs)
         self._avg_costs: dict[str, torch.Tensor] = {}
 
+    def _get_trace(self, model, guide, args, kwargs):
+        # the non-reparameterized draws carry their names into everything computed
+        # from them, the log densities included
+        with TrackNonReparam():
+            return super()._get_trace(model, guide, args, kwargs)
+
     def _particle_terms(self, model_trace, guide_trace) -> tuple[Any, Any]:
+        loss, surrogate = self._provenance_terms(model_trace, guide_trace)
+        return detach_provenance(loss), detach_provenance(surrogate)
+
+    def _provenance_terms(self, model_trace, guide_trace) -> tuple[Any, Any]:
         loss, surrogate, nonreparam_sites = self._base_terms(model_trace, guide_trace)
         if not nonreparam_sites:
             return loss, surrogate
-        guide_sites = _sample_sites(guide_trace)
-        nonreparam = [
-            (i, site) for i, site in enumerate(guide_sites)
-            if isinstance(site_score_parts(site)[1], torch.Tensor)
-        ]
-        model_sites = _sample_sites(model_trace)
-        model_pos = {site["name"]: j for j, site in enumerate(model_sites)}
+        # (the sites' log_prob was computed by _base_terms; provenance, value, frames)
+        costs = [(get_provenance(site_log_prob(s)), -site_log_prob(s), s)
+                 for s in _sample_sites(guide_trace)]
+        costs += [(get_provenance(site_log_prob(s)), site_log_prob(s), s)
+                  for s in _sample_sites(model_trace)]
         baseline_loss = 0.0
-        for i, site in nonreparam:
-            frames = site["cond_indep_stack"]
+        for site in _sample_sites(guide_trace):
+            if not isinstance(site_score_parts(site)[1], torch.Tensor):
+                continue
+            name, frames = site["name"], site["cond_indep_stack"]
             cost = MultiFrameTensor()
-            for g in guide_sites[i:]:
-                if not _independent(frames, g["cond_indep_stack"]):
-                    cost.add((plate_frames(g), -site_log_prob(g).detach()))
-            start = model_pos.get(site["name"], 0)
-            for m in model_sites[start:]:
-                if not _independent(frames, m["cond_indep_stack"]):
-                    cost.add((plate_frames(m), site_log_prob(m).detach()))
+            for provenance, value, other in costs:
+                if name in provenance and not _independent(frames, other["cond_indep_stack"]):
+                    cost.add((plate_frames(other), detach_provenance(value).detach()))
             downstream = cost.sum_to(frames)
             if not isinstance(downstream, torch.Tensor):
                 downstream = site["score_parts"][1].new_tensor(downstream)
