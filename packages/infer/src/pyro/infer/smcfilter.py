@@ -55,6 +55,38 @@ class SMCState(dict):
             value = value.expand((n,) + value.shape[1:])
         super().__setitem__(key, value)
 
+    @property
+    def num_particles(self) -> int:
+        """The number of particles (the size of every value's leftmost dim)."""
+        return self._num_particles
+
+    @property
+    def log_weights(self) -> torch.Tensor:
+        """The particles' unnormalized log weights, shape ``(num_particles,)``."""
+        return self._log_weights
+
+    def add_log_weights(self, increment: torch.Tensor) -> None:
+        """Multiply each particle's weight by ``exp(increment)`` (shape
+        ``(num_particles,)``; detached)."""
+        self._log_weights = (self._log_weights.to(increment) + increment).detach()
+
+    def resample(self, index: torch.Tensor) -> None:
+        """Keep the particles ``index`` (shape ``(num_particles,)``), equally weighted
+        with the mean weight, so the log evidence estimate carries over."""
+        for key, value in list(self.items()):
+            dict.__setitem__(self, key, value.index_select(0, index.to(value.device)))
+        lw = self._log_weights
+        mean = lw.logsumexp(0) - math.log(self._num_particles)
+        self._log_weights = torch.full_like(lw, float(mean))
+
+    def copy(self) -> SMCState:
+        """A shallow copy (the same tensors and weights): what the guide gets, so that
+        its writes do not reach the model's state."""
+        new = SMCState(self._num_particles)
+        new._log_weights = self._log_weights
+        dict.update(new, self)
+        return new
+
 
 def _systematic_indices(log_weights: torch.Tensor) -> torch.Tensor:
     """Systematic resampling: one uniform offset, ``n`` evenly spaced points on the
@@ -133,7 +165,7 @@ class SMCFilter:
 
     def get_empirical(self) -> dict[Any, Empirical]:
         """The weighted particles as ``{state key: Empirical(values, log_weights)}``."""
-        lw = self.state._log_weights
+        lw = self.state.log_weights
         return {key: Empirical(value, lw) for key, value in self.state.items()}
 
     # ---------------------------------------------------------------- internals
@@ -152,18 +184,17 @@ class SMCFilter:
                 guide_trace = _latent_part(model_trace)
             else:
                 with TraceMessenger() as tr:
-                    getattr(self.guide, method)(_copy_state(self.state), *args, **kwargs)
+                    getattr(self.guide, method)(self.state.copy(), *args, **kwargs)
                 guide_trace = tr.trace
                 with TraceMessenger() as tr, poutine.replay(trace=guide_trace):
                     getattr(self.model, method)(self.state, *args, **kwargs)
                 model_trace = tr.trace
         increment = particle_log_probs(model_trace, guide_trace, dim, self.num_particles)
-        lw = self.state._log_weights.to(increment.model_log_prob)
-        self.state._log_weights = (lw + increment.log_weights).detach()
+        self.state.add_log_weights(increment.log_weights)
         self._maybe_resample(method)
 
     def _maybe_resample(self, method: str) -> None:
-        lw = self.state._log_weights
+        lw = self.state.log_weights
         finite = torch.isfinite(lw) | (lw == float("inf"))
         if not bool(finite.any()) or bool(torch.isnan(lw).any()):
             where = "init" if method == "init" else f"step {self._steps}"
@@ -174,20 +205,7 @@ class SMCFilter:
             )
         ess = torch.exp(-torch.logsumexp(2 * (lw - lw.logsumexp(0)), 0))
         if ess < self.ess_threshold * self.num_particles:
-            index = _systematic_indices(lw)
-            for key, value in list(self.state.items()):
-                dict.__setitem__(self.state, key, value.index_select(0, index.to(value.device)))
-            # the resampled set is equally weighted; keep the mean weight (log evidence)
-            mean = lw.logsumexp(0) - math.log(self.num_particles)
-            self.state._log_weights = torch.full_like(lw, float(mean))
-
-
-def _copy_state(state: SMCState) -> SMCState:
-    """A shallow copy of ``state`` for the guide (its writes do not reach the model)."""
-    copy = SMCState(state._num_particles)
-    copy._log_weights = state._log_weights
-    dict.update(copy, state)
-    return copy
+            self.state.resample(_systematic_indices(lw))
 
 
 def _latent_part(trace):
