@@ -328,7 +328,7 @@ class AutoRegressiveNN(ConditionalAutoRegressiveNN):
         AutoRegressiveNN(input_dim, hidden_dim, output_dim_multiplier=1, mask_encoding=None,
                          permutation=None)
 
-    The seed form is recognised by an integer third positional argument (then the fourth and
+    The Pyro 0.1 form is recognised by an integer third positional argument (then the fourth and
     fifth positional arguments are ``mask_encoding`` and ``permutation``), by the
     ``output_dim_multiplier`` keyword, or by an integer ``hidden_dim`` with no ``param_dims``;
     ``output_dim_multiplier=M`` is ``param_dims=[M]``: one output of shape
@@ -341,7 +341,7 @@ class AutoRegressiveNN(ConditionalAutoRegressiveNN):
     :param torch.LongTensor permutation: order of the autoregression; random when ``None``.
     :param bool skip_connections: add masked direct input-to-output connections.
     :param torch.nn.Module nonlinearity: activation, default ``nn.ReLU()``.
-    :param int output_dim_multiplier: seed spelling of ``param_dims=[output_dim_multiplier]``.
+    :param int output_dim_multiplier: Pyro 0.1 spelling of ``param_dims=[output_dim_multiplier]``.
     :param mask_encoding: hidden-unit degrees (see :class:`ConditionalAutoRegressiveNN`).
 
     Input ``batch_shape + (D,)``; outputs as in :meth:`ConditionalAutoRegressiveNN.forward`.
@@ -365,7 +365,7 @@ class AutoRegressiveNN(ConditionalAutoRegressiveNN):
         mask_encoding: torch.Tensor | Sequence[torch.Tensor] | None = None,
     ) -> None:
         if isinstance(param_dims, numbers.Integral) and not isinstance(param_dims, bool):
-            # seed positional order: (input_dim, hidden_dim, output_dim_multiplier,
+            # Pyro 0.1 positional order: (input_dim, hidden_dim, output_dim_multiplier,
             # mask_encoding, permutation)
             if output_dim_multiplier is not None:
                 raise ValueError("output_dim_multiplier was given twice")

@@ -32,8 +32,8 @@ class CachedInverseError(ValueError, RuntimeError):
     """An inverse autoregressive flow was asked to invert a value it did not produce."""
 
 
-def _seed_permutation(input_dim: int, permutation) -> torch.Tensor:
-    """Seed semantics: ``None``/``False`` keep the sequential order, ``True`` draws a random
+def _pyro01_permutation(input_dim: int, permutation) -> torch.Tensor:
+    """Pyro 0.1 semantics: ``None``/``False`` keep the sequential order, ``True`` draws a random
     permutation, a ``LongTensor`` is used as given."""
     if permutation is None or permutation is False:
         return torch.arange(input_dim)
@@ -131,7 +131,7 @@ class InverseAutoRegressiveFlow(AffineAutoregressive):
                 hidden_dim = [hidden_dim]
             arn = AutoRegressiveNN(
                 int(input_dim), list(hidden_dim), param_dims=[1, 1],
-                permutation=_seed_permutation(int(input_dim), permutation),
+                permutation=_pyro01_permutation(int(input_dim), permutation),
                 skip_connections=skip_connections, nonlinearity=nonlinearity,
             )
         super().__init__(
@@ -161,13 +161,13 @@ class InverseAutoRegressiveFlow(AffineAutoregressive):
         return super()._inverse(y)
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
-        """Seed spelling: invert ``y``, which must be the cached output of the forward pass.
+        """Pyro 0.1 spelling: invert ``y``, which must be the cached output of the forward pass.
 
         :raises CachedInverseError: if ``y`` is not that output."""
         return self.inv(y)
 
     def log_det_jacobian(self, y: torch.Tensor) -> torch.Tensor:
-        """Seed spelling: :math:`\\log|\\det \\partial y/\\partial x|` at the cached ``x`` whose
+        """Pyro 0.1 spelling: :math:`\\log|\\det \\partial y/\\partial x|` at the cached ``x`` whose
         image is ``y``; shape ``batch``.
 
         :raises CachedInverseError: if ``y`` is not the cached output of the forward pass."""
