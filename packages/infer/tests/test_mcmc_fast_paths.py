@@ -10,9 +10,10 @@ from torch.fx.experimental.proxy_tensor import make_fx
 import pyro
 import pyro.distributions as dist
 from pyro.infer.mcmc.batched_potential import vectorize_potential
-from pyro.infer.mcmc.fast_potential import PotentialEnergy, _fold_constants
+from pyro.infer.mcmc.fast_potential import PotentialEnergy
 from pyro.infer.mcmc.nuts import _log_add_exp, _Tree, hamiltonian, no_uturn
 from pyro.infer.mcmc.util import setup_potential
+from pyro.ops.fused_graph import fold_constants as _fold_constants
 
 SIGMA = torch.tensor([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
 YS = torch.tensor([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
@@ -67,7 +68,8 @@ def test_recorded_plan_of_a_batch_of_chains_gives_each_chain_its_gradient():
 
 
 class _OldStyleSquare(torch.autograd.Function):
-    """A custom Function without ``setup_context``: torch.func cannot transform it."""
+    """A custom Function whose backward reads a value in Python: its gradient cannot be
+    recorded as a graph (the forward pass can be traced)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -77,7 +79,7 @@ class _OldStyleSquare(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return 2 * x * g
+        return 2 * float(x) * g
 
 
 def custom_op_model():

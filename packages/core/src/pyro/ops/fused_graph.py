@@ -33,6 +33,8 @@ from torch.fx import Graph, GraphModule, Node
 
 from pyro.util import validation_enabled
 
+from .linalg import ignore_torch_deprecation_warnings
+
 __all__ = ["FusedGraph", "RecordingError", "fold_constants", "record_value_and_grad",
            "simplify", "unchanged_rng"]
 
@@ -252,26 +254,29 @@ def _merge_duplicates(gm: GraphModule) -> None:
             gm.graph.erase_node(node)
 
 
-def _fresh_outputs(gm: GraphModule) -> None:
-    """Outputs that are an input, a constant or a view of either are copied, so that a
-    replay never hands out (as a ``.grad`` say) a tensor it also holds or reads."""
+def _shared_outputs(gm: GraphModule) -> tuple[list[int], dict[int, torch.Tensor]]:
+    """The outputs that a replay would hand out while also holding or reading them (as
+    a ``.grad`` say), to be copied at each replay: the positions (in the flat output
+    tuple) of those that are an input or a view of one, and the constant outputs by
+    position, which are taken out of the graph (``torch.jit.trace`` rejects outputs that
+    do not depend on its inputs, and would fold a ``clone`` of a constant anyway)."""
     output = next(n for n in gm.graph.nodes if n.op == "output")
-
-    def shared(node: Node) -> bool:
-        while _is_view(node) and node.args and isinstance(node.args[0], Node):
+    values = list(output.args[0])
+    inputs: list[int] = []
+    constants: dict[int, torch.Tensor] = {}
+    for i, node in enumerate(values):
+        if isinstance(node, Node) and node.op == "get_attr":
+            constants[i] = getattr(gm, node.target)  # type: ignore[arg-type]
+            continue
+        while isinstance(node, Node) and _is_view(node) and node.args:
             node = node.args[0]
-        return node.op in ("placeholder", "get_attr")
-
-    def fresh(node: Any) -> Any:
-        if not isinstance(node, Node) or not shared(node):
-            return node
-        with gm.graph.inserting_before(output):
-            copy = gm.graph.call_function(
-                aten.clone.default, (node,), {"memory_format": torch.contiguous_format})
-        copy.meta = dict(node.meta)
-        return copy
-
-    output.args = torch.fx.node.map_aggregate(output.args, fresh)
+        if isinstance(node, Node) and node.op == "placeholder":
+            inputs.append(i)
+    if constants:
+        output.args = (tuple(v for i, v in enumerate(values) if i not in constants),)
+        gm.graph.eliminate_dead_code()
+        gm.recompile()
+    return inputs, constants
 
 
 #: ``op.Scalar(x, number)`` -> ``op.Tensor(x, 0-dim tensor)``: the Scalar overloads wrap
@@ -336,7 +341,6 @@ def simplify(gm: GraphModule) -> None:
     while _drop_identities(gm):
         fold_constants(gm)
     _merge_duplicates(gm)
-    _fresh_outputs(gm)
     gm.graph.eliminate_dead_code()
     gm.graph.lint()
     gm.recompile()
@@ -378,9 +382,11 @@ def unchanged_rng(tensors: Sequence[torch.Tensor] = ()) -> Iterator[None]:
 
 @contextmanager
 def _recording(tensors: Sequence[torch.Tensor]) -> Iterator[None]:
-    with unchanged_rng(tensors), validation_enabled(False), warnings.catch_warnings():
-        # distributions' argument checks read tensor values, which a recording cannot
-        # hold; the caller has run (and validated) the function eagerly
+    # distributions' argument checks read tensor values, which a recording cannot hold;
+    # the caller has run (and validated) the function eagerly. torch's notices about
+    # its own APIs (torch.jit.trace is deprecated) are not the caller's concern.
+    with unchanged_rng(tensors), validation_enabled(False), \
+            ignore_torch_deprecation_warnings(), warnings.catch_warnings():
         warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
         yield
 
@@ -401,8 +407,10 @@ class FusedGraph:
     """
 
     def __init__(self, run: Callable, lifted: list[torch.Tensor], has_grad: list[bool],
-                 frozen: list[torch.Tensor], graph_module: GraphModule) -> None:
+                 frozen: list[torch.Tensor], graph_module: GraphModule,
+                 shared: tuple[list[int], dict[int, torch.Tensor]]) -> None:
         self._run = run
+        self._copied, self._constants = shared
         self.lifted = lifted
         self.has_grad = has_grad
         self.frozen = frozen
@@ -413,9 +421,19 @@ class FusedGraph:
         grad_enabled = torch.is_grad_enabled()
         torch._C._set_grad_enabled(False)
         try:
-            return self._run(*tensors)
+            out = self._run(*tensors)
         finally:
             torch._C._set_grad_enabled(grad_enabled)
+        if self._copied or self._constants:
+            out = self._fresh(out)
+        return out
+
+    def _fresh(self, out: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        computed = iter(out)
+        size = len(out) + len(self._constants)
+        fresh = [self._constants[i].clone() if i in self._constants else next(computed)
+                 for i in range(size)]
+        return tuple(t.clone() if i in self._copied else t for i, t in enumerate(fresh))
 
 
 def _as_function(gm: GraphModule) -> Callable[..., Any]:
@@ -487,8 +505,14 @@ def record_value_and_grad(
         frozen = [getattr(gm, n.target) for n in gm.graph.nodes if n.op == "get_attr"
                   and getattr(gm, n.target).requires_grad]  # type: ignore[arg-type]
         simplify(gm)
+        shared = _shared_outputs(gm)
         options = {"check_trace": False, **(jit_options or {})}
         # a traced function (not module) is the cheapest to call; the graph's buffers
         # become its constants
-        run = torch.jit.trace(_as_function(gm), tuple(lifted) + inputs, **options)
-    return FusedGraph(run, lifted, has_grad, frozen, gm)
+        try:
+            run = torch.jit.trace(_as_function(gm), tuple(lifted) + inputs, **options)
+        except TypeError:
+            raise  # jit_options torch.jit.trace does not take
+        except RuntimeError as e:  # e.g. no output depends on the inputs
+            raise RecordingError(f"torch.jit.trace of the recorded graph failed: {e}") from e
+    return FusedGraph(run, lifted, has_grad, frozen, gm, shared)

@@ -16,15 +16,14 @@ is counted (see bench/README.md).
 """
 from __future__ import annotations
 
-import operator
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
 
+from pyro.ops.fused_graph import record_value_and_grad
 from pyro.ops.integrator import handled_exception
-from pyro.util import validation_enabled
 
 __all__ = ["PotentialEnergy"]
 
@@ -50,73 +49,28 @@ def _autograd_plan(traced) -> Callable:
     return value_and_grad
 
 
-def _foldable(node) -> bool:
-    """A pure aten operation (or tuple indexing) whose inputs are all constants."""
-    target = node.target
-    if target is operator.getitem:
-        return True
-    if not isinstance(target, torch._ops.OpOverload):
-        return False
-    return not target._schema.is_mutable and \
-        torch.Tag.nondeterministic_seeded not in target.tags
-
-
-def _fold_constants(graph_module) -> None:
-    """Evaluate once, at recording, the operations that do not depend on the latent
-    values (arithmetic on the data and the priors' parameters), so a replay runs only
-    the operations on ``z``."""
-    graph = graph_module.graph
-    known: dict = {}
-    for i, node in enumerate(list(graph.nodes)):
-        if node.op == "get_attr":
-            known[node] = getattr(graph_module, node.target)
-            continue
-        if node.op != "call_function" or not _foldable(node) or \
-                not all(arg in known for arg in node.all_input_nodes):
-            continue
-        args = torch.fx.node.map_arg(node.args, known.__getitem__)
-        kwargs = torch.fx.node.map_arg(node.kwargs, known.__getitem__)
-        value = node.target(*args, **kwargs)
-        known[node] = value
-        if isinstance(value, torch.Tensor):
-            name = f"_folded_{i}"
-            graph_module.register_buffer(name, value)
-            with graph.inserting_before(node):
-                const = graph.get_attr(name)
-            node.replace_all_uses_with(const)
-            known[const] = value
-    graph.eliminate_dead_code()
-    graph_module.recompile()
-
-
 def _fused_plan(fn: Callable, z: torch.Tensor, jit_options: dict) -> Callable:
     """``z -> (U, dU/dz)`` replayed from one recorded graph of the forward and backward
-    pass: ``make_fx`` of ``torch.func.grad_and_value`` (aten ops, the model's Python and
-    the handler stack gone), then ``torch.jit.trace`` of that graph. Chains are
-    independent, so the gradient of the summed energy is each chain's gradient.
+    pass (:func:`pyro.ops.fused_graph.record_value_and_grad`: aten ops, the model's Python
+    and the handler stack gone, constants folded, replayed by ``torch.jit.trace``).
+    Chains are independent, so the gradient of the summed energy is each chain's
+    gradient.
 
     :raises Exception: whatever recording raises (data-dependent operations such as
         ``.item()`` or ``nonzero`` on latent values).
     """
-    from torch.func import grad_and_value
-    from torch.fx.experimental.proxy_tensor import make_fx
+    x0 = z.detach()
+    graph = record_value_and_grad(fn, (x0,), (x0,), jit_options=jit_options)
+    if not graph.has_grad[0]:  # the energy does not depend on z
 
-    def total(x: torch.Tensor):
-        pe = fn(x)
-        return pe.sum(), pe
+        def constant_in_z(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return graph(x)[0], torch.zeros_like(x)
+        return constant_in_z
 
-    fused = grad_and_value(total, has_aux=True)
-
-    def value_and_grad(x: torch.Tensor):
-        grad, (_, pe) = fused(x)
-        return pe.detach(), grad.detach()
-
-    # argument checks of distributions read tensor values (a sync the recording cannot
-    # hold); the eager model has validated the same sites at setup
-    with validation_enabled(False), torch.enable_grad():
-        graph = make_fx(value_and_grad)(z.detach())
-    _fold_constants(graph)
-    return torch.jit.trace(graph, (z.detach(),), **jit_options)
+    def value_and_grad(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        value, grad = graph(x)
+        return value, grad
+    return value_and_grad
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
