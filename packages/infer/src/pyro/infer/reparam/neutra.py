@@ -7,12 +7,12 @@ from torch.distributions import biject_to
 import pyro
 import pyro.distributions as dist
 from pyro.distributions.util import sum_rightmost
-from pyro.poutine.trace_struct import Trace
 
-from .reparam import Reparam, ReparamMessage, ReparamResult, ensure_guide_prototype
+from .autoguide_reparam import AutoGuideReparam
+from .reparam import ReparamMessage, ReparamResult
 
 
-class NeuTraReparam(Reparam):
+class NeuTraReparam(AutoGuideReparam):
     r"""Neural transport reparameterizer [1] of the latent sites of a model, from a trained
     ``AutoContinuous`` guide (e.g. ``AutoIAFNormal``) whose posterior is
     ``get_transform()`` applied to ``get_base_dist()``.
@@ -49,41 +49,14 @@ class NeuTraReparam(Reparam):
         https://arxiv.org/abs/1903.03704
     """
 
-    def __init__(self, guide) -> None:
-        from pyro.infer.autoguide import AutoContinuous  # pyro-autoguide sits above infer
+    guide_class = "AutoContinuous"
 
-        if not isinstance(guide, AutoContinuous):
-            raise TypeError(f"NeuTraReparam expects an AutoContinuous guide, got "
-                            f"{type(guide).__name__}")
-        self.guide = guide
+    def __init__(self, guide) -> None:
+        super().__init__(guide)
         self.x_unconstrained: dict[str, tuple] = {}
 
-    def _reparam_config(self, site):
-        trace = self.guide.prototype_trace
-        if trace is None or site["name"] in trace:  # an unset guide is set up in apply
-            return self
-        return None
-
-    def reparam(self, fn=None):
-        """``poutine.reparam(fn, config=...)`` reparameterizing exactly the guide's latent
-        sites (usable as a decorator)."""
-        from pyro import poutine
-
-        return poutine.reparam(fn, config=self._reparam_config)
-
-    @staticmethod
-    def _latent_sites(trace: Trace) -> dict[str, dict]:
-        return {name: site for name, site in trace.nodes.items()
-                if site["type"] == "sample" and not site["is_observed"]}
-
-    def apply(self, msg: ReparamMessage) -> ReparamResult:
+    def _transport(self, msg: ReparamMessage) -> ReparamResult:
         name, fn = msg["name"], msg["fn"]
-        prototype = ensure_guide_prototype(self.guide, self.args_kwargs)
-        if name not in self._latent_sites(prototype):
-            return {"fn": fn, "value": msg["value"], "is_observed": bool(msg["is_observed"])}
-        if msg["is_observed"]:
-            raise NotImplementedError(f"NeuTraReparam at site {name!r}: observed sites are "
-                                      f"not supported")
         log_density: torch.Tensor | float = 0.0
         if not self.x_unconstrained:  # the first site of a model run draws the shared latent
             base = self.guide.get_base_dist()
@@ -94,10 +67,7 @@ class NeuTraReparam(Reparam):
             log_density = sum_rightmost(ladj, ladj.dim() - (z.dim() - 1))
             self.x_unconstrained = {site["name"]: (site, value)
                                     for site, value in self.guide.unpack_latent(u)}
-        if name not in self.x_unconstrained:
-            raise RuntimeError(f"NeuTraReparam: site {name!r} came twice in one model run, "
-                               f"or the model's sites differ from the guide's")
-        site, unconstrained = self.x_unconstrained.pop(name)
+        site, unconstrained = self._take(self.x_unconstrained, name)
         value = self._constrain(fn, unconstrained)
         event_dim = len(fn.event_shape)
         log_density = log_density + fn.log_prob(value) + self._log_jacobian(

@@ -8,8 +8,6 @@ from typing import Any, TypedDict
 import torch
 
 import pyro.distributions as dist
-from pyro import poutine
-from pyro.poutine.trace_struct import Trace
 
 
 class ReparamMessage(TypedDict):
@@ -91,15 +89,3 @@ def deterministic_site(value: torch.Tensor, event_dim: int) -> ReparamResult:
     masked ``Delta`` (no density of its own), marked observed."""
     return {"fn": dist.Delta(value, event_dim=event_dim).mask(False), "value": value,
             "is_observed": True}
-
-
-def ensure_guide_prototype(guide: Any, args_kwargs: tuple[tuple, dict[str, Any]] | None
-                           ) -> Trace:
-    """The ``prototype_trace`` of an autoguide; one that has not run yet sets itself up
-    by being called once, hidden from every handler, on the model's ``(args, kwargs)``."""
-    if guide.prototype_trace is None:
-        args, kwargs = args_kwargs or ((), {})
-        with poutine.block():
-            guide(*args, **kwargs)
-    return guide.prototype_trace
-

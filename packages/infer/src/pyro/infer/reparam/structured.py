@@ -6,10 +6,11 @@ import torch
 import pyro.distributions as dist
 from pyro import poutine
 
-from .reparam import Reparam, ReparamMessage, ReparamResult, ensure_guide_prototype
+from .autoguide_reparam import AutoGuideReparam, latent_names
+from .reparam import ReparamMessage, ReparamResult
 
 
-class StructuredReparam(Reparam):
+class StructuredReparam(AutoGuideReparam):
     r"""Preconditioning reparameterizer of all latent sites of a model by a trained
     ``AutoStructured`` guide, in the spirit of neural transport [1]; typically for HMC/NUTS.
 
@@ -39,51 +40,20 @@ class StructuredReparam(Reparam):
         https://arxiv.org/abs/1903.03704
     """
 
-    def __init__(self, guide) -> None:
-        from pyro.infer.autoguide import AutoStructured  # pyro-autoguide sits above infer
+    guide_class = "AutoStructured"
 
-        if not isinstance(guide, AutoStructured):
-            raise TypeError(f"StructuredReparam expects an AutoStructured guide, got "
-                            f"{type(guide).__name__}")
-        self.guide = guide
+    def __init__(self, guide) -> None:
+        super().__init__(guide)
         self.deltas: dict[str, dist.Delta] = {}
 
-    def _latent_names(self) -> list[str]:
-        trace = self.guide.prototype_trace
-        if trace is None:
-            raise RuntimeError("StructuredReparam: the guide has not run yet; train it or run "
-                               "the reparameterized model first")
-        return [name for name, site in trace.nodes.items()
-                if site["type"] == "sample" and not site["is_observed"]
-                and not site["infer"].get("is_auxiliary")]
-
-    def _reparam_config(self, site):
-        if self.guide.prototype_trace is None or site["name"] in self._latent_names():
-            return self
-        return None
-
-    def reparam(self, fn=None):
-        """``poutine.reparam(fn, config=...)`` reparameterizing the guide's latent sites
-        (usable as a decorator)."""
-        return poutine.reparam(fn, config=self._reparam_config)
-
-    def apply(self, msg: ReparamMessage) -> ReparamResult:
+    def _transport(self, msg: ReparamMessage) -> ReparamResult:
         name, fn = msg["name"], msg["fn"]
-        ensure_guide_prototype(self.guide, self.args_kwargs)
-        if name not in self._latent_names():
-            return {"fn": fn, "value": msg["value"], "is_observed": bool(msg["is_observed"])}
-        if msg["is_observed"]:
-            raise NotImplementedError(f"StructuredReparam at site {name!r}: observed sites "
-                                      f"are not supported")
         if not self.deltas:  # the first site of a model run draws every auxiliary noise
             args, kwargs = self.args_kwargs or ((), {})
             # the noises get a flat prior: the model's density of e is p(T(e)) |dT/de|
             with poutine.mask(mask=False):
                 self.deltas = self.guide.get_deltas(*args, **kwargs)
-        if name not in self.deltas:
-            raise RuntimeError(f"StructuredReparam: site {name!r} came twice in one model run, "
-                               f"or the model's sites differ from the guide's")
-        delta = self.deltas.pop(name)
+        delta = self._take(self.deltas, name)
         value = delta.v
         # the guide's Delta holds -log|dz/de| of this block (a guide density); the model
         # needs its density at z times |dz/de|
@@ -100,7 +70,11 @@ class StructuredReparam(Reparam):
         :param list save_params: optional names of the sites to return (default all).
         :returns: a dict site name -> tensor of shape ``batch + site shape``.
         """
-        names = self._latent_names()
+        trace = self.guide.prototype_trace
+        if trace is None:
+            raise RuntimeError("StructuredReparam: the guide has not run yet; train it or run "
+                               "the reparameterized model first")
+        names = latent_names(trace)
         keep = names if save_params is None else [n for n in names if n in save_params]
         aux = {f"{n}_aux": aux_samples[f"{n}_aux"] for n in names if f"{n}_aux" in aux_samples}
         if not aux:
