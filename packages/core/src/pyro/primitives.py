@@ -6,7 +6,7 @@ import copy
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch.distributions import constraints
@@ -17,6 +17,8 @@ from .poutine.handlers import markov  # noqa: F401  (re-exported as pyro.markov)
 from .poutine.plate_messenger import PlateMessenger
 from .poutine.runtime import (
     _PYRO_STACK,
+    InferDict,
+    Message,
     apply_stack,
     effectful,
     get_param_store,
@@ -60,7 +62,9 @@ def sample(
             if isinstance(fn, type) or not hasattr(fn, "log_prob"):
                 raise not_a_distribution_error(name, fn) from None
             raise
-        return value if obs is None else torch.where(obs_mask, obs, value)
+        if obs is None or obs_mask is None:
+            return value
+        return torch.where(obs_mask, obs, value)
     if not isinstance(name, str):
         raise TypeError(f"pyro.sample expects a site name (str) first, got {type(name).__name__}")
     if obs_mask is not None and obs is not None:
@@ -74,11 +78,17 @@ def sample(
         value=obs,
         # infer={"is_observed": False} gives a latent site an initial value (reparameterizers)
         is_observed=obs is not None if infer is None else infer.get("is_observed", obs is not None),
-        infer=None if infer is None else dict(infer),
+        infer=None if infer is None else cast(InferDict, dict(infer)),
     )
     apply_stack(msg)
     if msg["is_observed"] and is_validation_enabled():
         check_obs_shape(msg)
+    return _site_value(msg)
+
+
+def _site_value(msg: Message) -> Any:
+    # the value the handlers and the default effect gave the site (a tensor for sample and
+    # param sites, whatever a handler substituted otherwise)
     return msg["value"]
 
 
@@ -127,7 +137,7 @@ def param(
         {"constraint": constraint, "event_dim": event_dim},
     )
     apply_stack(msg)
-    return msg["value"]
+    return _site_value(msg)
 
 
 class plate(PlateMessenger):
@@ -231,7 +241,7 @@ def deterministic(name: str, value: torch.Tensor, event_dim: int | None = None) 
     )
     msg["mask"] = False
     apply_stack(msg)
-    return msg["value"]
+    return _site_value(msg)
 
 
 def subsample(data: torch.Tensor, event_dim: int) -> torch.Tensor:
@@ -249,7 +259,7 @@ def subsample(data: torch.Tensor, event_dim: int) -> torch.Tensor:
         value=data,
     )
     apply_stack(msg)
-    return msg["value"]
+    return _site_value(msg)
 
 
 def module(
@@ -287,7 +297,9 @@ def module(
         for pname, value in targets.items():
             owner_name, _, leaf = pname.rpartition(".")
             owner = nn_module.get_submodule(owner_name) if owner_name else nn_module
-            owner._parameters[leaf] = value
+            # a store value, or a draw standing for the parameter (random_module's lift):
+            # the module computes with it as it is, as in Pyro
+            owner._parameters[leaf] = value  # type: ignore[assignment]
     return nn_module
 
 
@@ -310,7 +322,7 @@ def random_module(
     def _sampled_module() -> torch.nn.Module:
         copy_ = copy.deepcopy(nn_module)
         with LiftMessenger(prior=prior):
-            return module(name, copy_, update_module_params=True, *args, **kwargs)
+            return module(name, copy_, *args, **{"update_module_params": True, **kwargs})
 
     return _sampled_module
 

@@ -69,6 +69,14 @@ class UnconstrainedRef:
         return (UnconstrainedRef, ())
 
 
+def link_unconstrained(value: torch.Tensor, leaf: torch.Tensor) -> torch.Tensor:
+    """Give ``value`` (a param's constrained value, or the leaf itself) Pyro's
+    ``value.unconstrained()`` accessor to ``leaf``; returns ``value``."""
+    # an attribute of Pyro's API that torch's Tensor stubs do not declare
+    setattr(value, "unconstrained", UnconstrainedRef(leaf))
+    return value
+
+
 class ParamStoreDict:
     """Global store of parameters: name -> constrained value, held unconstrained.
 
@@ -133,9 +141,7 @@ class ParamStoreDict:
         transform = self._transforms.get(name)
         if transform is None:
             return unconstrained
-        value = transform(unconstrained)
-        value.unconstrained = UnconstrainedRef(unconstrained)
-        return value
+        return link_unconstrained(transform(unconstrained), unconstrained)
 
     def __setitem__(self, name: str, new_constrained_value: torch.Tensor) -> None:
         """Set the constrained value of ``name`` (its constraint is kept, ``real`` if new)."""
@@ -165,7 +171,7 @@ class ParamStoreDict:
         old = self._params.get(name)
         if old is not None:
             self._param_to_name.pop(old, None)
-        unconstrained.unconstrained = UnconstrainedRef(unconstrained)
+        link_unconstrained(unconstrained, unconstrained)
         self._params[name] = unconstrained
         self._param_to_name[unconstrained] = name
         self._constraints[name] = constraint

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import torch
 
@@ -11,10 +11,10 @@ from ..primitive_distributions import ScoreParts, scale_and_mask, score_parts_of
 from ..util import is_validation_enabled, warn_if_inf, warn_if_nan
 from .util import site_is_subsample
 
-SiteFilter = Callable[[str, Dict[str, Any]], bool]
+SiteFilter = Callable[[str, dict[str, Any]], bool]
 
 
-def allow_all_sites(name: str, site: Dict[str, Any]) -> bool:
+def allow_all_sites(name: str, site: dict[str, Any]) -> bool:
     """The default ``site_filter`` of :class:`Trace`'s log-density methods: every site."""
     return True
 
@@ -47,17 +47,17 @@ class Trace(Mapping):
     def __init__(self, graph_type: str = "flat") -> None:
         if graph_type not in ("flat", "dense"):
             raise ValueError(f"graph_type must be 'flat' or 'dense', got {graph_type!r}")
-        self.nodes: Dict[str, Dict[str, Any]] = {}
+        self.nodes: dict[str, dict[str, Any]] = {}
         self.graph_type = graph_type
         # site name -> names of its successors / predecessors; only sites with an edge
-        self._succ: Dict[str, Set[str]] = {}
-        self._pred: Dict[str, Set[str]] = {}
-        self.plate_to_symbol: Dict[str, str] = {}
-        self.symbol_to_dim: Dict[str, int] = {}
+        self._succ: dict[str, set[str]] = {}
+        self._pred: dict[str, set[str]] = {}
+        self.plate_to_symbol: dict[str, str] = {}
+        self.symbol_to_dim: dict[str, int] = {}
 
     # ----------------------------------------------------------- mapping API
 
-    def __getitem__(self, name: str) -> Dict[str, Any]:
+    def __getitem__(self, name: str) -> dict[str, Any]:
         return self.nodes[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -107,7 +107,7 @@ class Trace(Mapping):
         for succ in self._succ.pop(site_name, ()):
             self._pred[succ].discard(site_name)
 
-    def predecessors(self, site_name: str) -> Set[str]:
+    def predecessors(self, site_name: str) -> set[str]:
         """The sites with an edge to ``site_name`` (a new set).
 
         :raises KeyError: if the trace has no site ``site_name``."""
@@ -115,7 +115,7 @@ class Trace(Mapping):
             raise KeyError(site_name)
         return set(self._pred.get(site_name, ()))
 
-    def successors(self, site_name: str) -> Set[str]:
+    def successors(self, site_name: str) -> set[str]:
         """The sites ``site_name`` has an edge to (a new set).
 
         :raises KeyError: if the trace has no site ``site_name``."""
@@ -124,13 +124,13 @@ class Trace(Mapping):
         return set(self._succ.get(site_name, ()))
 
     @property
-    def edges(self) -> Iterator[Tuple[str, str]]:
+    def edges(self) -> Iterator[tuple[str, str]]:
         """Iterate over the edges ``(site1, site2)``, grouped by ``site1`` in site order."""
         for name in self.nodes:
             for succ in self._succ.get(name, ()):
                 yield name, succ
 
-    def copy(self) -> "Trace":
+    def copy(self) -> Trace:
         """A shallow copy: new dicts for the sites (sharing their values) and the edges."""
         new = Trace(self.graph_type)
         new.nodes = {name: site.copy() for name, site in self.nodes.items()}
@@ -141,7 +141,7 @@ class Trace(Mapping):
         new.symbol_to_dim = dict(self.symbol_to_dim)
         return new
 
-    def detach_(self) -> "Trace":
+    def detach_(self) -> Trace:
         """Detach every site value in place (``value.detach()``), e.g. to keep a trace
         without holding on to the autograd graph of the run that made it."""
         for site in self.nodes.values():
@@ -161,7 +161,7 @@ class Trace(Mapping):
     def log_prob_sum(self, site_filter: SiteFilter = _allow_all) -> torch.Tensor:
         """The sum over sample sites of their scaled and masked log densities (a scalar).
         Uses the per-site ``log_prob`` cached by :meth:`compute_log_prob` when present."""
-        total = 0.0
+        total: torch.Tensor | float = 0.0
         for name, site in self._sample_sites(site_filter):
             term = site.get("log_prob_sum")
             if term is None:
@@ -172,8 +172,8 @@ class Trace(Mapping):
                 term = site["log_prob_sum"] = lp.sum()
             total = total + term
         if not isinstance(total, torch.Tensor):
-            total = torch.tensor(float(total))
-        elif is_validation_enabled():
+            return torch.tensor(float(total))
+        if is_validation_enabled():
             self._check_finite(total, site_filter)
         return total
 
@@ -206,7 +206,7 @@ class Trace(Mapping):
 
     # ------------------------------------------------------- packed tensors
 
-    def symbolize_dims(self, plate_to_symbol: Optional[Dict[str, str]] = None) -> None:
+    def symbolize_dims(self, plate_to_symbol: dict[str, str] | None = None) -> None:
         """Name every tensor dim of the sample sites by a one-character symbol, the labels
         of :mod:`pyro.ops.packed` / :mod:`pyro.ops.contract` terms: each vectorized plate
         gets an even-numbered symbol (``a``, ``c``, ``e``, ... shared across sites by plate
@@ -221,11 +221,11 @@ class Trace(Mapping):
             trace, so that model and guide agree); updated in place.
         """
         plate_to_symbol = {} if plate_to_symbol is None else plate_to_symbol
-        symbol_to_dim: Dict[str, int] = {}
+        symbol_to_dim: dict[str, int] = {}
         for site in self.nodes.values():
             if site.get("type") != "sample":
                 continue
-            dim_to_symbol: Dict[int, str] = {}
+            dim_to_symbol: dict[int, str] = {}
             for frame in site["cond_indep_stack"]:
                 if frame.dim is None:
                     continue
@@ -246,7 +246,7 @@ class Trace(Mapping):
         self.plate_to_symbol = plate_to_symbol
         self.symbol_to_dim = symbol_to_dim
 
-    def pack_tensors(self, plate_to_symbol: Optional[Dict[str, str]] = None) -> None:
+    def pack_tensors(self, plate_to_symbol: dict[str, str] | None = None) -> None:
         """Store on each sample site ``site["packed"]``: its ``mask`` and (once computed
         by :meth:`compute_log_prob` or :meth:`compute_score_parts`) ``log_prob``,
         ``unscaled_log_prob`` and ``score_parts`` as packed tensors
@@ -283,30 +283,30 @@ class Trace(Mapping):
     # ------------------------------------------------------------ node views
 
     @property
-    def param_nodes(self) -> List[str]:
+    def param_nodes(self) -> list[str]:
         return [n for n, s in self.nodes.items() if s.get("type") == "param"]
 
     @property
-    def stochastic_nodes(self) -> List[str]:
+    def stochastic_nodes(self) -> list[str]:
         """Latent (unobserved) sample sites, plate subsample sites excluded."""
         return [n for n, s in self.nodes.items()
                 if s.get("type") == "sample" and not s["is_observed"] and not site_is_subsample(s)]
 
     @property
-    def observation_nodes(self) -> List[str]:
+    def observation_nodes(self) -> list[str]:
         return [n for n, s in self.nodes.items() if s.get("type") == "sample" and s["is_observed"]]
 
     @property
-    def reparameterized_nodes(self) -> List[str]:
+    def reparameterized_nodes(self) -> list[str]:
         return [n for n in self.stochastic_nodes
                 if getattr(self.nodes[n]["fn"], "has_rsample", False)]
 
     @property
-    def nonreparam_stochastic_nodes(self) -> List[str]:
+    def nonreparam_stochastic_nodes(self) -> list[str]:
         return [n for n in self.stochastic_nodes
                 if not getattr(self.nodes[n]["fn"], "has_rsample", False)]
 
-    def iter_stochastic_nodes(self) -> Iterator[Tuple[str, Dict[str, Any]]]:
+    def iter_stochastic_nodes(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Iterate over ``(name, site)`` of latent sample sites (plate subsample sites
         excluded), in site order."""
         for name in self.stochastic_nodes:
@@ -314,7 +314,7 @@ class Trace(Mapping):
 
     # ------------------------------------------------------------- display
 
-    def format_shapes(self, title: str = "Trace Shapes:", last_site: Optional[str] = None) -> str:
+    def format_shapes(self, title: str = "Trace Shapes:", last_site: str | None = None) -> str:
         """A table of each site's shapes, for debugging shape errors: param sites with
         their value's shape, then, for each sample site (plates included, as their
         subsample sites), rows ``dist``, ``value`` and (once computed) ``log_prob``, with
@@ -325,8 +325,8 @@ class Trace(Mapping):
         """
         if not self.nodes:
             return title
-        params: List[List[str]] = []
-        samples: List[Tuple[List[str], List[str]]] = []  # (name + batch dims, event dims)
+        params: list[list[str]] = []
+        samples: list[tuple[list[str], list[str]]] = []  # (name + batch dims, event dims)
         # A plate's subsample site has the constant log density 0: shown once computed.
         has_log_prob = any("log_prob" in site for site in self.nodes.values())
         for name, site in self.nodes.items():
@@ -351,7 +351,7 @@ class Trace(Mapping):
         return "\n".join(" ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
 
 
-def site_unscaled_log_prob(site: Dict[str, Any], prevalidated: bool = False) -> torch.Tensor:
+def site_unscaled_log_prob(site: dict[str, Any], prevalidated: bool = False) -> torch.Tensor:
     """``site["fn"].log_prob(site["value"])`` (shape ``batch_shape``), unscaled and
     unmasked, computed once and cached on the site as ``"unscaled_log_prob"``.
 
@@ -391,7 +391,7 @@ def site_unscaled_log_prob(site: Dict[str, Any], prevalidated: bool = False) -> 
 
 # id(data tensor) -> (weakref to it, its version, support, batch_shape, event_shape) of a
 # validated log_prob call; bounded, and cleared when full
-_CHECKED_DATA: Dict[int, Tuple[Any, int, Any, torch.Size, torch.Size]] = {}
+_CHECKED_DATA: dict[int, tuple[Any, int, Any, torch.Size, torch.Size]] = {}
 _CHECKED_DATA_MAX = 256
 
 
@@ -428,7 +428,7 @@ def _log_prob_unvalidated(fn: Any, value: torch.Tensor, args, kwargs) -> torch.T
         fn._validate_args = True
 
 
-def site_log_prob(site: Dict[str, Any], prevalidated: bool = False) -> torch.Tensor:
+def site_log_prob(site: dict[str, Any], prevalidated: bool = False) -> torch.Tensor:
     """The scaled and masked log density of a sample site (shape ``batch_shape``), cached
     on the site as ``"log_prob"`` (with ``"unscaled_log_prob"``; ``prevalidated`` as
     there).
@@ -441,7 +441,7 @@ def site_log_prob(site: Dict[str, Any], prevalidated: bool = False) -> torch.Ten
     return lp
 
 
-def site_score_parts(site: Dict[str, Any]) -> ScoreParts:
+def site_score_parts(site: dict[str, Any]) -> ScoreParts:
     """The :class:`~pyro.distributions.score_parts.ScoreParts` of a sample site:
     ``log_prob`` and ``entropy_term`` scaled and masked, ``score_function`` only masked;
     cached on the site as ``"score_parts"`` (with the keys of :func:`site_log_prob`).
@@ -478,7 +478,7 @@ def site_score_parts(site: Dict[str, Any]) -> ScoreParts:
 
 
 # distribution class -> True (generic score parts), False (its own), or _WRAPPER
-_DEFAULT_SCORE_PARTS: Dict[type, Any] = {}
+_DEFAULT_SCORE_PARTS: dict[type, Any] = {}
 _WRAPPER = object()
 
 
@@ -499,6 +499,7 @@ def _classify_score_parts(cls: type) -> Any:
     from ..primitive_distributions import torch_distribution as td
 
     method = getattr(cls, "score_parts", None)
+    known: Any
     if method is None or method is td.TorchDistributionMixin.score_parts:
         known = True
     elif cls in (td.Independent, td.MaskedDistribution, td.ExpandedDistribution):
@@ -509,8 +510,8 @@ def _classify_score_parts(cls: type) -> Any:
     return known
 
 
-def _sample_rows(name: str, site: Dict[str, Any],
-                 has_log_prob: bool) -> List[Tuple[List[str], List[str]]]:
+def _sample_rows(name: str, site: dict[str, Any],
+                 has_log_prob: bool) -> list[tuple[list[str], list[str]]]:
     # The dist / value / log_prob rows of format_shapes for one sample site.
     fn = site["fn"]
     event = tuple(getattr(fn, "event_shape", ()))
@@ -544,7 +545,7 @@ def _tensor(value: Any) -> Any:
     return value
 
 
-def _site_error(name: str, site: Dict[str, Any], err: Exception) -> ValueError:
+def _site_error(name: str | None, site: dict[str, Any], err: Exception) -> ValueError:
     fn = site["fn"]
     value = site["value"]
     shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Dict, Iterator, Tuple
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -127,7 +128,7 @@ class ELBO:
 
         return wrapped_fn
 
-    def _get_trace(self, model: Callable, guide: Callable, args, kwargs) -> Tuple[Any, Any]:
+    def _get_trace(self, model: Callable, guide: Callable, args, kwargs) -> tuple[Any, Any]:
         """One ``(model_trace, guide_trace)`` pair; subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} must define _get_trace")
 
@@ -168,7 +169,7 @@ class ELBO:
 
     def loss_and_grads_and_params(
         self, model: Callable, guide: Callable, *args, **kwargs
-    ) -> Tuple[Any, Dict[str, torch.Tensor]]:
+    ) -> tuple[Any, dict[str, torch.Tensor]]:
         """:meth:`loss_and_grads` that also returns the parameters the model and guide
         touched, ``{ParamStore name: unconstrained leaf tensor}`` in order of first
         appearance: what :meth:`SVI.step <pyro.infer.svi.SVI.step>` hands its optimizer.
@@ -186,7 +187,7 @@ class ELBO:
             loss.backward(retain_graph=self.retain_graph)
         return torch_item(loss), params
 
-    def __call__(self, model: Callable, guide: Callable) -> "ELBOModule":
+    def __call__(self, model: Callable, guide: Callable) -> ELBOModule:
         """``ELBO(...)(model, guide)``: a ``torch.nn.Module`` whose ``forward(*args)``
         returns the differentiable loss (for PyTorch-style training loops). The guide's
         (and model's) parameters must exist (run it once) before ``parameters()``."""
@@ -217,11 +218,11 @@ def param_leaf(value: Any) -> Any:
     return value
 
 
-def collect_params(*traces) -> Dict[str, torch.Tensor]:
+def collect_params(*traces) -> dict[str, torch.Tensor]:
     """The parameters recorded as param sites in ``traces`` that require grad,
     ``{ParamStore name: unconstrained leaf tensor}``, each once, in order of first
     appearance."""
-    params: Dict[str, torch.Tensor] = {}
+    params: dict[str, torch.Tensor] = {}
     for trace in traces:
         for name, site in trace.nodes.items():
             if site["type"] == "param" and name not in params:

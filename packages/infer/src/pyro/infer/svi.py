@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -49,7 +50,7 @@ class SVI(TracePosterior):
         guide: Callable,
         optim: Any,
         loss: Any,
-        loss_and_grads: Optional[Callable] = None,
+        loss_and_grads: Callable | None = None,
         num_samples: int = 0,
         num_steps: int = 0,
         **kwargs,
@@ -153,7 +154,7 @@ class SVI(TracePosterior):
 
     # ------------------------------------------------ deprecated TracePosterior API
 
-    def run(self, *args, **kwargs) -> "SVI":
+    def run(self, *args, **kwargs) -> SVI:
         """Deprecated: take ``num_steps`` steps, then collect ``num_samples`` traces of
         the model run against guide draws (a :class:`TracePosterior`)."""
         warnings.warn(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, Dict, List, Tuple
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -86,7 +87,7 @@ class Trace_ELBO(ELBO):
 
     # ------------------------------------------------------------- per particle
 
-    def _base_terms(self, model_trace, guide_trace) -> Tuple[Any, Any, List[Dict[str, Any]]]:
+    def _base_terms(self, model_trace, guide_trace) -> tuple[Any, Any, list[dict[str, Any]]]:
         """``(loss, surrogate_loss, nonreparam_sites)``: the negative ELBO estimate, the
         negative surrogate without score-function terms, and the non-reparameterized
         guide sites. With no such site ``loss`` and ``surrogate_loss`` are the same
@@ -94,7 +95,7 @@ class Trace_ELBO(ELBO):
         # The hot loop of SVI: one log_prob per site, no tensor made for a zero, 0-dim
         # log densities not summed.
         loss = None
-        nonreparam: List[Dict[str, Any]] = []
+        nonreparam: list[dict[str, Any]] = []
         for site in guide_trace.nodes.values():
             if site["type"] != "sample":
                 continue
@@ -131,7 +132,7 @@ class Trace_ELBO(ELBO):
                     value = value + sign * site["log_prob"].detach().sum()
         return value, loss, nonreparam
 
-    def _particle_terms(self, model_trace, guide_trace) -> Tuple[Any, Any]:
+    def _particle_terms(self, model_trace, guide_trace) -> tuple[Any, Any]:
         """``(loss, surrogate_loss)`` for one particle: the surrogate subtracts
         ``score_function * stop_grad(cost)`` for each non-reparameterized guide site,
         with the cost ``log p - log q`` summed down to the site's plates."""
@@ -196,7 +197,7 @@ class Trace_ELBO(ELBO):
         return loss, params
 
 
-def _drawn_by_guide(site: Dict[str, Any], guide_site: Any) -> bool:
+def _drawn_by_guide(site: dict[str, Any], guide_site: Any) -> bool:
     """Whether a model site replays the value of a guide site whose (validated)
     distribution has the same support object: the model need not check it again (its
     shapes are checked by ``check_model_guide_match``)."""

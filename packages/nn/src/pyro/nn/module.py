@@ -44,13 +44,13 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import torch
 from torch.distributions import constraints, transform_to
 
 import pyro
-from pyro.params.param_store import UnconstrainedRef
+from pyro.params.param_store import link_unconstrained
 
 __all__ = [
     "PyroModule",
@@ -213,15 +213,13 @@ def _unconstrain(value: torch.Tensor, constraint) -> torch.nn.Parameter:
 def _constrained_view(unconstrained: torch.Tensor, constraint) -> torch.Tensor:
     if type(constraint) is type(constraints.real):
         return unconstrained
-    value = transform_to(constraint)(unconstrained)
-    value.unconstrained = UnconstrainedRef(unconstrained)
-    return value
+    return link_unconstrained(transform_to(constraint)(unconstrained), unconstrained)
 
 
 # --------------------------------------------------------------- the class
 
 
-class _PyroModuleMeta(type(torch.nn.Module)):
+class _PyroModuleMeta(type):  # torch.nn.Module's own metaclass is type
     _mixin_cache: dict = {}
 
     def __getitem__(cls, Module: type) -> type:
@@ -246,7 +244,7 @@ class _PyroModuleMeta(type(torch.nn.Module)):
 
 
 def _new_mixin_instance(Module: type) -> PyroModule:
-    cls = PyroModule[Module]
+    cls: Any = _PyroModuleMeta.__getitem__(PyroModule, Module)  # a class made at run time
     return cls.__new__(cls)
 
 
@@ -508,15 +506,16 @@ def to_pyro_module_(m: torch.nn.Module, recurse: bool = True) -> None:
         object.__setattr__(m, "_pyro_context", _Context())
         object.__setattr__(m, "_pyro_params", OrderedDict())
         object.__setattr__(m, "_pyro_samples", OrderedDict())
+    pm = cast(PyroModule, m)  # its class was swapped above
     for key, child in list(m._modules.items()):
         if child is None:
             continue
         if recurse:
             to_pyro_module_(child, recurse=True)
         if isinstance(child, PyroModule):
-            child._pyro_set_supermodule(m._pyro_get_fullname(key), m._pyro_context)
+            child._pyro_set_supermodule(pm._pyro_get_fullname(key), pm._pyro_context)
         else:
-            _name_descendants(child, m._pyro_get_fullname(key), m._pyro_context)
+            _name_descendants(child, pm._pyro_get_fullname(key), pm._pyro_context)
 
 
 class PyroModuleList(torch.nn.ModuleList, PyroModule):

@@ -193,8 +193,9 @@ class PyroOptim:
             frozen = self._frozen_args if self._frozen_args is not None else freeze(settings)
             key: Hashable = ("fresh", frozen, frozen_clip)
             shared = self.grouped and is_groupable(self._optimizer_constructor, settings)
-            slot = self._table.joinable(key, shared)
-            if slot is not None:
+            joined = self._table.joinable(key, shared)
+            if joined is not None:
+                slot = joined
                 if slot.eager_state:
                     # build this parameter's initial state the way its own optimizer would
                     donor = self._new_optimizer(p, settings, name)
