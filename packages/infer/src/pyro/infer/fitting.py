@@ -14,15 +14,21 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 import pyro
 from pyro import poutine
+from pyro.params.param_store import ParamStoreDict
 from pyro.plugins import event_hook, lookup
 
 from .util import site_is_subsample
+
+if TYPE_CHECKING:  # imported where used: the inference modules load on demand
+    from .abstract_infer import TracePosterior
+    from .elbo import ELBO
+    from .svi import SVI
 
 __all__ = [
     "FitResult",
@@ -116,7 +122,7 @@ def svi_runner(model: Callable, data: dict[str, Any], *, num_steps: int = 1000,
     return result
 
 
-def make_elbo(loss: Any = "Trace_ELBO", num_particles: int = 1) -> Any:
+def make_elbo(loss: Any = "Trace_ELBO", num_particles: int = 1) -> ELBO:
     """An ELBO from an instance (returned as is), an ELBO class or its name in
     ``pyro.infer`` (``"Trace_ELBO"``, ``"TraceEnum_ELBO"``, ``"RenyiELBO"``, ...).
 
@@ -172,7 +178,7 @@ def make_guide(guide: Any, model: Callable) -> Callable:
 
 
 @contextlib.contextmanager
-def _fresh_param_store() -> Iterator[Any]:
+def _fresh_param_store() -> Iterator[ParamStoreDict]:
     """Run the block on an empty parameter store and yield a new store that, on exit,
     holds the parameters the block trained. The user's parameters (the same tensors) are
     back in the process-wide store afterwards (``ParamStoreDict.scope``)."""
@@ -183,7 +189,7 @@ def _fresh_param_store() -> Iterator[Any]:
     trained.set_state(state)
 
 
-def _run_svi(svi: Any, model: Callable, guide: Callable, data: dict[str, Any],
+def _run_svi(svi: SVI, model: Callable, guide: Callable, data: dict[str, Any],
              num_steps: int, num_samples: int, progress_bar: bool) -> dict[str, Any]:
     info: dict[str, Any] = {"algo": "svi", "num_steps": num_steps}
     _fire("pyro_inference_start", svi, info)
@@ -264,7 +270,7 @@ def importance_runner(model: Callable, data: dict[str, Any], *, num_steps: int =
     return {"samples": samples, "group_by_chain": False, "info": info}
 
 
-def _resample(posterior: Any, num_samples: int) -> dict[str, torch.Tensor]:
+def _resample(posterior: TracePosterior, num_samples: int) -> dict[str, torch.Tensor]:
     """``num_samples`` draws (with replacement, by weight) of the reported sites of a
     :class:`~pyro.infer.abstract_infer.TracePosterior`'s traces."""
     log_w = posterior.log_weight_tensor()
@@ -423,7 +429,7 @@ class FitResult(dict):
         return self.get("info", {})
 
     @property
-    def param_store(self) -> Any:
+    def param_store(self) -> ParamStoreDict | None:
         """The parameter store the fit trained (``None`` for sampling runners)."""
         return self.get("param_store")
 
