@@ -5,13 +5,14 @@ from typing import Any
 
 # The validation switch of effect handlers is the process-wide one (pyro.enable_validation);
 # the subsample predicate lives beside the trace checks of pyro.util that use it.
+from ..primitive_distributions.unit import Unit
 from ..util import enable_validation, is_validation_enabled, site_is_subsample  # noqa: F401
 
 
 def site_is_factor(site: dict[str, Any]) -> bool:
     """Whether ``site`` was made by :func:`pyro.factor`."""
     return site["type"] == "sample" and bool(site["infer"].get("is_auxiliary")) and \
-        type(site["fn"]).__name__ == "Unit"
+        isinstance(site["fn"], Unit)
 
 
 def prune_subsample_sites(trace):
