@@ -102,15 +102,15 @@ def leapfrog(z: torch.Tensor, r: torch.Tensor, grad: torch.Tensor, step_size,
 
     **References** Neal (2011), section 5.2.3.3.
     """
-    half = 0.5 * step_size
     if isinstance(step_size, torch.Tensor):  # fused multiply-adds: fewer small-tensor ops
-        r = torch.addcmul(r, half, grad, value=-1.0)
+        r = torch.addcmul(r, step_size, grad, value=-0.5)
         pe = None
         for i in range(num_steps):
             z = torch.addcmul(z, step_size, velocity(r))
             pe, grad = value_and_grad(z)
-            r = torch.addcmul(r, step_size if i + 1 < num_steps else half, grad, value=-1.0)
+            r = torch.addcmul(r, step_size, grad, value=-1.0 if i + 1 < num_steps else -0.5)
         return z, r, pe, grad
+    half = 0.5 * step_size
     r = r.add(grad, alpha=-half)
     pe = None
     for i in range(num_steps):

@@ -40,8 +40,8 @@ class _Tree:
     """A subtree in integration order, for ``C`` chains advancing together: its first
     momentum / velocity, its last state ``end = (z, r, v, grad)``, summed momenta
     ``rho`` (tensors with a leading chain dim), and per chain (lists of ``C`` Python
-    numbers) its log weight, whether it may be extended (no U-turn, no divergence);
-    ``prop = (z, pe, grad)`` is its proposal."""
+    numbers) its log weight, whether it may be extended (no U-turn, no divergence) and
+    its proposal: row ``c`` of the state ``prop[c] = (z, pe, grad)``."""
 
     __slots__ = ("beg_r", "beg_v", "end", "rho", "log_w", "prop", "valid")
 
@@ -50,44 +50,75 @@ class _Tree:
         self.log_w, self.prop, self.valid = log_w, prop, valid
 
 
-def _choose(flags: list[bool], a: tuple, b: tuple) -> tuple:
-    """Per chain: the entries of ``a`` where ``flags`` else those of ``b`` (tensors
-    ``(C,)`` / ``(C, D)``); no tensor operation when every chain chooses alike."""
-    if all(flags):
-        return a
-    if not any(flags):
-        return b
-    mask = torch.tensor(flags, device=a[0].device)
-    wide = mask.unsqueeze(-1)
-    return tuple(torch.where(wide if x.dim() > 1 else mask, x, y) for x, y in zip(a, b))
+class _Masks:
+    """Per-chain flags as ``(C, 1)`` tensors (masks, and signs +-1 of the integration
+    direction), kept by pattern: a pattern recurs often and building a small tensor from
+    a list costs more than a dictionary look-up."""
 
+    _LIMIT = 4096  # patterns kept (2**C of them for C chains)
 
-def _uturn_dots(first: _Tree, second: _Tree, rho: torch.Tensor, single: bool
-                ) -> torch.Tensor:
-    """The dot products of the generalized U-turn criterion (Betancourt 2017, A.4.2) over
-    ``first`` then ``second`` in one batched product, shaped ``(k, 2, C)``: pair ``i``
-    holds the two end velocities of one span dotted with its summed momenta. ``k = 1``
-    (the whole span) when both are single states, else ``k = 3`` (also the spans across
-    the boundary: ``first`` plus the first state of ``second``, and the last state of
-    ``first`` plus ``second``)."""
-    if single:
-        vel = torch.stack((first.beg_v, second.end[2]))
-        return torch.linalg.vecdot(vel, rho).unsqueeze(0)
-    vel = torch.stack((first.beg_v, second.end[2], first.beg_v, second.beg_v,
-                       first.end[2], second.end[2]))
-    rho_a = first.rho + second.beg_r
-    rho_b = second.rho + first.end[1]
-    rhos = torch.stack((rho, rho, rho_a, rho_a, rho_b, rho_b))
-    return torch.linalg.vecdot(vel, rhos).view(3, 2, -1)
+    def __init__(self, like: torch.Tensor) -> None:
+        self._like = like
+        self._cache: dict[tuple, torch.Tensor] = {}
+
+    def _get(self, key: tuple, values: list, dtype: torch.dtype) -> torch.Tensor:
+        out = self._cache.get(key)
+        if out is None:
+            out = torch.tensor(values, dtype=dtype, device=self._like.device).unsqueeze(-1)
+            if len(self._cache) < self._LIMIT:
+                self._cache[key] = out
+        return out
+
+    def mask(self, flags: list[bool]) -> torch.Tensor:
+        return self._get((True, *flags), flags, torch.bool)
+
+    def sign(self, flags: list[bool]) -> torch.Tensor:
+        """``+1`` where ``flags`` else ``-1``, in the dtype of the chains' state."""
+        return self._get((False, *flags), [1.0 if f else -1.0 for f in flags],
+                         self._like.dtype)
+
+    def choose(self, flags: list[bool], a: tuple, b: tuple) -> tuple:
+        """Per chain: the ``(C, D)`` tensors of ``a`` where ``flags`` else those of ``b``;
+        no tensor operation when every chain chooses alike."""
+        if all(flags):
+            return a
+        if not any(flags):
+            return b
+        mask = self.mask(flags)
+        return tuple(torch.where(mask, x, y) for x, y in zip(a, b))
 
 
 def no_uturn(first: _Tree, second: _Tree, rho: torch.Tensor, single: bool) -> list[bool]:
-    """Per chain, whether the span ``first`` + ``second`` (summed momenta ``rho``) and,
-    unless both are single states, the spans across their boundary pass the generalized
-    no-U-turn criterion: both end velocities have a positive dot product with the span's
-    summed momenta."""
-    dots = _uturn_dots(first, second, rho, single).tolist()
-    return [all(min(lo[c], hi[c]) > 0 for lo, hi in dots) for c in range(rho.size(0))]
+    """Per chain, whether ``first`` followed by ``second`` passes the generalized no-U-turn
+    criterion (Betancourt 2017, A.4.2): both end velocities of a span have a positive dot
+    product with the span's summed momenta (``rho`` for the whole span). Unless both are
+    single states, so must the spans across the boundary: ``first`` plus the first state
+    of ``second``, and the last state of ``first`` plus ``second``. The dot products come
+    from one batched product (by linearity, ``v . (a + b) = v . a + v . b``)."""
+    c = rho.size(0)
+    if single:
+        lo, hi = torch.linalg.vecdot(torch.stack((first.beg_v, second.end[2])), rho).tolist()
+        return [lo[i] > 0 and hi[i] > 0 for i in range(c)]
+    vel = torch.stack((first.beg_v, first.end[2], second.beg_v, second.end[2]), -2)
+    mom = torch.stack((first.rho, second.rho, first.end[1], second.beg_r), -1)
+    out = []
+    # row c: velocity i . momentum sum j at 4 i + j
+    for g in torch.bmm(vel, mom).view(c, 16).tolist():
+        b1, b2, _, b4, _, e2, e3, _, s1, _, _, s4, l1, l2, l3, _ = g
+        out.append(b1 + b2 > 0 and l1 + l2 > 0  # the whole span
+                   and b1 + b4 > 0 and s1 + s4 > 0  # first + second's first state
+                   and e2 + e3 > 0 and l2 + l3 > 0)  # first's last state + second
+    return out
+
+
+def _gather(per_chain: list[tuple]) -> tuple:
+    """Row ``c`` of the tensors of ``per_chain[c]`` for every chain ``c``, stacked; no
+    tensor operation when every chain holds the same source."""
+    first = per_chain[0]
+    if all(p is first for p in per_chain):
+        return first
+    return tuple(torch.stack([p[i][c] for c, p in enumerate(per_chain)])
+                 for i in range(len(first)))
 
 
 def _log_add_exp(a: float, b: float) -> float:
@@ -164,6 +195,7 @@ class NUTS(HMC):
         self._saturated = None
         self._tree_count = 0
         self._log_u = _LogUniforms()
+        self._masks: _Masks | None = None
 
     # ------------------------------------------------------------- the tree
     # Chains advance in lockstep through the same tree shape (each in its own direction);
@@ -185,7 +217,7 @@ class NUTS(HMC):
             log_w = [-d for d in delta]
         else:  # slice sampling: weight 1 inside the slice, 0 outside
             log_w = [0.0 if -d >= s else -math.inf for d, s in zip(delta, self._log_slice)]
-        return _Tree(r, v, (z, r, v, grad), r, log_w, (z, pe, grad), valid)
+        return _Tree(r, v, (z, r, v, grad), r, log_w, [(z, pe, grad)] * len(live), valid)
 
     def _build(self, z, r, grad, eps, depth: int, live: list[bool]) -> _Tree:
         if depth == 0:
@@ -199,7 +231,7 @@ class NUTS(HMC):
         log_w = [_log_add_exp(a, b) for a, b in zip(first.log_w, second.log_w)]
         # multinomial (uniform progressive) sampling inside a subtree
         take = [u < b - w for u, b, w in zip(self._log_u(len(live)), second.log_w, log_w)]
-        prop = _choose(take, second.prop, first.prop)
+        prop = [b if t else a for t, a, b in zip(take, first.prop, second.prop)]
         rho = first.rho + second.rho
         valid = [a and b for a, b in zip(first.valid, second.valid)]
         if any(valid):
@@ -218,39 +250,41 @@ class NUTS(HMC):
         if not self.use_multinomial_sampling:
             # slice variable u ~ Uniform(0, exp(-H0)); log u relative to -H0
             self._log_slice = self._log_u(c)
-        eps = step.tolist()
+        eps = float(step) if c == 1 else step.unsqueeze(-1)
+        masks = self._masks
+        if masks is None or masks._like.dtype != z0.dtype:
+            masks = self._masks = _Masks(z0)
         left = right = (z0, r0, v0, g0)
         rho = r0
-        prop = (z0, pe0, g0)
+        prop = [(z0, pe0, g0)] * c  # per chain: the proposal is row c of prop[c]
         log_w, depth, active = [0.0] * c, [0] * c, [True] * c
         for d in range(self.max_tree_depth):
             forward = [u < -_LOG2 for u in self._log_u(c)]
-            edge = _choose(forward, right, left)
-            signed = [e if f else -e for e, f in zip(eps, forward)]
-            e = signed[0] if c == 1 else z0.new_tensor(signed).unsqueeze(-1)
+            edge = masks.choose(forward, right, left)
+            e = (eps if forward[0] else -eps) if c == 1 else eps * masks.sign(forward)
             tree = self._build(edge[0], edge[1], edge[3], e, d, active)
             depth = [k + a for k, a in zip(depth, active)]
             valid = [a and b for a, b in zip(active, tree.valid)]
             # biased progressive sampling across doublings (Betancourt 2017, A.3.2)
             take = [ok and u < b - w
                     for ok, u, b, w in zip(valid, self._log_u(c), tree.log_w, log_w)]
-            prop = _choose(take, tree.prop, prop)
+            prop = [b if t else a for t, a, b in zip(take, prop, tree.prop)]
             log_w = [_log_add_exp(w, b) if ok else w
                      for ok, w, b in zip(valid, log_w, tree.log_w)]
             if not any(valid):
                 break
             # the old trajectory oriented along this doubling's direction, then the tree
-            beg = _choose(forward, left, right)
+            beg = masks.choose(forward, left, right)
             old = _Tree(beg[1], beg[2], edge, rho, None, None, None)
             new_rho = rho + tree.rho
-            right = _choose([a and f for a, f in zip(valid, forward)], tree.end, right)
-            left = _choose([a and not f for a, f in zip(valid, forward)], tree.end, left)
-            (rho,) = _choose(valid, (new_rho,), (rho,))
+            right = masks.choose([a and f for a, f in zip(valid, forward)], tree.end, right)
+            left = masks.choose([a and not f for a, f in zip(valid, forward)], tree.end, left)
+            (rho,) = masks.choose(valid, (new_rho,), (rho,))
             ok = no_uturn(old, tree, new_rho, d == 0)
             active = [a and b for a, b in zip(valid, ok)]
             if not any(active):
                 break
-        self._z, self._pe, self._grad = prop
+        self._z, self._pe, self._grad = _gather(prop)
         acc_sum, n_steps, diverging = self._stats
         self._n_steps = torch.tensor(n_steps, device=z0.device)
         accept = pe0.new_tensor(acc_sum) / self._n_steps.clamp(min=1)
