@@ -60,7 +60,7 @@ class NeuTraReparam(AutoGuideReparam):
         log_density: torch.Tensor | float = 0.0
         if not self.x_unconstrained:  # the first site of a model run draws the shared latent
             base = self.guide.get_base_dist()
-            z = pyro.sample(f"{name}_shared_latent", base.mask(False))
+            z = pyro.sample(f"{name}_shared_latent", base.mask(mask=False))
             transform = self.guide.get_transform()
             u = transform(z)
             ladj = transform.log_abs_det_jacobian(z, u)

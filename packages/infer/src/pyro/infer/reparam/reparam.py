@@ -87,5 +87,5 @@ class Reparam(ABC):
 def deterministic_site(value: torch.Tensor, event_dim: int) -> ReparamResult:
     """The result of a site that became a deterministic function of auxiliary sites: a
     masked ``Delta`` (no density of its own), marked observed."""
-    return {"fn": dist.Delta(value, event_dim=event_dim).mask(False), "value": value,
+    return {"fn": dist.Delta(value, event_dim=event_dim).mask(mask=False), "value": value,
             "is_observed": True}
