@@ -177,10 +177,8 @@ class JitELBOMixin:
     ``ignore_jit_warnings=True`` silences the tracer's warnings.
     """
 
-    max_plate_nesting: float
     jit_options: dict | None
     ignore_jit_warnings: bool
-    _guess_max_plate_nesting: Callable[..., None]
 
     def _entry(self, model: Callable, guide: Callable, args: tuple, kwargs: dict) -> _Entry:
         cache: dict[tuple[int, int], _Entry] = self.__dict__.setdefault("_jit_compiled", {})
@@ -188,9 +186,9 @@ class JitELBOMixin:
         entry = cache.get(key)
         # (model, guide) are kept with the entry so that a recycled id is not mistaken
         if entry is None or entry.model is not model or entry.guide is not guide:
-            if self.max_plate_nesting == float("inf"):
-                # fix the plate nesting before tracing, as the eager ELBO would guess it
-                self._guess_max_plate_nesting(model, guide, args, kwargs)
+            # (an unknown max_plate_nesting is guessed by the eager ELBO at its first
+            # call, which comes before any tracing; guessing here would draw numbers
+            # the eager ELBO does not)
             eager = self._eager_differentiable_loss
 
             def loss(*args: Any, **kwargs: Any) -> torch.Tensor:
@@ -251,18 +249,35 @@ class JitELBOMixin:
             return ELBO._loss_and_grads_and_params(self, model, guide, args, kwargs)  # type: ignore[arg-type]
         # First call for these arguments: the eager ELBO's own step, then the recordings
         result = super()._loss_and_grads_and_params(model, guide, args, kwargs)  # type: ignore[misc]
-        compiled = entry.forward
-        if compiled._key(args, kwargs) not in compiled.compiled:
-            self._trace_forward(compiled, model, guide, args, kwargs)
-        if key is None:
-            key = _signature(compiled, args, kwargs)
-        if key is not None:
-            try:
-                entry.plans[key] = self._record(model, guide, args, kwargs, result[1])
-            except RecordingError as e:
-                entry.plans[key] = f"the loss and gradients could not be recorded as one " \
-                                   f"graph ({e}); using the traced forward pass and autograd"
+        self._prepare(entry, key, model, guide, args, kwargs, result[1])
         return result
+
+    def _prepare(self, entry: _Entry, key: tuple | None, model: Callable, guide: Callable,
+                 args: tuple, kwargs: dict, params: dict[str, torch.Tensor]) -> None:
+        """Trace the forward pass (Pyro's plan: its warnings, and its errors where the
+        fused recording fails too) and record the loss and gradients as one graph."""
+        compiled = entry.forward
+        forward_error = None
+        if compiled._key(args, kwargs) not in compiled.compiled:
+            try:
+                self._trace_forward(compiled, model, guide, args, kwargs)
+            except RuntimeError as e:  # e.g. a tensor that requires grad, read as a constant
+                forward_error = e
+        key = _signature(compiled, args, kwargs) if key is None else key
+        if key is None:  # non-tensor positional arguments: the forward trace has failed
+            if forward_error is not None:
+                raise forward_error
+            return
+        try:
+            plan: _FusedPlan | str = self._record(model, guide, args, kwargs, params)
+        except RecordingError as e:
+            if forward_error is not None:
+                raise forward_error from e
+            plan = f"the loss and gradients could not be recorded as one graph ({e}); " \
+                   f"using the traced forward pass and autograd"
+        except (RuntimeError, TypeError, ValueError) as e:  # e.g. bad jit_options
+            raise (forward_error or _compile_error(self, model, guide, e)) from e
+        entry.plans[key] = plan
 
     def _record(self, model: Callable, guide: Callable, args: tuple, kwargs: dict,
                 params: dict[str, torch.Tensor]) -> _FusedPlan:
