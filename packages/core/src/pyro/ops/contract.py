@@ -242,8 +242,8 @@ def parse_equation(equation: str, operands) -> tuple:
     equation = equation.replace(" ", "")
     if "->" not in equation:
         raise ValueError(f"equation {equation!r} needs an explicit output ('->')")
-    inputs, outputs = equation.split("->")
-    inputs = inputs.split(",")
+    lhs, outputs = equation.split("->")
+    inputs = lhs.split(",")
     if len(inputs) != len(operands):
         raise ValueError(f"equation {equation!r} names {len(inputs)} operands, got {len(operands)}")
     for dims, x in zip(inputs, operands):
@@ -313,29 +313,29 @@ def ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
     inputs, outputs = parse_equation(equation, operands)
     terms = label_operands(operands, inputs)
     ring = ring_for(backend, {} if cache is None else cache)
-    sizes = {s: n for t in terms for s, n in zip(t._pyro_dims, t.shape)}
+    sizes = {s: n for t in terms for s, n in zip(_dims(t), t.shape)}
     ring.dim_to_size = sizes
     batch = set(batch_dims)
     results = []
     for output in outputs:
         tree: TensorTree = OrderedDict()
         for t in terms:
-            if modulo_total and not set(t._pyro_dims) - batch:
+            if modulo_total and not set(_dims(t)) - batch:
                 continue  # a constant within each plate element: only scales the total
-            tree.setdefault(frozenset(set(t._pyro_dims) & batch), []).append(t)
+            tree.setdefault(frozenset(set(_dims(t)) & batch), []).append(t)
         if not tree:
             one = ring.one(operands[0])
             tree[frozenset()] = [one]
-        all_syms = set().union(*(set(t._pyro_dims) for t in terms))
+        all_syms = set().union(*(set(_dims(t)) for t in terms))
         sum_dims = all_syms - batch - set(output)
         target_ordinal = frozenset(set(output) & batch)
         result = contract_to_tensor(tree, sum_dims, target_ordinal,
                                     set(output) - batch, ring=ring)
         result = ring.broadcast(result, target_ordinal)
         for s in output:
-            if s not in result._pyro_dims:
+            if s not in _dims(result):
                 raise ValueError(f"ubersum: output symbol {s!r} is in no operand")
-        results.append(align(result, result._pyro_dims, output))
+        results.append(align(result, _dims(result), output))
     return tuple(results)
 
 
@@ -362,7 +362,7 @@ def naive_ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
     ring = ring_for(backend)
     batch = set(batch_dims)
     results = []
-    sizes = {s: n for t in terms for s, n in zip(t._pyro_dims, t.shape)}
+    sizes = {s: n for t in terms for s, n in zip(_dims(t), t.shape)}
     for output in outputs:
         kept_batch = [s for s in output if s in batch]
         free = "".join(s for s in output if s not in batch)
@@ -370,9 +370,9 @@ def naive_ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
         for idx in itertools.product(*(range(sizes[b]) for b in kept_batch)):
             # the kept element of each output plate keeps its variables' symbols
             flat = _unroll(terms, batch, dict(zip(kept_batch, idx)))
-            syms = set().union(*(set(t._pyro_dims) for t in flat))
+            syms = set().union(*(set(_dims(t)) for t in flat))
             out = ring.sumproduct(flat, syms - set(free))
-            slices.append(align(out, out._pyro_dims, free).expand(
+            slices.append(align(out, _dims(out), free).expand(
                 tuple(sizes[s] for s in free)))
         stacked = torch.stack(slices).reshape(
             tuple(sizes[b] for b in kept_batch) + tuple(sizes[s] for s in free))
@@ -382,7 +382,7 @@ def naive_ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
 
 
 def _take(t: torch.Tensor, index: dict[str, int]) -> torch.Tensor:
-    dims = t._pyro_dims
+    dims = _dims(t)
     for s, i in index.items():
         if s in dims:
             pos = dims.index(s)
@@ -396,18 +396,18 @@ def _unroll(terms: list[torch.Tensor], plates: set[str],
     """Replace each plate by copies: the variables held only by terms in the plate get a
     fresh symbol per element (except in element ``keep[plate]``, which keeps them)."""
     for p in sorted(plates):
-        inside = [t for t in terms if p in t._pyro_dims]
-        outside = [t for t in terms if p not in t._pyro_dims]
+        inside = [t for t in terms if p in _dims(t)]
+        outside = [t for t in terms if p not in _dims(t)]
         if not inside:
             continue
-        outer_syms = set().union(*(set(t._pyro_dims) for t in outside)) if outside else set()
-        local = set().union(*(set(t._pyro_dims) for t in inside)) - outer_syms - plates
-        n = max(t.shape[t._pyro_dims.index(p)] for t in inside)
+        outer_syms = set().union(*(set(_dims(t)) for t in outside)) if outside else set()
+        local = set().union(*(set(_dims(t)) for t in inside)) - outer_syms - plates
+        n = max(t.shape[_dims(t).index(p)] for t in inside)
         new = list(outside)
         for i in range(n):
             rename = {} if keep.get(p) == i else {s: _fresh() for s in local}
             for t in inside:
                 x = _take(t, {p: i})
-                new.append(label(x, "".join(rename.get(s, s) for s in x._pyro_dims)))
+                new.append(label(x, "".join(rename.get(s, s) for s in _dims(x))))
         terms = new
     return terms

@@ -216,8 +216,8 @@ def rename_equation(equation: str, *operands: torch.Tensor) -> str:
     :raises ValueError: for a wrong number of operands, an input whose length differs
         from its operand's dims, or a letter renamed two ways.
     """
-    inputs, arrow, outputs = equation.partition("->")
-    inputs = inputs.split(",")
+    lhs, arrow, outputs = equation.partition("->")
+    inputs = lhs.split(",")
     if len(inputs) != len(operands):
         raise ValueError(f"rename_equation: {len(inputs)} inputs in {equation!r} but "
                          f"{len(operands)} operands")
@@ -259,4 +259,4 @@ def scale_and_mask(
     if mask is False:
         return labelled(torch.zeros_like(tensor), dims_of(tensor))
     tensor, mask = broadcast_all(tensor, mask)
-    return labelled(torch.where(mask, tensor, tensor.new_zeros(())), tensor._pyro_dims)
+    return labelled(torch.where(mask, tensor, tensor.new_zeros(())), dims_of(tensor))

@@ -50,7 +50,7 @@ def label(tensor: torch.Tensor, dims: str) -> torch.Tensor:
             f"a tensor of shape {tuple(tensor.shape)} needs {tensor.dim()} dim symbols, got "
             f"{dims!r}"
         )
-    tensor._pyro_dims = dims
+    tensor._pyro_dims = dims  # type: ignore[attr-defined]  # Pyro's label on a tensor
     return tensor
 
 
@@ -132,10 +132,10 @@ def greedy_order(
         for sym, ids in holders.items():
             if len(ids) < 2:
                 continue
-            ids = sorted(ids)
-            for a in range(len(ids)):
-                for b in range(a + 1, len(ids)):
-                    pair = (ids[a], ids[b])
+            ordered = sorted(ids)
+            for a in range(len(ordered)):
+                for b in range(a + 1, len(ordered)):
+                    pair = (ordered[a], ordered[b])
                     if pair in seen:
                         continue
                     seen.add(pair)
@@ -174,6 +174,8 @@ class Ring:
 
     def __init__(self, cache: dict | None = None) -> None:
         self._cache = {} if cache is None else cache
+        # sizes of plate symbols, used by broadcast()
+        self.dim_to_size: dict[str, int] = {}
 
     # -- what a ring defines
     def _sum(self, tensor: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
@@ -239,11 +241,10 @@ class Ring:
     def _join(self, terms: list[torch.Tensor], sum_dims: set) -> torch.Tensor:
         """Multiply terms (broadcast by symbol) and sum out ``sum_dims``."""
         target = _union(_dims(t) for t in terms)
-        result = None
-        for t in terms:
-            dims = _dims(t)
-            x = t if dims == target else align(t, dims, target)
-            result = x if result is None else self._mul(result, x)
+        aligned = [t if _dims(t) == target else align(t, _dims(t), target) for t in terms]
+        result = aligned[0]
+        for x in aligned[1:]:
+            result = self._mul(result, x)
         elim = tuple(i for i, s in enumerate(target) if s in sum_dims)
         if elim:
             self._record(result, target, elim)
@@ -269,7 +270,7 @@ class Ring:
         new = [s for s in sorted(ordinal) if s not in dims]
         if not new:
             return term
-        sizes = getattr(self, "dim_to_size", {})
+        sizes = self.dim_to_size
         missing = [s for s in new if s not in sizes]
         if missing:
             raise ValueError(f"broadcast: sizes of plates {missing} unknown; pass dim_to_size")

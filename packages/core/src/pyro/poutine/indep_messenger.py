@@ -115,7 +115,7 @@ class IndepMessenger(Messenger):
         return super().__enter__()
 
     def __exit__(self, *args) -> None:
-        if self._vectorized:
+        if self._vectorized and self.dim is not None:
             _DIM_ALLOCATOR.free(self.name, self.dim)
             self.dim = self._requested_dim
         return super().__exit__(*args)

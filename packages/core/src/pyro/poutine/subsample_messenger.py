@@ -36,6 +36,10 @@ class _Subsample(torch.distributions.Distribution):
         # gives the same indices and leaves the generator in the same state as Pyro's.
         return torch.randperm(n, device=self.device)[:k]
 
+    def __call__(self, sample_shape=torch.Size()) -> torch.Tensor:
+        """Draw, as Pyro's distributions do when called."""
+        return self.sample(sample_shape)
+
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros((), device=x.device)
 
@@ -105,13 +109,15 @@ class SubsampleMessenger(IndepMessenger):
             msg = new_message("sample", name, _Subsample(self.size, subsample_size, device),
                               value=subsample)
             apply_stack(msg)
-            subsample = msg["value"]
-            self._subsampled = self._subsampled or len(subsample) != self.size
-            self._indices = subsample
+            drawn = msg["value"]
+            if drawn is None:  # a handler stopped the site without giving it a value
+                drawn = _Subsample(self.size, subsample_size, device).sample()
+            self._subsampled = self._subsampled or len(drawn) != self.size
+            self._indices = subsample = drawn
         elif self._subsampled and subsample is None:
             subsample = _Subsample(self.size, subsample_size, device).sample()
         self.subsample_size = self.size
-        if self._subsampled:
+        if self._subsampled and subsample is not None:
             self._indices = subsample
             self.subsample_size = len(subsample)
 
@@ -136,9 +142,10 @@ class SubsampleMessenger(IndepMessenger):
     def _iter_indices(self) -> Iterator[int]:
         if self.size < 0:
             raise ValueError(f"plate {self.name!r} has no size: give size= to iterate over it")
-        if not self._subsampled:
+        indices = self.indices
+        if not self._subsampled or indices is None:
             return iter(range(self.size))
-        return iter(self.indices.tolist())
+        return iter(indices.tolist())
 
     def _pyro_sample(self, msg) -> None:
         msg["cond_indep_stack"] = (self._frame,) + msg["cond_indep_stack"]

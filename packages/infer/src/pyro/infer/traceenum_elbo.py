@@ -152,7 +152,8 @@ class TraceEnum_ELBO(ELBO):
 
     # --------------------------------------------------------------- the ELBO
 
-    def _compute_particle(self, model_trace, guide_trace) -> tuple[torch.Tensor, Any]:
+    def _compute_particle(self, model_trace,
+                          guide_trace) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         """``(elbo, surrogate_elbo)`` of one (model, guide) trace pair."""
         guide_nodes = guide_trace.nodes
         costs: list[tuple[frozenset, Any]] = []
@@ -182,7 +183,7 @@ class TraceEnum_ELBO(ELBO):
             costs.append((ordinal, term))
 
         # Expectations over the guide's enumerated / score-function variables.
-        surrogate = 0.0
+        surrogate: torch.Tensor | float = 0.0
         if not dice:
             for _, cost in costs:
                 surrogate = surrogate + cost.sum()
@@ -228,7 +229,7 @@ class TraceEnum_ELBO(ELBO):
 
     def differentiable_loss(self, model: Callable, guide: Callable, *args, **kwargs):
         """The negative ELBO as a differentiable tensor (exact over enumerated sites)."""
-        loss = 0.0
+        loss: torch.Tensor | float = 0.0
         for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
             _, surrogate = self._compute_particle(model_trace, guide_trace)
             loss = loss - surrogate

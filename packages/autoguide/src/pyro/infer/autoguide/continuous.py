@@ -116,7 +116,7 @@ class AutoContinuous(AutoGuide):
 
     # ------------------------------------------------------------ the family
 
-    def get_base_dist(self) -> dist.TorchDistribution:
+    def get_base_dist(self) -> torch.distributions.Distribution:
         """The base distribution of the latent vector, before :meth:`get_transform`: a
         standard Normal of event shape ``(latent_dim,)``."""
         init = self._init_latent
@@ -131,7 +131,7 @@ class AutoContinuous(AutoGuide):
             f"base-distribution/transform decomposition"
         )
 
-    def get_posterior(self, *args, **kwargs) -> dist.TorchDistribution:
+    def get_posterior(self, *args, **kwargs) -> torch.distributions.Distribution:
         """The distribution of the unconstrained latent vector, event shape
         ``(latent_dim,)``: by default ``get_transform()`` applied to ``get_base_dist()``."""
         self._ensure_setup(args, kwargs)
@@ -181,7 +181,7 @@ class AutoContinuous(AutoGuide):
     def unpack_latent(self, latent: torch.Tensor) -> Iterator[tuple[dict, torch.Tensor]]:
         """Cut a latent vector ``batch_shape + (latent_dim,)`` into its sites: yields
         ``(prototype site, unconstrained value)`` pairs in the model's order."""
-        nodes = self.prototype_trace.nodes
+        nodes = self._prototype().nodes
         for site, value in self._unpack_sites(latent):
             yield nodes[site.name], value
 
@@ -224,7 +224,7 @@ class AutoContinuous(AutoGuide):
             qs = qs.to(dtype=loc.dtype, device=loc.device).unsqueeze(-1)
             return loc + scale * torch.special.ndtri(qs)
         draws = self.get_posterior(*args, **kwargs).sample((self.num_quantile_samples,))
-        draws = draws.reshape(self.num_quantile_samples, self.latent_dim)
+        draws = draws.reshape(self.num_quantile_samples, -1)
         return torch.quantile(draws, qs.to(dtype=draws.dtype, device=draws.device), dim=0)
 
     def median(self, *args, **kwargs) -> dict[str, torch.Tensor]:

@@ -293,8 +293,9 @@ class AutoHierarchicalNormalMessenger(AutoNormalMessenger):
         transform.inv(prior.mean)``."""
         transform, loc, scale = self._get_params(name, prior)
         weight = self._get_weight(name, prior, transform, loc)
-        if weight is not None:
-            loc = loc + weight * self._prior_mean(prior, transform)
+        mean = None if weight is None else self._prior_mean(prior, transform)
+        if weight is not None and mean is not None:
+            loc = loc + weight * mean
         return self._posterior(transform, loc, scale)
 
     def _get_weight(self, name, prior, transform, loc) -> torch.Tensor | None:

@@ -141,7 +141,7 @@ class AutoGaussian(AutoContinuous):
             prior = get_dependencies(self.model, args, kwargs)["prior_dependencies"]
         latent = {s.name for s in self._sites}
         order = {s.name: i for i, s in enumerate(self._sites)}
-        nodes = self.prototype_trace.nodes
+        nodes = self._prototype().nodes
         factors = []
         for name, site in nodes.items():
             if site["type"] != "sample" or name not in prior:
@@ -155,7 +155,7 @@ class AutoGaussian(AutoContinuous):
 
     def _setup_latent(self) -> None:
         init = self._init_latent
-        nodes = self.prototype_trace.nodes
+        nodes = self._prototype().nodes
         num_dims = max([-f.dim for s in self._sites for f in s.frames if f.dim is not None] +
                        [-f.dim for n in nodes.values() if n["type"] == "sample"
                         for f in n.get("cond_indep_stack", ()) if f.dim is not None] + [0])
@@ -204,7 +204,7 @@ class AutoGaussian(AutoContinuous):
         """The whitened precision ``P`` ``(latent_dim, latent_dim)`` and information
         vector ``(latent_dim,)``."""
         init = self._init_latent
-        n = self.latent_dim
+        n = init.numel()
         precision = init.new_zeros(n, n)
         info = init.new_zeros(n)
         for name, idx in self._factor_info:

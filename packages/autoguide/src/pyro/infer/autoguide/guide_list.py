@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from pyro import poutine
+from pyro.poutine.trace_messenger import TraceMessenger
 from pyro.poutine.util import site_is_subsample
 from pyro.util import get_rng_state, set_rng_state
 
@@ -59,7 +60,7 @@ class AutoCallable(AutoGuide):
 
     def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
         """Run the guide; returns its latent sample sites (and its dict return value)."""
-        with poutine.trace() as tracer:
+        with TraceMessenger() as tracer:
             returned = self._guide(*args, **kwargs)
         result = _latent_values(tracer.trace)
         if isinstance(returned, dict):
@@ -107,7 +108,7 @@ class AutoGuideList(AutoGuide):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for part in self._parts:
+        for part in self._each():
             part._master = weakref.ref(self)
 
     # ------------------------------------------------------------ container
@@ -148,14 +149,19 @@ class AutoGuideList(AutoGuide):
         """Alias of :meth:`append` (Pyro's older name)."""
         self.append(part)
 
+    def _each(self) -> list[AutoGuide]:
+        """The parts (held by a ``ModuleList``, which registers their parameters but types
+        its items as plain modules)."""
+        return cast("list[AutoGuide]", list(self._parts))
+
     def __len__(self) -> int:
         return len(self._parts)
 
     def __getitem__(self, index: int) -> AutoGuide:
-        return self._parts[index]
+        return self._each()[index]
 
     def __iter__(self) -> Iterator[AutoGuide]:
-        return iter(self._parts)
+        return iter(self._each())
 
     # ---------------------------------------------------------------- setup
 
@@ -173,7 +179,7 @@ class AutoGuideList(AutoGuide):
         model_sites = _latent_values(self.prototype_trace)
         owner: dict[str, int] = {}
         frames: dict[str, Any] = {}
-        for i, part in enumerate(self._parts):
+        for i, part in enumerate(self._each()):
             if isinstance(part, AutoCallable):
                 continue
             part._ensure_setup(args, kwargs)
@@ -182,7 +188,7 @@ class AutoGuideList(AutoGuide):
                 if name in owner:
                     raise ValueError(
                         f"AutoGuideList: site {name!r} is guided by part {owner[name]} "
-                        f"({type(self._parts[owner[name]]).__name__}) and part {i} "
+                        f"({type(self._each()[owner[name]]).__name__}) and part {i} "
                         f"({type(part).__name__}); hide it from one of them with "
                         f"poutine.block"
                     )
@@ -199,7 +205,7 @@ class AutoGuideList(AutoGuide):
             frames.update(part._prototype_frames)
         self._prototype_frames = frames
         self._parts_ready = True
-        autos = [part for part in self._parts if not isinstance(part, AutoCallable)]
+        autos = [part for part in self._each() if not isinstance(part, AutoCallable)]
         if autos and all(part._params_exist() for part in autos):
             set_rng_state(rng)  # resuming: setting up consumed no randomness
 
@@ -218,7 +224,7 @@ class AutoGuideList(AutoGuide):
             self.plates = self._create_plates(*args, **kwargs)
         try:
             result: dict[str, torch.Tensor] = {}
-            for part in self._parts:
+            for part in self._each():
                 result.update(part(*args, **kwargs))
         finally:
             self.plates = None
@@ -228,7 +234,7 @@ class AutoGuideList(AutoGuide):
         """The parts' medians, merged into one ``{name: value}``."""
         self._ensure_setup(args, kwargs)
         result: dict[str, torch.Tensor] = {}
-        for part in self._parts:
+        for part in self._each():
             result.update(part.median(*args, **kwargs))
         return result
 
@@ -240,7 +246,7 @@ class AutoGuideList(AutoGuide):
         """
         self._ensure_setup(args, kwargs)
         result: dict[str, torch.Tensor] = {}
-        for i, part in enumerate(self._parts):
+        for i, part in enumerate(self._each()):
             method = getattr(part, "quantiles", None)
             if method is None:
                 raise TypeError(f"AutoGuideList.quantiles: part {i} ({type(part).__name__}) "

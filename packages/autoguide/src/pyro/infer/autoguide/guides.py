@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch.distributions import biject_to
@@ -19,6 +19,7 @@ import pyro
 import pyro.distributions as dist
 from pyro import poutine
 from pyro.distributions import constraints
+from pyro.poutine.trace_struct import Trace
 from pyro.poutine.util import site_is_subsample
 from pyro.util import get_rng_state, set_rng_state
 
@@ -137,7 +138,7 @@ class AutoGuide(torch.nn.Module):
         self.model = model
         self.create_plates = create_plates
         self.prefix = type(self).__name__ if prefix is None else prefix
-        self.prototype_trace = None
+        self.prototype_trace: Trace | None = None
         self._prototype_frames: dict[str, Any] = {}
         self._sites: list[_Site] = []
         # weakref to the AutoGuideList holding this guide (whose plates it then shares)
@@ -151,6 +152,13 @@ class AutoGuide(torch.nn.Module):
         return state
 
     # ---------------------------------------------------------------- setup
+
+    def _prototype(self) -> Trace:
+        """The prototype trace (the guide must be set up)."""
+        if self.prototype_trace is None:
+            raise RuntimeError(f"{type(self).__name__} is not set up yet: call it (or "
+                               f"median()) with the model's arguments first")
+        return self.prototype_trace
 
     def _init_loc_fn(self) -> Callable | None:
         return getattr(self, "init_loc_fn", None)
@@ -295,6 +303,11 @@ class AutoGuide(torch.nn.Module):
 
     # ------------------------------------------------------------------ API
 
+    def median(self, *args, **kwargs) -> dict[str, torch.Tensor]:
+        """The posterior median of each latent site, ``{name: value}`` (each guide family
+        defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no median")
+
     def sample_posterior(self, *args, num_samples: int | None = None,
                          **kwargs) -> dict[str, torch.Tensor]:
         """Draw the latent sites from the guide, hidden from enclosing handlers and
@@ -327,7 +340,8 @@ class AutoGuide(torch.nn.Module):
         key = name[len(self.prefix) + 1:].replace(".", "__")
         params = self._parameters
         if params.get(key) is not leaf and leaf is not None:
-            params[key] = leaf
+            # the param store's leaf, registered as is (it need not be an nn.Parameter)
+            params[key] = cast(torch.nn.Parameter, leaf)
 
 
 class AutoNormal(AutoGuide):
@@ -456,7 +470,7 @@ class AutoDelta(AutoGuide):
         self._names = {}
         self._inits = {}
         for site in self._sites:
-            value = self.prototype_trace.nodes[site.name]["value"].detach()
+            value = self._prototype().nodes[site.name]["value"].detach()
             init_site = _Site(site.name, site.fn_event_dim, site.fn_event_dim, site.transform,
                               site.frames, value, site.support, site.shape)
             self._names[site.name] = self._param_name(site.name)

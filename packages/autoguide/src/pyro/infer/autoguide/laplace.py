@@ -53,7 +53,7 @@ class AutoLaplaceApproximation(AutoContinuous):
 
     def get_base_dist(self) -> dist.Delta:
         """A point mass at the origin, event shape ``(latent_dim,)``."""
-        return dist.Delta(self._init_latent.new_zeros(self.latent_dim), event_dim=1)
+        return dist.Delta(torch.zeros_like(self._init_latent), event_dim=1)
 
     def get_transform(self, *args, **kwargs) -> AffineTransform:
         """The shift ``x -> loc + x`` (event dim 1) moving the base point mass to ``loc``."""

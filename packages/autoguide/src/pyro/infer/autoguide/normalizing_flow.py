@@ -7,6 +7,7 @@ import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 import torch
 
@@ -79,7 +80,7 @@ class AutoNormalizingFlow(AutoContinuous):
                              f"latent_dim -> Transform, got {init_transform_fn!r}")
         super().__init__(model, init_loc_fn, create_plates=create_plates, prefix=prefix)
         self._init_transform_fn = init_transform_fn
-        self.transform = None
+        self.transform: torch.distributions.Transform | None = None
 
     def _setup_latent(self) -> None:
         init = self._init_latent
@@ -96,9 +97,12 @@ class AutoNormalizingFlow(AutoContinuous):
     def get_transform(self, *args, **kwargs) -> torch.distributions.Transform:
         """The flow mapping :meth:`get_base_dist` (standard Normal) to the guide."""
         self._ensure_setup(args, kwargs)
-        if isinstance(self.transform, torch.nn.Module):
-            pyro.module(self._module_name, self.transform, update_module_params=True)
-        return self.transform
+        transform = self.transform
+        if transform is None:
+            raise RuntimeError(f"{type(self).__name__}: the flow was not created at set-up")
+        if isinstance(transform, torch.nn.Module):
+            pyro.module(self._module_name, transform, update_module_params=True)
+        return transform
 
     def get_posterior(self, *args, **kwargs) -> dist.TransformedDistribution:
         """``TransformedDistribution(Normal(0, I), transform)`` over the latent vector."""
@@ -136,8 +140,9 @@ class AutoBNAFNormal(AutoNormalizingFlow):
                  **init_transform_kwargs) -> None:
         num_transforms, base = flow_options(type(self).__name__, num_transforms, init_loc_fn,
                                             init_transform_kwargs)
-        fn = partial(block_autoregressive, hidden_factors=list(hidden_factors),
-                     **init_transform_kwargs)
+        fn: Callable[..., Any] = partial(block_autoregressive,
+                                         hidden_factors=list(hidden_factors),
+                                         **init_transform_kwargs)
         if num_transforms > 1:
             fn = partial(iterated, num_transforms, fn)
         super().__init__(model, fn, **base)

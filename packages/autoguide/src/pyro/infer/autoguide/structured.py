@@ -153,9 +153,10 @@ class AutoStructured(AutoGuide):
                     kind = layer.to(device=init.device, dtype=init.dtype)
                 if isinstance(kind, torch.nn.Module):  # submodules (ModuleDict keys: no dots)
                     key = down.replace(".", "__")
-                    if key not in self.deps:
-                        self.deps[key] = torch.nn.ModuleDict()
-                    self.deps[key][up.replace(".", "__")] = kind
+                    sub = self.deps[key] if key in self.deps else None
+                    if not isinstance(sub, torch.nn.ModuleDict):
+                        sub = self.deps[key] = torch.nn.ModuleDict()
+                    sub[up.replace(".", "__")] = kind
                 ups[up] = kind
         self._names: dict[str, str] = {}
         self._inits: dict[str, torch.Tensor] = {}

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..contract import label_operands, parse_equation, ring_for
-from ..rings import align
+from ..rings import _dims, align
 
 __all__ = ["contract", "contract_expression"]
 
@@ -50,12 +50,12 @@ def contract(equation: str, *operands: torch.Tensor, **kwargs) -> torch.Tensor:
     output = outputs[0]
     ring = ring_for(backend, cache)
     terms = label_operands(operands, inputs)
-    syms = set().union(*(set(t._pyro_dims) for t in terms)) if terms else set()
+    syms = set().union(*(set(_dims(t)) for t in terms)) if terms else set()
     missing = set(output) - syms
     if missing:
         raise ValueError(f"contract: output symbols {sorted(missing)} are in no operand")
     result = ring.sumproduct(terms, syms - set(output))
-    return align(result, result._pyro_dims, output)
+    return align(result, _dims(result), output)
 
 
 def contract_expression(equation: str, *shapes: Sequence[int], **kwargs) -> Callable:
@@ -65,12 +65,12 @@ def contract_expression(equation: str, *shapes: Sequence[int], **kwargs) -> Call
     kwargs.pop("optimize", None)
     if kwargs:
         raise TypeError(f"contract_expression: unexpected keyword arguments {sorted(kwargs)}")
-    shapes = [tuple(s) for s in shapes]
+    sizes = [tuple(s) for s in shapes]
 
     def expr(*operands: torch.Tensor, backend: str = default_backend) -> torch.Tensor:
         got = [tuple(x.shape) for x in operands]
-        if got != shapes:
-            raise ValueError(f"contract_expression({equation!r}): expected shapes {shapes}, "
+        if got != sizes:
+            raise ValueError(f"contract_expression({equation!r}): expected shapes {sizes}, "
                              f"got {got}")
         return contract(equation, *operands, backend=backend)
 

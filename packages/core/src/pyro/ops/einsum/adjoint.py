@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ..rings import align, condition, label, unflatten  # noqa: F401 (re-exported)
+from ..rings import _dims, align, condition, label, unflatten  # noqa: F401 (re-exported)
 from . import contract
 from .util import transpose
 
@@ -59,15 +59,15 @@ class _LeafBackward(Backward):
         self.target = target
 
     def process(self, message: Sample):
-        self.target._pyro_backward_result = message
+        self.target._pyro_backward_result = message  # type: ignore[attr-defined]
         return ()
 
 
 def require_backward(tensor: torch.Tensor) -> None:
     """Mark ``tensor`` (an einsum operand) to receive a backward sample of its variables in
     ``tensor._pyro_backward_result`` (any earlier result is cleared)."""
-    tensor._pyro_backward = _LeafBackward(tensor)
-    tensor._pyro_backward_result = None
+    tensor._pyro_backward = _LeafBackward(tensor)  # type: ignore[attr-defined]
+    tensor._pyro_backward_result = None  # type: ignore[attr-defined]
 
 
 def einsum_backward_sample(operands: Sequence[torch.Tensor], sample1: Sample | None,
@@ -84,7 +84,7 @@ def einsum_backward_sample(operands: Sequence[torch.Tensor], sample1: Sample | N
     if both:
         raise ValueError(f"einsum_backward_sample: symbols {sorted(both)} are in both samples")
     joint = {**sample1, **sample2}
-    return [{s: joint[s] for s in x._pyro_dims if s in joint} for x in operands]
+    return [{s: joint[s] for s in _dims(x) if s in joint} for x in operands]
 
 
 class _EinsumBackward(Backward):
@@ -96,11 +96,11 @@ class _EinsumBackward(Backward):
         self.choose = choose  # (batch, flat) logits -> batch of flat positions
 
     def process(self, message: Sample):
-        target = "".join(dict.fromkeys("".join(x._pyro_dims for x in self.operands)))
-        joint = None
-        for x in self.operands:
-            t = align(x.detach(), x._pyro_dims, target)
-            joint = t if joint is None else joint + t
+        target = "".join(dict.fromkeys("".join(_dims(x) for x in self.operands)))
+        aligned = [align(x.detach(), _dims(x), target) for x in self.operands]
+        joint = aligned[0]
+        for t in aligned[1:]:
+            joint = joint + t
         contract = "".join(s for s in target if s not in self.output)
         # condition on the output's sample: index each given symbol at its value
         table, dims = joint, target
@@ -112,16 +112,14 @@ class _EinsumBackward(Backward):
         shape = table.shape[len(batch):]
         flat = table.reshape(table.shape[: len(batch)] + (-1,))
         drawn = unflatten(self.choose(flat), batch, contract, shape)
-        for x, sample in zip(self.operands, einsum_backward_sample(self.operands, message,
-                                                                    drawn)):
-            yield x, sample
+        yield from zip(self.operands, einsum_backward_sample(self.operands, message, drawn))
 
 
 def attach(result: torch.Tensor, operands: Sequence[torch.Tensor], output: str,
            choose) -> torch.Tensor:
     """Give ``result`` a backward node when an operand asks for a backward pass."""
     if any(getattr(x, "_pyro_backward", None) is not None for x in operands):
-        result._pyro_backward = _EinsumBackward(operands, output, choose)
+        result._pyro_backward = _EinsumBackward(operands, output, choose)  # type: ignore[attr-defined]
     return result
 
 
@@ -138,7 +136,7 @@ def semiring_einsum(backend: str, choose: Callable[[torch.Tensor], torch.Tensor]
         result = contract(equation, *operands, backend=backend)
         inputs, output = equation.replace(" ", "").split("->")
         for x, dims in zip(operands, inputs.split(",")):
-            x._pyro_dims = dims
+            label(x, dims)
         return attach(result, operands, output, choose)
 
     einsum.__module__ = backend

@@ -21,12 +21,14 @@ class Tensordot:
         self.einsum = einsum
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor,
-                 axes: int | Sequence[Sequence[int]] = 2) -> torch.Tensor:
+                 axes: int | Sequence[int | Sequence[int]] = 2) -> torch.Tensor:
         if isinstance(axes, int):
             xs = list(range(x.dim() - axes, x.dim()))
             ys = list(range(axes))
         else:
-            xs, ys = [list(a) if not isinstance(a, int) else [a] for a in axes]
+            x_axes, y_axes = axes
+            xs = [x_axes] if isinstance(x_axes, int) else [int(i) for i in x_axes]
+            ys = [y_axes] if isinstance(y_axes, int) else [int(i) for i in y_axes]
         xs = [a % x.dim() for a in xs]
         ys = [a % y.dim() for a in ys]
         if len(xs) != len(ys) or x.dim() + y.dim() - len(xs) > len(_SYMBOLS):
