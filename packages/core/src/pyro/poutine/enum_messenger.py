@@ -7,7 +7,7 @@ import torch
 
 from .messenger import Messenger
 
-__all__ = ["EnumMessenger", "enumerate_site"]
+__all__ = ["EnumMessenger", "enumerate_site", "free_enum_dim"]
 
 
 def enumerate_site(msg) -> torch.Tensor:
@@ -34,6 +34,20 @@ def enumerate_site(msg) -> torch.Tensor:
             f"supported; drop num_samples to sum the site out exactly"
         )
     return fn.enumerate_support(expand=False)
+
+
+def free_enum_dim(batch_shape: torch.Size, used: set[int], first_available_dim: int) -> int:
+    """The rightmost dim at or left of ``first_available_dim`` that is neither in ``used``
+    (the dims of enumerated variables in scope) nor a non-singleton dim of ``batch_shape``
+    (dims the distribution already depends on: upstream variables)."""
+    used = set(used)
+    for d in range(-len(batch_shape), first_available_dim + 1):
+        if batch_shape[d] != 1:
+            used.add(d)
+    dim = first_available_dim
+    while dim in used:
+        dim -= 1
+    return dim
 
 
 class EnumMessenger(Messenger):
@@ -93,15 +107,8 @@ class EnumMessenger(Messenger):
         scope = msg["infer"].get("_markov_scope")
         visible = {n: d for n, d in self._dims.items()
                    if scope is None or n not in self._in_markov or n in scope}
-        used = set(visible.values())
-        # Dims the distribution already depends on (upstream variables) are in use too.
         batch_shape = fn.batch_shape
-        for d in range(-len(batch_shape), self.first_available_dim + 1):
-            if batch_shape[d] != 1:
-                used.add(d)
-        dim = self.first_available_dim
-        while dim in used:
-            dim -= 1
+        dim = free_enum_dim(batch_shape, set(visible.values()), self.first_available_dim)
         # The support along `dim`, singleton elsewhere (upstream enumeration dims of the
         # distribution's batch shape may lie left of `dim`).
         event_shape = fn.event_shape
