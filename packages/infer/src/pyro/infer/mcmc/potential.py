@@ -267,7 +267,7 @@ def make_latent_site(name: str, fn, value: torch.Tensor,
     return site, unconstrained
 
 
-def latent_sites_from_trace(trace_nodes: "OrderedDict[str, dict]",
+def latent_sites_from_trace(trace_nodes: OrderedDict[str, dict],
                             transforms: dict | None = None):
     """Layout and unconstrained initial values from the sample sites of a trace."""
     transforms = {} if transforms is None else transforms
