@@ -414,13 +414,14 @@ class AutoNormal(AutoGuide):
                 u = pyro.sample(site.name + "_unconstrained", base,
                                 infer={"is_auxiliary": True})
                 if site.identity:
-                    value, log_density = u, 0.0
+                    # nothing to validate: v's constraint is dependent, log_density the
+                    # constant 0, and u is a draw of the (validated) Normal above
+                    delta = dist.Delta(u, event_dim=site.fn_event_dim, validate_args=False)
                 else:
                     value, log_density = site.constrain(u)
-                value = pyro.sample(
-                    site.name,
-                    dist.Delta(value, log_density=log_density, event_dim=site.fn_event_dim),
-                )
+                    delta = dist.Delta(value, log_density=log_density,
+                                       event_dim=site.fn_event_dim)
+                value = pyro.sample(site.name, delta)
             result[site.name] = value
         return result
 
