@@ -139,8 +139,10 @@ def test_nuts_warmup_reaches_the_target_acceptance():
         rate = mcmc.diagnostics()["acceptance rate"]["chain 0"]
         assert target - 0.05 < rate < min(target + 0.25, 0.99)
         steps.append(kernel.step_size)
-        # the adapted diagonal inverse mass matrix estimates the variances (1, 4, 0.25):
-        # from ~175 draws of the slow windows, relative sd ~ sqrt(2 tau / 175) ~ 0.15
+        # the adapted diagonal inverse mass matrix estimates the variances (1, 4, 0.25)
+        # from the 100 draws of the last slow window: over seeds 3..8 and two random
+        # streams the estimates ranged over 0.44..0.99, 1.8..5.0 and 0.11..0.27 (relative
+        # errors up to 0.56), while an unadapted matrix (1, 1, 1) is off by 0.75 and 3
         torch.testing.assert_close(kernel.inverse_mass_matrix,
-                                   torch.tensor([1.0, 4.0, 0.25]), rtol=0.5, atol=0)
+                                   torch.tensor([1.0, 4.0, 0.25]), rtol=0.6, atol=0)
     assert 0.6 < steps[0] < 2.0 and 0.3 < steps[1] < steps[0]

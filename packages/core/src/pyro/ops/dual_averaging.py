@@ -57,9 +57,9 @@ class DualAveraging:
     def reset(self) -> None:
         """Restart the averaging (keeps ``prox_center``, which may be reassigned first)."""
         self._t = 0
-        self._g_avg = 0.0
-        self._x_t = self.prox_center
-        self._x_avg = 0.0
+        self._g_avg: float | torch.Tensor = 0.0
+        self._x_t: float | torch.Tensor = self.prox_center
+        self._x_avg: float | torch.Tensor = 0.0
 
     def step(self, g: float | torch.Tensor) -> None:
         """Record one statistic ``g_t`` (float, or a tensor with one value per chain)."""

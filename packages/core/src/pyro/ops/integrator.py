@@ -69,8 +69,8 @@ def potential_grad(potential_fn: Callable[[dict], torch.Tensor], z: dict[str, to
     try:
         with torch.enable_grad():
             potential_energy = potential_fn(z_nodes)
-            grads = torch.autograd.grad(potential_energy, list(z_nodes.values()),
-                                        allow_unused=True)
+            grad_list = torch.autograd.grad(potential_energy, list(z_nodes.values()),
+                                            allow_unused=True)
     except Exception as e:
         if not handled_exception(e):
             raise
@@ -78,7 +78,7 @@ def potential_grad(potential_fn: Callable[[dict], torch.Tensor], z: dict[str, to
         nan = some.new_tensor(float("nan"))
         return {k: torch.full_like(v, float("nan")) for k, v in z.items()}, nan
     grads = {k: torch.zeros_like(v) if g is None else g
-             for (k, v), g in zip(z_nodes.items(), grads)}
+             for (k, v), g in zip(z_nodes.items(), grad_list)}
     return grads, potential_energy.detach()
 
 

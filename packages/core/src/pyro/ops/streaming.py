@@ -12,12 +12,15 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 __all__ = ["CountMeanStats", "CountMeanVarianceStats", "CountStats", "StackStats",
            "StatsOfDict", "StreamingStats"]
+
+
+_S = TypeVar("_S", bound="StreamingStats")
 
 
 class StreamingStats(ABC):
@@ -29,7 +32,7 @@ class StreamingStats(ABC):
         """Add one sample."""
 
     @abstractmethod
-    def merge(self, other: StreamingStats) -> StreamingStats:
+    def merge(self: _S, other: _S) -> _S:
         """A new summary of both streams (neither input is modified).
 
         :raises TypeError: if ``other`` is not of the same type.

@@ -42,14 +42,14 @@ class WelfordCovariance:
     def reset(self) -> None:
         """Forget every sample."""
         self.n_samples = 0
-        self._mean = None
-        self._m2 = None
+        self._mean: torch.Tensor | None = None
+        self._m2: torch.Tensor | None = None
 
     def update(self, sample: torch.Tensor) -> None:
         """Add one sample shaped ``batch_shape + (D,)``."""
         x = sample.detach()
         self.n_samples += 1
-        if self._mean is None:
+        if self._mean is None or self._m2 is None:
             self._mean = x.clone()
             shape = x.shape if self.diagonal else x.shape + x.shape[-1:]
             self._m2 = x.new_zeros(shape)
@@ -67,7 +67,7 @@ class WelfordCovariance:
 
         :raises RuntimeError: with fewer than 2 samples.
         """
-        if self.n_samples < 2:
+        if self.n_samples < 2 or self._m2 is None:
             raise RuntimeError(f"WelfordCovariance: need at least 2 samples to estimate a "
                                f"covariance, have {self.n_samples}")
         cov = self._m2 / (self.n_samples - 1)
@@ -96,9 +96,9 @@ class WelfordArrowheadCovariance:
     def reset(self) -> None:
         """Forget every sample."""
         self.n_samples = 0
-        self._mean = None
-        self._m2_top = None
-        self._m2_diag = None
+        self._mean: torch.Tensor | None = None
+        self._m2_top: torch.Tensor | None = None
+        self._m2_diag: torch.Tensor | None = None
 
     def update(self, sample: torch.Tensor) -> None:
         """Add one sample shaped ``batch_shape + (D,)``."""
@@ -108,7 +108,7 @@ class WelfordArrowheadCovariance:
             raise ValueError(f"WelfordArrowheadCovariance: head_size={h} exceeds the "
                              f"sample size {x.size(-1)}")
         self.n_samples += 1
-        if self._mean is None:
+        if self._mean is None or self._m2_top is None or self._m2_diag is None:
             self._mean = x.clone()
             self._m2_top = x.new_zeros(x.shape[:-1] + (h, x.size(-1)))
             self._m2_diag = x.new_zeros(x.shape)
@@ -126,7 +126,7 @@ class WelfordArrowheadCovariance:
         :raises RuntimeError: with fewer than 2 samples.
         """
         n = self.n_samples
-        if n < 2:
+        if n < 2 or self._m2_top is None or self._m2_diag is None:
             raise RuntimeError(f"WelfordArrowheadCovariance: need at least 2 samples, "
                                f"have {n}")
         h = self.head_size

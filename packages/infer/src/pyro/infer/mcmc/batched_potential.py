@@ -127,8 +127,8 @@ def vectorize_potential(single: ModelPotential, trace, z0: torch.Tensor,
     mpn = max(max_batch_dims(trace), max_plate_nesting or 0)
     batch_dims = [len(trace.nodes[s.name]["fn"].batch_shape) for s in single.sites]
     check = z0 + 0.01 * torch.randn_like(z0)
-    candidates = [lambda: BatchedModelPotential(single, batch_dims, mpn),
-                  lambda: _vmapped(single)]
+    candidates: list[Callable[[], Callable[[torch.Tensor], torch.Tensor]]] = [
+        lambda: BatchedModelPotential(single, batch_dims, mpn), lambda: _vmapped(single)]
     for make in candidates:
         try:
             batched = make()

@@ -65,7 +65,7 @@ class TraceEinsumEvaluator:
         for _, term in enum_model_costs(model_trace, Trace()):
             part = term.sum() if isinstance(term, torch.Tensor) else torch.as_tensor(term)
             total = part if total is None else total + part
-        return total
+        return torch.zeros(()) if total is None else total
 
 
 class TraceTreeEvaluator(TraceEinsumEvaluator):

@@ -103,8 +103,8 @@ class PotentialEnergy:
         self._plan = None
         self._tried = jit_compile is False
         self._calls = 0
-        self.reason = None  # why the plan is not used, for diagnostics
-        self.kind = None  # "fused" (value and gradient recorded) or "forward" (autograd)
+        self.reason: str | None = None  # why the plan is not used, for diagnostics
+        self.kind: str | None = None  # "fused" (value and gradient recorded), "forward"
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

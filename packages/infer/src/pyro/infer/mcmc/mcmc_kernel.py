@@ -42,12 +42,12 @@ class MCMCKernel(metaclass=ABCMeta):
 
     @property
     @abstractmethod
-    def initial_params(self) -> dict[str, torch.Tensor]:
+    def initial_params(self) -> dict[str, torch.Tensor] | None:
         """The starting point of the chain (set before :meth:`setup` to override)."""
 
     @initial_params.setter
     @abstractmethod
-    def initial_params(self, params: dict[str, torch.Tensor]) -> None:
+    def initial_params(self, params: dict[str, torch.Tensor] | None) -> None:
         pass
 
     @abstractmethod

@@ -77,7 +77,7 @@ class _LogJointMessenger(Messenger):
     def __init__(self) -> None:
         super().__init__()
         self.values: dict = {}
-        self.log_joint = None
+        self.log_joint: torch.Tensor | None = None
 
     def log_joint_of(self, model: Callable, args: tuple, kwargs: dict,
                      values: dict[str, torch.Tensor]) -> torch.Tensor | None:
@@ -165,7 +165,10 @@ class _FlatLayout:
 
 
 class _PotentialBase(_FlatLayout):
-    """Shared gradient evaluation: ``__call__(z) -> (potential energy, grad)``."""
+    """Shared gradient evaluation: ``__call__(z) -> (potential energy, grad)``; subclasses
+    define ``_potential_impl(z)``, the differentiable energy of a flat ``z``."""
+
+    _potential_impl: Callable[[torch.Tensor], torch.Tensor]
 
     def potential(self, z: torch.Tensor) -> torch.Tensor:
         """The potential energy at flat ``z`` shaped ``(D,)``, differentiable in ``z``."""
@@ -219,6 +222,8 @@ class ModelPotential(_PotentialBase):
         self.model_kwargs = dict(model_kwargs)
         self._messenger = _LogJointMessenger()
         self._plan = [(s.name, s.unconstrained_shape, s.transform) for s in self.sites]
+        #: names of the model's ``pyro.deterministic`` sites (reported with the samples)
+        self.deterministic_names: list[str] = []
 
     def constrain(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         out = {}

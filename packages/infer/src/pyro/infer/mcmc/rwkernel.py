@@ -19,6 +19,7 @@ import torch
 
 from ..initialization import init_to_uniform
 from .mcmc_kernel import MCMCKernel
+from .potential import ModelPotential
 from .util import _constrained_to_unconstrained, setup_potential
 
 __all__ = ["RandomWalkKernel"]
@@ -51,8 +52,8 @@ class RandomWalkKernel(MCMCKernel):
         self.target_accept_prob = target_accept_prob
         self.init_strategy = init_to_uniform
         self._initial_params: dict | None = None
-        self._potential = None
-        self._last = None
+        self._potential: ModelPotential | None = None
+        self._last: dict[str, torch.Tensor] | None = None
 
     def setup(self, warmup_steps: int, *args: Any, **kwargs: Any) -> None:
         potential, z0, _ = setup_potential(self.model, args, kwargs, None, self.init_strategy,
@@ -85,13 +86,17 @@ class RandomWalkKernel(MCMCKernel):
         return {} if self._potential is None else _constrained_to_unconstrained(self._potential)
 
     def sample(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        potential = self._potential
+        if potential is None:
+            raise RuntimeError("RandomWalkKernel.sample: call setup(warmup_steps, *args, "
+                               "**kwargs) first (MCMC does)")
         if params is not self._last:
-            self._z = self._potential.pack(params).detach()
+            self._z = potential.pack(params).detach()
             with torch.no_grad():
-                self._pe = float(self._potential.potential(self._z))
+                self._pe = float(potential.potential(self._z))
         proposal = self._z + self.step_size * torch.randn_like(self._z)
         with torch.no_grad():
-            pe = float(self._potential.potential(proposal))
+            pe = float(potential.potential(proposal))
         delta = self._pe - pe if pe == pe else -math.inf
         accept_prob = 1.0 if delta >= 0 else math.exp(delta)
         if float(torch.rand(())) < accept_prob:
@@ -103,8 +108,8 @@ class RandomWalkKernel(MCMCKernel):
             self._accept_sum += accept_prob
             self._count += 1
         self._t += 1
-        self._last = self._potential.unpack(self._z)
-        return self._last
+        last = self._last = potential.unpack(self._z)
+        return last
 
     def logging(self) -> dict[str, Any]:
         rate = self._accept_sum / self._count if self._count else math.nan

@@ -140,7 +140,7 @@ def setup_potential(model: Callable, model_args: tuple = (), model_kwargs: dict 
     :raises ValueError: if no finite starting point is found, naming the offending sites.
     """
     model_kwargs = {} if model_kwargs is None else model_kwargs
-    potential = None
+    potential: ModelPotential | None = None
     bad: list[str] = []
     for _ in range(MAX_INIT_ATTEMPTS):
         trace = _trace_with_init(model, model_args, model_kwargs, init_strategy)
@@ -210,6 +210,8 @@ def initialize_model(model: Callable, model_args: tuple = (), model_kwargs: dict
         if first is None:
             first = (potential, trace)
         inits.append(potential.unpack(z0))
+    if first is None:
+        raise ValueError(f"initialize_model: num_chains must be at least 1, got {num_chains}")
     potential, trace = first
     if num_chains > 1:
         init = {k: torch.stack([d[k] for d in inits]) for k in inits[0]}
