@@ -124,9 +124,11 @@ def iter_discrete_traces(graph_type: str, fn: Callable, *args, **kwargs) -> Iter
     stack = [poutine.Trace()]
     while stack:
         partial = stack.pop()
+        # the first run replays nothing: no replay handler on its sites
+        replayed = poutine.replay(fn, trace=partial) if partial.nodes else fn
         tracer = poutine.trace(
             poutine.escape(
-                poutine.replay(fn, trace=partial),
+                replayed,
                 escape_fn=lambda msg, partial=partial: iter_discrete_escape(partial, msg),
             ),
             graph_type=graph_type,
