@@ -9,6 +9,7 @@ reading a param) unless a handler already did, then sends it back up
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from typing import Any, TypedDict
 
@@ -150,9 +151,21 @@ def _draw(name, fn, args, kwargs):
     # evaluation passes unevaluated expressions). Reparameterized draws keep gradients.
     if isinstance(fn, type) or not hasattr(fn, "log_prob"):
         raise not_a_distribution_error(name, fn)
-    if fn.has_rsample:
-        return fn.rsample(*args, **kwargs)
-    return fn.sample(*args, **kwargs)
+    value = fn.rsample(*args, **kwargs) if fn.has_rsample else fn.sample(*args, **kwargs)
+    try:
+        # (a weak reference: a distribution kept across steps must not keep a draw's graph)
+        fn._pyro_own_draw = weakref.ref(value)
+    except (AttributeError, TypeError):
+        pass  # a distribution without instance attributes, or a draw that is not a tensor
+    return value
+
+
+def is_own_draw(fn: Any, value: Any) -> bool:
+    """Whether ``value`` is the last draw of ``fn`` made by a sample site's default effect:
+    such a value lies in ``fn``'s support with ``fn``'s shapes, so checking it again (Pyro
+    validates each site's value) cannot fail and is skipped."""
+    ref = getattr(fn, "_pyro_own_draw", None)
+    return ref is not None and ref() is value
 
 
 def default_process_message(msg: Message) -> None:

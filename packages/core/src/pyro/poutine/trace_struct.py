@@ -8,8 +8,15 @@ from typing import Any
 import torch
 
 from ..primitive_distributions import ScoreParts, scale_and_mask, score_parts_of
+from ..primitive_distributions.torch_distribution import ExpandedDistribution, MaskedDistribution
 from ..util import is_validation_enabled, warn_if_inf, warn_if_nan
+from .runtime import is_own_draw
 from .util import site_is_subsample
+
+_IndependentConstraint = type(torch.distributions.constraints.independent(
+    torch.distributions.constraints.real, 1))
+# wrappers whose log_prob scores the value they are given with their base distribution
+_PASS_THROUGH = (torch.distributions.Independent, ExpandedDistribution, MaskedDistribution)
 
 SiteFilter = Callable[[str, dict[str, Any]], bool]
 
@@ -376,7 +383,8 @@ def site_unscaled_log_prob(site: dict[str, Any], prevalidated: bool = False) -> 
             value = _tensor(value)
         try:
             if getattr(fn, "_validate_args", False) and (
-                prevalidated or (site["is_observed"] and _data_checked(fn, value))
+                prevalidated or is_own_draw(fn, value)
+                or (site["is_observed"] and _data_checked(fn, value))
             ):
                 lp = _log_prob_unvalidated(fn, value, site["args"], site["kwargs"])
             else:
@@ -398,34 +406,54 @@ _CHECKED_DATA_MAX = 256
 def _data_checked(fn: Any, value: torch.Tensor) -> bool:
     entry = _CHECKED_DATA.get(id(value))
     return (entry is not None and entry[0]() is value and entry[1] == value._version
-            and entry[2] is _support(fn) and entry[3] == fn.batch_shape
+            and entry[2] == support_key(fn) and entry[3] == fn.batch_shape
             and entry[4] == fn.event_shape)
 
 
-def _support(fn: Any) -> Any:
+def support_key(fn: Any) -> Any:
+    """What a distribution's value check depends on besides shapes: its support, with
+    ``independent(...)`` layers (made anew by each ``Independent.support`` call) unfolded
+    to ``(base constraint, reinterpreted dims)``. Equal keys check values alike; ``None``
+    when the support is unknown. Constraint objects compare by identity."""
     try:
-        return fn.support
+        constraint = fn.support
     except NotImplementedError:
         return None
+    ndims = 0
+    while isinstance(constraint, _IndependentConstraint):
+        ndims += constraint.reinterpreted_batch_ndims
+        constraint = constraint.base_constraint
+    return (constraint, ndims) if ndims else constraint
 
 
 def _remember_data(fn: Any, value: torch.Tensor) -> None:
-    support = _support(fn)
-    if value.requires_grad or support is None:
+    key = support_key(fn)
+    if value.requires_grad or key is None:
         return  # not data, or nothing to compare the next call with
     if len(_CHECKED_DATA) >= _CHECKED_DATA_MAX:
         _CHECKED_DATA.clear()
     # the support object is held, so its id is not reused while the entry lives
-    _CHECKED_DATA[id(value)] = (weakref.ref(value), value._version, support,
+    _CHECKED_DATA[id(value)] = (weakref.ref(value), value._version, key,
                                 fn.batch_shape, fn.event_shape)
 
 
 def _log_prob_unvalidated(fn: Any, value: torch.Tensor, args, kwargs) -> torch.Tensor:
-    fn._validate_args = False
+    """``fn.log_prob(value)`` without the value check, of ``fn`` and of the distributions
+    it wraps that score the very same value (``Independent``, masked, expanded)."""
+    switched = []
+    dist = fn
+    while True:
+        if dist._validate_args:
+            dist._validate_args = False
+            switched.append(dist)
+        if not isinstance(dist, _PASS_THROUGH):
+            break
+        dist = dist.base_dist
     try:
         return fn.log_prob(value, *args, **kwargs)
     finally:
-        fn._validate_args = True
+        for dist in switched:
+            dist._validate_args = True
 
 
 def site_log_prob(site: dict[str, Any], prevalidated: bool = False) -> torch.Tensor:

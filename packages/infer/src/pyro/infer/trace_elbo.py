@@ -18,6 +18,7 @@ from pyro.poutine.trace_struct import (
     _DEFAULT_SCORE_PARTS,
     site_log_prob,
     site_score_parts,
+    support_key,
     uses_default_score_parts,
 )
 from pyro.poutine.util import site_is_subsample
@@ -207,8 +208,9 @@ def _drawn_by_guide(site: dict[str, Any], guide_site: Any) -> bool:
     if not (getattr(guide_fn, "_validate_args", False) and is_validation_enabled()):
         return False
     try:
-        return guide_fn.support is site["fn"].support
-    except (AttributeError, NotImplementedError):
+        key = support_key(guide_fn)
+        return key is not None and key == support_key(site["fn"])
+    except AttributeError:
         return False
 
 
