@@ -253,13 +253,20 @@ class EnumFactors:
         """
         from pyro.ops.rings import label
 
+        dims, keep = self.symbols(tensor.shape, site, side)
+        # dropping size-one dims is a reshape
+        return label(tensor.reshape(tuple(tensor.shape[p] for p in keep)), dims)
+
+    def symbols(self, shape: torch.Size, site, side: str = "model") -> tuple[str, list[int]]:
+        """The symbols :meth:`pack` gives a tensor of ``shape`` and the positions of the
+        dims it keeps (those not of size one)."""
         plates = {f.dim: f for f in site["cond_indep_stack"] if f.vectorized}
         dim_to_id = site["infer"].get("_dim_to_id", {})
         dims = []
         keep = []
-        for pos in range(tensor.dim()):
-            d = pos - tensor.dim()
-            if tensor.shape[pos] == 1:
+        for pos in range(len(shape)):
+            d = pos - len(shape)
+            if shape[pos] == 1:
                 continue
             if d in plates:
                 sym = self.plate_symbol(plates[d])
@@ -271,14 +278,13 @@ class EnumFactors:
                 sym = self.var_symbol("guide", dim_to_id[d], d)
             else:
                 raise ValueError(
-                    f"site {site['name']!r}: its log density has shape {tuple(tensor.shape)} "
+                    f"site {site['name']!r}: its log density has shape {tuple(shape)} "
                     f"and dim {d} is neither a plate around it nor an enumerated variable; "
                     f"put the site in a pyro.plate for that dim or raise max_plate_nesting"
                 )
             dims.append(sym)
             keep.append(pos)
-        # dropping size-one dims is a reshape
-        return label(tensor.reshape(tuple(tensor.shape[p] for p in keep)), "".join(dims))
+        return "".join(dims), keep
 
     def unpack(self, term):
         """The inverse of :meth:`pack`: put each symbol back at its tensor dim."""
@@ -355,6 +361,13 @@ def enum_factor_tree(model_trace, guide_trace=None, scale_terms: bool = False) -
         # out: its own distribution stays normalized (a masked-out variable whose
         # dependents are masked too sums to one, not to its number of values).
         mask = None if site["name"] in summed_sites else site["mask"]
+        if not isinstance(mask, torch.Tensor):
+            # a factor of none of the summed variables stays a plain cost: decided from
+            # its shape, without building the labelled term
+            syms, _ = packer.symbols(raw.shape, site)
+            if not set(syms) & sum_syms:
+                result.plain_sites.append(site)
+                continue
         term = packer.pack(scale_and_mask(raw, scale if scale_terms else 1.0, mask), site)
         if not set(term._pyro_dims) & sum_syms:
             result.plain_sites.append(site)
