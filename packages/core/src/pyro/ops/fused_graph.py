@@ -184,7 +184,8 @@ def _same_meta(a: Any, b: Node) -> bool:
 
 def _replacement(gm: GraphModule, node: Node) -> Node | None:
     """What ``node`` may be replaced by: its input, for identities, ``x * 1``, ``x / 1``,
-    ``x + 0``, ``x - 0``, ``-(-x)`` and ``expand`` to the same shape."""
+    ``x + 0``, ``x - 0``, ``-(-x)``, ``expand`` to the same shape and the sum of a 0-dim
+    tensor."""
     op = node.target
     args = node.args
     if op in _IDENTITIES:
@@ -194,6 +195,9 @@ def _replacement(gm: GraphModule, node: Node) -> Node | None:
         return args[0].args[0]
     if op is aten.expand.default and isinstance(args[0], Node) and _same_meta(args[0], node):
         return args[0]
+    if op is aten.sum.default and len(args) == 1 and not node.kwargs \
+            and isinstance(args[0], Node) and _same_meta(args[0], node):
+        return args[0]  # the sum of a 0-dim tensor
     if len(args) != 2 or node.kwargs:
         return None
     if op in _ONES or op is aten.mul.Scalar or op is aten.div.Scalar:
@@ -218,7 +222,7 @@ def _drop_identities(gm: GraphModule) -> bool:
         if node.op != "call_function" or node in written:
             continue
         new = _replacement(gm, node)
-        if new is not None:
+        if new is not None and new not in written:  # (an alias of a tensor written later)
             node.replace_all_uses_with(new)
             changed = True
     gm.graph.eliminate_dead_code()
@@ -234,6 +238,16 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+def _constant_key(gm: GraphModule, node: Node) -> Any:
+    """Small constants are the same constant when their values are (so that ``1 - x``
+    recorded twice is computed once); larger ones when they are the same buffer."""
+    value = getattr(gm, node.target)  # type: ignore[arg-type]
+    if isinstance(value, torch.Tensor) and value.numel() <= 16 and not value.requires_grad:
+        return ("constant", value.dtype, value.device, value.shape, value.stride(),
+                tuple(value.flatten().tolist()))
+    return ("get_attr", node.target)
+
+
 def _merge_duplicates(gm: GraphModule) -> None:
     """Common subexpression elimination: one node per pure operation on the same
     arguments (random and in-place operations excepted)."""
@@ -245,7 +259,8 @@ def _merge_duplicates(gm: GraphModule) -> None:
         if node.op == "call_function" and not _foldable(node):
             continue
         try:
-            key = (node.op, node.target, _hashable(node.args), _hashable(node.kwargs))
+            key = _constant_key(gm, node) if node.op == "get_attr" else \
+                (node.target, _hashable(node.args), _hashable(node.kwargs))
         except TypeError:
             continue
         first = seen.setdefault(key, node)

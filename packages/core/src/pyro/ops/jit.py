@@ -12,13 +12,16 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch.distributions import transform_to
 
 import pyro
 import pyro.poutine as poutine
+from pyro.params.param_store import ParamStoreDict
+from pyro.poutine.runtime import _PYRO_STACK
+from pyro.poutine.trace_messenger import TraceMessenger
 from pyro.util import ignore_jit_warnings
 
 from .linalg import ignore_torch_deprecation_warnings
@@ -93,13 +96,13 @@ class CompiledFunction:
 
     def _compile(self, key: tuple, args: tuple, kwargs: dict) -> None:
         # One eager run finds the params fn reads (and creates them with their inits).
-        with poutine.block(), poutine.trace(param_only=True) as capture:
+        capture = TraceMessenger(param_only=True)
+        with poutine.block(), capture:
             self.fn(*args, **kwargs)
         names = [name for name, site in capture.trace.nodes.items() if site["type"] == "param"]
-        unconstrained = [pyro.param(name).unconstrained() for name in names]
-        n = len(unconstrained)
-
         store = pyro.get_param_store()
+        unconstrained = [_leaf(store, name) for name in names]
+        n = len(unconstrained)
 
         def flat_fn(*params_and_args):
             # pyro.param must return values computed from the graph's inputs (the store's
@@ -134,8 +137,28 @@ class CompiledFunction:
             self._compile(key, args, kwargs)
         # pyro.param here lets enclosing handlers (e.g. SVI's param capture) see the
         # params, which the compiled graph itself does not call.
-        unconstrained = [pyro.param(name).unconstrained() for name in self._param_names[key]]
-        return self.compiled[key](*unconstrained, *args)
+        names = self._param_names[key]
+        if _PYRO_STACK:
+            for name in names:
+                pyro.param(name)
+        return self.compiled[key](*(_leaf(store, name) for name in names), *args)
+
+
+def _leaf(store: ParamStoreDict, name: str) -> torch.Tensor:
+    leaf = store.get_unconstrained(name)
+    if leaf is None:  # the function created it (the capture run has just seen it)
+        raise KeyError(f"pyro.ops.jit.trace: parameter {name!r} is not in the ParamStore")
+    return leaf
+
+
+@overload
+def trace(fn: Callable, ignore_warnings: bool = ...,
+          jit_options: dict | None = ...) -> CompiledFunction: ...
+
+
+@overload
+def trace(fn: None = ..., ignore_warnings: bool = ...,
+          jit_options: dict | None = ...) -> Callable[[Callable], CompiledFunction]: ...
 
 
 def trace(
@@ -167,5 +190,7 @@ def trace(
         ``None``).
     """
     if fn is None:
-        return lambda fn: trace(fn, ignore_warnings=ignore_warnings, jit_options=jit_options)
+        def decorate(fn: Callable) -> CompiledFunction:
+            return CompiledFunction(fn, ignore_warnings=ignore_warnings, jit_options=jit_options)
+        return decorate
     return CompiledFunction(fn, ignore_warnings=ignore_warnings, jit_options=jit_options)

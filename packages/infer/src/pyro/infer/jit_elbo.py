@@ -106,6 +106,12 @@ class _FusedPlan:
         self.last = inputs
         return inputs
 
+    def _leaf(self, name: str) -> torch.Tensor:
+        leaf = self.store.get_unconstrained(name)
+        if leaf is None:
+            raise KeyError(f"parameter {name!r} left the ParamStore during the step")
+        return leaf
+
     def step(self, args: tuple) -> _Result | None:
         """Loss and gradients of one draw, accumulated into ``.grad`` as ``backward``
         would; None when the recording no longer fits the parameters."""
@@ -122,8 +128,7 @@ class _FusedPlan:
             else:
                 with torch.no_grad():
                     leaf.grad += grad
-        get = self.store.get_unconstrained
-        params = {name: inputs[slot] if slot is not None else get(name)
+        params = {name: inputs[slot] if slot is not None else self._leaf(name)
                   for name, slot in self.params}
         if _PYRO_STACK:
             # enclosing handlers (e.g. a param-capturing trace) see the parameters
