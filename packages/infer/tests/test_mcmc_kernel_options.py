@@ -16,7 +16,8 @@ from pyro.infer.mcmc import (
     RandomWalkKernel,
     StreamingMCMC,
 )
-from pyro.infer.mcmc.fast_potential import PotentialEnergy, _value_and_grad
+from pyro.infer.mcmc.fast_potential import PotentialEnergy
+from pyro.infer.mcmc.potential import value_and_grad
 from pyro.infer.mcmc.util import select_samples, setup_potential
 
 # Conjugate model: x ~ N(0, I_3) prior, y_i ~ N(A x, I) for 4 observations of a fixed A.
@@ -190,7 +191,7 @@ def test_fast_potential_falls_back_when_the_plan_differs():
     energy = PotentialEnergy(lambda z: potential.potential(z.reshape(-1)).reshape(1))
     for point in (torch.tensor([[0.5]]), torch.tensor([[-0.5]])):
         pe, grad = energy(point)
-        ref_pe, ref_grad = _value_and_grad(lambda z: potential.potential(z.reshape(-1)), point)
+        ref_pe, ref_grad = value_and_grad(lambda z: potential.potential(z.reshape(-1)), point)
         assert pe.item() == pytest.approx(ref_pe.item())
         torch.testing.assert_close(grad, ref_grad)
     assert not energy.compiled and "differs" in energy.reason

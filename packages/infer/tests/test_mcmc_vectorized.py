@@ -7,7 +7,7 @@ import pyro.distributions as dist
 import pyro.poutine as poutine
 from pyro.infer.mcmc import HMC, MCMC, NUTS
 from pyro.infer.mcmc.batched_potential import BatchedModelPotential, vectorize_potential
-from pyro.infer.mcmc.fast_potential import _value_and_grad
+from pyro.infer.mcmc.potential import value_and_grad
 from pyro.infer.mcmc.util import setup_potential
 from pyro.ops.stats import effective_sample_size
 
@@ -52,7 +52,7 @@ def test_batched_potential_matches_per_chain_evaluation():
     single, trace, z = _setup(eight_schools, SIGMA, Y)
     batched = vectorize_potential(single, trace, z)
     assert isinstance(batched, BatchedModelPotential)  # eight schools broadcasts over chains
-    pe, grad = _value_and_grad(batched, z)
+    pe, grad = value_and_grad(batched, z)
     assert pe.shape == (4,) and grad.shape == z.shape
     for c in range(4):
         pe_c, grad_c = single(z[c])
@@ -65,7 +65,7 @@ def test_event_shaped_latents_fall_back_to_vmap():
     single, trace, z = _setup(event_model, data)
     batched = vectorize_potential(single, trace, z)
     assert not isinstance(batched, BatchedModelPotential)  # torch.func.vmap
-    pe, grad = _value_and_grad(batched, z)
+    pe, grad = value_and_grad(batched, z)
     for c in range(4):
         pe_c, grad_c = single(z[c])
         assert float(pe[c]) == pytest.approx(pe_c, rel=1e-5)

@@ -428,23 +428,19 @@ class MCMC(AbstractMCMC):
         """All chains in one batch of the kernel (HMC / NUTS): one model run per leapfrog
         step for every chain (see :mod:`~pyro.infer.mcmc.batched_potential`)."""
         kernel = self.kernel
-        if not hasattr(kernel, "_setup_chains"):
+        if not hasattr(kernel, "setup_chains"):
             raise ValueError(f"chain_method='vectorized' needs a kernel that advances a batch "
                              f"of chains (HMC, NUTS); {type(kernel).__name__} does not: use "
                              f"chain_method='sequential'")
         c = self.num_chains
         init = self.initial_params
-        if init is None and kernel._user_initial_params is not None:
-            init = ({k: torch.as_tensor(v).expand((c,) + torch.as_tensor(v).shape)
-                     for k, v in kernel._user_initial_params.items()} if c > 1
-                    else kernel._user_initial_params)
         if init is not None and c > 1:
             _slice_chain(init, c - 1, c)  # checks the leading chain dim
 
         def vectorize(single, trace, z0):
             return vectorize_potential(single, trace, z0, kernel.max_plate_nesting)
 
-        kernel._setup_chains(self.warmup_steps, args, kwargs, c, init, vectorize)
+        kernel.setup_chains(self.warmup_steps, args, kwargs, c, init, vectorize)
         bar = make_progress_bar(self.warmup_steps + self.num_samples,
                                 "Warmup" if self.warmup_steps else "Sample",
                                 self.disable_progbar)

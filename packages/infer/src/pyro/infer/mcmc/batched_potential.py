@@ -13,13 +13,12 @@ from collections.abc import Callable
 
 import torch
 
-from .fast_potential import _value_and_grad
-from .potential import ModelPotential, _LogJointMessenger
+from .potential import LogJointMessenger, ModelPotential, value_and_grad
 
 __all__ = ["BatchedModelPotential", "max_batch_dims", "vectorize_potential"]
 
 
-class _BatchedLogJointMessenger(_LogJointMessenger):
+class _BatchedLogJointMessenger(LogJointMessenger):
     """Substitutes chain-batched latent values; sums log densities per chain."""
 
     def __init__(self, max_plate_nesting: int) -> None:
@@ -88,13 +87,13 @@ def _vmapped(single: ModelPotential) -> Callable[[torch.Tensor], torch.Tensor]:
 def _agrees(batched: Callable, single: ModelPotential, z: torch.Tensor) -> bool:
     """Whether ``batched(z)`` and its gradient match ``single`` chain by chain."""
     try:
-        pe, grad = _value_and_grad(batched, z)
+        pe, grad = value_and_grad(batched, z)
     except Exception:  # a model that does not broadcast over chains
         return False
     if pe.shape != z.shape[:1] or grad.shape != z.shape:
         return False
     for c in range(z.size(0)):
-        pe_c, grad_c = _value_and_grad(single.potential, z[c])
+        pe_c, grad_c = value_and_grad(single.potential, z[c])
         if not torch.allclose(pe[c], pe_c, rtol=1e-4, atol=1e-4):
             return False
         gscale = float(grad_c.abs().max()) if grad_c.numel() else 0.0

@@ -89,7 +89,8 @@ class EnumModelPotential(ModelPotential):
                  sites: list[LatentSite], max_plate_nesting: int) -> None:
         super().__init__(model, model_args, model_kwargs, sites)
         self.max_plate_nesting = max_plate_nesting
-        self.evaluator = TraceEinsumEvaluator(None, True, max_plate_nesting)
+        self.evaluator = TraceEinsumEvaluator(None, has_enumerable_sites=True,
+                                              max_plate_nesting=max_plate_nesting)
 
     def _potential_impl(self, z: torch.Tensor) -> torch.Tensor:
         values, log_det = self._constrained_values(z)

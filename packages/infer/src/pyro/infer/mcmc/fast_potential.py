@@ -25,28 +25,19 @@ import torch
 from pyro.ops.fused_graph import record_value_and_grad
 from pyro.ops.integrator import handled_exception
 
+from .potential import value_and_grad
+
 __all__ = ["PotentialEnergy"]
 
 #: evaluations after which the plan is compared with the eager model again
 _RECHECK_AT = (25, 400, 5000)
 
 
-def _value_and_grad(fn: Callable, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    z = z.detach().requires_grad_(True)
-    with torch.enable_grad():
-        pe = fn(z)
-    if pe.requires_grad:
-        (grad,) = torch.autograd.grad(pe.sum(), z)
-    else:
-        grad = torch.zeros_like(z)
-    return pe.detach(), grad
-
-
 def _autograd_plan(traced) -> Callable:
     """``z -> (U, dU/dz)`` of a traced forward pass, differentiated by autograd."""
-    def value_and_grad(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return _value_and_grad(traced, z)
-    return value_and_grad
+    def plan(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return value_and_grad(traced, z)
+    return plan
 
 
 def _fused_plan(fn: Callable, z: torch.Tensor, jit_options: dict) -> Callable:
@@ -67,10 +58,10 @@ def _fused_plan(fn: Callable, z: torch.Tensor, jit_options: dict) -> Callable:
             return graph(x)[0], torch.zeros_like(x)
         return constant_in_z
 
-    def value_and_grad(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def plan(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         value, grad = graph(x)
         return value, grad
-    return value_and_grad
+    return plan
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -119,7 +110,7 @@ class PotentialEnergy:
 
     def eager(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Value and gradient by running the model (the reference of the plan)."""
-        return _value_and_grad(self.fn, z)
+        return value_and_grad(self.fn, z)
 
     def _build(self, z: torch.Tensor) -> None:
         self._tried = True
@@ -198,11 +189,11 @@ class PotentialEnergy:
             self._build(z)
         try:
             if self._plan is None:
-                return _value_and_grad(self.fn, z)
+                return value_and_grad(self.fn, z)
             self._calls += 1
             if self._calls in _RECHECK_AT and not self._agrees(self._plan, z):
                 self._give_up("the traced plan stopped matching the model")
-                return _value_and_grad(self.fn, z)
+                return value_and_grad(self.fn, z)
             return self._plan(z)
         except Exception as e:
             if not handled_exception(e):

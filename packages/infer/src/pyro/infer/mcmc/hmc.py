@@ -28,7 +28,7 @@ from ..initialization import init_to_uniform
 from .adaptation import BlockMassMatrix, WarmupAdapter
 from .fast_potential import PotentialEnergy
 from .mcmc_kernel import MCMCKernel
-from .util import _constrained_to_unconstrained, make_dict_potential, setup_potential
+from .util import make_dict_potential, setup_potential, unconstraining_transforms
 
 __all__ = ["HMC"]
 
@@ -220,7 +220,7 @@ class HMC(MCMCKernel):
     def transforms(self) -> dict:
         if self._potential is None or self.model is None:
             return dict(self._user_transforms or {})
-        return _constrained_to_unconstrained(self._potential)
+        return unconstraining_transforms(self._potential)
 
     @property
     def potential(self):
@@ -238,13 +238,26 @@ class HMC(MCMCKernel):
     def setup(self, warmup_steps: int, *args: Any, **kwargs: Any) -> None:
         """Prepare one chain of ``model(*args, **kwargs)`` with ``warmup_steps`` warmup
         iterations (initial point, potential, adaptation)."""
-        self._setup_chains(warmup_steps, args, kwargs, 1, self._user_initial_params)
+        self.setup_chains(warmup_steps, args, kwargs, num_chains=1)
 
-    def _setup_chains(self, warmup_steps: int, args: tuple, kwargs: dict, num_chains: int,
-                      initial_params: dict | None, vectorize=None) -> None:
-        """Set up ``num_chains`` chains advancing together (``initial_params`` carries a
-        leading chain dim when ``num_chains > 1``)."""
+    def setup_chains(self, warmup_steps: int, args: tuple, kwargs: dict, num_chains: int,
+                     initial_params: dict | None = None, vectorize: Callable | None = None
+                     ) -> None:
+        """Set up ``num_chains`` chains that advance together, as one batch (what
+        ``MCMC(..., chain_method="vectorized")`` runs).
+
+        :param dict initial_params: unconstrained starting values with a leading chain dim
+            when ``num_chains > 1``; None: the kernel's own ``initial_params`` (the same
+            for every chain) if set, else the ``init_strategy``.
+        :param callable vectorize: ``(one-chain potential, prototype trace, z0 (C, D)) ->
+            (C, D) -> (C,)``, the batched potential of the model (needed for a model and
+            ``num_chains > 1``).
+        """
         user_params = self._user_initial_params
+        if initial_params is None and user_params is not None:
+            initial_params = user_params if num_chains == 1 else {
+                k: torch.as_tensor(v).expand((num_chains,) + torch.as_tensor(v).shape)
+                for k, v in user_params.items()}
         self._reset_state()
         self._user_initial_params = user_params
         self._warmup_steps = int(warmup_steps)
@@ -322,7 +335,7 @@ class HMC(MCMCKernel):
         def fn(z):
             return torch.stack([single(z[i]).reshape(()) for i in range(z.size(0))])
 
-        self._energy = PotentialEnergy(fn, False)
+        self._energy = PotentialEnergy(fn, jit_compile=False)
         return z0.reshape(c, -1)
 
     def _layout(self) -> dict[str, slice]:

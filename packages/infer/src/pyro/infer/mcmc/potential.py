@@ -19,7 +19,8 @@ import pyro.distributions  # noqa: F401  (registers Pyro's constraints with bije
 from pyro.poutine.messenger import Messenger
 from pyro.poutine.util import site_is_subsample
 
-__all__ = ["DictPotential", "LatentSite", "ModelPotential"]
+__all__ = ["DictPotential", "LatentSite", "LogJointMessenger", "ModelPotential",
+           "value_and_grad"]
 
 
 def _is_identity(t: Transform) -> bool:
@@ -53,10 +54,11 @@ class LatentSite:
                 f"unconstrained_shape={tuple(self.unconstrained_shape)})")
 
 
-def _value_and_grad(potential: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``potential(z)`` and the gradient of its sum in ``z`` (zeros when it does not
-    depend on ``z``); ``z`` is detached first."""
+def value_and_grad(potential: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``potential(z)`` (detached) and the gradient of its sum in ``z`` (zeros when it does
+    not depend on ``z``), by running ``potential`` eagerly under autograd; ``z`` is
+    detached first. Energies of a batch ``(C,)`` give each chain's gradient ``(C, D)``."""
     z = z.detach().requires_grad_(True)
     with torch.enable_grad():
         pe = potential(z)
@@ -64,10 +66,10 @@ def _value_and_grad(potential: Callable[[torch.Tensor], torch.Tensor], z: torch.
         (grad,) = torch.autograd.grad(pe.sum() if pe.dim() else pe, z)
     else:
         grad = torch.zeros_like(z)
-    return pe, grad
+    return pe.detach(), grad
 
 
-class _LogJointMessenger(Messenger):
+class LogJointMessenger(Messenger):
     """Substitutes latent values and accumulates the scaled, masked log density.
 
     :meth:`log_joint_of` runs a model under it; subclasses change how one site's log
@@ -175,7 +177,7 @@ class _PotentialBase(_FlatLayout):
         return self._potential_impl(z)
 
     def __call__(self, z: torch.Tensor) -> tuple[float, torch.Tensor]:
-        pe, grad = _value_and_grad(self._potential_impl, z)
+        pe, grad = value_and_grad(self._potential_impl, z)
         return pe.item(), grad
 
     def dict_potential_fn(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -220,7 +222,7 @@ class ModelPotential(_PotentialBase):
         self.model = model
         self.model_args = tuple(model_args)
         self.model_kwargs = dict(model_kwargs)
-        self._messenger = _LogJointMessenger()
+        self._messenger = LogJointMessenger()
         self._plan = [(s.name, s.unconstrained_shape, s.transform) for s in self.sites]
         #: names of the model's ``pyro.deterministic`` sites (reported with the samples)
         self.deterministic_names: list[str] = []

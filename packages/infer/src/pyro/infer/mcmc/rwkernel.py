@@ -20,7 +20,7 @@ import torch
 from ..initialization import init_to_uniform
 from .mcmc_kernel import MCMCKernel
 from .potential import ModelPotential
-from .util import _constrained_to_unconstrained, setup_potential
+from .util import setup_potential, unconstraining_transforms
 
 __all__ = ["RandomWalkKernel"]
 
@@ -83,7 +83,7 @@ class RandomWalkKernel(MCMCKernel):
 
     @property
     def transforms(self) -> dict:
-        return {} if self._potential is None else _constrained_to_unconstrained(self._potential)
+        return {} if self._potential is None else unconstraining_transforms(self._potential)
 
     def sample(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         potential = self._potential

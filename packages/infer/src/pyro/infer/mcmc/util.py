@@ -172,7 +172,7 @@ def setup_potential(model: Callable, model_args: tuple = (), model_kwargs: dict 
     )
 
 
-def _constrained_to_unconstrained(potential) -> dict:
+def unconstraining_transforms(potential) -> dict:
     """Pyro's ``transforms``: site -> transform from constrained to unconstrained values."""
     out = {}
     for s in potential.sites:
@@ -217,7 +217,7 @@ def initialize_model(model: Callable, model_args: tuple = (), model_kwargs: dict
         init = {k: torch.stack([d[k] for d in inits]) for k in inits[0]}
     else:
         init = inits[0]
-    return init, potential.dict_potential_fn, _constrained_to_unconstrained(potential), trace
+    return init, potential.dict_potential_fn, unconstraining_transforms(potential), trace
 
 
 def make_dict_potential(potential_fn: Callable, initial_params: dict) -> DictPotential:
