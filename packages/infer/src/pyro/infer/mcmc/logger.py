@@ -13,22 +13,12 @@ import logging
 import sys
 from typing import Any
 
-from .progress import ProgressBar as _TextBar
+from .progress import make_progress_bar
 
 __all__ = ["MCMCLoggingHandler", "MetadataFilter", "ProgressBar", "QueueHandler",
            "TqdmHandler", "initialize_logger"]
 
 LOG_MSG = "PROGRESS"
-
-
-def _make_bar(total: int, desc: str, position: int, width: int | None, disable: bool):
-    if disable:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _TextBar(total, desc)
-    return tqdm(total=total, desc=desc, position=position, ncols=width, leave=True)
 
 
 class ProgressBar:
@@ -52,8 +42,9 @@ class ProgressBar:
         total = self.warmup_steps + self.num_samples
         width = max(min_width, min(max_width, 80))
         self.progress_bars = [
-            _make_bar(total, self._desc("Warmup" if warmup_steps else "Sample", i), i, width,
-                      disable) for i in range(self.num_bars)]
+            make_progress_bar(total, self._desc("Warmup" if warmup_steps else "Sample", i),
+                              disable, position=i, width=width)
+            for i in range(self.num_bars)]
 
     def _desc(self, stage: str, i: int) -> str:
         return stage if self.num_bars == 1 else f"{stage} [{i}]"

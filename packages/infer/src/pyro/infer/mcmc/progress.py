@@ -37,8 +37,10 @@ class ProgressBar:
         pass
 
 
-def make_progress_bar(total: int, desc: str, disable: bool, position: int = 0):
-    """A progress bar for ``total`` iterations, or None when disabled.
+def make_progress_bar(total: int, desc: str, disable: bool, position: int = 0,
+                      width: int | None = None):
+    """A progress bar for ``total`` iterations at line ``position``, ``width`` columns
+    wide (None: the terminal's width), or None when disabled.
 
     A plugin implementing ``pyro_progress_bar`` decides first (its answer may be a bar or
     None); otherwise tqdm draws it (a text fallback when tqdm is missing).
@@ -54,7 +56,8 @@ def make_progress_bar(total: int, desc: str, disable: bool, position: int = 0):
         from tqdm.auto import tqdm
     except ImportError:
         return ProgressBar(total, desc)
-    return tqdm(total=total, desc=desc, position=position, dynamic_ncols=True, leave=True)
+    return tqdm(total=total, desc=desc, position=position, ncols=width,
+                dynamic_ncols=width is None, leave=True)
 
 
 def set_postfix(bar, info: dict) -> None:
