@@ -9,7 +9,8 @@ from scipy import stats
 
 import pyro
 import pyro.distributions as dist
-from pyro.infer import TraceGraph_ELBO
+from pyro.distributions.testing.rejection_gamma import RejectionStandardGamma
+from pyro.infer import Trace_ELBO, TraceGraph_ELBO
 from pyro.ops.provenance import ProvenanceTensor
 
 
@@ -57,3 +58,23 @@ def test_dependent_sites_are_in_the_cost():
     g, b, log_q, dlogq = _single_draw_grad(model, guide, logit)
     cost = math.log(0.5) + stats.norm(b, 1).logpdf(0.7) - log_q
     assert g == pytest.approx(-dlogq * cost, abs=1e-4)
+
+
+def test_partially_reparameterized_sites_keep_their_score_term():
+    # a rejection sampler has rsample and a score term; its draw is not labelled, so
+    # everything after it is its downstream cost, as Trace_ELBO's cost is for a first site
+    alpha = torch.tensor(2.5, requires_grad=True)
+
+    def model():
+        z = pyro.sample("z", dist.Gamma(2.0, 1.0))
+        pyro.sample("x", dist.Normal(z, 1.0), obs=torch.tensor(1.5))
+
+    def guide():
+        pyro.sample("z", RejectionStandardGamma(alpha))
+
+    grads = []
+    for elbo in (Trace_ELBO(), TraceGraph_ELBO()):
+        pyro.set_rng_seed(3)
+        (g,) = torch.autograd.grad(elbo.differentiable_loss(model, guide), [alpha])
+        grads.append(g.item())
+    assert grads[1] == pytest.approx(grads[0], rel=1e-5, abs=1e-6)

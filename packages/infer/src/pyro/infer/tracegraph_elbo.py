@@ -113,27 +113,36 @@ class TraceGraph_ELBO(Trace_ELBO):
         loss, surrogate, nonreparam_sites = self._base_terms(model_trace, guide_trace)
         if not nonreparam_sites:
             return loss, surrogate
-        # (the sites' log_prob was computed by _base_terms; provenance, value, frames)
-        costs = [(get_provenance(site_log_prob(s)), -site_log_prob(s), s)
-                 for s in _sample_sites(guide_trace)]
-        costs += [(get_provenance(site_log_prob(s)), site_log_prob(s), s)
-                  for s in _sample_sites(model_trace)]
+        guide_sites = _sample_sites(guide_trace)
+        model_sites = _sample_sites(model_trace)
+        # (the sites' log_prob was computed by _base_terms): per site its provenance, its
+        # term of log p - log q, the site and its position (side, index)
+        terms = [(get_provenance(site_log_prob(s)), -site_log_prob(s), s, ("guide", i))
+                 for i, s in enumerate(guide_sites)]
+        terms += [(get_provenance(site_log_prob(s)), site_log_prob(s), s, ("model", j))
+                  for j, s in enumerate(model_sites)]
+        model_pos = {s["name"]: j for j, s in enumerate(model_sites)}
         baseline_loss = 0.0
-        for site in _sample_sites(guide_trace):
+        for i, site in enumerate(guide_sites):
             if not isinstance(site_score_parts(site)[1], torch.Tensor):
                 continue
             name, frames = site["name"], site["cond_indep_stack"]
+            # A partially reparameterized draw (has_rsample, yet a score term, as rejection
+            # samplers have) is not labelled: every site after it counts as downstream.
+            labelled = name in terms[i][0]
+            start = {"guide": i, "model": model_pos.get(name, 0)}
             cost = MultiFrameTensor()
-            for provenance, value, other in costs:
-                if name in provenance and not _independent(frames, other["cond_indep_stack"]):
+            for provenance, value, other, (side, k) in terms:
+                downstream = name in provenance if labelled else k >= start[side]
+                if downstream and not _independent(frames, other["cond_indep_stack"]):
                     cost.add((plate_frames(other), detach_provenance(value).detach()))
-            downstream = cost.sum_to(frames)
-            if not isinstance(downstream, torch.Tensor):
-                downstream = site["score_parts"][1].new_tensor(downstream)
-            baseline, trained = self._baseline(site, downstream)
+            total = cost.sum_to(frames)
+            if not isinstance(total, torch.Tensor):
+                total = site["score_parts"][1].new_tensor(total)
+            baseline, trained = self._baseline(site, total)
             if trained is not None:
                 baseline_loss = baseline_loss + trained
-            advantage = downstream if baseline is None else downstream - baseline.detach()
+            advantage = total if baseline is None else total - baseline.detach()
             surrogate = surrogate - (site["score_parts"][1] * advantage).sum()
         return loss, surrogate + baseline_loss
 
