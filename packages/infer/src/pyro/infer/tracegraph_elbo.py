@@ -73,8 +73,10 @@ class TraceGraph_ELBO(Trace_ELBO):
     slice only, and never across iterations of a sequential plate. The dependencies are
     tracked by provenance (:class:`TrackNonReparam`, :mod:`pyro.ops.provenance`): each
     non-reparameterized draw is labelled with its site's name, and a site depends on
-    ``z`` when ``z`` is in the provenance of its ``log_prob``. A baseline ``b`` is
-    subtracted: ``log q(z) * stop_grad(cost - b)``.
+    ``z`` when ``z`` is in the provenance of its ``log_prob``. (A partially
+    reparameterized draw, one with ``rsample`` and a score term such as a rejection
+    sampler's, is not labelled: its downstream cost is that of every site after it.)
+    A baseline ``b`` is subtracted: ``log q(z) * stop_grad(cost - b)``.
 
     Baselines are configured per site with ``infer={"baseline": {...}}``:
 
