@@ -18,6 +18,7 @@ grouped sites (:class:`ArrowheadMassMatrix`). Each chain has its own matrix.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable
 
 import torch
 
@@ -259,6 +260,15 @@ class BlockMassMatrix:
         for b in self.blocks:
             out[..., b.idx] = b.velocity(r[..., b.idx])
         return out
+
+    def velocity_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """:meth:`kinetic_grad` as a callable valid until the matrix next changes: for
+        one diagonal block, the bound product with the inverse mass (no Python frame per
+        leapfrog step)."""
+        if len(self.blocks) == 1 and self.blocks[0].idx is None and \
+                self.blocks[0].kind == "diag":
+            return self.blocks[0].inverse.mul
+        return self.kinetic_grad
 
     def sample_momentum(self, like: torch.Tensor) -> torch.Tensor:
         """A draw ``r ~ Normal(0, M)`` per chain, shaped like ``like`` ``(C, D)``."""

@@ -196,6 +196,7 @@ class NUTS(HMC):
         self._tree_count = 0
         self._log_u = _LogUniforms()
         self._masks: _Masks | None = None
+        self._velocity_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     # ------------------------------------------------------------- the tree
     # Chains advance in lockstep through the same tree shape (each in its own direction);
@@ -203,8 +204,9 @@ class NUTS(HMC):
     # operations cost less than one small-tensor operation.
 
     def _leaf(self, z, r, grad, eps, live: list[bool]) -> _Tree:
-        z, r, pe, grad = leapfrog(z, r, grad, eps, self._energy, self._velocity)
-        v = self._velocity(r)
+        velocity = self._velocity_fn
+        z, r, pe, grad = leapfrog(z, r, grad, eps, self._energy, velocity)
+        v = velocity(r)
         delta = [h - h0 for h, h0 in zip(hamiltonian(pe, r, v), self._h0)]
         valid = [d <= self._max_sliced_energy for d in delta]  # else divergent
         stats = self._stats
@@ -243,7 +245,9 @@ class NUTS(HMC):
         z0, pe0, g0 = self._z, self._pe, self._grad
         c = z0.size(0)
         r0 = self.mass_matrix_adapter.sample_momentum(z0)
-        v0 = self._velocity(r0)
+        # the mass matrix changes between transitions only
+        self._velocity_fn = self.mass_matrix_adapter.velocity_fn()
+        v0 = self._velocity_fn(r0)
         self._h0 = hamiltonian(pe0, r0, v0)
         # per chain: summed acceptance probabilities, leapfrog steps, divergent
         self._stats = ([0.0] * c, [0] * c, [False] * c)
