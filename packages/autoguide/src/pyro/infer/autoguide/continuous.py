@@ -157,26 +157,8 @@ class AutoContinuous(AutoGuide):
                 f"{type(self).__name__}: expected a latent vector whose last dim is "
                 f"latent_dim={self.latent_dim}, got shape {tuple(latent.shape)}"
             )
-        batch_shape = latent.shape[:-1]
         for site, start, stop in self._blocks:
-            u_shape = site.init_loc.shape
-            piece = latent[..., start:stop]
-            if batch_shape:
-                try:
-                    shape = torch.broadcast_shapes(u_shape,
-                                                   batch_shape + (1,) * site.event_dim)
-                except RuntimeError:
-                    shape = None
-                if shape is None or math.prod(shape) != piece.numel():
-                    raise ValueError(
-                        f"{type(self).__name__}: a latent vector of batch shape "
-                        f"{tuple(batch_shape)} does not fit site {site.name!r} of "
-                        f"unconstrained shape {tuple(u_shape)}; batch dims must lie left of "
-                        f"the model's plates"
-                    )
-                yield site, piece.reshape(shape)
-            else:
-                yield site, piece.reshape(u_shape)
+            yield site, site.unflatten(latent[..., start:stop], type(self).__name__)
 
     def unpack_latent(self, latent: torch.Tensor) -> Iterator[tuple[dict, torch.Tensor]]:
         """Cut a latent vector ``batch_shape + (latent_dim,)`` into its sites: yields

@@ -92,18 +92,10 @@ class AutoDiscreteParallel(AutoGuide):
                     f"discrete site with finite support and no event dims; guide it with "
                     f"another autoguide (AutoGuideList) or hide it with poutine.block"
                 )
-            frames = []
-            for frame in site["cond_indep_stack"]:
-                if not frame.vectorized:
-                    raise ValueError(
-                        f"AutoDiscreteParallel: latent site {name!r} is inside the sequential "
-                        f"plate {frame.name!r}; use vectorized plates"
-                    )
-                self._prototype_frames[frame.name] = frame
-                frames.append(frame)
+            frames = self._vectorized_frames(name, site)
             support = fn.enumerate_support(expand=False).reshape(-1)
             shape = tuple(fn.batch_shape)
-            site_info = _Site(name, 0, 1, None, tuple(frames), None, fn.support, shape)
+            site_info = _Site(name, 0, 1, None, frames, None, fn.support, shape)
             init = torch.full(shape + (len(support),), 1.0 / len(support),
                               dtype=torch.get_default_dtype(), device=support.device)
             self._sites.append(site_info)

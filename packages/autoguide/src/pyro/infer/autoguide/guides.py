@@ -8,6 +8,7 @@ per site, and afterwards samples every latent site without running the model aga
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -98,6 +99,29 @@ class _Site:
         self.support = support
         self.shape = shape
 
+    def unflatten(self, flat: torch.Tensor, owner: str) -> torch.Tensor:
+        """A flat unconstrained value ``batch + (numel,)`` reshaped to the site's
+        unconstrained shape, ``batch`` (plates around the guide, e.g. vectorized particles,
+        which lie left of the model's plates) broadcast with the site's plate dims.
+
+        :raises ValueError: naming ``owner`` (the guide) when ``batch`` does not fit.
+        """
+        shape = self.init_loc.shape
+        batch = flat.shape[:-1]
+        if not batch:
+            return flat.reshape(shape)
+        try:
+            target: tuple[int, ...] | None = tuple(
+                torch.broadcast_shapes(shape, batch + (1,) * self.event_dim))
+        except RuntimeError:
+            target = None
+        if target is None or math.prod(target) != flat.numel():
+            raise ValueError(
+                f"{owner}: a latent value of batch shape {tuple(batch)} does not fit site "
+                f"{self.name!r} of unconstrained shape {tuple(shape)}; batch dims must lie "
+                f"left of the model's plates")
+        return flat.reshape(target)
+
     def constrain(self, u: torch.Tensor):
         """``(value, log_density)``: the constrained value of the unconstrained ``u`` and
         ``log|det d u / d value|`` summed over the site's event dims (what a Delta at
@@ -181,16 +205,7 @@ class AutoGuide(torch.nn.Module):
                 continue
             if site["infer"].get("is_auxiliary"):
                 continue
-            frames = []
-            for frame in site["cond_indep_stack"]:
-                if not frame.vectorized:
-                    raise ValueError(
-                        f"{type(self).__name__}: latent site {name!r} is inside the "
-                        f"sequential plate {frame.name!r}; autoguides need vectorized plates "
-                        f"(with pyro.plate(...) as i:) or a hand-written guide"
-                    )
-                self._prototype_frames[frame.name] = frame
-                frames.append(frame)
+            frames = self._vectorized_frames(name, site)
             fn = site["fn"]
             value = site["value"].detach()
             support = fn.support
@@ -206,11 +221,26 @@ class AutoGuide(torch.nn.Module):
             unconstrained = transform.inv(value).detach()
             fn_event_dim = len(fn.event_shape)
             event_dim = fn_event_dim + unconstrained.dim() - value.dim()
-            self._sites.append(_Site(name, fn_event_dim, event_dim, transform, tuple(frames),
+            self._sites.append(_Site(name, fn_event_dim, event_dim, transform, frames,
                                      unconstrained, support, value.shape))
         self._setup_params()
         if self._params_exist():
             set_rng_state(rng)
+
+    def _vectorized_frames(self, name: str, site: dict) -> tuple:
+        """The plate frames of latent site ``name``, recorded among the guide's prototype
+        frames; ``ValueError`` for a sequential plate (autoguides need vectorized ones)."""
+        frames = []
+        for frame in site["cond_indep_stack"]:
+            if not frame.vectorized:
+                raise ValueError(
+                    f"{type(self).__name__}: latent site {name!r} is inside the "
+                    f"sequential plate {frame.name!r}; autoguides need vectorized plates "
+                    f"(with pyro.plate(...) as i:) or a hand-written guide"
+                )
+            self._prototype_frames[frame.name] = frame
+            frames.append(frame)
+        return tuple(frames)
 
     def _param_names(self) -> list[str] | None:
         """The ParamStore names of this guide's parameters once set up (``None``: not

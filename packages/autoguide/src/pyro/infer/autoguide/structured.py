@@ -3,7 +3,6 @@ MultivariateNormal or user callables, and whose latent sites depend on upstream 
 linearly (in unconstrained space) or through user callables."""
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -226,7 +225,7 @@ class AutoStructured(AutoGuide):
             for up, kind in self._deps.get(n, {}).items():
                 delta = delta + self._dependency(n, up, kind, deltas[up])
             deltas[n] = delta
-            u = self._unflatten(site, loc + delta)
+            u = site.unflatten(loc + delta, type(self).__name__)
             value, log_density = site.constrain(u)
             if self._conds[n] == "delta":
                 log_density = 0.0  # a point mass carries no density (as AutoDelta)
@@ -235,25 +234,6 @@ class AutoStructured(AutoGuide):
             result[n] = dist.Delta(value, log_density=log_density, event_dim=site.fn_event_dim)
         return result
 
-    @staticmethod
-    def _unflatten(site: _Site, flat: torch.Tensor) -> torch.Tensor:
-        """A flat unconstrained value ``batch + (numel,)`` reshaped to the site's shape;
-        ``batch`` (from plates around the guide, e.g. vectorized particles, which lie left
-        of the model's plates) broadcasts with the site's plate dims."""
-        shape = site.init_loc.shape
-        batch = flat.shape[:-1]
-        if not batch:
-            return flat.reshape(shape)
-        try:
-            target = torch.broadcast_shapes(shape, batch + (1,) * site.event_dim)
-        except RuntimeError:
-            target = None
-        if target is None or math.prod(target) != flat.numel():
-            raise ValueError(
-                f"AutoStructured: a draw of batch shape {tuple(batch)} does not fit site "
-                f"{site.name!r} of unconstrained shape {tuple(shape)}; batch dims must lie "
-                f"left of the model's plates")
-        return flat.reshape(target)
 
     @staticmethod
     def _sum_event(site: _Site, flat: torch.Tensor) -> torch.Tensor:
