@@ -195,6 +195,9 @@ def _replacement(gm: GraphModule, node: Node) -> Node | None:
         return args[0].args[0]
     if op is aten.expand.default and isinstance(args[0], Node) and _same_meta(args[0], node):
         return args[0]
+    if op is aten.pow.Tensor_Scalar and args[1] == 1 and isinstance(args[0], Node) \
+            and _same_meta(args[0], node):
+        return args[0]  # x ** 1
     if op is aten.sum.default and len(args) == 1 and not node.kwargs \
             and isinstance(args[0], Node) and _same_meta(args[0], node):
         return args[0]  # the sum of a 0-dim tensor
@@ -349,12 +352,40 @@ def _typed_numbers(gm: GraphModule) -> None:
         node.args = tuple(new_args)
 
 
+def _cast_constants(gm: GraphModule) -> None:
+    """A 0-dim constant meeting a tensor of the same kind but another dtype (a float64
+    scalar times a float32 tensor) is cast once, now, instead of at every replay: a
+    0-dim operand does not change the dtype a tensor with dimensions computes in."""
+    for node in list(gm.graph.nodes):
+        op = _schema_op(node)
+        if op is None or op._schema.is_mutable:
+            continue
+        tensors = [a for a in node.args if isinstance(a, Node)]
+        constants = [a for a in tensors if a.op == "get_attr"]
+        others = [a.meta.get("val") for a in tensors if a.op != "get_attr"]
+        if not constants or not others or not all(isinstance(v, torch.Tensor) for v in others):
+            continue
+        dtypes = {v.dtype for v in others}
+        if len(dtypes) != 1 or max(v.dim() for v in others) == 0:
+            continue
+        dtype = dtypes.pop()
+        for const in constants:
+            value = getattr(gm, const.target)  # type: ignore[arg-type]
+            if not isinstance(value, torch.Tensor) or value.dim() != 0 or value.dtype == dtype \
+                    or value.dtype.is_floating_point != dtype.is_floating_point \
+                    or value.dtype.is_complex or dtype.is_complex or value.dtype == torch.bool:
+                continue
+            cast = _number_constant(gm, node, value.item(), others[0])
+            node.replace_input_with(const, cast)
+
+
 def simplify(gm: GraphModule) -> None:
     """Fold constants, drop identities, merge duplicates, remove dead code (in place)."""
     _typed_numbers(gm)
     fold_constants(gm)
     while _drop_identities(gm):
         fold_constants(gm)
+    _cast_constants(gm)
     _merge_duplicates(gm)
     gm.graph.eliminate_dead_code()
     gm.graph.lint()
@@ -423,8 +454,10 @@ class FusedGraph:
 
     def __init__(self, run: Callable, lifted: list[torch.Tensor], has_grad: list[bool],
                  frozen: list[torch.Tensor], graph_module: GraphModule,
-                 shared: tuple[list[int], dict[int, torch.Tensor]]) -> None:
+                 shared: tuple[list[int], dict[int, torch.Tensor]],
+                 scalars: tuple[torch.Tensor, ...] = ()) -> None:
         self._run = run
+        self._scalars = scalars
         self._copied, self._constants = shared
         self.lifted = lifted
         self.has_grad = has_grad
@@ -436,7 +469,7 @@ class FusedGraph:
         grad_enabled = torch.is_grad_enabled()
         torch._C._set_grad_enabled(False)
         try:
-            out = self._run(*tensors)
+            out = self._run(*tensors, *self._scalars)
         finally:
             torch._C._set_grad_enabled(grad_enabled)
         if self._copied or self._constants:
@@ -449,6 +482,37 @@ class FusedGraph:
         fresh = [self._constants[i].clone() if i in self._constants else next(computed)
                  for i in range(size)]
         return tuple(t.clone() if i in self._copied else t for i, t in enumerate(fresh))
+
+
+def _scalar_inputs(gm: GraphModule) -> tuple[torch.Tensor, ...]:
+    """Turn the graph's 0-dim constants into trailing inputs, returned in order.
+
+    TorchScript embeds a 0-dim constant as a wrapped number, which every operation then
+    casts (a copy per use and replay); passed as an input it is the plain 0-dim tensor
+    it was in the recorded program, with the same type promotion."""
+    graph = gm.graph
+    last = [n for n in graph.nodes if n.op == "placeholder"]
+    anchor = last[-1] if last else next(iter(graph.nodes))
+    scalars: list[torch.Tensor] = []
+    for node in list(graph.nodes):
+        if node.op != "get_attr":
+            continue
+        value = getattr(gm, node.target)  # type: ignore[arg-type]
+        if not isinstance(value, torch.Tensor) or value.dim() != 0:
+            continue
+        if last:
+            with graph.inserting_after(anchor):
+                placeholder = graph.placeholder(f"scalar_{len(scalars)}")
+        else:
+            with graph.inserting_before(anchor):
+                placeholder = graph.placeholder(f"scalar_{len(scalars)}")
+        placeholder.meta = dict(node.meta)
+        anchor, last = placeholder, [placeholder]
+        node.replace_all_uses_with(placeholder)
+        graph.erase_node(node)
+        scalars.append(value)
+    gm.recompile()
+    return tuple(scalars)
 
 
 def _as_function(gm: GraphModule) -> Callable[..., Any]:
@@ -521,13 +585,15 @@ def record_value_and_grad(
                   and getattr(gm, n.target).requires_grad]  # type: ignore[arg-type]
         simplify(gm)
         shared = _shared_outputs(gm)
+        scalars = _scalar_inputs(gm)
         options = {"check_trace": False, **(jit_options or {})}
         # a traced function (not module) is the cheapest to call; the graph's buffers
         # become its constants
         try:
-            run = torch.jit.trace(_as_function(gm), tuple(lifted) + inputs, **options)
+            run = torch.jit.trace(_as_function(gm), tuple(lifted) + inputs + scalars,
+                                  **options)
         except TypeError:
             raise  # jit_options torch.jit.trace does not take
         except RuntimeError as e:  # e.g. no output depends on the inputs
             raise RecordingError(f"torch.jit.trace of the recorded graph failed: {e}") from e
-    return FusedGraph(run, lifted, has_grad, frozen, gm, shared)
+    return FusedGraph(run, lifted, has_grad, frozen, gm, shared, scalars)
