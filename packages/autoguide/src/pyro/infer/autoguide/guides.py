@@ -522,10 +522,11 @@ class AutoDelta(AutoGuide):
             value = self._value(site)
             if site.frames:
                 value = self._subsample(site, value, plates, site.fn_event_dim)
+            # unvalidated: its log_density is the constant 0 and its value, the point
+            # estimate, is validated by the model's site where the model scores it
+            delta = dist.Delta(value, event_dim=site.fn_event_dim, validate_args=False)
             with self._enter_plates(site, plates):
-                result[site.name] = pyro.sample(
-                    site.name, dist.Delta(value, event_dim=site.fn_event_dim)
-                )
+                result[site.name] = pyro.sample(site.name, delta)
         return result
 
     def median(self, *args, **kwargs) -> dict[str, torch.Tensor]:
