@@ -106,6 +106,8 @@ CASES = {
                          normal_guide, MIX, {}),
     "trace-particles": (Trace_ELBO, JitTrace_ELBO, coin_model, coin_guide, FLIPS,
                         {"num_particles": 3}),
+    "trace-vectorized": (Trace_ELBO, JitTrace_ELBO, normal_model, normal_guide, MIX,
+                         {"num_particles": 4, "vectorize_particles": True}),
 }
 
 
