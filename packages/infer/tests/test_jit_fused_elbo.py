@@ -227,6 +227,9 @@ def test_a_value_read_in_python_falls_back_to_the_traced_forward_pass():
     reason = jit_elbo._plan_kind(model, normal_guide, MIX)
     assert "could not be recorded" in reason and "traced forward pass" in reason
     assert_same_history(got, expected)
+    pyro.clear_param_store()
+    with pytest.warns(RuntimeWarning, match="'model' and guide 'normal_guide'.*could not"):
+        JitTrace_ELBO().loss_and_grads(model, normal_guide, MIX)
 
 
 def test_replaced_parameters_and_new_shapes_are_recorded_again():

@@ -178,11 +178,15 @@ def _signature(forward: Any, args: tuple, kwargs: dict) -> tuple | None:
 
 
 class JitELBOMixin:
-    """Mixin (put it before the ELBO class) compiling the ELBO per (model, guide) pair.
+    """Mixin (put it before the ELBO class) compiling the ELBO per (model, guide) pair:
+    training steps replay the recorded loss-and-gradients graph, ``differentiable_loss``
+    the traced forward pass (see the module docstring).
 
     The ELBO's ``jit_options`` are passed to ``torch.jit.trace``; trace checking is off
     unless asked for (``{"check_trace": True}``), since the losses are random.
-    ``ignore_jit_warnings=True`` silences the tracer's warnings.
+    ``ignore_jit_warnings=True`` silences the tracer's warnings and the warning (a
+    ``RuntimeWarning`` naming the cause) that a training step falls back to the traced
+    forward pass and autograd.
     """
 
     jit_options: dict | None
@@ -283,6 +287,10 @@ class JitELBOMixin:
                 raise forward_error from e
             plan = f"the loss and gradients could not be recorded as one graph ({e}); " \
                    f"using the traced forward pass and autograd"
+            if not self.ignore_jit_warnings:
+                warnings.warn(f"{type(self).__name__} with model {_name(model)!r} and guide "
+                              f"{_name(guide)!r}: {plan} (slower; ignore_jit_warnings=True "
+                              f"silences this)", RuntimeWarning, stacklevel=5)
         except (RuntimeError, TypeError, ValueError) as e:  # e.g. bad jit_options
             raise (forward_error or _compile_error(self, model, guide, e)) from e
         entry.plans[key] = plan
