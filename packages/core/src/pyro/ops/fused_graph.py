@@ -362,8 +362,9 @@ def _cast_constants(gm: GraphModule) -> None:
             continue
         tensors = [a for a in node.args if isinstance(a, Node)]
         constants = [a for a in tensors if a.op == "get_attr"]
-        others = [a.meta.get("val") for a in tensors if a.op != "get_attr"]
-        if not constants or not others or not all(isinstance(v, torch.Tensor) for v in others):
+        values = [a.meta.get("val") for a in tensors if a.op != "get_attr"]
+        others = [v for v in values if isinstance(v, torch.Tensor)]
+        if not constants or not others or len(others) != len(values):
             continue
         dtypes = {v.dtype for v in others}
         if len(dtypes) != 1 or max(v.dim() for v in others) == 0:
