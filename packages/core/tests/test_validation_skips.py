@@ -109,3 +109,17 @@ def test_support_key_unfolds_independent():
     assert support_key(a) == support_key(b) == (tdist.constraints.real, 1)
     assert support_key(normal) is tdist.constraints.real
     assert support_key(tdist.Independent(normal, 2)) != support_key(a)
+
+
+def test_a_sampled_distribution_still_pickles_and_copies():
+    import copy
+    import pickle
+
+    tr = poutine.trace(lambda: pyro.sample("z", tdist.Normal(0.0, 1.0))).get_trace()
+    fn, value = tr.nodes["z"]["fn"], tr.nodes["z"]["value"]
+    restored = pickle.loads(pickle.dumps(fn))
+    assert torch.equal(restored.loc, fn.loc)
+    assert not is_own_draw(restored, value)  # the reference does not survive: checked again
+    copied = copy.deepcopy(tr)
+    assert not is_own_draw(copied.nodes["z"]["fn"], copied.nodes["z"]["value"])
+    assert is_own_draw(fn, value)

@@ -51,11 +51,14 @@ def normalize_param_name(name: str) -> str:
     return name.replace(_MODULE_NAMESPACE_DIVIDER, ".")
 
 
-class UnconstrainedRef:
-    """``value.unconstrained()``: the unconstrained leaf behind a constrained param value
-    (a weak reference, as in Pyro). Unlike a bare ``weakref.ref`` it can be pickled, so
-    modules and guides holding params can be saved with ``torch.save``; it unpickles as a
-    dead reference (the leaf gets a fresh one when it is registered in the store again)."""
+class WeakTensorRef:
+    """A weak reference to a tensor that can be pickled: it unpickles (and deep-copies) as
+    a dead reference, where a bare ``weakref.ref`` would make its holder unpicklable.
+
+    Held as ``value.unconstrained`` by a param's constrained value (Pyro's
+    ``value.unconstrained()``: the leaf behind it; the leaf gets a fresh reference when it
+    is registered in the store again), and by a distribution for its last draw
+    (:func:`pyro.poutine.runtime.is_own_draw`)."""
 
     __slots__ = ("_ref",)
 
@@ -66,14 +69,18 @@ class UnconstrainedRef:
         return None if self._ref is None else self._ref()
 
     def __reduce__(self):
-        return (UnconstrainedRef, ())
+        return (WeakTensorRef, ())
+
+
+# the name files pickled by earlier versions refer to
+UnconstrainedRef = WeakTensorRef
 
 
 def link_unconstrained(value: torch.Tensor, leaf: torch.Tensor) -> torch.Tensor:
     """Give ``value`` (a param's constrained value, or the leaf itself) Pyro's
     ``value.unconstrained()`` accessor to ``leaf``; returns ``value``."""
     # an attribute of Pyro's API that torch's Tensor stubs do not declare
-    setattr(value, "unconstrained", UnconstrainedRef(leaf))
+    setattr(value, "unconstrained", WeakTensorRef(leaf))
     return value
 
 

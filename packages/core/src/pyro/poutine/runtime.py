@@ -9,13 +9,12 @@ reading a param) unless a handler already did, then sends it back up
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Callable
 from typing import Any, TypedDict
 
 import torch
 
-from ..params.param_store import ParamStoreDict
+from ..params.param_store import ParamStoreDict, WeakTensorRef
 
 # The active handlers, outermost first. Messengers push themselves on __enter__.
 _PYRO_STACK: list[Any] = []
@@ -153,8 +152,8 @@ def _draw(name, fn, args, kwargs):
         raise not_a_distribution_error(name, fn)
     value = fn.rsample(*args, **kwargs) if fn.has_rsample else fn.sample(*args, **kwargs)
     try:
-        # (a weak reference: a distribution kept across steps must not keep a draw's graph)
-        fn._pyro_own_draw = weakref.ref(value)
+        # weak: a distribution kept across steps must not keep a draw (and its graph) alive
+        fn._pyro_own_draw = WeakTensorRef(value)
     except (AttributeError, TypeError):
         pass  # a distribution without instance attributes, or a draw that is not a tensor
     return value
