@@ -380,9 +380,36 @@ def _cast_constants(gm: GraphModule) -> None:
             node.replace_input_with(const, cast)
 
 
+def _meta_dtype(node: Any) -> torch.dtype | None:
+    val = node.meta.get("val") if isinstance(node, Node) else None
+    return val.dtype if isinstance(val, torch.Tensor) else None
+
+
+def _cheaper_equivalents(gm: GraphModule) -> None:
+    """Operations replaced by equivalents that cost less per call (measured on CPU):
+    ``masked_fill(x, mask, v)`` (a copy of ``x``, then an in-place fill) by
+    ``where(mask, v, x)``, and ``a.logical_and_(b)`` of boolean masks (autograd's
+    ``clamp`` backward) by ``a & b`` when ``a`` serves nothing else."""
+    for node in list(gm.graph.nodes):
+        op = node.target
+        if op is aten.masked_fill.Scalar and len(node.args) == 3 and not node.kwargs:
+            x, mask, value = node.args
+            like = x.meta.get("val") if isinstance(x, Node) else None
+            if isinstance(like, torch.Tensor) and _keeps_dtype(value, like):
+                fill = _number_constant(gm, node, value, like)
+                node.target = aten.where.self
+                node.args = (mask, fill, x)
+        elif op is aten.logical_and_.default and len(node.args) == 2 and not node.kwargs:
+            a, b = node.args
+            if _meta_dtype(a) is torch.bool and _meta_dtype(b) is torch.bool \
+                    and len(a.users) == 1:
+                node.target = aten.bitwise_and.Tensor
+
+
 def simplify(gm: GraphModule) -> None:
     """Fold constants, drop identities, merge duplicates, remove dead code (in place)."""
     _typed_numbers(gm)
+    _cheaper_equivalents(gm)
     fold_constants(gm)
     while _drop_identities(gm):
         fold_constants(gm)
