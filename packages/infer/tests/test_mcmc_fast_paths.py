@@ -11,7 +11,7 @@ import pyro
 import pyro.distributions as dist
 from pyro.infer.mcmc.batched_potential import vectorize_potential
 from pyro.infer.mcmc.fast_potential import PotentialEnergy
-from pyro.infer.mcmc.nuts import _log_add_exp, _Tree, hamiltonian, no_uturn
+from pyro.infer.mcmc.nuts import _gather, _log_add_exp, _Masks, _Tree, hamiltonian, no_uturn
 from pyro.infer.mcmc.util import setup_potential
 from pyro.ops.fused_graph import fold_constants as _fold_constants
 
@@ -164,3 +164,24 @@ def test_hamiltonian_reads_nan_as_infinite():
     assert hamiltonian(torch.tensor([math.nan]), r, r) == [math.inf]
     out = hamiltonian(torch.tensor([3.0, math.nan]), r.repeat(2, 1), r.repeat(2, 1))
     assert out == [5.5, math.inf]
+
+
+def test_gather_takes_row_c_of_each_chains_source():
+    a = (torch.arange(6.0).reshape(3, 2), torch.tensor([10.0, 11.0, 12.0]))
+    b = (-torch.arange(6.0).reshape(3, 2), torch.tensor([-10.0, -11.0, -12.0]))
+    assert _gather([a, a, a]) is a  # one source: no copy
+    z, pe = _gather([a, b, a])
+    assert z.tolist() == [[0.0, 1.0], [-2.0, -3.0], [4.0, 5.0]]
+    assert pe.tolist() == [10.0, -11.0, 12.0]
+
+
+def test_masks_choose_per_chain_and_reuse_patterns():
+    like = torch.zeros(3, 2, dtype=torch.float64)
+    masks = _Masks(like)
+    a, b = (torch.ones(3, 2),), (torch.zeros(3, 2),)
+    assert masks.choose([True] * 3, a, b) is a and masks.choose([False] * 3, a, b) is b
+    (out,) = masks.choose([True, False, True], a, b)
+    assert out[:, 0].tolist() == [1.0, 0.0, 1.0]
+    assert masks.mask([True, False, True]) is masks.mask([True, False, True])
+    sign = masks.sign([True, False, False])
+    assert sign.dtype == torch.float64 and sign.flatten().tolist() == [1.0, -1.0, -1.0]
