@@ -138,9 +138,9 @@ class HMC(MCMCKernel):
     def _reset_state(self) -> None:
         self._potential = None
         self._energy: PotentialEnergy | None = None
-        self._z = None
-        self._pe = None
-        self._grad = None
+        self._z: torch.Tensor | None = None
+        self._pe: torch.Tensor | None = None
+        self._grad: torch.Tensor | None = None
         self._num_chains = 1
         self._last_params: dict | None = None
         self._prototype_trace = None
@@ -373,6 +373,14 @@ class HMC(MCMCKernel):
         self._last_params = None
 
     # ------------------------------------------------------------ the dynamics
+
+    def _chain_state(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, PotentialEnergy]:
+        """The chains' ``(z, potential energy, grad)`` and the potential, once set up."""
+        z, pe, grad, energy = self._z, self._pe, self._grad, self._energy
+        if z is None or pe is None or grad is None or energy is None:
+            raise RuntimeError(f"{type(self).__name__}: call setup(warmup_steps, *args, "
+                               f"**kwargs) first (MCMC does)")
+        return z, pe, grad, energy
 
     def _velocity(self, r: torch.Tensor) -> torch.Tensor:
         return self.mass_matrix_adapter.kinetic_grad(r)

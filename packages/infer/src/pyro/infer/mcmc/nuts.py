@@ -29,6 +29,7 @@ import torch
 from pyro.ops.integrator import leapfrog
 
 from ..initialization import init_to_uniform
+from .fast_potential import PotentialEnergy
 from .hmc import HMC
 
 __all__ = ["NUTS"]
@@ -190,13 +191,15 @@ class NUTS(HMC):
 
     def _reset_state(self) -> None:
         super()._reset_state()
-        self._depth_sum = None
-        self._steps_sum = None
-        self._saturated = None
+        # per chain over the sampling transitions: tree depths, leapfrog steps, saturated
+        self._depth_sum: torch.Tensor | None = None
+        self._steps_sum: torch.Tensor | None = None
+        self._saturated: torch.Tensor | None = None
         self._tree_count = 0
         self._log_u = _LogUniforms()
         self._masks: _Masks | None = None
         self._velocity_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
+        self._energy_fn: PotentialEnergy | None = None
 
     # ------------------------------------------------------------- the tree
     # Chains advance in lockstep through the same tree shape (each in its own direction);
@@ -204,8 +207,10 @@ class NUTS(HMC):
     # operations cost less than one small-tensor operation.
 
     def _leaf(self, z, r, grad, eps, live: list[bool]) -> _Tree:
-        velocity = self._velocity_fn
-        z, r, pe, grad = leapfrog(z, r, grad, eps, self._energy, velocity)
+        energy, velocity = self._energy_fn, self._velocity_fn
+        if energy is None or velocity is None:  # set by _transition
+            raise RuntimeError("NUTS: a tree is built inside a transition only")
+        z, r, pe, grad = leapfrog(z, r, grad, eps, energy, velocity)
         v = velocity(r)
         delta = [h - h0 for h, h0 in zip(hamiltonian(pe, r, v), self._h0)]
         valid = [d <= self._max_sliced_energy for d in delta]  # else divergent
@@ -242,7 +247,7 @@ class NUTS(HMC):
         return _Tree(first.beg_r, first.beg_v, second.end, rho, log_w, prop, valid)
 
     def _transition(self, step: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z0, pe0, g0 = self._z, self._pe, self._grad
+        z0, pe0, g0, self._energy_fn = self._chain_state()
         c = z0.size(0)
         r0 = self.mass_matrix_adapter.sample_momentum(z0)
         # the mass matrix changes between transitions only
@@ -290,22 +295,23 @@ class NUTS(HMC):
                 break
         self._z, self._pe, self._grad = _gather(prop)
         acc_sum, n_steps, diverging = self._stats
-        self._n_steps = torch.tensor(n_steps, device=z0.device)
-        accept = pe0.new_tensor(acc_sum) / self._n_steps.clamp(min=1)
-        self._record_tree(torch.tensor(depth, device=z0.device))
+        steps = torch.tensor(n_steps, device=z0.device)
+        accept = pe0.new_tensor(acc_sum) / steps.clamp(min=1)
+        self._record_tree(torch.tensor(depth, device=z0.device), steps)
         return accept, torch.tensor(diverging, device=z0.device)
 
-    def _record_tree(self, depth: torch.Tensor) -> None:
-        if self._depth_sum is None:
-            self._depth_sum = torch.zeros_like(self._n_steps)
-            self._steps_sum = torch.zeros_like(self._n_steps)
-            self._saturated = torch.zeros_like(self._n_steps)
-        sampling = self._t >= self._warmup_steps
-        if sampling:
-            self._depth_sum += depth
-            self._steps_sum += self._n_steps
-            self._saturated += depth >= self.max_tree_depth
-            self._tree_count += 1
+    def _record_tree(self, depth: torch.Tensor, steps: torch.Tensor) -> None:
+        """Per chain: tree depth and leapfrog steps of one transition (sampling only)."""
+        if self._depth_sum is None or self._steps_sum is None or self._saturated is None:
+            self._depth_sum = torch.zeros_like(steps)
+            self._steps_sum = torch.zeros_like(steps)
+            self._saturated = torch.zeros_like(steps)
+        if self._t < self._warmup_steps:
+            return
+        self._depth_sum += depth
+        self._steps_sum += steps
+        self._saturated += depth >= self.max_tree_depth
+        self._tree_count += 1
 
     # ------------------------------------------------------------ reporting
 
@@ -315,8 +321,9 @@ class NUTS(HMC):
         ``max_tree_depth`` (Stan's "tree depth saturation")."""
         out = super().chain_diagnostics(chain)
         n = max(self._tree_count, 1)
-        if self._depth_sum is not None:
-            out["mean tree depth"] = float(self._depth_sum[chain]) / n
-            out["mean num steps"] = float(self._steps_sum[chain]) / n
-            out["tree depth saturation"] = int(self._saturated[chain])
+        depth, steps, saturated = self._depth_sum, self._steps_sum, self._saturated
+        if depth is not None and steps is not None and saturated is not None:
+            out["mean tree depth"] = float(depth[chain]) / n
+            out["mean num steps"] = float(steps[chain]) / n
+            out["tree depth saturation"] = int(saturated[chain])
         return out
