@@ -147,7 +147,7 @@ class PyroOptim:
             rejected by the constructor, or a callable ``optim_args`` needs the name of a
             tensor that is not in the ParamStore).
         """
-        if isinstance(params, Mapping):
+        if type(params) is dict or isinstance(params, Mapping):  # (SVI's dict: no ABC check)
             names: Mapping[str, torch.Tensor] | None = params
             plist = list(params.values())
         else:
