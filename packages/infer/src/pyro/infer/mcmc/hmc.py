@@ -28,6 +28,7 @@ from ..initialization import init_to_uniform
 from .adaptation import BlockMassMatrix, WarmupAdapter
 from .fast_potential import PotentialEnergy
 from .mcmc_kernel import MCMCKernel
+from .potential import DictPotential, ModelPotential
 from .util import make_dict_potential, setup_potential, unconstraining_transforms
 
 __all__ = ["HMC"]
@@ -136,20 +137,21 @@ class HMC(MCMCKernel):
         self._reset_state()
 
     def _reset_state(self) -> None:
-        self._potential = None
+        self._potential: ModelPotential | DictPotential | None = None
         self._energy: PotentialEnergy | None = None
         self._z: torch.Tensor | None = None
         self._pe: torch.Tensor | None = None
         self._grad: torch.Tensor | None = None
         self._num_chains = 1
         self._last_params: dict | None = None
-        self._prototype_trace = None
+        self._prototype_trace: Any = None
         self._warmup_steps = 0
         self._t = 0
         self._divergences: list[list[int]] = []
-        self._accept_sum = None
+        # per chain: summed acceptance statistics of the sampling phase / of the stage
+        self._accept_sum: torch.Tensor | None = None
         self._accept_count = 0
-        self._phase_accept = None
+        self._phase_accept: torch.Tensor | None = None
         self._phase_count = 0
 
     def __getstate__(self) -> dict:
@@ -263,53 +265,65 @@ class HMC(MCMCKernel):
         self._warmup_steps = int(warmup_steps)
         self._num_chains = c = int(num_chains)
         if self.model is not None:
-            z0 = self._setup_model(args, kwargs, c, initial_params, vectorize)
-        else:
-            z0 = self._setup_potential_fn(c, initial_params)
-        self._z = z0.detach()
-        self._pe, self._grad = self._energy(self._z)
+            z0, energy = self._setup_model(self.model, args, kwargs, c, initial_params,
+                                           vectorize)
+        elif self.potential_fn is not None:
+            z0, energy = self._setup_potential_fn(self.potential_fn, c, initial_params)
+        else:  # the constructor rules this out
+            raise ValueError("HMC/NUTS need exactly one of model= or potential_fn=")
+        z = self._z = z0.detach()
+        self._energy = energy
+        self._pe, self._grad = energy(z)
         self._divergences = [[] for _ in range(c)]
-        self._accept_sum = self._z.new_zeros(c)
-        self._phase_accept = self._z.new_zeros(c)
-        self._last_params = self._unpack(self._z)
+        self._accept_sum = z.new_zeros(c)
+        self._phase_accept = z.new_zeros(c)
+        self._last_params = self._unpack(z)
         find = self._find_reasonable_step_size if self.adapt_step_size else None
         self._adapter.initial_step_size = self._initial_step_size
         self._adapter.configure(self._warmup_steps, mass_matrix_shape=self._mass_shape(),
                                 find_reasonable_step_size_fn=find, layout=self._layout(),
-                                initial=self._z)
+                                initial=z)
 
-    def _setup_model(self, args, kwargs, c, initial_params, vectorize) -> torch.Tensor:
-        inits, first = [], None
+    def _setup_model(self, model: Callable, args: tuple, kwargs: dict, c: int,
+                     initial_params: dict | None, vectorize: Callable | None
+                     ) -> tuple[torch.Tensor, PotentialEnergy]:
+        inits: list[torch.Tensor] = []
+        first: ModelPotential | None = None
         for chain in range(c):
             init = initial_params
             if init is not None and c > 1:
                 init = {k: torch.as_tensor(v)[chain] for k, v in init.items()}
             potential, z0, trace = setup_potential(
-                self.model, args, kwargs, self._user_transforms, self.init_strategy, init,
+                model, args, kwargs, self._user_transforms, self.init_strategy, init,
                 self.max_plate_nesting)
             if first is None:
                 first = potential
                 self._prototype_trace = trace
             inits.append(z0)
+        if first is None:
+            raise ValueError(f"num_chains must be at least 1, got {c}")
         self._potential = first
         z0 = torch.stack(inits)
         sites = [(s.name, s.shape) for s in first.sites]
         if self._cache_hit(c, args, kwargs, sites):
-            self._energy = self._cache["energy"]
-            return z0
+            return z0, self._cache["energy"]
         if c == 1:
             single = first.potential
 
-            def fn(z):
+            def fn(z: torch.Tensor) -> torch.Tensor:
                 return single(z.reshape(-1)).reshape(1)
+        elif vectorize is None:
+            raise ValueError("HMC/NUTS: several chains of a model advance together only "
+                             "with a vectorized potential (MCMC(..., chain_method="
+                             "'vectorized') supplies it)")
         else:
             fn = vectorize(first, self._prototype_trace, z0)
-        self._energy = PotentialEnergy(fn, self.jit_compile, self.jit_options,
-                                       self.ignore_jit_warnings)
+        energy = PotentialEnergy(fn, self.jit_compile, self.jit_options,
+                                 self.ignore_jit_warnings)
         # the plan holds the data as constants: reuse it only for the very same objects
-        self._cache = {"energy": self._energy, "num_chains": c, "args": args,
+        self._cache = {"energy": energy, "num_chains": c, "args": args,
                        "kwargs": dict(kwargs), "sites": sites}
-        return z0
+        return z0, energy
 
     def _cache_hit(self, c: int, args: tuple, kwargs: dict, sites: list) -> bool:
         cache = self._cache
@@ -320,33 +334,38 @@ class HMC(MCMCKernel):
                 and old_kwargs.keys() == kwargs.keys()
                 and all(old_kwargs[k] is kwargs[k] for k in kwargs))
 
-    def _setup_potential_fn(self, c, initial_params) -> torch.Tensor:
-        if not initial_params:
-            make_dict_potential(self.potential_fn, initial_params)  # raises the error
-        example = initial_params
+    def _setup_potential_fn(self, potential_fn: Callable, c: int, initial_params: dict | None
+                            ) -> tuple[torch.Tensor, PotentialEnergy]:
+        params = initial_params or {}  # empty: make_dict_potential says what to pass
+        example = params
         if c > 1:
-            example = {k: torch.as_tensor(v)[0] for k, v in initial_params.items()}
-        potential = make_dict_potential(self.potential_fn, example)
+            example = {k: torch.as_tensor(v)[0] for k, v in params.items()}
+        potential = make_dict_potential(potential_fn, example)
         self._potential = potential
         batch = torch.Size([c]) if c > 1 else torch.Size()
-        z0 = potential.pack({k: torch.as_tensor(v) for k, v in initial_params.items()}, batch)
+        z0 = potential.pack({k: torch.as_tensor(v) for k, v in params.items()}, batch)
         single = potential.potential
 
-        def fn(z):
+        def fn(z: torch.Tensor) -> torch.Tensor:
             return torch.stack([single(z[i]).reshape(()) for i in range(z.size(0))])
 
-        self._energy = PotentialEnergy(fn, jit_compile=False)
-        return z0.reshape(c, -1)
+        return z0.reshape(c, -1), PotentialEnergy(fn, jit_compile=False)
+
+    def _require_potential(self) -> ModelPotential | DictPotential:
+        if self._potential is None:
+            raise RuntimeError(f"{type(self).__name__}: call setup(warmup_steps, *args, "
+                               f"**kwargs) first (MCMC does)")
+        return self._potential
 
     def _layout(self) -> dict[str, slice]:
         out, start = {}, 0
-        for s in self._potential.sites:
+        for s in self._require_potential().sites:
             out[s.name] = slice(start, start + s.size)
             start += s.size
         return out
 
     def _mass_shape(self) -> dict[tuple, tuple]:
-        sites = self._potential.sites
+        sites = self._require_potential().sites
         sizes = {s.name: s.size for s in sites}
         names = [s.name for s in sites]
         if self.full_mass is True:
@@ -367,7 +386,7 @@ class HMC(MCMCKernel):
         return shape
 
     def _unpack(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self._potential.unpack(z[0] if self._num_chains == 1 else z)
+        return self._require_potential().unpack(z[0] if self._num_chains == 1 else z)
 
     def cleanup(self) -> None:
         self._last_params = None
@@ -393,14 +412,14 @@ class HMC(MCMCKernel):
         """Double or halve each chain's step size until the acceptance probability of one
         leapfrog step from the current point crosses 0.8 (Hoffman & Gelman 2014, algorithm
         4, with Stan's threshold)."""
-        z, pe, grad = self._z, self._pe, self._grad
+        z, pe, grad, energy = self._chain_state()
         log_target = math.log(0.8)
         mm = self.mass_matrix_adapter
 
         def log_accept(eps: torch.Tensor) -> torch.Tensor:
             r = mm.sample_momentum(z)
             h0 = self._hamiltonian(pe, r, self._velocity(r))
-            _, r1, pe1, _ = leapfrog(z, r, grad, eps.to(z.dtype).unsqueeze(-1), self._energy,
+            _, r1, pe1, _ = leapfrog(z, r, grad, eps.to(z.dtype).unsqueeze(-1), energy,
                                      self._velocity)
             d = h0 - self._hamiltonian(pe1, r1, self._velocity(r1))
             return torch.nan_to_num(d, nan=-math.inf)
@@ -421,18 +440,18 @@ class HMC(MCMCKernel):
 
     def _transition(self, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One HMC proposal per chain; returns (acceptance probabilities, divergent)."""
-        z, pe, grad = self._z, self._pe, self._grad
+        z, pe, grad, energy = self._chain_state()
         r = self.mass_matrix_adapter.sample_momentum(z)
         h0 = self._hamiltonian(pe, r, self._velocity(r))
         steps = (self.trajectory_length / eps).floor().clamp(min=1).long()
         lo, hi = int(steps.min()), int(steps.max())
         e = eps.unsqueeze(-1)
         if lo == hi:
-            z1, r1, pe1, g1 = leapfrog(z, r, grad, e, self._energy, self._velocity, lo)
+            z1, r1, pe1, g1 = leapfrog(z, r, grad, e, energy, self._velocity, lo)
         else:  # chains with fewer steps stop early: masked updates
             z1, r1, pe1, g1 = z, r, pe, grad
             for k in range(hi):
-                zn, rn, pn, gn = leapfrog(z1, r1, g1, e, self._energy, self._velocity)
+                zn, rn, pn, gn = leapfrog(z1, r1, g1, e, energy, self._velocity)
                 go = k < steps
                 g2 = go.unsqueeze(-1)
                 z1, r1 = torch.where(g2, zn, z1), torch.where(g2, rn, r1)
@@ -452,36 +471,42 @@ class HMC(MCMCKernel):
     def sample(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """One transition of every chain; ``params`` maps site names to unconstrained
         values (with a leading chain dim when several chains run together)."""
+        z, _, _, energy = self._chain_state()
         if params is not self._last_params:
             batch = torch.Size([self._num_chains]) if self._num_chains > 1 else torch.Size()
-            self._z = self._potential.pack(params, batch).reshape(self._num_chains, -1).detach()
-            self._pe, self._grad = self._energy(self._z)
-        step = self._adapter.step_size.to(self._z.dtype)
+            packed = self._require_potential().pack(params, batch)
+            z = self._z = packed.reshape(self._num_chains, -1).detach()
+            self._pe, self._grad = energy(z)
+        step = torch.as_tensor(self._adapter.step_size, dtype=z.dtype, device=z.device)
         accept_prob, diverging = self._transition(step)
+        z, _, grad, _ = self._chain_state()
+        accept_sum, phase_accept = self._accept_sum, self._phase_accept
+        if accept_sum is None or phase_accept is None:  # set with the state
+            raise RuntimeError(f"{type(self).__name__}: call setup() first")
         t = self._t
         if t < self._warmup_steps:
-            self._adapter.step(t, self._z, accept_prob, self._grad)
+            self._adapter.step(t, z, accept_prob, grad)
         else:
             if t == self._warmup_steps:
-                self._phase_accept.zero_()
+                phase_accept.zero_()
                 self._phase_count = 0
             if bool(diverging.any()):
                 for i in diverging.nonzero().flatten().tolist():
                     self._divergences[i].append(t - self._warmup_steps)
-            self._accept_sum += accept_prob
+            accept_sum += accept_prob
             self._accept_count += 1
-        self._phase_accept += accept_prob
+        phase_accept += accept_prob
         self._phase_count += 1
         self._t = t + 1
-        self._last_params = self._unpack(self._z)
-        return self._last_params
+        last = self._last_params = self._unpack(z)
+        return last
 
     # ------------------------------------------------------------ reporting
 
     def logging(self) -> dict[str, Any]:
         """Progress bar fields: step size and mean acceptance probability of the stage."""
-        steps = self._adapter.step_size
-        steps = steps.tolist() if isinstance(steps, torch.Tensor) else [float(steps)]
+        step = self._adapter.step_size
+        steps = step.tolist() if isinstance(step, torch.Tensor) else [float(step)]
         mean = float(self._phase_accept.mean()) / max(self._phase_count, 1) \
             if self._phase_accept is not None else math.nan
         size = (f"{steps[0]:.2e}" if len(steps) == 1
@@ -491,8 +516,9 @@ class HMC(MCMCKernel):
     def chain_diagnostics(self, chain: int) -> dict[str, Any]:
         """Divergent transitions (sampling-iteration indices) and the mean acceptance
         probability of chain ``chain`` of the batch."""
-        rate = (float(self._accept_sum[chain]) / self._accept_count if self._accept_count
-                else math.nan)
+        accept_sum = self._accept_sum
+        rate = (float(accept_sum[chain]) / self._accept_count
+                if self._accept_count and accept_sum is not None else math.nan)
         return {"divergences": list(self._divergences[chain]), "acceptance rate": rate}
 
     def diagnostics(self) -> dict[str, Any]:
