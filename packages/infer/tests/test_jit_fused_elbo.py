@@ -111,13 +111,13 @@ CASES = {
 }
 
 
-def train(elbo, model, guide, data, steps=6):
+def train(elbo, model, guide, *args, steps=6):
     """Steps of plain gradient descent from one seed: the losses and gradients seen."""
     pyro.clear_param_store()
     pyro.set_rng_seed(0)
     history = []
     for _ in range(steps):
-        loss, params = elbo.loss_and_grads_and_params(model, guide, data)
+        loss, params = elbo.loss_and_grads_and_params(model, guide, *args)
         grads = {}
         with torch.no_grad():
             for name, leaf in params.items():
@@ -278,3 +278,36 @@ def test_first_differentiable_loss_is_the_eager_one():
         values.append([e.differentiable_loss(coin_model, coin_guide, FLIPS).item()
                        for _ in range(3)])
     assert values[0] == pytest.approx(values[1], rel=1e-6)
+
+
+def test_pyro_module_with_priors_built_under_validation():
+    nn = pytest.importorskip("pyro.nn", reason="PyroModule lives in pyro-nn")
+    torch.manual_seed(0)
+    x = torch.rand(12, 3)
+    y = x.sum(-1)
+
+    class Regression(nn.PyroModule):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.PyroModule[torch.nn.Linear](3, 1)
+            # a prior made now, with validation on: it checks its samples itself
+            self.linear.weight = nn.PyroSample(dist.Normal(0.0, 1.0).expand([1, 3]).to_event(2))
+            self.scale = nn.PyroParam(torch.tensor(0.5), constraint=constraints.positive)
+
+        def forward(self, x, y):
+            mean = self.linear(x).squeeze(-1)
+            with pyro.plate("data", x.shape[0]):
+                pyro.sample("obs", dist.Normal(mean, self.scale), obs=y)
+
+    def guide(x, y):
+        loc = pyro.param("w_loc", torch.zeros(1, 3))
+        pyro.sample("linear.weight", dist.Normal(loc, 0.3).to_event(2))
+
+    torch.manual_seed(1)
+    expected = train(Trace_ELBO(), Regression(), guide, x, y)
+    torch.manual_seed(1)
+    model = Regression()  # a fresh module: the trained one keeps its parameters
+    jit_elbo = JitTrace_ELBO(ignore_jit_warnings=True)
+    got = train(jit_elbo, model, guide, x, y)
+    assert jit_elbo._plan_kind(model, guide, x, y) == "fused"
+    assert_same_history(got, expected)

@@ -455,11 +455,27 @@ def unchanged_rng(tensors: Sequence[torch.Tensor] = ()) -> Iterator[None]:
 
 
 @contextmanager
+def _unvalidated_samples() -> Iterator[None]:
+    # Distributions made while validation was on (e.g. a PyroSample prior built with
+    # its module) check their samples whatever the global setting says.
+    original = torch.distributions.Distribution._validate_sample
+
+    def skip(self: torch.distributions.Distribution, value: torch.Tensor) -> None:
+        return None
+
+    torch.distributions.Distribution._validate_sample = skip  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        torch.distributions.Distribution._validate_sample = original  # type: ignore[method-assign]
+
+
+@contextmanager
 def _recording(tensors: Sequence[torch.Tensor]) -> Iterator[None]:
     # distributions' argument checks read tensor values, which a recording cannot hold;
     # the caller has run (and validated) the function eagerly. torch's notices about
     # its own APIs (torch.jit.trace is deprecated) are not the caller's concern.
-    with unchanged_rng(tensors), validation_enabled(False), \
+    with unchanged_rng(tensors), validation_enabled(False), _unvalidated_samples(), \
             ignore_torch_deprecation_warnings(), warnings.catch_warnings():
         warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
         yield
