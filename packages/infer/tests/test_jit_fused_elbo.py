@@ -311,3 +311,30 @@ def test_pyro_module_with_priors_built_under_validation():
     got = train(jit_elbo, model, guide, x, y)
     assert jit_elbo._plan_kind(model, guide, x, y) == "fused"
     assert_same_history(got, expected)
+
+
+def test_a_replay_that_fails_falls_back_for_good():
+    elbo = JitTrace_ELBO()
+    pyro.clear_param_store()
+    elbo.loss_and_grads(normal_model, normal_guide, MIX)  # eager step, then recordings
+    entry = next(iter(elbo._jit_compiled.values()))
+    (plan,) = entry.plans.values()
+
+    def broken(*tensors):
+        raise RuntimeError("The size of tensor a (5) must match the size of tensor b (6)")
+
+    plan.graph._run = broken  # as a shape fixed at recording would fail
+    for name in ("m", "s"):
+        pyro.param(name).unconstrained().grad = None
+    pyro.set_rng_seed(3)
+    with pytest.warns(RuntimeWarning, match="failed at a replay.*must match"):
+        loss = elbo.loss_and_grads(normal_model, normal_guide, MIX)
+    assert "failed at a replay" in elbo._plan_kind(normal_model, normal_guide, MIX)
+    grads = [pyro.param(n).unconstrained().grad.clone() for n in ("m", "s")]
+    for name in ("m", "s"):
+        pyro.param(name).unconstrained().grad = None
+    pyro.set_rng_seed(3)
+    assert loss == pytest.approx(Trace_ELBO().loss_and_grads(normal_model, normal_guide, MIX))
+    for name, grad in zip(("m", "s"), grads):
+        torch.testing.assert_close(grad, pyro.param(name).unconstrained().grad)
+    elbo.loss_and_grads(normal_model, normal_guide, MIX)  # the forward plan from now on

@@ -252,17 +252,44 @@ class JitELBOMixin:
         entry = self._entry(model, guide, args, kwargs)
         key, plan = entry.plan(args, kwargs)
         if isinstance(plan, _FusedPlan):
-            result = plan.step(args)
+            try:
+                result = plan.step(args)
+            except RuntimeError as e:  # e.g. a shape the recording fixed, now different
+                reason = f"the recorded graph failed at a replay ({type(e).__name__}: {e}); " \
+                         f"using the traced forward pass and autograd"
+                self._give_up(entry, model, guide, args, kwargs, reason)
+                return self._unfused_step(entry, model, guide, args, kwargs)
             if result is not None:
                 return result
             entry.last_plan = None  # parameters replaced: record again
         elif plan is not None:
             # no fused recording (the reason is kept): the traced forward and autograd
-            return ELBO._loss_and_grads_and_params(self, model, guide, args, kwargs)  # type: ignore[arg-type]
+            return self._unfused_step(entry, model, guide, args, kwargs)
         # First call for these arguments: the eager ELBO's own step, then the recordings
         result = super()._loss_and_grads_and_params(model, guide, args, kwargs)  # type: ignore[misc]
         self._prepare(entry, key, model, guide, args, kwargs, result[1])
         return result
+
+    def _unfused_step(self, entry: _Entry, model: Callable, guide: Callable, args: tuple,
+                      kwargs: dict) -> _Result:
+        """The traced forward pass and autograd (the eager ELBO where the forward pass
+        could not be traced)."""
+        if entry.forward._key(args, kwargs) in entry.forward.compiled:
+            return ELBO._loss_and_grads_and_params(self, model, guide, args, kwargs)  # type: ignore[arg-type]
+        return super()._loss_and_grads_and_params(model, guide, args, kwargs)  # type: ignore[misc]
+
+    def _give_up(self, entry: _Entry, model: Callable, guide: Callable, args: tuple,
+                 kwargs: dict, reason: str) -> None:
+        """Keep ``reason`` as these arguments' plan, and say it (unless
+        ``ignore_jit_warnings``)."""
+        key = _signature(entry.forward, args, kwargs)
+        if key is not None:
+            entry.plans[key] = reason
+        entry.last_args, entry.last_plan = (), None
+        if not self.ignore_jit_warnings:
+            warnings.warn(f"{type(self).__name__} with model {_name(model)!r} and guide "
+                          f"{_name(guide)!r}: {reason} (slower; ignore_jit_warnings=True "
+                          f"silences this)", RuntimeWarning, stacklevel=5)
 
     def _prepare(self, entry: _Entry, key: tuple | None, model: Callable, guide: Callable,
                  args: tuple, kwargs: dict, params: dict[str, torch.Tensor]) -> None:
@@ -281,16 +308,14 @@ class JitELBOMixin:
                 raise forward_error
             return
         try:
-            plan: _FusedPlan | str = self._record(model, guide, args, kwargs, params)
+            plan = self._record(model, guide, args, kwargs, params)
         except RecordingError as e:
             if forward_error is not None:
                 raise forward_error from e
-            plan = f"the loss and gradients could not be recorded as one graph ({e}); " \
-                   f"using the traced forward pass and autograd"
-            if not self.ignore_jit_warnings:
-                warnings.warn(f"{type(self).__name__} with model {_name(model)!r} and guide "
-                              f"{_name(guide)!r}: {plan} (slower; ignore_jit_warnings=True "
-                              f"silences this)", RuntimeWarning, stacklevel=5)
+            self._give_up(entry, model, guide, args, kwargs,
+                          f"the loss and gradients could not be recorded as one graph "
+                          f"({e}); using the traced forward pass and autograd")
+            return
         except (RuntimeError, TypeError, ValueError) as e:  # e.g. bad jit_options
             raise (forward_error or _compile_error(self, model, guide, e)) from e
         entry.plans[key] = plan
