@@ -123,3 +123,16 @@ def test_a_sampled_distribution_still_pickles_and_copies():
     copied = copy.deepcopy(tr)
     assert not is_own_draw(copied.nodes["z"]["fn"], copied.nodes["z"]["value"])
     assert is_own_draw(fn, value)
+
+
+def test_a_draw_modified_in_place_is_checked_again():
+    def model():
+        return pyro.sample("k", tdist.Categorical(torch.ones(3)))
+
+    tr = poutine.trace(model).get_trace()
+    site = tr.nodes["k"]
+    assert is_own_draw(site["fn"], site["value"])
+    site["value"].add_(7)  # now outside the support {0, 1, 2}
+    assert not is_own_draw(site["fn"], site["value"])
+    with pytest.raises(ValueError, match="'k'"):
+        site_log_prob(site)

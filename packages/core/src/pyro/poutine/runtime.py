@@ -153,18 +153,19 @@ def _draw(name, fn, args, kwargs):
     value = fn.rsample(*args, **kwargs) if fn.has_rsample else fn.sample(*args, **kwargs)
     try:
         # weak: a distribution kept across steps must not keep a draw (and its graph) alive
-        fn._pyro_own_draw = WeakTensorRef(value)
+        fn._pyro_own_draw = (WeakTensorRef(value), value._version)
     except (AttributeError, TypeError):
         pass  # a distribution without instance attributes, or a draw that is not a tensor
     return value
 
 
 def is_own_draw(fn: Any, value: Any) -> bool:
-    """Whether ``value`` is the last draw of ``fn`` made by a sample site's default effect:
-    such a value lies in ``fn``'s support with ``fn``'s shapes, so checking it again (Pyro
-    validates each site's value) cannot fail and is skipped."""
-    ref = getattr(fn, "_pyro_own_draw", None)
-    return ref is not None and ref() is value
+    """Whether ``value`` is the last draw of ``fn`` made by a sample site's default effect,
+    not modified in place since: such a value lies in ``fn``'s support with ``fn``'s
+    shapes, so checking it again (Pyro validates each site's value) cannot fail and is
+    skipped."""
+    entry = getattr(fn, "_pyro_own_draw", None)
+    return entry is not None and entry[0]() is value and entry[1] == value._version
 
 
 def default_process_message(msg: Message) -> None:
