@@ -17,8 +17,10 @@ grouped sites (:class:`ArrowheadMassMatrix`). Each chain has its own matrix.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import namedtuple
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import torch
 
@@ -65,19 +67,56 @@ def adapt_schedule(warmup_steps: int, init_buffer: int = 75, term_buffer: int = 
 # ----------------------------------------------------------------------- blocks
 
 
-class _Block:
+_M = TypeVar("_M", torch.Tensor, SymmArrowhead)  # a block's matrix type
+
+
+class _Block(ABC, Generic[_M]):
     """One block of the inverse mass matrix over coordinates ``idx`` (None: all, in order)
-    for ``C`` chains."""
+    for ``C`` chains, with the running estimate of its next value. ``inverse`` (and the
+    square root the momenta are drawn through) are assigned by :meth:`set`, which the
+    owner calls with :meth:`default` right after construction."""
 
     kind = "diag"
+    inverse: _M
+    welford: WelfordCovariance | WelfordArrowheadCovariance
 
     def __init__(self, key: tuple, idx: torch.Tensor | None, size: int) -> None:
         self.key, self.idx, self.size = key, idx, size
-        self.inverse = None
-        self.welford = self._make_welford()
 
-    def _make_welford(self):
-        return WelfordCovariance(diagonal=True)
+    @abstractmethod
+    def default(self, c: int, like: torch.Tensor, init_scale: float) -> _M:
+        """``init_scale * I`` for ``c`` chains, following ``like``'s dtype and device."""
+
+    @abstractmethod
+    def set(self, inverse: _M) -> None:
+        """Use ``inverse`` (checked) as this block's inverse mass matrix."""
+
+    @abstractmethod
+    def velocity(self, r: torch.Tensor) -> torch.Tensor:
+        """``M^-1 r`` of this block's momenta ``(C, n)``."""
+
+    @abstractmethod
+    def momentum(self, eps: torch.Tensor) -> torch.Tensor:
+        """A draw ``r ~ Normal(0, M)`` from standard normal ``eps`` ``(C, n)``."""
+
+    @abstractmethod
+    def estimate(self) -> _M:
+        """The regularized estimate of the inverse mass matrix from the recorded draws."""
+
+    def adopt_estimate(self) -> None:
+        """End of a slow window: use the estimate (given two draws or more) and restart
+        it."""
+        if self.welford.n_samples >= 2:
+            self.set(self.estimate())
+        self.welford.reset()
+
+
+class _DiagBlock(_Block[torch.Tensor]):
+    welford: WelfordCovariance
+
+    def __init__(self, key: tuple, idx: torch.Tensor | None, size: int) -> None:
+        super().__init__(key, idx, size)
+        self.welford = WelfordCovariance(diagonal=self.kind == "diag")
 
     def default(self, c: int, like: torch.Tensor, init_scale: float) -> torch.Tensor:
         return like.new_full((c, self.size), init_scale)
@@ -99,13 +138,10 @@ class _Block:
         return self.welford.get_covariance(regularize=True)
 
 
-class _DenseBlock(_Block):
+class _DenseBlock(_DiagBlock):
     kind = "dense"
 
-    def _make_welford(self):
-        return WelfordCovariance(diagonal=False)
-
-    def default(self, c, like, init_scale):
+    def default(self, c: int, like: torch.Tensor, init_scale: float) -> torch.Tensor:
         eye = torch.eye(self.size, dtype=like.dtype, device=like.device)
         return (init_scale * eye).expand(c, self.size, self.size).clone()
 
@@ -119,26 +155,26 @@ class _DenseBlock(_Block):
         eye = torch.eye(self.size, dtype=inverse.dtype, device=inverse.device)
         self._sqrt = torch.linalg.solve_triangular(chol, eye.expand_as(chol), upper=False).mT
 
-    def velocity(self, r):
+    def velocity(self, r: torch.Tensor) -> torch.Tensor:
         return (self.inverse @ r.unsqueeze(-1)).squeeze(-1)
 
-    def momentum(self, eps):
+    def momentum(self, eps: torch.Tensor) -> torch.Tensor:
         return (self._sqrt @ eps.unsqueeze(-1)).squeeze(-1)
 
 
-class _ArrowheadBlock(_Block):
+class _ArrowheadBlock(_Block[SymmArrowhead]):
     """Inverse mass matrix ``SymmArrowhead(top (C, h, n), bottom_diag (C, n - h))``."""
 
     kind = "arrowhead"
+    welford: WelfordArrowheadCovariance
 
-    def __init__(self, key, idx, size, head_size: int) -> None:
-        self.head_size = head_size
+    def __init__(self, key: tuple, idx: torch.Tensor | None, size: int,
+                 head_size: int) -> None:
         super().__init__(key, idx, size)
+        self.head_size = head_size
+        self.welford = WelfordArrowheadCovariance(head_size=head_size)
 
-    def _make_welford(self):
-        return WelfordArrowheadCovariance(head_size=self.head_size)
-
-    def default(self, c, like, init_scale):
+    def default(self, c: int, like: torch.Tensor, init_scale: float) -> SymmArrowhead:
         h, n = self.head_size, self.size
         top = like.new_zeros(c, h, n)
         top[:, torch.arange(h), torch.arange(h)] = init_scale
@@ -153,7 +189,7 @@ class _ArrowheadBlock(_Block):
                              f"positive definite ({e})") from None
         self.inverse = inverse
 
-    def velocity(self, r):
+    def velocity(self, r: torch.Tensor) -> torch.Tensor:
         h = self.head_size
         top = self.inverse.top
         head = (top @ r.unsqueeze(-1)).squeeze(-1)
@@ -161,9 +197,12 @@ class _ArrowheadBlock(_Block):
             + self.inverse.bottom_diag * r[..., h:]
         return torch.cat([head, tail], dim=-1)
 
-    def momentum(self, eps):
+    def momentum(self, eps: torch.Tensor) -> torch.Tensor:
         # M^-1 = U U^T (U = sqrt) => r = U^-T eps has covariance M
         return triu_matvecmul(self._sqrt, eps, transpose=True)
+
+    def estimate(self) -> SymmArrowhead:
+        return self.welford.get_covariance(regularize=True)
 
 
 class BlockMassMatrix:
@@ -182,7 +221,7 @@ class BlockMassMatrix:
 
     def __init__(self, init_scale: float = 1.0) -> None:
         self.init_scale = float(init_scale)
-        self.blocks: list[_Block] = []
+        self.blocks: list[_DiagBlock | _ArrowheadBlock] = []
         self.adapt_mass_matrix = True
         self._perm = None
         self._inv_perm = None
@@ -223,34 +262,43 @@ class BlockMassMatrix:
             block = self._make_block(key, idx, n, len(shape) == 2)
             block.set(block.default(c, initial, self.init_scale))
             self.blocks.append(block)
-        covered = torch.cat([b.idx for b in self.blocks]) if self.blocks else torch.arange(0)
+        covered = torch.cat([b.idx for b in self.blocks if b.idx is not None]) \
+            if self.blocks else torch.arange(0)
         if len(self.blocks) == 1 and torch.equal(covered, torch.arange(dim)):
             self.blocks[0].idx = None  # one block over every coordinate in order: no gathers
         for b in self.blocks:
             if b.idx is not None:
                 b.idx = b.idx.to(initial.device)
 
-    def _make_block(self, key, idx, n, dense) -> _Block:
-        return (_DenseBlock if dense else _Block)(key, idx, n)
+    def _make_block(self, key: tuple, idx: torch.Tensor, n: int, dense: bool) -> _DiagBlock:
+        return (_DenseBlock if dense else _DiagBlock)(key, idx, n)
 
     # --------------------------------------------------------------- values
 
     @property
-    def inverse_mass_matrix(self) -> dict[tuple, torch.Tensor]:
+    def inverse_mass_matrix(self) -> dict[tuple, torch.Tensor | SymmArrowhead]:
         """Site-name tuple -> the inverse mass matrix of that block: ``(C, n)`` (diagonal)
         or ``(C, n, n)`` (dense), or a :class:`~pyro.ops.arrowhead.SymmArrowhead`."""
         return {b.key: b.inverse for b in self.blocks}
 
     @inverse_mass_matrix.setter
-    def inverse_mass_matrix(self, value: dict[tuple, torch.Tensor]) -> None:
+    def inverse_mass_matrix(self, value: dict[tuple, torch.Tensor | SymmArrowhead]) -> None:
         for b in self.blocks:
-            if b.key in value:
-                v = value[b.key]
+            if b.key not in value:
+                continue
+            v = value[b.key]
+            if isinstance(b, _ArrowheadBlock):
                 if isinstance(v, torch.Tensor):
-                    ndim = 2 if b.kind == "dense" else 1
-                    if v.dim() == ndim:  # one matrix for every chain
-                        v = v.expand((b.inverse.shape[0],) + v.shape)
-                b.set(v)
+                    raise TypeError(f"the arrowhead block of sites {b.key} takes a "
+                                    f"SymmArrowhead(top, bottom_diag), got a tensor")
+                b.set(SymmArrowhead(*v))
+                continue
+            if not isinstance(v, torch.Tensor):
+                raise TypeError(f"the {b.kind} block of sites {b.key} takes a tensor, got "
+                                f"{type(v).__name__}")
+            if v.dim() == (2 if b.kind == "dense" else 1):  # one matrix for every chain
+                v = v.expand((b.inverse.shape[0],) + v.shape)
+            b.set(v)
 
     def kinetic_grad(self, r: torch.Tensor) -> torch.Tensor:
         """The velocity ``M^-1 r`` of momenta ``r`` shaped ``(C, D)``."""
@@ -265,9 +313,9 @@ class BlockMassMatrix:
         """:meth:`kinetic_grad` as a callable valid until the matrix next changes: for
         one diagonal block, the bound product with the inverse mass (no Python frame per
         leapfrog step)."""
-        if len(self.blocks) == 1 and self.blocks[0].idx is None and \
-                self.blocks[0].kind == "diag":
-            return self.blocks[0].inverse.mul
+        block = self.blocks[0] if len(self.blocks) == 1 else None
+        if isinstance(block, _DiagBlock) and block.idx is None and block.kind == "diag":
+            return block.inverse.mul
         return self.kinetic_grad
 
     def sample_momentum(self, like: torch.Tensor) -> torch.Tensor:
@@ -294,9 +342,7 @@ class BlockMassMatrix:
         if not self.adapt_mass_matrix:
             return
         for b in self.blocks:
-            if b.welford.n_samples >= 2:
-                b.set(b.estimate())
-            b.welford.reset()
+            b.adopt_estimate()
 
 
 class ArrowheadMassMatrix(BlockMassMatrix):
@@ -386,6 +432,12 @@ class WarmupAdapter:
         self._find_step_size = find_reasonable_step_size_fn
         if initial_step_size is not None:
             self.initial_step_size = float(initial_step_size)
+        if mass_matrix_shape is None:
+            raise ValueError("WarmupAdapter.configure needs mass_matrix_shape: site-name "
+                             "tuple -> (n,) (diagonal block) or (n, n) (dense block)")
+        if initial is None:  # one chain, in the dtype / device of options
+            total = sum(int(shape[0]) for shape in mass_matrix_shape.values())
+            initial = torch.zeros(1, total, **(options or {}))
         self.mass_matrix_adapter.configure(mass_matrix_shape, self.adapt_mass_matrix, options,
                                            layout=layout, initial=initial)
         self.adaptation_schedule = adapt_schedule(warmup_steps)
@@ -400,7 +452,7 @@ class WarmupAdapter:
         self._reset_dual()
 
     def _reset_dual(self) -> None:
-        self._dual.prox_center = torch.log(10 * self.step_size)
+        self._dual.prox_center = torch.log(10 * torch.as_tensor(self.step_size))
         self._dual.reset()
 
     @property
