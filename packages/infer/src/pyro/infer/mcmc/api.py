@@ -22,6 +22,7 @@ from pyro.ops.streaming import CountMeanVarianceStats, StatsOfDict
 from pyro.util import set_rng_seed, validation_enabled
 
 from .batched_potential import vectorize_potential
+from .hmc import HMC
 from .logger import MCMCLoggingHandler, ProgressBar, TqdmHandler
 from .mcmc_kernel import MCMCKernel
 from .progress import make_progress_bar, set_description, set_postfix
@@ -55,6 +56,15 @@ def _slice_chain(initial_params: dict | None, chain: int, num_chains: int) -> di
     return out
 
 
+def _start(kernel: MCMCKernel) -> dict:
+    """The state a chain starts from once ``kernel`` is set up."""
+    params = kernel.initial_params
+    if params is None:
+        raise RuntimeError(f"{type(kernel).__name__}.setup() left no initial_params to start "
+                           f"the chain from")
+    return params
+
+
 def _sample_chain(kernel: MCMCKernel, num_samples: int, warmup_steps: int, args: tuple,
                   kwargs: dict, chain_id: int, initial_params: dict | None,
                   hook_fn: Callable | None, save_params: list | None, progress,
@@ -72,7 +82,7 @@ def _sample_chain(kernel: MCMCKernel, num_samples: int, warmup_steps: int, args:
         kernel.initial_params = initial_params
     kernel.setup(warmup_steps, *args, **kwargs)
     try:
-        kept = _run_iterations(kernel, kernel.initial_params, num_samples, warmup_steps,
+        kept = _run_iterations(kernel, _start(kernel), num_samples, warmup_steps,
                                hook_fn, labels, save_params, progress, chain_id, 1, sink)
         samples = ({name: torch.stack([p[name].detach() for p in kept]) for name in kept[0]}
                    if kept else {})
@@ -152,15 +162,18 @@ def logger_thread(log_queue, warmup_steps: int, num_samples: int, num_chains: in
 
 def _chain_worker(queue, chain_id: int, seed: int, payload: bytes | tuple) -> None:
     """Entry point of a chain run in a child process (``chain_method="parallel"``)."""
+    fields: tuple
     if isinstance(payload, bytes):
         try:
-            payload = pickle.loads(payload)
+            fields = pickle.loads(payload)
         except Exception as e:  # e.g. the model's module cannot be imported here
             queue.put(("unpicklable", chain_id, f"{type(e).__name__}: {e}"))
             return
+    else:
+        fields = payload
     try:
         (kernel, num_samples, warmup_steps, args, kwargs, initial_params, hook_fn,
-         save_params, show_progress, disable_validation, num_chains) = payload
+         save_params, show_progress, disable_validation, num_chains) = fields
         set_rng_seed(seed)
 
         def progress(n, done, info):
@@ -362,8 +375,9 @@ class MCMC(AbstractMCMC):
             init = _slice_chain(self.initial_params, chain, self.num_chains)
             chain_payload = payload[:5] + (init,) + payload[6:]
             data = pickle.dumps(chain_payload) if packed is not None else chain_payload
-            procs.append(ctx.Process(target=_chain_worker, args=(queue, chain, seeds[chain], data),
-                                     daemon=True))
+            # (typeshed's BaseContext lacks Process; every concrete context has it)
+            procs.append(ctx.Process(  # type: ignore[attr-defined]
+                target=_chain_worker, args=(queue, chain, seeds[chain], data), daemon=True))
         bars = [make_progress_bar(self.warmup_steps + self.num_samples,
                                   self._chain_desc("Warmup", c), self.disable_progbar, position=c)
                 for c in range(self.num_chains)]
@@ -428,7 +442,7 @@ class MCMC(AbstractMCMC):
         """All chains in one batch of the kernel (HMC / NUTS): one model run per leapfrog
         step for every chain (see :mod:`~pyro.infer.mcmc.batched_potential`)."""
         kernel = self.kernel
-        if not hasattr(kernel, "setup_chains"):
+        if not isinstance(kernel, HMC):
             raise ValueError(f"chain_method='vectorized' needs a kernel that advances a batch "
                              f"of chains (HMC, NUTS); {type(kernel).__name__} does not: use "
                              f"chain_method='sequential'")
@@ -454,7 +468,7 @@ class MCMC(AbstractMCMC):
                 if done == warmup:
                     set_description(bar, "Sample")
         try:
-            draws = _run_iterations(kernel, kernel.initial_params, self.num_samples,
+            draws = _run_iterations(kernel, _start(kernel), self.num_samples,
                                     self.warmup_steps, self.hook_fn, ("Warmup", "Sample"),
                                     self.save_params, progress, chain_id=None, num_chains=c)
         finally:
@@ -464,7 +478,7 @@ class MCMC(AbstractMCMC):
         samples = ({name: torch.stack([p[name].detach() for p in draws], dim=1)
                     for name in draws[0]} if draws else {})
         transforms = dict(kernel.transforms)
-        deterministic = list(getattr(kernel.potential, "deterministic_names", []) or [])
+        deterministic = list(getattr(kernel.potential, "deterministic_names", []))
         return [{"samples": {k: v[i] for k, v in samples.items()},
                  "diagnostics": kernel.chain_diagnostics(i), "transforms": transforms,
                  "deterministic": deterministic} for i in range(c)]
@@ -619,9 +633,10 @@ class StreamingMCMC(MCMC):
             raise ValueError("StreamingMCMC.get_statistics: call run(...) first")
         if group_by_chain:
             return {c: s.get() for c, s in sorted(self._statistics.items())}
-        merged = None
-        for _, s in sorted(self._statistics.items()):
-            merged = s if merged is None else merged.merge(s)
+        chains = [s for _, s in sorted(self._statistics.items())]
+        merged = chains[0]
+        for s in chains[1:]:
+            merged = merged.merge(s)
         return merged.get()
 
     def diagnostics(self) -> dict[str, Any]:
