@@ -26,9 +26,6 @@ class _BatchedLogJointMessenger(LogJointMessenger):
         self.max_plate_nesting = max_plate_nesting
 
     def _reduce(self, msg, log_prob: torch.Tensor) -> torch.Tensor:
-        scale = msg["scale"]
-        if isinstance(scale, torch.Tensor) or scale != 1.0:
-            log_prob = log_prob * scale
         extra = log_prob.dim() - self.max_plate_nesting
         if extra > 1:
             raise ValueError(

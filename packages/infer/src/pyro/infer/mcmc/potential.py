@@ -17,6 +17,7 @@ from torch.distributions.transforms import ComposeTransform, IndependentTransfor
 
 import pyro.distributions  # noqa: F401  (registers Pyro's constraints with biject_to)
 from pyro.poutine.messenger import Messenger
+from pyro.poutine.trace_struct import site_log_prob
 from pyro.poutine.util import site_is_subsample
 
 __all__ = ["DictPotential", "LatentSite", "LogJointMessenger", "ModelPotential",
@@ -109,24 +110,15 @@ class LogJointMessenger(Messenger):
     def postprocess_message(self, msg) -> None:
         if msg["type"] != "sample" or site_is_subsample(msg):
             return
-        mask = msg["mask"]
-        if mask is False:
+        if msg["mask"] is False:
             return
-        log_prob = msg["fn"].log_prob(msg["value"])
-        if mask is not None and mask is not True:
-            log_prob = torch.where(mask, log_prob, log_prob.new_zeros(()))
-        total = self._reduce(msg, log_prob)
+        # the one site log density of every inference algorithm (scaled and masked)
+        total = self._reduce(msg, site_log_prob(msg))
         self.log_joint = total if self.log_joint is None else self.log_joint + total
 
     def _reduce(self, msg, log_prob: torch.Tensor) -> torch.Tensor:
-        """The scaled sum of one site's (masked) log density."""
-        scale = msg["scale"]
-        if isinstance(scale, torch.Tensor):
-            return (log_prob * scale).sum()
-        total = log_prob.sum()
-        if scale != 1.0:
-            total = total * scale
-        return total
+        """The sum of one site's scaled and masked log density."""
+        return log_prob.sum()
 
 
 class _FlatLayout:
