@@ -12,7 +12,7 @@ from pyro import poutine
 from pyro.ops import packed
 from pyro.ops.contract import contract_to_tensor
 from pyro.ops.rings import LogRing
-from pyro.poutine.enum_messenger import enumerate_site
+from pyro.poutine.enum_messenger import enumerate_site, free_enum_dim
 from pyro.poutine.messenger import Messenger
 from pyro.primitive_distributions.util import scale_and_mask
 
@@ -52,14 +52,8 @@ class _TMCMessenger(Messenger):
                 msg["infer"] = {**infer, "_dim_to_id": dict(self._current)}
             return
         fn = msg["fn"]
-        used = set(self._dims.values())
         batch_shape = fn.batch_shape
-        for d in range(-len(batch_shape), self.first_available_dim + 1):
-            if batch_shape[d] != 1:
-                used.add(d)
-        dim = self.first_available_dim
-        while dim in used:
-            dim -= 1
+        dim = free_enum_dim(batch_shape, set(self._dims.values()), self.first_available_dim)
         num_samples = infer.get("num_samples")
         event_shape = fn.event_shape
         if num_samples is None:
