@@ -6,7 +6,7 @@ import math
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -14,6 +14,8 @@ from pyro import poutine
 from pyro.distributions import Empirical
 
 __all__ = ["EmpiricalMarginal", "Marginals", "TracePosterior", "TracePredictive"]
+
+_Posterior = TypeVar("_Posterior", bound="TracePosterior")
 
 
 def _as_log_weight(w: Any) -> torch.Tensor:
@@ -77,7 +79,7 @@ class TracePosterior:
     def _traces(self, *args, **kwargs) -> Iterator[tuple]:
         raise NotImplementedError(f"{type(self).__name__} must define _traces")
 
-    def run(self, *args, **kwargs) -> TracePosterior:
+    def run(self: _Posterior, *args, **kwargs) -> _Posterior:
         """Run the algorithm on ``model(*args, **kwargs)``; returns ``self``."""
         self._reset()
         log_weights: list[Any] = []

@@ -95,7 +95,7 @@ class Trace_ELBO(ELBO):
         tensor; otherwise ``loss`` is detached."""
         # The hot loop of SVI: one log_prob per site, no tensor made for a zero, 0-dim
         # log densities not summed.
-        loss = None
+        loss: torch.Tensor | float | None = None
         nonreparam: list[dict[str, Any]] = []
         for site in guide_trace.nodes.values():
             if site["type"] != "sample":
@@ -126,7 +126,7 @@ class Trace_ELBO(ELBO):
             loss = 0.0
         if not nonreparam:
             return loss, loss, nonreparam
-        value = 0.0
+        value: torch.Tensor | float = 0.0
         for trace, sign in ((guide_trace, 1.0), (model_trace, -1.0)):
             for site in trace.nodes.values():
                 if site["type"] == "sample" and not site_is_subsample(site):
@@ -151,14 +151,14 @@ class Trace_ELBO(ELBO):
     def differentiable_loss(self, model: Callable, guide: Callable, *args, **kwargs):
         """The negative ELBO as a tensor whose value is the loss and whose gradient is
         the (score-function augmented) gradient estimate."""
-        loss = 0.0
-        surrogate_loss = 0.0
+        total: torch.Tensor | float = 0.0
+        surrogate_total: torch.Tensor | float = 0.0
         for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
             particle_loss, particle_surrogate = self._particle_terms(model_trace, guide_trace)
-            loss = loss + _detach(particle_loss)
-            surrogate_loss = surrogate_loss + particle_surrogate
-        loss = _as_tensor(loss) / self.num_particles
-        surrogate_loss = _as_tensor(surrogate_loss) / self.num_particles
+            total = total + _detach(particle_loss)
+            surrogate_total = surrogate_total + particle_surrogate
+        loss = _as_tensor(total) / self.num_particles
+        surrogate_loss = _as_tensor(surrogate_total) / self.num_particles
         return loss + (surrogate_loss - surrogate_loss.detach())
 
     def loss(self, model: Callable, guide: Callable, *args, **kwargs) -> float:
