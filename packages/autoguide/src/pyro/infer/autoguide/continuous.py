@@ -167,6 +167,10 @@ class AutoContinuous(AutoGuide):
         for site, value in self._unpack_sites(latent):
             yield nodes[site.name], value
 
+    # Pyro 1.9's name for it: programs written for Pyro (e.g. reading a fitted guide's
+    # latent back per site) call the private spelling.
+    _unpack_latent = unpack_latent
+
     def _unpack_and_constrain(self, latent: torch.Tensor) -> dict[str, torch.Tensor]:
         """``{site name: constrained value}`` of one latent vector."""
         return {site.name: site.transform(u) for site, u in self._unpack_sites(latent)}
