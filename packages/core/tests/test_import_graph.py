@@ -154,10 +154,6 @@ DEFERRED_CYCLES_ALLOWED = [
     # ...) build the networks of pyro.nn, which itself subclasses those transforms; pyro-nn
     # depends on pyro-distributions, so the helpers import pyro.nn when called.
     {"pyro.distributions.transforms", "pyro.nn"},
-    # To fix: pyro.optim.optim.is_scheduler reads the scheduler bases that
-    # pytorch_optimizers computes (and that module imports optim.optim through wrappers);
-    # the bases belong in a module both can import.
-    {"pyro.optim.optim", "pyro.optim.pytorch_optimizers"},
 ]
 
 

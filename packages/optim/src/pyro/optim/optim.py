@@ -486,13 +486,21 @@ def _load_scheduler(scheduler: Any, state: dict, name: str | None) -> None:
         ) from e
 
 
+#: torch's learning-rate scheduler base classes (``LRScheduler`` where torch has it, and
+#: ``ReduceLROnPlateau``, which is not one of its subclasses)
+SCHEDULER_BASES: tuple[type, ...] = tuple(
+    cls
+    for cls in (getattr(torch.optim.lr_scheduler, "LRScheduler", None),
+                torch.optim.lr_scheduler.ReduceLROnPlateau)
+    if cls is not None
+)
+
+
 def is_scheduler(optimizer: Any) -> bool:
     """Whether ``optimizer`` is a torch learning-rate scheduler (a subclass of
     ``torch.optim.lr_scheduler.LRScheduler`` or ``ReduceLROnPlateau``) rather than a torch
     optimizer or anything else; ``PyroOptim`` / ``PyroLRScheduler`` objects give False."""
-    from .pytorch_optimizers import _SCHEDULER_BASES  # that module imports this one
-
-    return isinstance(optimizer, _SCHEDULER_BASES)
+    return isinstance(optimizer, SCHEDULER_BASES)
 
 
 #: Pyro's wrappers of its own optimizers are reachable here too (as in Pyro), the very

@@ -14,13 +14,9 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler as _lr_scheduler
 
+from .optim import SCHEDULER_BASES
 from .wrappers import optimizer_wrapper, scheduler_wrapper
 
-_SCHEDULER_BASES = tuple(
-    cls
-    for cls in (getattr(_lr_scheduler, "LRScheduler", None), _lr_scheduler.ReduceLROnPlateau)
-    if cls is not None
-)
 #: torch's scheduler base classes, wrapped too as Pyro does (``_LRScheduler`` is private
 #: in torch, so listed by hand); their own ``get_lr`` raises torch's NotImplementedError at
 #: the first step, so only a subclass of theirs is of use
@@ -50,7 +46,7 @@ def torch_scheduler_classes() -> Iterator[tuple[str, type]]:
         obj = getattr(_lr_scheduler, name, None)
         if (
             isinstance(obj, type)
-            and issubclass(obj, _SCHEDULER_BASES)
+            and issubclass(obj, SCHEDULER_BASES)
             and (name in _SCHEDULER_BASE_NAMES or not name.startswith("_"))
         ):
             yield name, obj
