@@ -8,7 +8,7 @@ import pytest
 import pyro
 
 PACKAGES = Path(__file__).resolve().parents[2]
-INTERNAL_REFERENCES = re.compile(r"seed 00\d|seed-0\d|seed-era|DESIGN\.md", re.IGNORECASE)
+INTERNAL_REFERENCES = re.compile(r"seed[ ]0{2}\d|seed-0\d|seed-era|DESIGN\.md", re.IGNORECASE)
 
 
 def test_pyro_has_a_docstring():

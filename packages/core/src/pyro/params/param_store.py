@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from torch.distributions import constraints, transform_to
+from torch.distributions.transforms import Transform
 
 from ..util import is_validation_enabled
 from .constraint_spec import constraint_to_spec
@@ -95,7 +96,7 @@ class ParamStoreDict:
         self._params: dict[str, torch.Tensor] = {}           # name -> unconstrained leaf
         self._param_to_name: dict[torch.Tensor, str] = {}    # unconstrained leaf -> name
         self._constraints: dict[str, constraints.Constraint] = {}
-        self._transforms: dict[str, Any] = {}                # cache of transform_to(constraint)
+        self._transforms: dict[str, Transform] = {}          # cache of transform_to(constraint)
 
     # ---------------------------------------------------------------- dict API
 
