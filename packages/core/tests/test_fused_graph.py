@@ -126,3 +126,22 @@ def test_fold_constants_keeps_only_the_operations_on_the_input():
     assert ops == [torch.ops.aten.mul.Tensor, torch.ops.aten.sum.default]
     x = torch.tensor([0.5, -1.0, 2.0])
     assert graph(x).item() == pytest.approx(f(x).item())
+
+
+def test_reproduces_compares_shape_scaled_tolerance_and_nan():
+    from pyro.ops.fused_graph import reproduces
+
+    ref = torch.tensor([1000.0, 0.0])
+    # atol scales with the largest reference magnitude: 1e-6 * 1000
+    assert reproduces(ref + torch.tensor([5e-4, 5e-4]), ref, atol_scale=1e-6)
+    assert not reproduces(ref + torch.tensor([0.0, 2e-3]), ref, atol_scale=1e-6)
+    # NaN matches NaN (and only NaN)
+    with_nan = torch.tensor([1.0, float("nan")])
+    assert reproduces(with_nan.clone(), with_nan, atol_scale=1e-6)
+    assert not reproduces(torch.tensor([1.0, 0.0]), with_nan, atol_scale=1e-6)
+    # the same value in another shape is not a reproduction
+    assert not reproduces(torch.zeros(1, 3), torch.zeros(3), atol_scale=1e-6)
+    # an infinite reference counts as magnitude 1 (no infinite tolerance)
+    inf_ref = torch.tensor([float("inf"), 1.0])
+    assert not reproduces(torch.tensor([float("inf"), 1.1]), inf_ref, atol_scale=1e-5)
+    assert reproduces(inf_ref.clone(), inf_ref, atol_scale=1e-5)

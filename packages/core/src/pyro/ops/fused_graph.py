@@ -22,6 +22,7 @@ parameters an optimizer updates) are passed at each replay.
 """
 from __future__ import annotations
 
+import math
 import operator
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -36,7 +37,7 @@ from pyro.util import validation_enabled
 from .linalg import ignore_torch_deprecation_warnings
 
 __all__ = ["FusedGraph", "RecordingError", "fold_constants", "record_value_and_grad",
-           "simplify", "unchanged_rng"]
+           "reproduces", "simplify", "unchanged_rng"]
 
 aten = torch.ops.aten
 
@@ -557,6 +558,19 @@ def _scalar_inputs(gm: GraphModule) -> tuple[torch.Tensor, ...]:
         scalars.append(value)
     gm.recompile()
     return tuple(scalars)
+
+
+def reproduces(got: torch.Tensor, reference: torch.Tensor, atol_scale: float) -> bool:
+    """Whether a replayed output equals its eager ``reference``: the same shape, and values
+    within ``rtol=1e-4`` and ``atol = atol_scale * max(1, largest |reference|)`` (a
+    non-finite largest magnitude counts as 1); NaN matches NaN."""
+    if got.shape != reference.shape:
+        return False
+    reference = reference.detach()
+    scale = float(reference.abs().max()) if reference.numel() else 0.0
+    scale = scale if math.isfinite(scale) else 1.0
+    return bool(torch.allclose(got, reference, rtol=1e-4, atol=atol_scale * max(scale, 1.0),
+                               equal_nan=True))
 
 
 def _as_function(gm: GraphModule) -> Callable[..., Any]:

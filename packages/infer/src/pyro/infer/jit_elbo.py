@@ -47,10 +47,10 @@ steps ``torch.jit.trace`` is faster by seconds, and it gives the eager losses to
 """
 from __future__ import annotations
 
-import math
 import operator
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import torch
@@ -58,7 +58,13 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 
 import pyro
 import pyro.ops.jit
-from pyro.ops.fused_graph import FusedGraph, RecordingError, record_value_and_grad, unchanged_rng
+from pyro.ops.fused_graph import (
+    FusedGraph,
+    RecordingError,
+    record_value_and_grad,
+    reproduces,
+    unchanged_rng,
+)
 from pyro.params.param_store import ParamStoreDict
 from pyro.poutine.runtime import _PYRO_STACK
 
@@ -355,7 +361,7 @@ class JitELBOMixin:
                 raise RecordingError(f"the recorded graph fails: {e}") from e
         expected_grads = [g for g in expected if g is not None]
         if [g is not None for g in expected] != graph.has_grad or not all(
-                map(_close, got, [reference.detach()] + expected_grads)):
+                map(partial(reproduces, atol_scale=1e-6), got, [reference] + expected_grads)):
             raise RecordingError("the recorded graph differs from the eager ELBO (Python "
                                  "control flow on sampled values?)")
         return plan
@@ -405,15 +411,6 @@ def _gradients(loss: torch.Tensor, wrt: list[torch.Tensor]) -> list[torch.Tensor
     if not wrt or not loss.requires_grad:
         return [None] * len(wrt)
     return list(torch.autograd.grad(loss, wrt, allow_unused=True))
-
-
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    if a.shape != b.shape:
-        return False
-    scale = float(b.detach().abs().max()) if b.numel() else 0.0
-    scale = scale if math.isfinite(scale) else 1.0
-    return bool(torch.allclose(a, b.detach(), rtol=1e-4, atol=1e-6 * max(scale, 1.0),
-                               equal_nan=True))
 
 
 def _compile_error(elbo: Any, model: Callable, guide: Callable, err: Exception) -> RuntimeError:

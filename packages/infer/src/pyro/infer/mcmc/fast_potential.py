@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 import torch
 
-from pyro.ops.fused_graph import record_value_and_grad
+from pyro.ops.fused_graph import record_value_and_grad, reproduces
 from pyro.ops.integrator import handled_exception
 
 from .potential import value_and_grad
@@ -62,11 +62,6 @@ def _fused_plan(fn: Callable, z: torch.Tensor, jit_options: dict) -> Callable:
         value, grad = graph(x)
         return value, grad
     return plan
-
-
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    scale = float(b.abs().max()) if b.numel() else 0.0
-    return bool(torch.allclose(a, b, rtol=1e-4, atol=1e-5 * max(scale, 1.0), equal_nan=True))
 
 
 class PotentialEnergy:
@@ -175,7 +170,8 @@ class PotentialEnergy:
             return False
         if not bool(torch.isfinite(ref[0]).all()):
             return got[0].shape == ref[0].shape
-        return _close(got[0], ref[0]) and _close(got[1], ref[1])
+        return reproduces(got[0], ref[0], atol_scale=1e-5) and \
+            reproduces(got[1], ref[1], atol_scale=1e-5)
 
     def _give_up(self, reason: str) -> None:
         self.reason = reason
