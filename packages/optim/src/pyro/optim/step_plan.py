@@ -6,6 +6,15 @@ so a step costs one identity comparison per parameter and one ``step()`` per tor
 optimizer. :func:`step_optimizer` then calls torch's ``step`` without torch's per-call
 wrapper (a profiler label, hook loops and a grad-mode switch) whenever that wrapper would do
 nothing but cost time: no hook registered, no profiler running, not compiling.
+
+For torch's ``Adam`` / ``AdamW`` with ``fused=True`` (PyroOptim's default for them), a step
+whose state already exists calls the fused kernel (``torch._fused_adam_`` /
+``torch._fused_adamw_``) directly with the optimizer's own state tensors, as
+``Adam.step`` would after its bookkeeping (state lookup per parameter, grouping by device
+and dtype, the functional API's dispatch): the same kernel on the same tensors, so the
+parameters and ``state_dict()`` are bit-identical to ``optimizer.step()``'s. Anything that
+path does not cover (a first step, tensor ``lr`` or betas, AMP's ``grad_scale``, mixed
+devices or dtypes, sparse gradients, a subclass) goes through ``Adam.step`` itself.
 """
 from __future__ import annotations
 
@@ -21,7 +30,6 @@ from .grouping import TORCH_GROUPABLE, Slot
 __all__ = ["StepPlan", "step_optimizer"]
 
 _is = operator.is_
-_MISSING: Any = object()
 
 
 class StepPlan:
@@ -84,11 +92,12 @@ class StepPlan:
 
 def _unwrapped_step(cls: type) -> Callable[[torch.optim.Optimizer], Any] | None:
     """``cls.step`` without torch's two wrappers (the profiling/hook wrapper and the
-    grad-mode one), for torch's own per-parameter optimizers; ``None`` when ``cls.step``
-    is not exactly that (another class, or a torch version that wraps it otherwise)."""
+    grad-mode one), for torch's own per-parameter optimizers (AdamW's is the ``step`` it
+    inherits from Adam); ``None`` when ``cls.step`` is not exactly that (another class,
+    or a torch version that wraps it otherwise)."""
     if cls not in TORCH_GROUPABLE:
         return None
-    outer = cls.__dict__.get("step")
+    outer = getattr(cls, "step", None)
     if outer is None or not getattr(outer, "hooked", False):
         return None
     inner = getattr(outer, "__wrapped__", None)
@@ -104,8 +113,112 @@ def _use_grad_code() -> Any:
         return object()
 
 
+def _innermost(fn: Any) -> Any:
+    while getattr(fn, "__wrapped__", None) is not None:
+        fn = fn.__wrapped__
+    return fn
+
+
 _USE_GRAD_CODE = _use_grad_code()
-_UNWRAPPED: dict[type, Callable[[torch.optim.Optimizer], Any] | None] = {}
+#: torch's own ``Adam.step`` and ``Adam._init_group`` (AdamW inherits both)
+_ADAM_STEP = _innermost(torch.optim.Adam.step)
+_ADAM_INIT_GROUP = getattr(torch.optim.Adam, "_init_group", None)
+_HAS_FUSED_KERNELS = all(hasattr(torch, k) for k in ("_fused_adam_", "_fused_adamw_",
+                                                     "_foreach_add_"))
+
+
+def _step_functions(cls: type) -> tuple[Callable[[torch.optim.Optimizer], Any] | None, bool]:
+    """``cls``'s unwrapped step, and whether it is torch's Adam step (fused kernel
+    callable directly)."""
+    raw = _unwrapped_step(cls)
+    fused = (raw is not None and raw is _ADAM_STEP and _HAS_FUSED_KERNELS
+             and issubclass(cls, torch.optim.Adam)
+             and getattr(cls, "_init_group", None) is _ADAM_INIT_GROUP)
+    return raw, fused
+
+
+_UNWRAPPED: dict[type, tuple[Callable[[torch.optim.Optimizer], Any] | None, bool]] = {}
+
+
+# (kernel, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, keyword arguments)
+_Update = tuple[Callable[..., Any], list[torch.Tensor], list[torch.Tensor],
+                list[torch.Tensor], list[torch.Tensor], list[torch.Tensor],
+                list[torch.Tensor], dict[str, Any]]
+
+
+def _fused_adam_updates(optimizer: torch.optim.Optimizer) -> list[_Update] | None:
+    """What ``Adam.step`` would hand the fused kernel, group by group: the parameters with
+    a ``.grad``, their gradients and state tensors, and the group's settings; ``None``
+    when that step would do anything else (see the module docstring)."""
+    if getattr(optimizer, "grad_scale", None) is not None \
+            or getattr(optimizer, "found_inf", None) is not None:
+        return None
+    state = optimizer.state
+    updates: list[_Update] = []
+    try:
+        for group in optimizer.param_groups:
+            if group["fused"] is not True or group["differentiable"]:
+                return None
+            lr, (beta1, beta2) = group["lr"], group["betas"]
+            if isinstance(lr, torch.Tensor) or isinstance(beta1, torch.Tensor) \
+                    or isinstance(beta2, torch.Tensor):
+                return None
+            amsgrad = group["amsgrad"]
+            params: list[torch.Tensor] = []
+            grads: list[torch.Tensor] = []
+            exp_avgs: list[torch.Tensor] = []
+            exp_avg_sqs: list[torch.Tensor] = []
+            max_sqs: list[torch.Tensor] = []
+            steps: list[torch.Tensor] = []
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                s = state.get(p)
+                if not s or grad.is_sparse:  # a first step (lazy state), or torch's error
+                    return None
+                params.append(p)
+                grads.append(grad)
+                exp_avgs.append(s["exp_avg"])
+                exp_avg_sqs.append(s["exp_avg_sq"])
+                steps.append(s["step"])
+                if amsgrad:
+                    max_sqs.append(s["max_exp_avg_sq"])
+            if not params:
+                continue
+            if len(params) > 1:  # torch calls the kernel once per (device, dtype)
+                device, dtype = params[0].device, params[0].dtype
+                if not all(p.dtype is dtype and p.device == device for p in params):
+                    return None
+            kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] \
+                else torch._fused_adam_
+            settings = {"amsgrad": amsgrad, "lr": lr, "beta1": beta1, "beta2": beta2,
+                        "weight_decay": group["weight_decay"], "eps": group["eps"],
+                        "maximize": group["maximize"], "grad_scale": None, "found_inf": None}
+            updates.append((kernel, params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps,
+                            settings))
+    except KeyError:  # state or settings torch's step would not find either: its error
+        return None
+    return updates
+
+
+def _step_fused_adam(optimizer: torch.optim.Optimizer) -> bool:
+    """One step of a fused ``Adam`` / ``AdamW`` by its kernel; False (nothing done) when
+    ``Adam.step`` is needed."""
+    updates = _fused_adam_updates(optimizer)
+    if updates is None:
+        return False
+    # (what Adam.step checks first: no CUDA graph capture of a non-capturable optimizer)
+    optimizer._accelerator_graph_capture_health_check()
+    grad_enabled = torch.is_grad_enabled()
+    torch._C._set_grad_enabled(False)
+    try:
+        for kernel, params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, settings in updates:
+            torch._foreach_add_(steps, 1)
+            kernel(params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, **settings)
+    finally:
+        torch._C._set_grad_enabled(grad_enabled)
+    return True
 
 
 def step_optimizer(optimizer: torch.optim.Optimizer, args: tuple = (),
@@ -114,11 +227,14 @@ def step_optimizer(optimizer: torch.optim.Optimizer, args: tuple = (),
     with no arguments, no step hooks (its own or global), no profiler and no compiler
     running, and ``step`` not replaced on the instance (an LR scheduler's step counter),
     torch's unwrapped ``step`` is called under ``torch.no_grad()`` (what its wrappers would
-    do), saving their per-call cost (a tenth of a tiny model's SVI step)."""
+    do), saving their per-call cost (a tenth of a tiny model's SVI step), and a fused
+    ``Adam`` / ``AdamW`` calls its kernel directly where it can (see the module
+    docstring)."""
     cls = type(optimizer)
-    raw = _UNWRAPPED.get(cls, _MISSING)
-    if raw is _MISSING:
-        raw = _UNWRAPPED[cls] = _unwrapped_step(cls)
+    functions = _UNWRAPPED.get(cls)
+    if functions is None:
+        functions = _UNWRAPPED[cls] = _step_functions(cls)
+    raw, fused = functions
     if (raw is None or args or kwargs or "step" in optimizer.__dict__
             or optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
             or _torch_optimizer._global_optimizer_pre_hooks
@@ -126,6 +242,8 @@ def step_optimizer(optimizer: torch.optim.Optimizer, args: tuple = (),
             or optimizer.defaults.get("differentiable")
             or torch._C._autograd._profiler_enabled() or torch.compiler.is_compiling()):
         return optimizer.step(*args, **(kwargs or {}))
+    if fused and _step_fused_adam(optimizer):
+        return None  # (what Adam.step returns without a closure)
     with torch.no_grad():
         return raw(optimizer)
 
