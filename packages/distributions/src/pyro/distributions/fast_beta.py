@@ -9,6 +9,14 @@ class stays a subclass of ``torch.distributions.Beta``, so torch's KL registrati
 Draws: ``X / (X + Y)`` with ``X ~ Gamma(a, 1)``, ``Y ~ Gamma(b, 1)`` (reparameterized
 through torch's implicit gamma gradient).
 
+Per call it does no work that cannot change the result: parameters of one shape are not
+broadcast, draws of the parameters' own shape are not expanded, arguments are checked by
+:func:`~pyro.distributions.fast_validation.init_distribution` (torch's errors), and the
+parameter-only terms of ``log_prob`` (``a - 1``, ``b - 1`` and ``log B(a, b)``) of constant
+scalar parameters (one-element CPU tensors without gradient, e.g. a prior's
+``torch.tensor(10.)``) are computed once per value and reused: the same tensors torch
+would compute, so the same densities to the bit.
+
 **References:** Devroye, L. (1986), *Non-Uniform Random Variate Generation*, IX.4.1
 (Beta from two gammas); Figurnov, Mohamed, Mnih (2018), "Implicit Reparameterization
 Gradients", NeurIPS (the gamma gradient).
@@ -21,7 +29,39 @@ import torch
 from torch.distributions import Distribution
 from torch.distributions.utils import broadcast_all
 
+from .fast_validation import host_reads_allowed, init_distribution
+
 __all__ = ["FastBeta"]
+
+# (a, b, dtype) of constant scalar parameters -> (a - 1, b - 1, log B(a, b)); bounded
+_CONSTANT_TERMS: dict[tuple[float, float, torch.dtype], tuple[torch.Tensor, ...]] = {}
+_CONSTANT_TERMS_MAX = 256
+
+
+def _log_beta(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.lgamma(a) + torch.lgamma(b) - torch.lgamma(a + b)
+
+
+def _is_constant_scalar(x: torch.Tensor) -> bool:
+    return (type(x) is torch.Tensor and not x.requires_grad and x.is_cpu
+            and x.dim() == 0 and x.is_floating_point())
+
+
+def _parameter_terms(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``(a - 1, b - 1, log B(a, b))``, cached for constant scalar parameters. The key is
+    the parameters' values (not the tensors), so a prior rebuilt at every step from the
+    same numbers hits the cache; the cached tensors are never handed out for in-place
+    use (log_prob only reads them)."""
+    if _is_constant_scalar(a) and _is_constant_scalar(b) and a.dtype == b.dtype \
+            and host_reads_allowed():
+        key = (a.item(), b.item(), a.dtype)
+        terms = _CONSTANT_TERMS.get(key)
+        if terms is None:
+            if len(_CONSTANT_TERMS) >= _CONSTANT_TERMS_MAX:
+                _CONSTANT_TERMS.clear()
+            terms = _CONSTANT_TERMS[key] = (a - 1, b - 1, _log_beta(a, b))
+        return terms
+    return a - 1, b - 1, _log_beta(a, b)
 
 
 class FastBeta:
@@ -34,8 +74,14 @@ class FastBeta:
         concentration0 = None
 
     def __init__(self, concentration1, concentration0, validate_args=None):
-        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
-        Distribution.__init__(self, self.concentration1.shape, validate_args=validate_args)
+        if type(concentration1) is torch.Tensor and type(concentration0) is torch.Tensor \
+                and concentration1.shape == concentration0.shape:
+            # one shape already: broadcast_tensors would only make views of them
+            self.concentration1, self.concentration0 = concentration1, concentration0
+        else:
+            self.concentration1, self.concentration0 = broadcast_all(concentration1,
+                                                                     concentration0)
+        init_distribution(self, self.concentration1.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = torch.Size(batch_shape)
@@ -63,17 +109,19 @@ class FastBeta:
 
     def rsample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)
-        x = torch._standard_gamma(self.concentration1.expand(shape))
-        y = torch._standard_gamma(self.concentration0.expand(shape))
+        a, b = self.concentration1, self.concentration0
+        if a.shape != shape:  # (the same draws either way)
+            a, b = a.expand(shape), b.expand(shape)
+        x = torch._standard_gamma(a)
+        y = torch._standard_gamma(b)
         finfo = torch.finfo(x.dtype)
         return (x / (x + y)).clamp(min=finfo.tiny, max=1 - finfo.eps)
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        a, b = self.concentration1, self.concentration0
-        return (torch.xlogy(a - 1, value) + torch.xlogy(b - 1, 1 - value)
-                - (torch.lgamma(a) + torch.lgamma(b) - torch.lgamma(a + b)))
+        am1, bm1, log_beta = _parameter_terms(self.concentration1, self.concentration0)
+        return torch.xlogy(am1, value) + torch.xlogy(bm1, 1 - value) - log_beta
 
     def entropy(self):
         a, b = self.concentration1, self.concentration0
@@ -87,4 +135,4 @@ class FastBeta:
         return (self.concentration1, self.concentration0)
 
     def _log_normalizer(self, x, y):
-        return torch.lgamma(x) + torch.lgamma(y) - torch.lgamma(x + y)
+        return _log_beta(x, y)

@@ -1,0 +1,162 @@
+"""A cheaper argument check for distributions, with torch's errors.
+
+``torch.distributions.Distribution.__init__`` checks each parameter against its constraint
+with three tensor operations (the comparison, ``_is_all_true`` and a host transfer), and
+``Beta(a, b)`` pays that twice: on a tiny model these checks cost as much as the model's
+arithmetic. Here a parameter that is a one-element floating-point CPU tensor is checked with
+one host read (``value.item()`` compared in Python) when its constraint is a simple bound
+(``real``, ``positive``, ``nonnegative``, ``unit_interval``, ... with small integral bounds,
+which every floating dtype represents exactly, so the Python comparison decides as torch's
+would); other parameters (larger or CUDA tensors, other constraints) keep torch's tensor
+check, all of a distribution's reduced to one host transfer. Whenever this check does not
+pass, torch's own runs, so a failure raises exactly torch's ``ValueError`` (and a value that
+the shortcut cannot judge is judged by torch).
+
+Validation therefore stays on by default, as in Pyro; it is only made cheaper.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch.distributions import Distribution
+from torch.distributions import constraints as _c
+from torch.distributions.utils import lazy_property
+
+__all__ = ["CheapArgCheck", "host_reads_allowed", "init_distribution", "params_valid"]
+
+_EMPTY = torch.Size()
+
+# constraint type -> (check of a Python float x against its bounds (lo, hi))
+_SCALAR_CHECKS: dict[type, Any] = {
+    _c._Real: lambda x, lo, hi: x == x,  # False for NaN
+    _c._GreaterThan: lambda x, lo, hi: lo < x,
+    _c._GreaterThanEq: lambda x, lo, hi: lo <= x,
+    _c._LessThan: lambda x, lo, hi: x < hi,
+    _c._Interval: lambda x, lo, hi: lo <= x <= hi,
+    _c._HalfOpenInterval: lambda x, lo, hi: lo <= x < hi,
+}
+
+
+def _exact_bound(bound: Any) -> bool:
+    # an integer that float16 / bfloat16 / float32 / float64 all represent exactly
+    return (isinstance(bound, (int, float)) and not isinstance(bound, bool)
+            and math.isfinite(bound) and bound == int(bound) and abs(bound) <= 256)
+
+
+def _scalar_check(constraint: Any) -> tuple[Any, Any, Any] | None:
+    """``(check, lo, hi)`` when ``constraint`` can be judged on a Python float, else None."""
+    check = _SCALAR_CHECKS.get(type(constraint))
+    if check is None:
+        return None
+    lo = getattr(constraint, "lower_bound", None)
+    hi = getattr(constraint, "upper_bound", None)
+    if (lo is not None and not _exact_bound(lo)) or (hi is not None and not _exact_bound(hi)):
+        return None
+    return check, lo, hi
+
+
+# class -> [(param, constraint, scalar check or None, skippable lazily)], for classes whose
+# arg_constraints is a class-level dict; absent when it is computed per instance
+_PLANS: dict[type, list[tuple[str, Any, Any, bool]] | None] = {}
+
+
+def _plan(cls: type) -> list[tuple[str, Any, Any, bool]] | None:
+    try:
+        return _PLANS[cls]
+    except KeyError:
+        pass
+    plan: list[tuple[str, Any, Any, bool]] | None = None
+    for klass in cls.__mro__:
+        if "arg_constraints" in vars(klass):
+            table = vars(klass)["arg_constraints"]
+            if isinstance(table, dict):
+                plan = [(param, constraint, _scalar_check(constraint),
+                         isinstance(getattr(cls, param, None), lazy_property))
+                        for param, constraint in table.items()
+                        if not _c.is_dependent(constraint)]
+            break
+    _PLANS[cls] = plan
+    return plan
+
+
+def _entries(dist: Distribution) -> list[tuple[str, Any, Any, bool]]:
+    plan = _plan(type(dist))
+    if plan is not None:
+        return plan
+    return [(param, constraint, _scalar_check(constraint),
+             isinstance(getattr(type(dist), param, None), lazy_property))
+            for param, constraint in dist.arg_constraints.items()
+            if not _c.is_dependent(constraint)]
+
+
+def host_reads_allowed() -> bool:
+    """Whether reading a CPU tensor's value in Python is harmless now: no
+    ``torch.jit.trace`` tracer, compiler or dispatch mode (``make_fx``) that would record
+    the read or refuse it."""
+    return (torch._C._get_tracing_state() is None
+            and not torch._C._len_torch_dispatch_stack()
+            and not torch.compiler.is_compiling())
+
+
+def params_valid(dist: Distribution) -> bool:
+    """Whether every parameter of ``dist`` satisfies its constraint, judged cheaply (see
+    the module's docstring). ``False`` means "not shown valid": the caller then runs
+    torch's check, which raises torch's error or accepts."""
+    pending: list[torch.Tensor] = []
+    reads = None
+    state = dist.__dict__
+    for param, constraint, scalar, lazy in _entries(dist):
+        if lazy and param not in state:
+            continue  # a lazily computed parameter (e.g. probs given logits), as torch
+        value = state[param] if param in state else getattr(dist, param)
+        if scalar is not None and type(value) is torch.Tensor and value.is_cpu \
+                and value.numel() == 1 and value.is_floating_point():
+            if reads is None:
+                reads = host_reads_allowed()
+            if reads:
+                check, lo, hi = scalar
+                if not check(value.item(), lo, hi):
+                    return False
+                continue
+        try:
+            pending.append(torch._is_all_true(constraint.check(value)))
+        except (RuntimeError, TypeError, ValueError):
+            return False
+    if not pending:
+        return True
+    try:
+        ok = pending[0]
+        for more in pending[1:]:
+            ok = ok & more
+        return bool(ok)
+    except (RuntimeError, TypeError, ValueError):
+        return False  # torch's own check says what is wrong
+
+
+def init_distribution(dist: Distribution, batch_shape: torch.Size = _EMPTY,
+                      event_shape: torch.Size = _EMPTY,
+                      validate_args: bool | None = None) -> None:
+    """``Distribution.__init__(dist, batch_shape, event_shape, validate_args)`` with the
+    argument check of :func:`params_valid` (torch's own when that one does not pass): the
+    same state afterwards (``_validate_args`` set on the instance only when given), the
+    same errors."""
+    # what torch's Distribution.__init__ sets before its check (properties such as
+    # Wishart's read the shapes)
+    dist._batch_shape = batch_shape
+    dist._event_shape = event_shape
+    if validate_args is not None:
+        dist._validate_args = validate_args
+    if dist._validate_args and not params_valid(dist):
+        Distribution.__init__(dist, batch_shape, event_shape, validate_args=validate_args)
+
+
+class CheapArgCheck(Distribution):
+    """Placed just before ``Distribution`` in a family's MRO (by the wrappers of
+    :mod:`pyro.distributions.torch`), so that the family's ``super().__init__(...)`` runs
+    :func:`init_distribution`."""
+
+    def __init__(self, batch_shape: torch.Size = _EMPTY, event_shape: torch.Size = _EMPTY,
+                 validate_args: bool | None = None) -> None:
+        init_distribution(self, batch_shape, event_shape, validate_args)
