@@ -14,6 +14,26 @@ from .util import plate_nesting, torch_item
 
 __all__ = ["ELBO"]
 
+try:  # the engine call behind Tensor.backward (private: absent in another torch, then unused)
+    from torch.autograd.graph import _engine_run_backward
+except ImportError:  # pragma: no cover
+    _engine_run_backward = None
+
+
+def backward_loss(loss: torch.Tensor, retain_graph: bool | None = None) -> None:
+    """``loss.backward(retain_graph=retain_graph)`` for a scalar loss, the same gradients.
+    For a plain real scalar tensor (no subclass, no ``__torch_function__`` mode) it calls
+    torch's engine directly with the ``ones_like(loss)`` seed that ``backward`` would make,
+    skipping ``torch.autograd.backward``'s argument handling (a tenth of a tiny model's
+    backward pass); anything else goes through ``loss.backward``."""
+    if (_engine_run_backward is not None and type(loss) is torch.Tensor and loss.dim() == 0
+            and loss.is_floating_point()
+            and not torch.overrides.has_torch_function((loss,))):
+        _engine_run_backward((loss,), (torch.ones_like(loss),), bool(retain_graph), False, (),
+                             allow_unreachable=True, accumulate_grad=True)
+    else:
+        loss.backward(retain_graph=retain_graph)
+
 
 class ELBO:
     """Base class of the evidence-lower-bound losses (``Trace_ELBO``, ``TraceGraph_ELBO``,

@@ -25,7 +25,7 @@ from pyro.poutine.util import site_is_subsample
 from pyro.primitive_distributions import ScoreParts
 
 from .checks import check_model_guide_match, check_traces_site_shapes
-from .elbo import ELBO, collect_params
+from .elbo import ELBO, backward_loss, collect_params
 from .jit_elbo import JitELBOMixin
 from .trace_runner import TraceRunner
 from .util import MultiFrameTensor, is_validation_enabled, plate_frames, torch_item
@@ -180,7 +180,7 @@ class Trace_ELBO(ELBO):
             loss, surrogate = self._particle_terms(model_trace, guide_trace)
             params = collect_params(guide_trace, model_trace)
             if isinstance(surrogate, torch.Tensor) and surrogate.requires_grad:
-                surrogate.backward(retain_graph=self.retain_graph)
+                backward_loss(surrogate, self.retain_graph)
             loss = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
         else:
             loss = 0.0
