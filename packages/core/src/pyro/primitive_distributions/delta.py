@@ -45,9 +45,14 @@ class Delta(TorchDistribution):
         batch_dim = v.dim() - event_dim
         batch_shape = v.shape[:batch_dim]
         event_shape = v.shape[batch_dim:]
+        # a number is checked here (NaN is the one value its constraint, real, rejects),
+        # so that validation has no tensor left to check (v's constraint is dependent)
+        number_checked = False
         if not isinstance(log_density, torch.Tensor):  # a Python or numpy number
             dtype = v.dtype if v.is_floating_point() else torch.get_default_dtype()
-            log_density = v.new_full(batch_shape, float(log_density), dtype=dtype)
+            log_density = float(log_density)
+            number_checked = log_density == log_density
+            log_density = v.new_full(batch_shape, log_density, dtype=dtype)
         elif log_density.shape != batch_shape:
             try:
                 log_density = log_density.expand(batch_shape)
@@ -59,7 +64,13 @@ class Delta(TorchDistribution):
                 ) from None
         self.v = v
         self.log_density = log_density
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        if not number_checked:
+            super().__init__(batch_shape, event_shape, validate_args=validate_args)
+            return
+        super().__init__(batch_shape, event_shape, validate_args=False)
+        del self._validate_args  # back to the default, or the caller's choice
+        if validate_args is not None:
+            self._validate_args = validate_args
 
     @constraints.dependent_property(is_discrete=False)
     def support(self):
@@ -77,11 +88,13 @@ class Delta(TorchDistribution):
         return new
 
     def rsample(self, sample_shape=torch.Size()):
+        if not sample_shape:
+            return self.v  # no view: an autograd node fewer per draw
         return self.v.expand(torch.Size(sample_shape) + self.v.shape)
 
     def sample(self, sample_shape=torch.Size()):
         with torch.no_grad():
-            return self.rsample(sample_shape)
+            return self.v.expand(torch.Size(sample_shape) + self.v.shape)
 
     def log_prob(self, value):
         if self._validate_args:

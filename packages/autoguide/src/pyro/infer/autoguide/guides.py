@@ -444,9 +444,10 @@ class AutoNormal(AutoGuide):
                 u = pyro.sample(site.name + "_unconstrained", base,
                                 infer={"is_auxiliary": True})
                 if site.identity:
-                    # nothing to validate: v's constraint is dependent, log_density the
-                    # constant 0, and u is a draw of the (validated) Normal above
-                    delta = dist.Delta(u, event_dim=site.fn_event_dim, validate_args=False)
+                    # validated (free: v's constraint is dependent and log_density the
+                    # number 0), so that the model's site, replaying this draw of the
+                    # (validated) Normal above, needs no value check of its own
+                    delta = dist.Delta(u, event_dim=site.fn_event_dim)
                 else:
                     value, log_density = site.constrain(u)
                     delta = dist.Delta(value, log_density=log_density,

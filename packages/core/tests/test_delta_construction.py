@@ -1,0 +1,46 @@
+"""Delta's construction and draws: a number log_density is checked without a tensor op
+(validation stays on by default and still rejects NaN with torch's message), draws keep
+their shapes, gradients and values."""
+import pytest
+import torch
+from torch.distributions import Distribution
+
+from pyro.primitive_distributions.delta import Delta
+
+
+def test_number_log_density_validation_follows_the_default():
+    v = torch.zeros(2, 3)
+    d = Delta(v, event_dim=1)
+    assert "_validate_args" not in vars(d)  # the global default applies, as in torch
+    assert d._validate_args == Distribution._validate_args
+    assert Delta(v, validate_args=False)._validate_args is False
+    assert Delta(v, validate_args=True)._validate_args is True
+    assert torch.equal(d.log_density, torch.zeros(2))
+    assert d.batch_shape == (2,) and d.event_shape == (3,)
+
+
+@pytest.mark.parametrize("log_density", [float("nan"), torch.tensor(float("nan"))])
+def test_nan_log_density_raises(log_density):
+    with pytest.raises(ValueError, match="log_density.*Real"):
+        Delta(torch.zeros(3), log_density=log_density)
+    Delta(torch.zeros(3), log_density=log_density, validate_args=False)
+
+
+def test_log_density_number_and_int_values():
+    d = Delta(torch.tensor([1, 2]), log_density=-1.5)
+    assert d.log_density.dtype == torch.get_default_dtype()
+    assert torch.equal(d.log_prob(torch.tensor([1, 3])), torch.tensor([-1.5, -float("inf")]))
+
+
+def test_rsample_returns_the_point_with_its_graph():
+    v = torch.tensor([0.5, -1.0], requires_grad=True)
+    d = Delta(v)
+    x = d.rsample()
+    assert x is v  # a draw with no sample shape is the point itself (no view)
+    draws = d.rsample((3,))
+    assert draws.shape == (3, 2)
+    draws.sum().backward()
+    assert torch.equal(v.grad, torch.full((2,), 3.0))
+    assert d.sample((2,)).shape == (2, 2)
+    assert torch.equal(d.sample(), v.detach())
+    assert torch.equal(d.log_prob(x), torch.zeros(2))
