@@ -11,10 +11,13 @@ from typing import Any, cast
 import torch
 from torch.distributions import constraints
 
+from .params.module_params import store_named_parameters
 from .params.param_store import param_with_module_name
 from .poutine.broadcast_messenger import check_obs_shape
 from .poutine.handlers import markov  # noqa: F401  (re-exported as pyro.markov)
+from .poutine.messenger import Messenger
 from .poutine.plate_messenger import PlateMessenger
+from .poutine.replay_messenger import ReplayMessenger
 from .poutine.runtime import (
     _PYRO_STACK,
     InferDict,
@@ -25,6 +28,7 @@ from .poutine.runtime import (
     new_message,
     not_a_distribution_error,
 )
+from .poutine.trace_messenger import TraceMessenger
 from .primitive_distributions import Delta, Unit
 from .util import enable_validation, is_validation_enabled, validation_enabled  # noqa: F401
 
@@ -276,10 +280,14 @@ def module(
         raise TypeError(
             f"pyro.module({name!r}, ...) expects a torch.nn.Module, got {type(nn_module).__name__}"
         )
+    if not update_module_params:
+        recorders = _param_recorders(_PYRO_STACK)
+        if recorders is not None:
+            _record_module_params(name, nn_module, recorders)
+            return nn_module
     store = get_param_store()
     targets = {}
-    for pname, p in nn_module.named_parameters():
-        full_name = param_with_module_name(name, pname)
+    for pname, full_name, p in store_named_parameters(name, nn_module):
         if update_module_params:
             # A stored value (e.g. loaded from disk) becomes an nn.Parameter *before* the
             # param site runs, so the tensor handlers record is the one the module uses.
@@ -301,6 +309,86 @@ def module(
             # the module computes with it as it is, as in Pyro
             owner._parameters[leaf] = value  # type: ignore[assignment]
     return nn_module
+
+
+# What a handler must have for a param message to pass it untouched (see
+# _param_recorders): the hooks as this module is imported; Messenger.register or a patch
+# that changes them sends param messages through apply_stack again.
+_MESSENGER_HOOKS = (Messenger.process_message, Messenger.postprocess_message)
+_TRACE_HOOKS = (TraceMessenger.process_message, TraceMessenger.postprocess_message)
+_REPLAY_PARAM = ReplayMessenger._pyro_param
+_INSTANCE_HOOKS = frozenset(("process_message", "postprocess_message", "_process_message",
+                             "_postprocess_message", "_pyro_param", "_pyro_post_param"))
+
+
+def _param_recorders(stack: list[Any]) -> list[TraceMessenger] | None:
+    """The trace handlers on ``stack`` (outermost first) when no handler there can act on
+    a param message but by recording it, else ``None``.
+
+    Each handler must be a plain ``poutine.trace`` (recording), a ``poutine.replay`` of a
+    trace only (no ``params=``), or a handler with no hook a param message reaches (the
+    ``Messenger`` dispatch with no ``_pyro_param`` / ``_pyro_post_param``, e.g.
+    ``poutine.condition``). Plates (which add their frame), ``block``, ``lift``,
+    ``substitute``, ``scale``, a subclass of trace or replay... give ``None``: their param
+    messages go through :func:`~pyro.poutine.runtime.apply_stack`."""
+    recorders = []
+    for handler in stack:
+        cls = type(handler)
+        if not _INSTANCE_HOOKS.isdisjoint(getattr(handler, "__dict__", ())):
+            return None
+        hooks = (getattr(cls, "process_message", None), getattr(cls, "postprocess_message", None))
+        if cls is TraceMessenger:
+            if hooks != _TRACE_HOOKS:
+                return None
+            recorders.append(handler)
+            continue
+        if hooks != _MESSENGER_HOOKS or hasattr(cls, "_pyro_post_param"):
+            return None
+        hook = getattr(cls, "_pyro_param", None)
+        if hook is None:
+            continue
+        if not (cls is ReplayMessenger and hook is _REPLAY_PARAM and handler.params is None):
+            return None
+    return recorders
+
+
+def _param_site(name: str, get_param: Callable, args: tuple, kwargs: dict,
+                value: torch.Tensor) -> Message:
+    # the message of a param site once apply_stack has run it through handlers that
+    # leave it alone: what param() sends, with the value the store gave
+    return {
+        "type": "param",
+        "name": name,
+        "fn": get_param,
+        "args": args,
+        "kwargs": kwargs,
+        "value": value,
+        "is_observed": False,
+        "infer": {},
+        "scale": 1.0,
+        "mask": None,
+        "cond_indep_stack": (),
+        "done": True,
+        "stop": False,
+        "continuation": None,
+    }
+
+
+def _record_module_params(
+    name: str, nn_module: torch.nn.Module, recorders: list[TraceMessenger]
+) -> None:
+    """``pyro.module(name, nn_module)`` under the handlers of :func:`_param_recorders`:
+    each parameter is read from (or put in) the store, and its param site shown to the
+    recorders, as :func:`param` and :func:`~pyro.poutine.runtime.apply_stack` would."""
+    get_param = get_param_store().get_param
+    real = constraints.real
+    for _, full_name, p in store_named_parameters(name, nn_module):
+        value = get_param(full_name, p)
+        if recorders:
+            msg = _param_site(full_name, get_param, (full_name, p),
+                              {"constraint": real, "event_dim": None}, value)
+            for recorder in recorders:
+                recorder.postprocess_message(msg)
 
 
 def random_module(

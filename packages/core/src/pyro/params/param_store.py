@@ -146,6 +146,10 @@ class ParamStoreDict:
         except KeyError:
             raise KeyError(f"parameter {name!r} is not in the ParamStore; create it with "
                            f"pyro.param({name!r}, init_tensor)") from None
+        return self._constrained(name, unconstrained)
+
+    def _constrained(self, name: str, unconstrained: torch.Tensor) -> torch.Tensor:
+        # the constrained value of the leaf ``unconstrained`` stored as ``name``
         transform = self._transforms.get(name)
         if transform is None:
             return unconstrained
@@ -241,9 +245,14 @@ class ParamStoreDict:
 
         :raises KeyError: if ``name`` is new and ``init_tensor`` is None.
         """
-        if init_tensor is None:
-            return self[name]
-        return self.setdefault(name, init_tensor, constraint)
+        # every pyro.param and each parameter of pyro.module comes here: an existing
+        # name is read with two dict lookups, a new one goes through setdefault
+        unconstrained = self._params.get(name)
+        if unconstrained is None:
+            if init_tensor is None:
+                return self[name]  # its KeyError
+            return self.setdefault(name, init_tensor, constraint)
+        return self._constrained(name, unconstrained)
 
     def match(self, name: str) -> dict[str, torch.Tensor]:
         """Constrained values of the parameters whose names match the regex ``name``."""
