@@ -47,6 +47,14 @@ def _is_constant_scalar(x: torch.Tensor) -> bool:
             and x.dim() == 0 and x.is_floating_point())
 
 
+def _scalar_inside(x: torch.Tensor, lo: float, hi: float) -> bool:
+    """Whether ``x`` is a one-element CPU tensor with ``lo <= x <= hi`` (bounds that the
+    dtype represents exactly): ``x.clamp(lo, hi)`` would then return its value, and pass
+    its gradient, unchanged. One host read; False when it cannot be read cheaply."""
+    return (type(x) is torch.Tensor and x.is_cpu and x.numel() == 1 and host_reads_allowed()
+            and lo <= x.item() <= hi)
+
+
 def _parameter_terms(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """``(a - 1, b - 1, log B(a, b))``, cached for constant scalar parameters. The key is
     the parameters' values (not the tensors), so a prior rebuilt at every step from the
@@ -114,14 +122,20 @@ class FastBeta:
             a, b = a.expand(shape), b.expand(shape)
         x = torch._standard_gamma(a)
         y = torch._standard_gamma(b)
-        finfo = torch.finfo(x.dtype)
-        return (x / (x + y)).clamp(min=finfo.tiny, max=1 - finfo.eps)
+        ratio = x / (x + y)
+        finfo = torch.finfo(ratio.dtype)
+        lo, hi = finfo.tiny, 1 - finfo.eps
+        if _scalar_inside(ratio, lo, hi):
+            return ratio  # the clamp would change neither the value nor its gradient
+        return ratio.clamp(min=lo, max=hi)
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         am1, bm1, log_beta = _parameter_terms(self.concentration1, self.concentration0)
-        return torch.xlogy(am1, value) + torch.xlogy(bm1, 1 - value) - log_beta
+        # torch.rsub: the op of ``1 - value`` without Tensor.__rsub__'s Python wrapper
+        one_minus = torch.rsub(value, 1) if isinstance(value, torch.Tensor) else 1 - value
+        return torch.xlogy(am1, value) + torch.xlogy(bm1, one_minus) - log_beta
 
     def entropy(self):
         a, b = self.concentration1, self.concentration0
