@@ -22,6 +22,7 @@ parameters an optimizer updates) are passed at each replay.
 """
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import warnings
@@ -41,17 +42,53 @@ __all__ = ["FusedGraph", "RecordingError", "fold_constants", "record_value_and_g
 
 aten = torch.ops.aten
 
-#: operations that return their input (at replay autograd is off, so detach is one)
-_IDENTITIES = frozenset({aten.detach.default, aten.alias.default, aten.lift_fresh.default})
+class _OpTables:
+    """The aten operations the simplification passes look for, built at the first
+    recording (looking up aten overloads costs milliseconds, which ``import pyro.infer``
+    should not pay when nothing is recorded)."""
 
-#: operations whose result depends only on the shape, dtype and device of their input
-_LIKE = frozenset({
-    aten.ones_like.default, aten.zeros_like.default, aten.full_like.default,
-    aten.new_ones.default, aten.new_zeros.default, aten.new_full.default,
-})
+    def __init__(self) -> None:
+        #: operations that return their input (at replay autograd is off, so detach is one)
+        self.identities = frozenset({aten.detach.default, aten.alias.default,
+                                     aten.lift_fresh.default})
+        #: operations whose result depends only on the shape, dtype and device of their input
+        self.like = frozenset({
+            aten.ones_like.default, aten.zeros_like.default, aten.full_like.default,
+            aten.new_ones.default, aten.new_zeros.default, aten.new_full.default,
+        })
+        self.ones = frozenset({aten.mul.Tensor, aten.div.Tensor})  # x * 1, x / 1
+        self.zeros = frozenset({aten.add.Tensor, aten.sub.Tensor})  # x + 0, x - 0
+        #: op.Scalar(x, number) -> op.Tensor(x, 0-dim tensor): the Scalar overloads wrap
+        #: the number as a float64 tensor and cast it at every call
+        self.scalar_to_tensor = {
+            getattr(aten, name).Scalar: getattr(aten, name).Tensor
+            for name in ("add", "sub", "mul", "div", "rsub", "eq", "ne", "lt", "le", "gt",
+                         "ge", "remainder", "fmod")
+        }
+        #: elementwise operations and their in-place twins (the same structured kernel)
+        self.in_place = {
+            getattr(getattr(aten, name), overload): getattr(getattr(aten, name + "_"), overload)
+            for name, overload in _IN_PLACE_TWINS
+            if hasattr(aten, name + "_") and hasattr(getattr(aten, name + "_"), overload)
+        }
+        self.commutative = frozenset({aten.add.Tensor, aten.mul.Tensor})
 
-_ONES = frozenset({aten.mul.Tensor, aten.div.Tensor})  # x * 1, x / 1
-_ZEROS = frozenset({aten.add.Tensor, aten.sub.Tensor})  # x + 0, x - 0
+
+#: (name, overload) of the operations :func:`_reuse_dead_buffers` may turn in place
+_IN_PLACE_TWINS = (
+    ("add", "Tensor"), ("sub", "Tensor"), ("mul", "Tensor"), ("div", "Tensor"),
+    ("xlogy", "Tensor"), ("pow", "Tensor_Scalar"), ("pow", "Tensor_Tensor"),
+    ("clamp", "default"), ("clamp_min", "default"), ("clamp_max", "default"),
+    *((name, "default") for name in (
+        "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "lgamma", "digamma",
+        "sigmoid", "tanh", "sqrt", "rsqrt", "reciprocal", "abs", "sin", "cos", "erf",
+        "erfc", "floor", "ceil", "round", "sign", "square")),
+)
+
+
+@functools.cache
+def _ops() -> _OpTables:
+    return _OpTables()
 
 
 class RecordingError(RuntimeError):
@@ -140,7 +177,7 @@ def fold_constants(gm: GraphModule) -> None:
                 continue
             if node in written or not _foldable(node):
                 continue
-            if node.target in _LIKE and isinstance(node.args[0], Node) \
+            if node.target in _ops().like and isinstance(node.args[0], Node) \
                     and node.args[0] not in known:
                 stand_in = _stand_in(node.args[0])
                 rest = node.args[1:]
@@ -189,7 +226,8 @@ def _replacement(gm: GraphModule, node: Node) -> Node | None:
     tensor."""
     op = node.target
     args = node.args
-    if op in _IDENTITIES:
+    ops = _ops()
+    if op in ops.identities:
         return args[0] if isinstance(args[0], Node) else None
     if op is aten.neg.default and isinstance(args[0], Node) \
             and args[0].target is aten.neg.default and isinstance(args[0].args[0], Node):
@@ -204,9 +242,9 @@ def _replacement(gm: GraphModule, node: Node) -> Node | None:
         return args[0]  # the sum of a 0-dim tensor
     if len(args) != 2 or node.kwargs:
         return None
-    if op in _ONES or op is aten.mul.Scalar or op is aten.div.Scalar:
+    if op in ops.ones or op is aten.mul.Scalar or op is aten.div.Scalar:
         unit = 1.0
-    elif op in _ZEROS or op is aten.add.Scalar or op is aten.sub.Scalar:
+    elif op in ops.zeros or op is aten.add.Scalar or op is aten.sub.Scalar:
         unit = 0.0
     else:
         return None
@@ -298,15 +336,6 @@ def _shared_outputs(gm: GraphModule) -> tuple[list[int], dict[int, torch.Tensor]
     return inputs, constants
 
 
-#: ``op.Scalar(x, number)`` -> ``op.Tensor(x, 0-dim tensor)``: the Scalar overloads wrap
-#: the number as a float64 tensor and cast it at every call
-_SCALAR_TO_TENSOR = {
-    getattr(aten, name).Scalar: getattr(aten, name).Tensor
-    for name in ("add", "sub", "mul", "div", "rsub", "eq", "ne", "lt", "le", "gt", "ge",
-                 "remainder", "fmod")
-}
-
-
 def _number_constant(gm: GraphModule, node: Node, value: Any, like: torch.Tensor) -> Node:
     name = f"_number_{len(gm._buffers)}"
     gm.register_buffer(name, torch.tensor(value, dtype=like.dtype, device=like.device))
@@ -329,6 +358,7 @@ def _typed_numbers(gm: GraphModule) -> None:
     operand's dtype: ``x - 1`` is recorded with ``1`` as an int64 tensor, and ``x <= 0.5``
     wraps ``0.5`` as a float64 tensor, each cast again at every replay. The results are
     the same, as a wrapped number takes the dtype of the tensor it meets."""
+    scalar_to_tensor = _ops().scalar_to_tensor
     for node in list(gm.graph.nodes):
         op = _schema_op(node)
         if op is None or not node.args or not isinstance(node.args[0], Node):
@@ -336,7 +366,7 @@ def _typed_numbers(gm: GraphModule) -> None:
         like = node.args[0].meta.get("val")
         if not isinstance(like, torch.Tensor):
             continue
-        tensor_op = _SCALAR_TO_TENSOR.get(op)
+        tensor_op = scalar_to_tensor.get(op)
         if tensor_op is not None and len(node.args) >= 2 and _keeps_dtype(node.args[1], like):
             # trailing positional Scalars (alpha) are keyword-only in the Tensor overload
             names = [a.name for a in op._schema.arguments]
@@ -407,13 +437,126 @@ def _cheaper_equivalents(gm: GraphModule) -> None:
                 node.target = aten.bitwise_and.Tensor
 
 
+def _float_scalar(gm: GraphModule, node: Any) -> torch.Tensor | None:
+    """The value of a 0-dim floating-point constant node (None for anything else)."""
+    if not isinstance(node, Node) or node.op != "get_attr":
+        return None
+    value = getattr(gm, node.target)  # type: ignore[arg-type]
+    if isinstance(value, torch.Tensor) and value.dim() == 0 \
+            and value.dtype.is_floating_point and not value.requires_grad:
+        return value
+    return None
+
+
+def _negated_constant(gm: GraphModule, before: Node, value: torch.Tensor) -> Node:
+    name = f"_negated_{len(gm._buffers)}"
+    gm.register_buffer(name, -value)
+    with gm.graph.inserting_before(before):
+        const = gm.graph.get_attr(name)
+    const.meta = {"val": -value}
+    return const
+
+
+def _neg_after(gm: GraphModule, node: Node) -> None:
+    """Put a ``neg`` after ``node``, for all of ``node``'s users."""
+    with gm.graph.inserting_after(node):
+        neg = gm.graph.call_function(aten.neg.default, (node,))
+    neg.meta = dict(node.meta)
+    node.replace_all_uses_with(neg, delete_user_cb=lambda user: user is not neg)
+
+
+def _absorb_negation(gm: GraphModule, neg: Node, x: Node, user: Node) -> bool:
+    """Rewrite ``user`` of ``neg = -x`` to read ``x`` instead: ``y + -x`` -> ``y - x``,
+    ``y - -x`` -> ``y + x``, ``-(-x)`` -> ``x``; when ``user`` is ``neg``'s only user,
+    also ``-x * y`` and ``-x / y`` (or ``y / -x``) -> ``x * -c`` with a constant ``c``,
+    ``x * z`` for ``y = -z``, and otherwise with the negation moved after ``user``
+    (as for ``sum(-x)`` and ``-x - y``), where a later operation may absorb it."""
+    op, args = user.target, user.args
+    if user.op != "call_function" or user.kwargs or not args or \
+            all(a is neg for a in args[:2]) and len(args) >= 2:
+        return False
+    if op is aten.neg.default:
+        user.replace_all_uses_with(x)
+        return True
+    if op is aten.add.Tensor and len(args) == 2:
+        user.target, user.args = aten.sub.Tensor, (args[1] if args[0] is neg else args[0], x)
+        return True
+    if op is aten.sub.Tensor and len(args) == 2 and args[1] is neg:
+        user.target, user.args = aten.add.Tensor, (args[0], x)
+        return True
+    if len(neg.users) != 1:
+        return False
+    if op in (aten.mul.Tensor, aten.div.Tensor) and len(args) == 2:
+        i = 0 if args[0] is neg else 1
+        other = args[1 - i]
+        new_args = list(args)
+        new_args[i] = x
+        constant = _float_scalar(gm, other)
+        if constant is not None:
+            new_args[1 - i] = _negated_constant(gm, user, constant)
+        elif isinstance(other, Node) and other.target is aten.neg.default \
+                and len(other.users) == 1 and isinstance(other.args[0], Node):
+            new_args[1 - i] = other.args[0]
+        else:
+            user.args = tuple(new_args)
+            _neg_after(gm, user)
+            return True
+        user.args = tuple(new_args)
+        return True
+    if op is aten.sum.default and len(args) == 1:
+        user.args = (x,)
+        _neg_after(gm, user)
+        return True
+    if op is aten.sub.Tensor and len(args) == 2 and args[0] is neg:
+        user.target, user.args = aten.add.Tensor, (x, args[1])
+        _neg_after(gm, user)
+        return True
+    return False
+
+
+def _sink_negations(gm: GraphModule) -> bool:
+    """Negations absorbed into the operations that read them (:func:`_absorb_negation`),
+    and ``x * -1``, ``x / -1`` made negations first: each rewrite gives the same bits
+    (IEEE rounding is symmetric in sign: ``-(a * b) == -a * b``, ``y - x == y + -x``,
+    and a sum of negated terms is the negated sum, added in the same order)."""
+    graph = gm.graph
+    written = _written_nodes(graph)
+    changed = False
+    for node in list(graph.nodes):
+        if node.op != "call_function" or node in written or node.kwargs:
+            continue
+        if node.target in (aten.mul.Tensor, aten.div.Tensor) and len(node.args) == 2:
+            for x, c in ((node.args[0], node.args[1]), (node.args[1], node.args[0])):
+                if node.target is aten.div.Tensor and c is node.args[0]:
+                    break
+                if _constant_equal(gm, c, -1.0) and isinstance(x, Node) \
+                        and _same_meta(x, node):
+                    node.target, node.args = aten.neg.default, (x,)
+                    changed = True
+                    break
+        if node.target is not aten.neg.default or not isinstance(node.args[0], Node) \
+                or node.args[0] in written:
+            continue
+        x = node.args[0]
+        for user in list(node.users):
+            if user not in written and _absorb_negation(gm, node, x, user):
+                changed = True
+        if not node.users:
+            graph.erase_node(node)
+    return changed
+
+
 def simplify(gm: GraphModule) -> None:
-    """Fold constants, drop identities, merge duplicates, remove dead code (in place)."""
+    """Fold constants, drop identities, absorb negations, merge duplicates, remove dead
+    code (in place)."""
     _typed_numbers(gm)
     _cheaper_equivalents(gm)
     fold_constants(gm)
     while _drop_identities(gm):
         fold_constants(gm)
+    for _ in range(len(gm.graph.nodes)):  # (each round moves a negation further down)
+        if not _sink_negations(gm):
+            break
     _cast_constants(gm)
     _merge_duplicates(gm)
     gm.graph.eliminate_dead_code()
@@ -573,6 +716,64 @@ def reproduces(got: torch.Tensor, reference: torch.Tensor, atol_scale: float) ->
                                equal_nan=True))
 
 
+def _fresh_and_dying(x: Any, node: Node, position: dict[Node, int], written: set[Node],
+                     owned: set[Node]) -> bool:
+    """Whether ``node`` may write its result into ``x``'s tensor: ``x`` is a fresh tensor
+    (the result of a pure operation, or of one already turned in place into such a
+    tensor of its own; no view, no input or constant) that nothing reads after ``node``
+    nor through a view, of ``node``'s result shape, strides, dtype and device."""
+    if not isinstance(x, Node) or x in written or x.op != "call_function":
+        return False
+    op = _schema_op(x)
+    if op is None:
+        return False
+    if x not in owned and (op._schema.is_mutable or len(op._schema.returns) != 1
+                           or op._schema.returns[0].alias_info is not None
+                           or str(op._schema.returns[0].type) != "Tensor"):
+        return False
+    here = position[node]
+    for user in x.users:
+        user_op = _schema_op(user)
+        if user_op is None or position[user] > here or any(
+                r.alias_info is not None for r in user_op._schema.returns):
+            return False
+    vx, vn = x.meta.get("val"), node.meta.get("val")
+    return isinstance(vx, torch.Tensor) and isinstance(vn, torch.Tensor) and \
+        vx.shape == vn.shape and vx.stride() == vn.stride() and vx.dtype == vn.dtype \
+        and vx.device == vn.device
+
+
+def _reuse_dead_buffers(gm: GraphModule) -> None:
+    """Elementwise operations whose (first, or for ``add`` / ``mul`` either) operand is a
+    fresh tensor that dies there write their result into it (``add`` -> ``add_``): the
+    same kernel, without allocating a tensor (a quarter of a replayed 0-dim operation's
+    cost). Every other tensor operand must have the result's dtype, so that the
+    computation is the one recorded."""
+    graph = gm.graph
+    in_place, commutative = _ops().in_place, _ops().commutative
+    written = _written_nodes(graph)
+    owned: set[Node] = set()  # results written into a dead operand's tensor
+    position = {node: i for i, node in enumerate(graph.nodes)}
+    for node in graph.nodes:
+        twin = in_place.get(node.target)  # type: ignore[call-overload]
+        result = node.meta.get("val")
+        if twin is None or not node.args or not isinstance(result, torch.Tensor) or any(
+                _meta_dtype(a) != result.dtype for a in _nodes(node.args, node.kwargs)):
+            continue
+        choices = [0, 1] if node.target in commutative and not node.kwargs else [0]
+        for i in choices:
+            x = node.args[i] if i < len(node.args) else None
+            if _fresh_and_dying(x, node, position, written, owned):
+                args = list(node.args)
+                args[0], args[i] = args[i], args[0]
+                node.args = tuple(args)
+                node.target = twin
+                written.add(x)  # type: ignore[arg-type]
+                owned.add(node)
+                break
+    gm.recompile()
+
+
 def _as_function(gm: GraphModule) -> Callable[..., Any]:
     def replay(*tensors: torch.Tensor) -> Any:
         return gm(*tensors)
@@ -644,6 +845,7 @@ def record_value_and_grad(
         simplify(gm)
         shared = _shared_outputs(gm)
         scalars = _scalar_inputs(gm)
+        _reuse_dead_buffers(gm)
         options = {"check_trace": False, **(jit_options or {})}
         # a traced function (not module) is the cheapest to call; the graph's buffers
         # become its constants
