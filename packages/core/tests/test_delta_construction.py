@@ -44,3 +44,25 @@ def test_rsample_returns_the_point_with_its_graph():
     assert d.sample((2,)).shape == (2, 2)
     assert torch.equal(d.sample(), v.detach())
     assert torch.equal(d.log_prob(x), torch.zeros(2))
+
+
+def test_number_log_density_read_expand_copy():
+    import copy
+    import pickle
+
+    v = torch.zeros(2, 3, dtype=torch.float64)
+    d = Delta(v, log_density=2.0, event_dim=1)
+    assert "log_density" not in vars(d)  # made only when read
+    lp = d.log_prob(torch.tensor([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=torch.float64))
+    assert torch.equal(lp, torch.tensor([2.0, -float("inf")], dtype=torch.float64))
+    for other in (copy.deepcopy(d), pickle.loads(pickle.dumps(d))):
+        assert torch.equal(other.log_prob(v), torch.full((2,), 2.0, dtype=torch.float64))
+    e = d.expand((4, 2))
+    assert e.batch_shape == (4, 2) and e.log_density.shape == (4, 2)
+    assert torch.equal(e.log_prob(v), torch.full((4, 2), 2.0, dtype=torch.float64))
+    assert torch.equal(d.log_density, torch.full((2,), 2.0, dtype=torch.float64))
+    # a tensor log_density is added as given (with its gradient)
+    ld = torch.tensor([0.5, -0.5], requires_grad=True)
+    t = Delta(torch.zeros(2, 3), log_density=ld, event_dim=1)
+    t.log_prob(torch.zeros(2, 3)).sum().backward()
+    assert torch.equal(ld.grad, torch.ones(2))

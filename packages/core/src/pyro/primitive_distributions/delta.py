@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 from torch.distributions import constraints
+from torch.distributions.utils import lazy_property
 
 from .torch_distribution import TorchDistribution
 from .util import sum_rightmost
@@ -45,14 +46,22 @@ class Delta(TorchDistribution):
         batch_dim = v.dim() - event_dim
         batch_shape = v.shape[:batch_dim]
         event_shape = v.shape[batch_dim:]
-        # a number is checked here (NaN is the one value its constraint, real, rejects),
-        # so that validation has no tensor left to check (v's constraint is dependent)
-        number_checked = False
+        self.v = v
+        self._dtype = v.dtype if v.is_floating_point() else torch.get_default_dtype()
+        self._log_density_number: float | None = None
         if not isinstance(log_density, torch.Tensor):  # a Python or numpy number
-            dtype = v.dtype if v.is_floating_point() else torch.get_default_dtype()
-            log_density = float(log_density)
-            number_checked = log_density == log_density
-            log_density = v.new_full(batch_shape, log_density, dtype=dtype)
+            number = float(log_density)
+            if number == number:
+                # Not NaN, the one value its constraint (real) rejects: validation has no
+                # tensor left to check (v's is dependent), and the tensor is made only
+                # if read (log_prob adds the number itself).
+                self._log_density_number = number
+                super().__init__(batch_shape, event_shape, validate_args=False)
+                del self._validate_args  # back to the default, or the caller's choice
+                if validate_args is not None:
+                    self._validate_args = validate_args
+                return
+            log_density = v.new_full(batch_shape, number, dtype=self._dtype)
         elif log_density.shape != batch_shape:
             try:
                 log_density = log_density.expand(batch_shape)
@@ -62,15 +71,13 @@ class Delta(TorchDistribution):
                     f"to batch_shape {tuple(batch_shape)} (v has shape {tuple(v.shape)} and "
                     f"event_dim={event_dim})"
                 ) from None
-        self.v = v
         self.log_density = log_density
-        if not number_checked:
-            super().__init__(batch_shape, event_shape, validate_args=validate_args)
-            return
-        super().__init__(batch_shape, event_shape, validate_args=False)
-        del self._validate_args  # back to the default, or the caller's choice
-        if validate_args is not None:
-            self._validate_args = validate_args
+        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+
+    @lazy_property
+    def log_density(self) -> torch.Tensor:  # type: ignore[no-redef]
+        """The log density at ``v`` (shape ``batch_shape``)."""
+        return self.v.new_full(self.batch_shape, self._log_density_number, dtype=self._dtype)
 
     @constraints.dependent_property(is_discrete=False)
     def support(self):
@@ -83,6 +90,8 @@ class Delta(TorchDistribution):
         new = self._get_checked_instance(Delta, _instance)
         new.v = self.v.expand(batch_shape + self.event_shape)
         new.log_density = self.log_density.expand(batch_shape)
+        new._dtype = self._dtype
+        new._log_density_number = None
         super(Delta, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -99,8 +108,12 @@ class Delta(TorchDistribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        log_prob = (value == self.v).to(self.log_density.dtype).log()
-        return sum_rightmost(log_prob, self.event_dim) + self.log_density
+        log_prob = sum_rightmost((value == self.v).to(self._dtype).log(), self.event_dim)
+        number = self._log_density_number
+        if number is None:
+            return log_prob + self.log_density
+        # log_prob is 0 or -inf: adding 0 would change nothing
+        return log_prob + number if number else log_prob
 
     @property
     def mean(self):

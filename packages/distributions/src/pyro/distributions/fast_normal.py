@@ -42,7 +42,8 @@ class FastNormal(Normal):
         elif type(loc) in (int, float) and type(scale) in (int, float):
             # the two numbers are checked here (NaN fails both comparisons)
             checked = scale > 0 and loc == loc
-            loc, scale = broadcast_all(loc, scale)
+            dtype = torch.get_default_dtype()  # broadcast_all's tensors, without broadcasting
+            loc, scale = torch.tensor(loc, dtype=dtype), torch.tensor(scale, dtype=dtype)
             batch_shape = torch.Size()
         else:
             numbers = isinstance(loc, _NUMBER) and isinstance(scale, _NUMBER)
@@ -69,4 +70,4 @@ class FastNormal(Normal):
         if self._validate_args:
             self._validate_sample(value)
         z = (value - self.loc) / self.scale
-        return -_HALF_LOG_TWO_PI - torch.addcmul(self.scale.log(), z, z, value=0.5)
+        return torch.rsub(torch.addcmul(self.scale.log(), z, z, value=0.5), -_HALF_LOG_TWO_PI)

@@ -85,7 +85,7 @@ class _Site:
     """What a guide needs about one latent site of the model (computed once)."""
 
     __slots__ = ("name", "fn_event_dim", "event_dim", "transform", "identity", "frames",
-                 "init_loc", "support", "shape")
+                 "init_loc", "support", "shape", "aux_name")
 
     def __init__(self, name, fn_event_dim, event_dim, transform, frames, init_loc, support,
                  shape) -> None:
@@ -98,6 +98,7 @@ class _Site:
         self.init_loc = init_loc
         self.support = support
         self.shape = shape
+        self.aux_name = name + "_unconstrained"  # AutoNormal's auxiliary site
 
     def unflatten(self, flat: torch.Tensor, owner: str) -> torch.Tensor:
         """A flat unconstrained value ``batch + (numel,)`` reshaped to the site's
@@ -367,7 +368,10 @@ class AutoGuide(torch.nn.Module):
         it), keyed by the param name without the prefix (dots become ``"__"``)."""
         ref = getattr(value, "unconstrained", None)
         leaf = ref() if callable(ref) else value
-        key = name[len(self.prefix) + 1:].replace(".", "__")
+        keys = self.__dict__.setdefault("_expose_keys", {})  # computed once per name
+        key = keys.get(name)
+        if key is None:
+            key = keys[name] = name[len(self.prefix) + 1:].replace(".", "__")
         params = self._parameters
         if params.get(key) is not leaf and leaf is not None:
             # the param store's leaf, registered as is (it need not be an nn.Parameter)
@@ -441,8 +445,7 @@ class AutoNormal(AutoGuide):
             with self._enter_plates(site, plates):
                 # as in Pyro, every site (real ones too) is drawn as the auxiliary
                 # "z_unconstrained", which programs may read from the guide's trace
-                u = pyro.sample(site.name + "_unconstrained", base,
-                                infer={"is_auxiliary": True})
+                u = pyro.sample(site.aux_name, base, infer={"is_auxiliary": True})
                 if site.identity:
                     # validated (free: v's constraint is dependent and log_density the
                     # number 0), so that the model's site, replaying this draw of the
