@@ -61,21 +61,23 @@ class Delta(TorchDistribution):
                 if validate_args is not None:
                     self._validate_args = validate_args
                 return
-            log_density = v.new_full(batch_shape, number, dtype=self._dtype)
+            tensor = v.new_full(batch_shape, number, dtype=self._dtype)
         elif log_density.shape != batch_shape:
             try:
-                log_density = log_density.expand(batch_shape)
+                tensor = log_density.expand(batch_shape)
             except RuntimeError:
                 raise ValueError(
                     f"Delta: log_density of shape {tuple(log_density.shape)} does not broadcast "
                     f"to batch_shape {tuple(batch_shape)} (v has shape {tuple(v.shape)} and "
                     f"event_dim={event_dim})"
                 ) from None
-        self.log_density = log_density
+        else:
+            tensor = log_density
+        self.log_density = tensor
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     @lazy_property
-    def log_density(self) -> torch.Tensor:  # type: ignore[no-redef]
+    def log_density(self) -> torch.Tensor:
         """The log density at ``v`` (shape ``batch_shape``)."""
         return self.v.new_full(self.batch_shape, self._log_density_number, dtype=self._dtype)
 
