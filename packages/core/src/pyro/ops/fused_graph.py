@@ -6,9 +6,19 @@ and then autograd's tape. :func:`record_value_and_grad` runs a function once und
 :func:`torch.fx.experimental.proxy_tensor.make_fx` *together with* ``torch.autograd.grad``
 of its result, so the recorded graph holds the forward and the backward operations as
 plain aten calls. The graph is then simplified (operations on constants evaluated once,
-duplicates merged, identities dropped) and replayed with :func:`torch.jit.trace`. Used by
-the compiled ELBOs (:mod:`pyro.infer.jit_elbo`) and by HMC/NUTS
+duplicates merged, identities dropped, negations absorbed into the operations that read
+them) and traced with :func:`torch.jit.trace`. On the CPU the trace is replayed by
+TorchScript's Static Runtime (each operation's out-variant into buffers planned once),
+elsewhere by the TorchScript interpreter, with elementwise operations writing into a
+dying operand instead of a new tensor. Each rewrite gives the same bits. Used by the
+compiled ELBOs (:mod:`pyro.infer.jit_elbo`) and by HMC/NUTS
 (:mod:`pyro.infer.mcmc.fast_potential`).
+
+Replays of W1's graph of loss and gradients (77 aten operations, process CPU per call,
+1 thread): Static Runtime 49 us, TorchScript interpreter 72 us, ``torch.jit.freeze``
+78 us, ``torch.jit.optimize_for_inference`` 80 us, the fx graph run by Python 209 us,
+inductor (``torch.compile``, ``fallback_random``) 49 us after 2.6 s CPU / 6.8 s wall of
+compilation, and a loss that is no longer the eager one to the bit.
 
 Random operations stay random operations: they are never evaluated at recording time nor
 merged, so every replay draws afresh from torch's global generator, in the order the
@@ -796,7 +806,8 @@ def record_value_and_grad(
 ) -> FusedGraph:
     """Record ``fn(*inputs)`` and the gradient of its sum with respect to each tensor of
     ``wrt`` as one graph of aten operations, simplify it and trace it with
-    :func:`torch.jit.trace`.
+    :func:`torch.jit.trace` (replayed by the Static Runtime on the CPU: see the module
+    docstring).
 
     :param fn: a function of tensors returning a tensor (any shape; the gradients are
         those of its sum). Its Python control flow and any value it reads from tensors
