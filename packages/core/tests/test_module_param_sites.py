@@ -161,7 +161,8 @@ def test_a_recreated_module_and_a_cleared_store(per_site):
 
 
 @pytest.mark.parametrize("change", ["add_param", "del_param", "reorder", "swap_child",
-                                    "add_child", "none_child", "assign_load", "rename"])
+                                    "add_child", "none_child", "assign_load", "rename",
+                                    "parametrize"])
 def test_every_change_of_the_module_tree_is_seen(per_site, change):
     net = Net()
     _traces(net)
@@ -183,6 +184,8 @@ def test_every_change_of_the_module_tree_is_seen(per_site, change):
         net.load_state_dict(Net(seed=3).state_dict(), assign=True)
     elif change == "rename":
         net.out.add_module("3", net.out._modules.pop("2"))
+    elif change == "parametrize":  # swaps the class, moves weight under parametrizations
+        nn.utils.parametrize.register_parametrization(net.fc, "weight", nn.Tanh())
     pyro.clear_param_store()
     fast = _traces(net)
     _same_sites(fast[0], per_site(_traces, net)[0])
@@ -336,6 +339,22 @@ def test_a_module_with_its_own_walk_is_not_remembered():
     first = module_params.store_named_parameters("m", net)
     assert [e[1] for e in first] == ["m$$$a.weight", "m$$$a.bias"]
     assert net not in module_params._WALKS
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_a_script_module_is_walked_each_time(per_site):
+    net = torch.jit.script(nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1)))
+
+    def run():
+        with poutine.trace() as tr:
+            pyro.module("net", net)
+        return tr.trace
+
+    for _ in range(2):
+        fast = run()
+        _same_sites(fast, per_site(run))
+    assert list(fast.nodes) == [f"net$$${k}" for k, _ in net.named_parameters()]
+    assert net not in module_params._WALKS  # its dicts are C++ wrappers
 
 
 def test_equal_modules_are_told_apart():

@@ -73,7 +73,8 @@ def store_named_parameters(
 
 def _snapshot(module: torch.nn.Module) -> tuple[_Node, ...] | None:
     """The nodes of ``module``'s tree in ``named_modules()`` order, or ``None`` when its
-    walk is not torch's own (a class or instance overriding a walk method)."""
+    walk is not torch's own (a class or instance overriding a walk method, parameters or
+    children not held in plain dicts)."""
     if type(module).named_parameters is not _Module.named_parameters or \
             type(module)._named_members is not _Module._named_members:
         return None
@@ -83,6 +84,8 @@ def _snapshot(module: torch.nn.Module) -> tuple[_Node, ...] | None:
                 not vars(m).keys().isdisjoint(_WALK_METHODS):
             return None
         params, children = m._parameters, m._modules
+        if type(params) is not dict or type(children) is not dict:
+            return None  # e.g. a ScriptModule's wrappers of its C++ dicts
         nodes.append(_Node(weakref.ref(m), type(m), tuple(params), tuple(params.values()),
                            tuple(children), tuple(map(id, children.values()))))
     return tuple(nodes)
@@ -97,10 +100,11 @@ def _unchanged(nodes: tuple[_Node, ...]) -> bool:
         m = ref()
         if m is None or type(m) is not cls:
             return False
-        now = m._parameters
+        now, children = m._parameters, m._modules
+        if type(now) is not dict or type(children) is not dict:
+            return False
         if tuple(now) != param_names or not all(map(is_, now.values(), params)):
             return False
-        children = m._modules
         if (children or child_names) and (
                 tuple(children) != child_names or tuple(map(id, children.values())) != child_ids):
             return False
