@@ -161,3 +161,18 @@ def test_devices_follow_parameters():
         d = dist.Normal(torch.zeros(2, device=device), torch.ones(2, device=device))
         assert d.rsample().device.type == device
         assert d.log_prob(torch.zeros(2, device=device)).device.type == device
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_number_parameters_are_torch_tensors_of_default_dtype(dtype):
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        for loc, scale in [(0.1, 0.7), (-3, 2), (1e-40, 3.3e38)]:
+            d = dist.Normal(loc, scale)
+            ref = torch.distributions.Normal(loc, scale)
+            assert d.loc.dtype == d.scale.dtype == dtype
+            assert torch.equal(d.loc, ref.loc) and torch.equal(d.scale, ref.scale)
+            assert d.loc.shape == d.scale.shape == ()
+    finally:
+        torch.set_default_dtype(old)

@@ -42,8 +42,11 @@ class FastNormal(Normal):
         elif type(loc) in (int, float) and type(scale) in (int, float):
             # the two numbers are checked here (NaN fails both comparisons)
             checked = scale > 0 and loc == loc
-            dtype = torch.get_default_dtype()  # broadcast_all's tensors, without broadcasting
-            loc, scale = torch.tensor(loc, dtype=dtype), torch.tensor(scale, dtype=dtype)
+            # the 0-dim tensors of broadcast_all (torch.tensor(x, dtype=default)), made
+            # by the lighter factory and not broadcast
+            dtype = torch.get_default_dtype()
+            loc = torch.scalar_tensor(loc, dtype=dtype)
+            scale = torch.scalar_tensor(scale, dtype=dtype)
             batch_shape = torch.Size()
         else:
             numbers = isinstance(loc, _NUMBER) and isinstance(scale, _NUMBER)
