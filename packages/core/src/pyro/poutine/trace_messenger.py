@@ -87,7 +87,11 @@ class TraceMessenger(Messenger):
         name = msg["name"]
         if name is None:
             return
-        self.trace.add_node(name, **msg)
+        nodes = self.trace.nodes
+        if name in nodes:
+            self.trace.add_node(name, **msg)  # its duplicate-name rules
+        else:
+            nodes[name] = msg.copy()  # what add_node stores: a shallow copy of the message
 
 
 class TraceHandler:

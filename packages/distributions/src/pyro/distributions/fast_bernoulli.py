@@ -44,6 +44,26 @@ class FastBernoulli(Bernoulli):
             return
         init_distribution(self, self._param.shape, validate_args=validate_args)
 
+    def expand(self, batch_shape, _instance=None):
+        # torch's Bernoulli.expand without its generic re-initialization: views of the
+        # given parameter (and of the logits if already computed), no check (the
+        # parameters were checked when this distribution was made)
+        batch_shape = torch.Size(batch_shape)
+        if batch_shape == self.batch_shape and _instance is None:
+            return self
+        new = self._get_checked_instance(Bernoulli, _instance)
+        state = self.__dict__
+        if "probs" in state:
+            new.probs = self.probs.expand(batch_shape)
+            new._param = new.probs
+        if "logits" in state:
+            new.logits = self.logits.expand(batch_shape)
+            new._param = new.logits
+        new._batch_shape = batch_shape
+        new._event_shape = self._event_shape
+        new._validate_args = self._validate_args
+        return new
+
     def _logits(self) -> torch.Tensor:
         logits = self.__dict__.get("logits")  # given, or already computed by torch
         if logits is not None:

@@ -82,9 +82,7 @@ def _plan(cls: type) -> list[tuple[str, Any, Any, bool]] | None:
 
 
 def _entries(dist: Distribution) -> list[tuple[str, Any, Any, bool]]:
-    plan = _plan(type(dist))
-    if plan is not None:
-        return plan
+    # for a class whose arg_constraints is computed per instance
     return [(param, constraint, _scalar_check(constraint),
              isinstance(getattr(type(dist), param, None), lazy_property))
             for param, constraint in dist.arg_constraints.items()
@@ -104,13 +102,19 @@ def params_valid(dist: Distribution) -> bool:
     """Whether every parameter of ``dist`` satisfies its constraint, judged cheaply (see
     the module's docstring). ``False`` means "not shown valid": the caller then runs
     torch's check, which raises torch's error or accepts."""
+    plan = _PLANS[type(dist)] if type(dist) in _PLANS else _plan(type(dist))
+    if plan is None:
+        plan = _entries(dist)
     pending: list[torch.Tensor] = []
     reads = None
     state = dist.__dict__
-    for param, constraint, scalar, lazy in _entries(dist):
-        if lazy and param not in state:
+    for param, constraint, scalar, lazy in plan:
+        if param in state:
+            value = state[param]
+        elif lazy:
             continue  # a lazily computed parameter (e.g. probs given logits), as torch
-        value = state[param] if param in state else getattr(dist, param)
+        else:
+            value = getattr(dist, param)
         if scalar is not None and type(value) is torch.Tensor and value.is_cpu \
                 and value.numel() == 1 and value.is_floating_point():
             if reads is None:
