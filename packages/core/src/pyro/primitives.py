@@ -272,6 +272,12 @@ def module(
     """Register the parameters of ``nn_module`` in the ParamStore as ``name$$$param``
     (Pyro's ``pyro.module``), so an optimizer run by SVI trains them.
 
+    Each parameter is a param site, seen by the handlers as :func:`param` would make it.
+    Under plain tracing (SVI's ELBOs: ``trace`` and ``replay`` only) the sites go to the
+    traces directly, without the round trip through every handler per parameter; the
+    module's parameter names are remembered between calls while its tree is unchanged
+    (:mod:`pyro.params.module_params`).
+
     :param bool update_module_params: make the module use the store's values (e.g. after
         ``ParamStoreDict.load``) instead of its own.
     :returns: the module.
@@ -328,9 +334,10 @@ def _param_recorders(stack: list[Any]) -> list[TraceMessenger] | None:
     Each handler must be a plain ``poutine.trace`` (recording), a ``poutine.replay`` of a
     trace only (no ``params=``), or a handler with no hook a param message reaches (the
     ``Messenger`` dispatch with no ``_pyro_param`` / ``_pyro_post_param``, e.g.
-    ``poutine.condition``). Plates (which add their frame), ``block``, ``lift``,
-    ``substitute``, ``scale``, a subclass of trace or replay... give ``None``: their param
-    messages go through :func:`~pyro.poutine.runtime.apply_stack`."""
+    ``poutine.condition``, ``scale``, ``mask``, which act on sample sites only). Plates
+    (which add their frame), ``block``, ``lift``, ``substitute``, a subclass of trace or
+    replay, a handler given a param hook later (``Messenger.register``)... give ``None``:
+    param messages then go through :func:`~pyro.poutine.runtime.apply_stack`."""
     recorders = []
     for handler in stack:
         cls = type(handler)
