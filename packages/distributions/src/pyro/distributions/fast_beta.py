@@ -51,8 +51,8 @@ def _scalar_inside(x: torch.Tensor, lo: float, hi: float) -> bool:
     """Whether ``x`` is a one-element CPU tensor with ``lo <= x <= hi`` (bounds that the
     dtype represents exactly): ``x.clamp(lo, hi)`` would then return its value, and pass
     its gradient, unchanged. One host read; False when it cannot be read cheaply."""
-    return (type(x) is torch.Tensor and x.is_cpu and x.numel() == 1 and host_reads_allowed()
-            and lo <= x.item() <= hi)
+    return (type(x) is torch.Tensor and x.is_cpu and host_reads_allowed()
+            and x.numel() == 1 and lo <= x.item() <= hi)
 
 
 def _parameter_terms(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, ...]:

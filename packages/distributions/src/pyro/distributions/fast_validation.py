@@ -115,11 +115,10 @@ def params_valid(dist: Distribution) -> bool:
             continue  # a lazily computed parameter (e.g. probs given logits), as torch
         else:
             value = getattr(dist, param)
-        if scalar is not None and type(value) is torch.Tensor and value.is_cpu \
-                and value.numel() == 1 and value.is_floating_point():
+        if scalar is not None and type(value) is torch.Tensor and value.is_cpu:
             if reads is None:
-                reads = host_reads_allowed()
-            if reads:
+                reads = host_reads_allowed()  # (before numel(): a tracer records that)
+            if reads and value.numel() == 1 and value.is_floating_point():
                 check, lo, hi = scalar
                 if not check(value.item(), lo, hi):
                     return False
