@@ -658,7 +658,9 @@ class FusedGraph:
         self._scalars = scalars
         self._copied, self._constants = shared
         if clone_outputs:  # every computed output copied (see _static_runtime)
-            size = len(graph_module.graph.output_node().args[0]) + len(self._constants)
+            computed = graph_module.graph.output_node().args[0]
+            size = len(computed) if isinstance(computed, (tuple, list)) else 1
+            size += len(self._constants)
             self._copied = [i for i in range(size) if i not in self._constants]
         self._clone_all = clone_outputs and not self._constants
         self._as_computed = not (self._copied or self._constants)
