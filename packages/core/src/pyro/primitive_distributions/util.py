@@ -79,12 +79,18 @@ def sum_rightmost(value, dim: int | float):
 
 def is_identically_zero(x) -> bool:
     """True when ``x`` is the Python number 0 (tensors are never inspected: that would sync)."""
-    return isinstance(x, numbers.Number) and x == 0
+    t = type(x)
+    if t is float or t is int:  # the common cases, without the ABC isinstance check
+        return x == 0
+    return t is not torch.Tensor and isinstance(x, numbers.Number) and x == 0
 
 
 def is_identically_one(x) -> bool:
     """True when ``x`` is the Python number 1 (tensors are never inspected)."""
-    return isinstance(x, numbers.Number) and x == 1
+    t = type(x)
+    if t is float or t is int:
+        return x == 1
+    return t is not torch.Tensor and isinstance(x, numbers.Number) and x == 1
 
 
 def scale_and_mask(tensor, scale=1.0, mask=None):
