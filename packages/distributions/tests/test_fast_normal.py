@@ -176,3 +176,15 @@ def test_number_parameters_are_torch_tensors_of_default_dtype(dtype):
             assert d.loc.shape == d.scale.shape == ()
     finally:
         torch.set_default_dtype(old)
+
+
+def test_validated_construction_under_vmap():
+    # the parameter check must not turn a batched tensor into a Python bool
+    locs = torch.tensor([[0.0, 1.0], [2.0, -1.0], [0.5, 0.5]])
+
+    def log_density(loc):
+        return dist.Normal(loc, torch.ones(2)).log_prob(torch.zeros(2)).sum()
+
+    batched = torch.func.vmap(log_density)(locs)
+    expected = torch.distributions.Normal(locs, 1.0).log_prob(torch.zeros(2)).sum(-1)
+    assert torch.allclose(batched, expected)

@@ -57,7 +57,8 @@ class FastNormal(Normal):
             self._validate_args = validate_args
         if self._validate_args and not checked and (
                 loc.device != scale.device
-                or not bool(scale.gt(0).logical_and_(loc.eq(loc)).all())):
+                # torch._is_all_true (as torch's check): it also works under torch.func.vmap
+                or not torch._is_all_true(scale.gt(0) & loc.eq(loc))):
             # some value is invalid (or the devices differ): torch's own check, which
             # raises its usual error
             Distribution.__init__(self, batch_shape, validate_args=validate_args)
