@@ -116,7 +116,8 @@ class FastBeta:
         return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
 
     def rsample(self, sample_shape=torch.Size()):
-        shape = self._extended_shape(sample_shape)
+        # (a Beta has no event dims: one draw has the batch shape)
+        shape = self._extended_shape(sample_shape) if sample_shape else self._batch_shape
         a, b = self.concentration1, self.concentration0
         if a.shape != shape:  # (the same draws either way)
             a, b = a.expand(shape), b.expand(shape)
