@@ -14,10 +14,9 @@ from .util import plate_nesting, torch_item
 
 __all__ = ["ELBO"]
 
-try:  # the engine call behind Tensor.backward (private: absent in another torch, then unused)
-    from torch.autograd.graph import _engine_run_backward
-except ImportError:  # pragma: no cover
-    _engine_run_backward = None
+# the engine call behind Tensor.backward (private: absent in another torch, then unused)
+_engine_run_backward: Callable[..., Any] | None = getattr(
+    torch.autograd.graph, "_engine_run_backward", None)
 
 
 def backward_loss(loss: torch.Tensor, retain_graph: bool | None = None) -> None:
