@@ -641,7 +641,9 @@ class FusedGraph:
     Call it with the current values of the :attr:`lifted` tensors followed by the
     inputs; it returns ``(value, *grads)`` with one gradient for each ``wrt`` tensor
     whose :attr:`has_grad` entry is true (the others do not influence the value). Runs
-    with autograd off.
+    with autograd off. The outputs are new tensors at every call. On the CPU one graph
+    keeps one set of working buffers (the Static Runtime's), so it is not to be called
+    from several threads at once.
 
     :ivar lifted: the closure tensors the graph takes as leading inputs, in order.
     :ivar has_grad: per ``wrt`` tensor, whether the graph outputs its gradient.
