@@ -467,20 +467,22 @@ def _negated_constant(gm: GraphModule, before: Node, value: torch.Tensor) -> Nod
     return const
 
 
-def _neg_after(gm: GraphModule, node: Node) -> None:
-    """Put a ``neg`` after ``node``, for all of ``node``'s users."""
+def _neg_after(gm: GraphModule, node: Node) -> Node:
+    """Put a ``neg`` after ``node``, for all of ``node``'s users; returns it."""
     with gm.graph.inserting_after(node):
         neg = gm.graph.call_function(aten.neg.default, (node,))
     neg.meta = dict(node.meta)
     node.replace_all_uses_with(neg, delete_user_cb=lambda user: user is not neg)
+    return neg
 
 
-def _absorb_negation(gm: GraphModule, neg: Node, x: Node, user: Node) -> bool:
+def _absorb_negation(gm: GraphModule, neg: Node, x: Node, user: Node) -> Node | bool:
     """Rewrite ``user`` of ``neg = -x`` to read ``x`` instead: ``y + -x`` -> ``y - x``,
     ``y - -x`` -> ``y + x``, ``-(-x)`` -> ``x``; when ``user`` is ``neg``'s only user,
     also ``-x * y`` and ``-x / y`` (or ``y / -x``) -> ``x * -c`` with a constant ``c``,
     ``x * z`` for ``y = -z``, and otherwise with the negation moved after ``user``
-    (as for ``sum(-x)`` and ``-x - y``), where a later operation may absorb it."""
+    (as for ``sum(-x)`` and ``-x - y``), where a later operation may absorb it.
+    Returns whether ``user`` was rewritten, or the negation put after it."""
     op, args = user.target, user.args
     if user.op != "call_function" or user.kwargs or not args or \
             all(a is neg for a in args[:2]) and len(args) >= 2:
@@ -509,51 +511,56 @@ def _absorb_negation(gm: GraphModule, neg: Node, x: Node, user: Node) -> bool:
             new_args[1 - i] = other.args[0]
         else:
             user.args = tuple(new_args)
-            _neg_after(gm, user)
-            return True
+            return _neg_after(gm, user)
         user.args = tuple(new_args)
         return True
     if op is aten.sum.default and len(args) == 1:
         user.args = (x,)
-        _neg_after(gm, user)
-        return True
+        return _neg_after(gm, user)
     if op is aten.sub.Tensor and len(args) == 2 and args[0] is neg:
         user.target, user.args = aten.add.Tensor, (x, args[1])
-        _neg_after(gm, user)
-        return True
+        return _neg_after(gm, user)
     return False
 
 
-def _sink_negations(gm: GraphModule) -> bool:
+def _minus_one_to_negation(gm: GraphModule, node: Node) -> None:
+    """``x * -1``, ``-1 * x``, ``x / -1`` -> ``-x`` (of ``x``'s shape and dtype)."""
+    if node.target not in (aten.mul.Tensor, aten.div.Tensor) or len(node.args) != 2:
+        return
+    pairs = [(node.args[0], node.args[1])]
+    if node.target is aten.mul.Tensor:
+        pairs.append((node.args[1], node.args[0]))
+    for x, c in pairs:
+        if _constant_equal(gm, c, -1.0) and isinstance(x, Node) and _same_meta(x, node):
+            node.target, node.args = aten.neg.default, (x,)
+            return
+
+
+def _sink_negations(gm: GraphModule) -> None:
     """Negations absorbed into the operations that read them (:func:`_absorb_negation`),
     and ``x * -1``, ``x / -1`` made negations first: each rewrite gives the same bits
     (IEEE rounding is symmetric in sign: ``-(a * b) == -a * b``, ``y - x == y + -x``,
-    and a sum of negated terms is the negated sum, added in the same order)."""
+    and a sum of negated terms is the negated sum, added in the same order). A negation
+    moved after an operation is taken up next, so one pass carries it as far as it goes."""
     graph = gm.graph
     written = _written_nodes(graph)
-    changed = False
-    for node in list(graph.nodes):
-        if node.op != "call_function" or node in written or node.kwargs:
-            continue
-        if node.target in (aten.mul.Tensor, aten.div.Tensor) and len(node.args) == 2:
-            for x, c in ((node.args[0], node.args[1]), (node.args[1], node.args[0])):
-                if node.target is aten.div.Tensor and c is node.args[0]:
-                    break
-                if _constant_equal(gm, c, -1.0) and isinstance(x, Node) \
-                        and _same_meta(x, node):
-                    node.target, node.args = aten.neg.default, (x,)
-                    changed = True
-                    break
-        if node.target is not aten.neg.default or not isinstance(node.args[0], Node) \
-                or node.args[0] in written:
-            continue
+    for node in graph.nodes:
+        if node.op == "call_function" and node not in written and not node.kwargs:
+            _minus_one_to_negation(gm, node)
+    work = [n for n in graph.nodes if n.target is aten.neg.default and n not in written
+            and not n.kwargs and isinstance(n.args[0], Node) and n.args[0] not in written]
+    work.reverse()  # (in graph order)
+    while work:
+        node = work.pop()
         x = node.args[0]
         for user in list(node.users):
-            if user not in written and _absorb_negation(gm, node, x, user):
-                changed = True
+            if user in written:
+                continue
+            moved = _absorb_negation(gm, node, x, user)
+            if isinstance(moved, Node):
+                work.append(moved)
         if not node.users:
             graph.erase_node(node)
-    return changed
 
 
 def simplify(gm: GraphModule) -> None:
@@ -564,9 +571,7 @@ def simplify(gm: GraphModule) -> None:
     fold_constants(gm)
     while _drop_identities(gm):
         fold_constants(gm)
-    for _ in range(len(gm.graph.nodes)):  # (each round moves a negation further down)
-        if not _sink_negations(gm):
-            break
+    _sink_negations(gm)
     _cast_constants(gm)
     _merge_duplicates(gm)
     gm.graph.eliminate_dead_code()
