@@ -7,7 +7,7 @@ import torch
 import torch.distributions as td
 
 import pyro.distributions as dist
-from pyro.distributions.fast_validation import host_reads_allowed, params_valid
+from pyro.distributions.fast_validation import host_reads_allowed, params_valid, value_valid
 
 NAN = float("nan")
 
@@ -115,3 +115,71 @@ def test_no_host_read_while_tracing():
     assert host_reads_allowed()
     torch.jit.trace(build, (torch.tensor(1.5),), check_trace=False)
     assert seen == [False]
+
+
+# values to score: the reduction checks (real: no NaN; boolean: 0/1 only) decide as torch
+BOOLEAN_VALUES = [
+    torch.bernoulli(torch.full((64, 32), 0.5)),
+    torch.tensor([0.0, 1.0, -0.0]),
+    torch.tensor([0.0, 1.0, 0.5]),
+    torch.tensor([0.0, 1.0, 1.0 + 2 ** -23]),
+    torch.tensor([0.0, 1.0, 2 ** -149]),  # the smallest subnormal
+    torch.tensor([0.0, 1.0, -1.0]),
+    torch.tensor([0.0, 1.0, float("inf")]),
+    torch.tensor([0.0, 1.0, float("-inf")]),
+    torch.tensor([0.0, 1.0, NAN]),
+    torch.tensor([0.0, 2.0, 1e30]),
+    torch.tensor([0.0, 1.0, 300.0], dtype=torch.float16),
+    torch.tensor([0.0, 1.0, 1.0], dtype=torch.float64),
+]
+
+
+@pytest.mark.parametrize("value", BOOLEAN_VALUES)
+def test_boolean_values_judged_as_torch(value):
+    probs = torch.full(value.shape, 0.3, dtype=value.dtype)
+    torch_ok = bool(torch.distributions.constraints.boolean.check(value).all())
+    d = dist.Bernoulli(probs, validate_args=True)
+    assert value_valid(d, value) == torch_ok
+    if torch_ok:
+        assert torch.allclose(d.log_prob(value), td.Bernoulli(probs).log_prob(value))
+    else:
+        with pytest.raises(ValueError, match="Expected value argument"):
+            d.log_prob(value)
+
+
+@pytest.mark.parametrize("logits", [
+    torch.randn(50, 20),
+    torch.tensor([0.0, float("inf"), -3.0]),
+    torch.tensor([float("inf"), float("-inf")]),  # sum is NaN: torch decides (valid)
+    torch.tensor([0.0, NAN]),
+])
+def test_real_parameters_judged_as_torch(logits):
+    torch_ok = bool((logits == logits).all())
+    if torch_ok:
+        d = dist.Bernoulli(logits=logits, validate_args=True)
+        assert torch.equal(d.logits, logits)
+    else:
+        with pytest.raises(ValueError, match="Expected parameter logits"):
+            dist.Bernoulli(logits=logits, validate_args=True)
+
+
+def test_value_shapes_follow_torchs_rules():
+    d = dist.Bernoulli(torch.full((3, 4), 0.5), validate_args=True)
+    assert value_valid(d, torch.ones(3, 4)) and value_valid(d, torch.ones(2, 1, 4))
+    assert not value_valid(d, torch.ones(3, 5))
+    with pytest.raises(ValueError, match="broadcastable"):
+        d.log_prob(torch.ones(3, 5))
+    with pytest.raises(ValueError, match="must be a Tensor"):
+        d.log_prob(1.0)
+    e = dist.OneHotCategorical(torch.full((2, 3), 1 / 3), validate_args=True)
+    assert value_valid(e, torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]))
+    assert not value_valid(e, torch.ones(2, 4))
+    with pytest.raises(ValueError, match="event_shape"):
+        e.log_prob(torch.ones(2, 4))
+
+
+def test_a_value_with_gradient_is_not_modified():
+    value = torch.tensor([0.0, 1.0, 1.0], requires_grad=True)
+    d = dist.Bernoulli(torch.full((3,), 0.2), validate_args=True)
+    assert value_valid(d, value)
+    assert torch.equal(value.detach(), torch.tensor([0.0, 1.0, 1.0])) and value.grad is None

@@ -12,6 +12,13 @@ check, all of a distribution's reduced to one host transfer. Whenever this check
 pass, torch's own runs, so a failure raises exactly torch's ``ValueError`` (and a value that
 the shortcut cannot judge is judged by torch).
 
+Large floating-point CPU tensors under ``real`` (no NaN) or ``boolean`` (0/1 values:
+observed Bernoulli data) are judged by one float reduction and one host read instead of
+torch's boolean comparisons and ``_is_all_true`` (which cost several times more on CPU):
+``sum(x)`` is not NaN when no entry is NaN, and ``sum(|x (x - 1)|) == 0`` exactly when
+every entry is 0 or 1 (the terms are non-negative and vanish only there). Values to be
+scored (``_validate_sample``) are checked the same way, after torch's shape rules.
+
 Validation therefore stays on by default, as in Pyro; it is only made cheaper.
 """
 from __future__ import annotations
@@ -24,7 +31,13 @@ from torch.distributions import Distribution
 from torch.distributions import constraints as _c
 from torch.distributions.utils import lazy_property
 
-__all__ = ["CheapArgCheck", "host_reads_allowed", "init_distribution", "params_valid"]
+__all__ = [
+    "CheapArgCheck",
+    "host_reads_allowed",
+    "init_distribution",
+    "params_valid",
+    "value_valid",
+]
 
 _EMPTY = torch.Size()
 
@@ -55,6 +68,23 @@ def _scalar_check(constraint: Any) -> tuple[Any, Any, Any] | None:
     if (lo is not None and not _exact_bound(lo)) or (hi is not None and not _exact_bound(hi)):
         return None
     return check, lo, hi
+
+
+def _reduced_check(constraint: Any, value: torch.Tensor) -> bool | None:
+    """``constraint.check(value).all()`` by one float reduction, for a floating-point CPU
+    tensor under ``real`` or ``boolean``; True only when it holds (False: not shown),
+    None when this constraint or tensor is not judged so."""
+    kind = type(constraint)
+    if kind is not _c._Real and kind is not _c._Boolean:
+        return None
+    if not (value.is_cpu and value.is_floating_point()):
+        return None
+    if value.requires_grad:
+        value = value.detach()
+    if kind is _c._Real:
+        total = value.sum().item()
+        return total == total  # NaN when an entry is NaN (or +inf meets -inf: not shown)
+    return value.sub(1).mul_(value).abs_().sum().item() == 0
 
 
 # class -> [(param, constraint, scalar check or None, skippable lazily)], for classes whose
@@ -115,14 +145,20 @@ def params_valid(dist: Distribution) -> bool:
             continue  # a lazily computed parameter (e.g. probs given logits), as torch
         else:
             value = getattr(dist, param)
-        if scalar is not None and type(value) is torch.Tensor and value.is_cpu:
+        if type(value) is torch.Tensor and value.is_cpu:
             if reads is None:
                 reads = host_reads_allowed()  # (before numel(): a tracer records that)
-            if reads and value.numel() == 1 and value.is_floating_point():
-                check, lo, hi = scalar
-                if not check(value.item(), lo, hi):
-                    return False
-                continue
+            if reads:
+                if scalar is not None and value.numel() == 1 and value.is_floating_point():
+                    check, lo, hi = scalar
+                    if not check(value.item(), lo, hi):
+                        return False
+                    continue
+                reduced = _reduced_check(constraint, value)
+                if reduced is not None:
+                    if not reduced:
+                        return False
+                    continue
         try:
             pending.append(torch._is_all_true(constraint.check(value)))
         except (RuntimeError, TypeError, ValueError):
@@ -155,11 +191,49 @@ def init_distribution(dist: Distribution, batch_shape: torch.Size = _EMPTY,
         Distribution.__init__(dist, batch_shape, event_shape, validate_args=validate_args)
 
 
+def value_valid(dist: Distribution, value: Any) -> bool:
+    """Whether torch's ``dist._validate_sample(value)`` would pass (shapes broadcast with
+    ``batch_shape + event_shape``, value in the support), judged cheaply; ``False`` means
+    "not shown valid": the caller then runs torch's check for its error."""
+    if type(value) is not torch.Tensor:
+        return False
+    shape = value.shape
+    event_shape = dist._event_shape
+    n = len(event_shape)
+    if len(shape) < n or (n and shape[len(shape) - n:] != event_shape):
+        return False
+    for i, j in zip(reversed(shape), reversed(dist._batch_shape + event_shape)):
+        if i != 1 and j != 1 and i != j:
+            return False
+    try:
+        support = dist.support
+    except NotImplementedError:
+        return False  # torch warns
+    if not (value.is_cpu and host_reads_allowed()):
+        return False  # torch's tensor check (one sync, as before)
+    if value.numel() == 1 and value.is_floating_point():
+        scalar = _scalar_check(support)
+        if scalar is not None:
+            check, lo, hi = scalar
+            return bool(check(value.item(), lo, hi))
+    try:
+        reduced = _reduced_check(support, value)
+        if reduced is not None:
+            return reduced
+        return bool(torch._is_all_true(support.check(value)))
+    except (RuntimeError, TypeError, ValueError):
+        return False
+
+
 class CheapArgCheck(Distribution):
     """Placed just before ``Distribution`` in a family's MRO (by the wrappers of
     :mod:`pyro.distributions.torch`), so that the family's ``super().__init__(...)`` runs
-    :func:`init_distribution`."""
+    :func:`init_distribution` and its value checks :func:`value_valid`."""
 
     def __init__(self, batch_shape: torch.Size = _EMPTY, event_shape: torch.Size = _EMPTY,
                  validate_args: bool | None = None) -> None:
         init_distribution(self, batch_shape, event_shape, validate_args)
+
+    def _validate_sample(self, value: torch.Tensor) -> None:
+        if not value_valid(self, value):
+            Distribution._validate_sample(self, value)  # raises torch's error (or accepts)
