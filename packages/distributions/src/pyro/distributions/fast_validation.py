@@ -209,7 +209,7 @@ def value_valid(dist: Distribution, value: Any) -> bool:
         support = dist.support
     except NotImplementedError:
         return False  # torch warns
-    if not (value.is_cpu and host_reads_allowed()):
+    if support is None or not (value.is_cpu and host_reads_allowed()):
         return False  # torch's tensor check (one sync, as before)
     if value.numel() == 1 and value.is_floating_point():
         scalar = _scalar_check(support)
