@@ -46,7 +46,7 @@ reassociated arithmetic no longer gives the eager loss to the bit. Both share th
 recording (~1.5 s CPU at the first step, most of it ``make_fx``'s one-off import of
 ``torch._dynamo``); the traced graph gives the eager losses to the bit. A whole step of
 W1 (replay, ``.grad``, torch's fused Adam called by :mod:`pyro.optim.step_plan`, SVI)
-costs ~95 us on a quiet machine (167 us before session 4).
+costs ~95 us on a quiet machine (167 us with the interpreter and ``Adam.step``).
 """
 from __future__ import annotations
 
