@@ -183,3 +183,17 @@ def test_a_value_with_gradient_is_not_modified():
     d = dist.Bernoulli(torch.full((3,), 0.2), validate_args=True)
     assert value_valid(d, value)
     assert torch.equal(value.detach(), torch.tensor([0.0, 1.0, 1.0])) and value.grad is None
+
+
+def test_under_vmap_torchs_check_runs():
+    def log_density(rate):
+        assert not host_reads_allowed()
+        return dist.Exponential(rate, validate_args=True).log_prob(torch.tensor(0.5))
+
+    rates = torch.tensor([0.5, 1.0, 2.0])
+    assert torch.allclose(torch.func.vmap(log_density)(rates),
+                          td.Exponential(rates).log_prob(torch.tensor(0.5)))
+    beta = torch.func.vmap(
+        lambda a: dist.Beta(a, torch.tensor(2.0)).log_prob(torch.tensor(0.25)))
+    assert torch.allclose(beta(rates), td.Beta(rates, torch.tensor(2.0)).log_prob(
+        torch.tensor(0.25)))

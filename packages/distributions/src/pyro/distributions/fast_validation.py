@@ -41,6 +41,13 @@ __all__ = [
 
 _EMPTY = torch.Size()
 
+_current_level = getattr(getattr(torch._C, "_functorch", None), "maybe_current_level", None)
+
+
+def _no_functorch_transform() -> bool:
+    # torch.func.vmap's batched tensors refuse .item(); grad's wrap the value
+    return _current_level is None or _current_level() is None
+
 # constraint type -> (check of a Python float x against its bounds (lo, hi))
 _SCALAR_CHECKS: dict[type, Any] = {
     _c._Real: lambda x, lo, hi: x == x,  # False for NaN
@@ -121,10 +128,11 @@ def _entries(dist: Distribution) -> list[tuple[str, Any, Any, bool]]:
 
 def host_reads_allowed() -> bool:
     """Whether reading a CPU tensor's value in Python is harmless now: no
-    ``torch.jit.trace`` tracer, compiler or dispatch mode (``make_fx``) that would record
-    the read or refuse it."""
+    ``torch.jit.trace`` tracer, compiler, dispatch mode (``make_fx``) or ``torch.func``
+    transform (``vmap``, ``grad``) that would record the read or refuse it."""
     return (torch._C._get_tracing_state() is None
             and not torch._C._len_torch_dispatch_stack()
+            and _no_functorch_transform()
             and not torch.compiler.is_compiling())
 
 
