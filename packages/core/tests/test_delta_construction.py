@@ -66,3 +66,27 @@ def test_number_log_density_read_expand_copy():
     t = Delta(torch.zeros(2, 3), log_density=ld, event_dim=1)
     t.log_prob(torch.zeros(2, 3)).sum().backward()
     assert torch.equal(ld.grad, torch.ones(2))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64])
+@pytest.mark.parametrize("event_dim", [0, 1, 2])
+def test_log_prob_is_log_of_indicator_summed_over_event(dtype, event_dim):
+    torch.manual_seed(0)
+    v = torch.randint(0, 2, (3, 2, 2)).to(dtype)
+    d = Delta(v, event_dim=event_dim)
+    values = torch.randint(0, 2, (4, 3, 2, 2)).to(dtype)
+    values[0] = v  # one sample agrees everywhere
+    lp = d.log_prob(values)
+    # the definition: the log of the indicator, summed over the event dims
+    ind = (values == v).to(dtype if dtype.is_floating_point else torch.get_default_dtype())
+    expected = ind.log()
+    if event_dim:
+        expected = expected.sum(tuple(range(-event_dim, 0)))
+    assert lp.dtype == expected.dtype
+    assert lp.shape == expected.shape == (4,) + v.shape[:3 - event_dim]
+    assert torch.equal(lp, expected)
+    assert torch.equal(lp[0], torch.zeros_like(lp[0]))
+    # an empty event agrees trivially
+    empty = Delta(torch.zeros(2, 0, dtype=torch.float64), event_dim=1)
+    assert torch.equal(empty.log_prob(torch.zeros(2, 0, dtype=torch.float64)),
+                       torch.zeros(2, dtype=torch.float64))

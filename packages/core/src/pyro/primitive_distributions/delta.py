@@ -6,7 +6,6 @@ from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
 from .torch_distribution import TorchDistribution
-from .util import sum_rightmost
 
 __all__ = ["Delta"]
 
@@ -110,7 +109,14 @@ class Delta(TorchDistribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        log_prob = sum_rightmost((value == self.v).to(self._dtype).log(), self.event_dim)
+        # log(1[value == v]) summed over the event: 0 where the whole event agrees, -inf
+        # elsewhere, i.e. the log of all(); log of a bool tensor is in the default dtype
+        hit = value == self.v
+        if self.event_dim:
+            hit = hit.flatten(-self.event_dim).all(-1)
+        if self._dtype != torch.get_default_dtype():
+            hit = hit.to(self._dtype)
+        log_prob = hit.log()
         number = self._log_density_number
         if number is None:
             return log_prob + self.log_density
