@@ -197,3 +197,23 @@ def test_under_vmap_torchs_check_runs():
         lambda a: dist.Beta(a, torch.tensor(2.0)).log_prob(torch.tensor(0.25)))
     assert torch.allclose(beta(rates), td.Beta(rates, torch.tensor(2.0)).log_prob(
         torch.tensor(0.25)))
+
+
+@pytest.mark.parametrize("constraint", [
+    td.constraints.positive, td.constraints.nonnegative, td.constraints.unit_interval,
+    td.constraints.half_open_interval(0.0, 1.0), td.constraints.less_than(2.0),
+    td.constraints.greater_than(-3.0)])
+@pytest.mark.parametrize("values", [
+    [0.5, 0.25, 0.75], [0.0, 1.0, 0.5], [1e-45, 0.9999999], [-1e-45, 0.5], [2.0, 0.5],
+    [0.5, NAN], [float("inf"), 0.5], [-2.5, -3.0, -3.0 + 1e-6], [float("-inf")], [],
+])
+def test_bounded_vectors_judged_as_torch(constraint, values):
+    value = torch.tensor(values).reshape(-1)
+    torch_ok = bool(constraint.check(value).all())
+    from pyro.distributions.fast_validation import _reduced_check
+
+    judged = _reduced_check(constraint, value)
+    if judged is not None:
+        assert judged == torch_ok, (constraint, values)
+    else:
+        assert value.numel() == 0

@@ -12,11 +12,12 @@ check, all of a distribution's reduced to one host transfer. Whenever this check
 pass, torch's own runs, so a failure raises exactly torch's ``ValueError`` (and a value that
 the shortcut cannot judge is judged by torch).
 
-Large floating-point CPU tensors under ``real`` (no NaN) or ``boolean`` (0/1 values:
-observed Bernoulli data) are judged by one float reduction and one host read instead of
-torch's boolean comparisons and ``_is_all_true`` (which cost several times more on CPU):
-``sum(x)`` is not NaN when no entry is NaN, and ``sum(|x (x - 1)|) == 0`` exactly when
-every entry is 0 or 1 (the terms are non-negative and vanish only there). Values to be
+Large floating-point CPU tensors under ``real`` (no NaN), ``boolean`` (0/1 values:
+observed Bernoulli data) or a simple bound are judged by float reductions and host reads
+instead of torch's boolean comparisons and ``_is_all_true`` (which cost several times more
+on CPU): ``sum(x)`` is not NaN when no entry is NaN, ``sum(|x (x - 1)|) == 0`` exactly
+when every entry is 0 or 1 (the terms are non-negative and vanish only there), and a
+bound holds for all entries when it holds for ``min(x)`` and ``max(x)``. Values to be
 scored (``_validate_sample``) are checked the same way, after torch's shape rules.
 
 Validation therefore stays on by default, as in Pyro; it is only made cheaper.
@@ -78,20 +79,28 @@ def _scalar_check(constraint: Any) -> tuple[Any, Any, Any] | None:
 
 
 def _reduced_check(constraint: Any, value: torch.Tensor) -> bool | None:
-    """``constraint.check(value).all()`` by one float reduction, for a floating-point CPU
-    tensor under ``real`` or ``boolean``; True only when it holds (False: not shown),
-    None when this constraint or tensor is not judged so."""
+    """``constraint.check(value).all()`` by float reductions, for a non-empty
+    floating-point CPU tensor under ``real``, ``boolean`` or a simple bound; True only
+    when it holds (False: not shown), None when this constraint or tensor is not judged
+    so."""
+    if not (value.is_cpu and value.is_floating_point()) or value.numel() == 0:
+        return None
     kind = type(constraint)
-    if kind is not _c._Real and kind is not _c._Boolean:
+    if kind is _c._Real or kind is _c._Boolean:
+        if value.requires_grad:
+            value = value.detach()
+        if kind is _c._Real:
+            total = value.sum().item()
+            return total == total  # NaN when an entry is NaN (or +inf meets -inf: not shown)
+        return value.sub(1).mul_(value).abs_().sum().item() == 0
+    scalar = _scalar_check(constraint)
+    if scalar is None:
         return None
-    if not (value.is_cpu and value.is_floating_point()):
-        return None
-    if value.requires_grad:
-        value = value.detach()
-    if kind is _c._Real:
-        total = value.sum().item()
-        return total == total  # NaN when an entry is NaN (or +inf meets -inf: not shown)
-    return value.sub(1).mul_(value).abs_().sum().item() == 0
+    # a bound holds for every entry iff it holds for the least and the greatest (a NaN
+    # entry makes both NaN, which fails every comparison)
+    check, lo, hi = scalar
+    least, greatest = torch.aminmax(value.detach())
+    return bool(check(least.item(), lo, hi) and check(greatest.item(), lo, hi))
 
 
 # class -> [(param, constraint, scalar check or None, skippable lazily)], for classes whose
