@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import torch
 
+from ..params.param_store import WeakTensorRef
 from .messenger import Messenger
 
 __all__ = ["EnumMessenger", "enumerate_site", "free_enum_dim"]
@@ -127,3 +128,18 @@ class EnumMessenger(Messenger):
         msg["infer"] = {**msg["infer"], "_enumerate_dim": dim, "_dim_to_id": dim_to_id}
         msg["value"] = value
         msg["done"] = True
+        _mark_enumerated(fn, value)
+
+
+def _mark_enumerated(fn, value: torch.Tensor) -> None:
+    # The values of a torch family's own enumerate_support lie in its support, and the
+    # reshape above keeps them broadcastable with its shapes: recorded as the family's
+    # own draw (pyro.poutine.runtime.is_own_draw), the site's log density skips checking
+    # them again. Distributions with an enumerate_support of their own are checked.
+    method = getattr(type(fn), "enumerate_support", None)
+    if not getattr(method, "__module__", "").startswith("torch.distributions."):
+        return
+    try:
+        fn._pyro_own_draw = (WeakTensorRef(value), value._version)
+    except (AttributeError, TypeError):
+        pass  # a distribution without instance attributes

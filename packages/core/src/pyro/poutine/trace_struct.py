@@ -8,7 +8,11 @@ from typing import Any
 import torch
 
 from ..primitive_distributions import ScoreParts, scale_and_mask, score_parts_of
-from ..primitive_distributions.torch_distribution import ExpandedDistribution, MaskedDistribution
+from ..primitive_distributions.torch_distribution import (
+    ExpandedDistribution,
+    Independent,
+    MaskedDistribution,
+)
 from ..util import is_validation_enabled, warn_if_inf, warn_if_nan
 from .runtime import is_own_draw
 from .util import site_is_subsample
@@ -17,6 +21,9 @@ _IndependentConstraint = type(torch.distributions.constraints.independent(
     torch.distributions.constraints.real, 1))
 # wrappers whose log_prob scores the value they are given with their base distribution
 _PASS_THROUGH = (torch.distributions.Independent, ExpandedDistribution, MaskedDistribution)
+# classes whose support is torch's Independent.support: the base distribution's support
+# reinterpreted by ``reinterpreted_batch_ndims`` (exact classes: a subclass may change it)
+_INDEPENDENT_CLASSES = frozenset((torch.distributions.Independent, Independent))
 
 SiteFilter = Callable[[str, dict[str, Any]], bool]
 
@@ -415,11 +422,15 @@ def support_key(fn: Any) -> Any:
     ``independent(...)`` layers (made anew by each ``Independent.support`` call) unfolded
     to ``(base constraint, reinterpreted dims)``. Equal keys check values alike; ``None``
     when the support is unknown. Constraint objects compare by identity."""
+    ndims = 0
+    while type(fn) in _INDEPENDENT_CLASSES:
+        # what their support would wrap in a new independent(...) constraint
+        ndims += fn.reinterpreted_batch_ndims
+        fn = fn.base_dist
     try:
         constraint = fn.support
     except NotImplementedError:
         return None
-    ndims = 0
     while isinstance(constraint, _IndependentConstraint):
         ndims += constraint.reinterpreted_batch_ndims
         constraint = constraint.base_constraint

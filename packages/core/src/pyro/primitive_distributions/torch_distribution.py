@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.distributions as _td
+from torch.distributions.utils import _sum_rightmost
 
 from .util import broadcast_shape, scale_and_mask, sum_rightmost
 
@@ -211,6 +212,15 @@ class Independent(_td.Independent, TorchDistributionMixin):
         super().__init__(base_distribution, reinterpreted_batch_ndims, validate_args=validate_args)
 
     has_rsample = _wrapper_has_rsample
+
+    def log_prob(self, value):
+        log_prob = self.base_dist.log_prob(value)
+        if self.reinterpreted_batch_ndims == 1 and type(log_prob) is torch.Tensor \
+                and log_prob.dim():
+            # torch's _sum_rightmost reshapes to the same shape, then sums the last dim:
+            # the same sum (same bits), one op and one autograd node fewer
+            return log_prob.sum(-1)
+        return _sum_rightmost(log_prob, self.reinterpreted_batch_ndims)
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = torch.Size(batch_shape)
