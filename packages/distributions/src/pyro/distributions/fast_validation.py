@@ -93,6 +93,8 @@ def _reduced_check(constraint: Any, value: torch.Tensor) -> bool | None:
             total = value.sum().item()
             return total == total  # NaN when an entry is NaN (or +inf meets -inf: not shown)
         return value.sub(1).mul_(value).abs_().sum().item() == 0
+    if kind is _c._Simplex:
+        return _simplex_reduced(value)
     scalar = _scalar_check(constraint)
     if scalar is None:
         return None
@@ -101,6 +103,27 @@ def _reduced_check(constraint: Any, value: torch.Tensor) -> bool | None:
     check, lo, hi = scalar
     least, greatest = torch.aminmax(value.detach())
     return bool(check(least.item(), lo, hi) and check(greatest.item(), lo, hi))
+
+
+# dtype -> torch's simplex tolerance 1e-6 as that dtype rounds it (its check compares in
+# the value's dtype)
+_SIMPLEX_TOL: dict[torch.dtype, float] = {}
+
+
+def _simplex_reduced(value: torch.Tensor) -> bool | None:
+    """torch's ``simplex.check(value).all()`` (every entry ``>= 0`` and each row's
+    ``|sum - 1| < 1e-6``) by two reductions: ``min >= 0`` and the largest
+    ``|sum(-1) - 1|`` (the same per-row sums) below the tolerance in the value's dtype.
+    A NaN makes the min or the largest deviation NaN, which fails (not shown)."""
+    if value.dim() == 0:
+        return None  # torch's check raises its own error there
+    value = value.detach()
+    if not value.amin().item() >= 0:
+        return False
+    tol = _SIMPLEX_TOL.get(value.dtype)
+    if tol is None:
+        tol = _SIMPLEX_TOL[value.dtype] = torch.tensor(1e-6, dtype=value.dtype).item()
+    return (value.sum(-1) - 1).abs().amax().item() < tol
 
 
 # class -> [(param, constraint, scalar check or None, skippable lazily)], for classes whose

@@ -33,13 +33,15 @@ from ._torch_fixes import FIXES
 from .conjugate_updates import CONJUGATE_UPDATES
 from .fast_bernoulli import FastBernoulli
 from .fast_beta import FastBeta
+from .fast_log_normal import FastLogNormal
 from .fast_normal import FastNormal
 from .fast_validation import CheapArgCheck
 from .forcible_has_rsample import ForcibleHasRsample
 
 #: Direct implementations that replace torch's for speed (same distribution, tested
 #: against scipy like the rest).
-SPEEDUPS = {"Bernoulli": FastBernoulli, "Beta": FastBeta, "Normal": FastNormal}
+SPEEDUPS = {"Bernoulli": FastBernoulli, "Beta": FastBeta, "LogNormal": FastLogNormal,
+            "Normal": FastNormal}
 
 #: torch's abstract base of every distribution (Pyro's own is :mod:`.distribution`); the
 #: abstract ``ExponentialFamily`` is wrapped like a family, as Pyro does.
