@@ -133,3 +133,35 @@ def test_independent_two_dims_as_torch():
     x = torch.randn(3, 4, 5)
     assert torch.equal(d.log_prob(x), td.Independent(td.Normal(d.base_dist.loc, 1.0), 2)
                        .log_prob(x))
+
+
+# ---------------------------------------------------- independent(...) constraints
+
+@pytest.mark.parametrize("base,n,value", [
+    (td.constraints.positive, 1, torch.tensor([1.0, 2.0])),
+    (td.constraints.positive, 1, torch.tensor([1.0, 0.0])),
+    (td.constraints.positive, 2, torch.tensor([[1.0, NAN]])),
+    (td.constraints.real, 1, torch.tensor([[1.0, 2.0], [3.0, 4.0]])),
+    (td.constraints.real, 1, torch.tensor([float("inf"), NAN])),
+    (td.constraints.simplex, 1, torch.tensor([[0.5, 0.5], [0.2, 0.8]])),
+    (td.constraints.simplex, 1, torch.tensor([[0.5, 0.5], [0.2, 0.7]])),
+    (td.constraints.unit_interval, 1, torch.tensor([0.0, 1.0, 0.5])),
+])
+def test_independent_reduced_agrees_with_torch(base, n, value):
+    constraint = td.constraints.independent(base, n)
+    assert _reduced_check(constraint, value) == bool(constraint.check(value).all())
+
+
+def test_independent_reduced_leaves_too_few_dims_to_torch():
+    constraint = td.constraints.independent(td.constraints.positive, 2)
+    assert _reduced_check(constraint, torch.ones(3)) is None
+    with pytest.raises(ValueError):
+        dist.Dirichlet(torch.tensor(-1.0))  # torch's own error
+
+
+def test_dirichlet_concentration_checked():
+    with pytest.raises(ValueError, match="concentration"):
+        dist.Dirichlet(torch.tensor([1.0, -2.0]))
+    with pytest.raises(ValueError, match="concentration"):
+        dist.Dirichlet(torch.tensor([1.0, NAN]))
+    assert dist.Dirichlet(torch.full((3,), 2.0)).batch_shape == ()

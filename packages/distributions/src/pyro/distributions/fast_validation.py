@@ -86,6 +86,13 @@ def _reduced_check(constraint: Any, value: torch.Tensor) -> bool | None:
     if not (value.is_cpu and value.is_floating_point()) or value.numel() == 0:
         return None
     kind = type(constraint)
+    if kind is _c._IndependentConstraint:
+        # all of independent(c, n).check(value) holds iff c holds everywhere; torch's
+        # check raises when value has fewer than n dims left of c's event dims
+        base = constraint.base_constraint
+        if value.dim() - base.event_dim < constraint.reinterpreted_batch_ndims:
+            return None
+        return _reduced_check(base, value)
     if kind is _c._Real or kind is _c._Boolean:
         if value.requires_grad:
             value = value.detach()
