@@ -15,11 +15,24 @@ and dtype, the functional API's dispatch): the same kernel on the same tensors, 
 parameters and ``state_dict()`` are bit-identical to ``optimizer.step()``'s. Anything that
 path does not cover (a first step, tensor ``lr`` or betas, AMP's ``grad_scale``, mixed
 devices or dtypes, sparse gradients, a subclass) goes through ``Adam.step`` itself.
+
+Those kernel arguments are remembered per optimizer (:class:`_FusedPlan`) and, at each
+step, re-read from the optimizer by C-level ``map`` calls and checked against what was
+remembered (the ``state`` and ``param_groups`` objects, each group and its parameter list,
+every parameter with a gradient, one dtype); the group settings (``lr``, betas, ...) are
+read afresh at every step. Anything else (a parameter added, state loaded, a gradient
+missing) rebuilds the plan from the optimizer. The step counts of a group's parameters,
+one 0-dim tensor each, are made to share one buffer (each tensor keeps its identity and
+value; its storage becomes an element of the buffer), so that a step of the whole group
+advances them by one ``add_`` instead of ``torch._foreach_add_`` over as many tensors
+(which on a CPU is one kernel launch per tensor); a step of part of a group still uses
+``torch._foreach_add_`` on those tensors.
 """
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
+from itertools import repeat
 from typing import Any
 
 import torch
@@ -140,6 +153,32 @@ def _step_functions(cls: type) -> tuple[Callable[[torch.optim.Optimizer], Any] |
 _UNWRAPPED: dict[type, tuple[Callable[[torch.optim.Optimizer], Any] | None, bool]] = {}
 
 
+_GRAD = operator.attrgetter("grad")
+_DTYPE = operator.attrgetter("dtype")
+_IS_SPARSE = operator.attrgetter("is_sparse")
+_EXP_AVG = operator.itemgetter("exp_avg")
+_EXP_AVG_SQ = operator.itemgetter("exp_avg_sq")
+_MAX_EXP_AVG_SQ = operator.itemgetter("max_exp_avg_sq")
+_STEP = operator.itemgetter("step")
+_DATA_PTR = torch.Tensor.data_ptr
+_PLAN_ATTR = "_pyro_fused_plan"  # where an optimizer keeps its plan (not in its state_dict)
+
+
+def _settings(group: dict) -> tuple[Callable[..., Any], dict[str, Any]] | None:
+    """A group's kernel and its keyword arguments, read from the group now; ``None`` when
+    ``Adam.step`` would not call the fused kernel with numbers."""
+    if group["fused"] is not True or group["differentiable"]:
+        return None
+    lr, (beta1, beta2) = group["lr"], group["betas"]
+    if isinstance(lr, torch.Tensor) or isinstance(beta1, torch.Tensor) \
+            or isinstance(beta2, torch.Tensor):
+        return None
+    kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
+    return kernel, {"amsgrad": group["amsgrad"], "lr": lr, "beta1": beta1, "beta2": beta2,
+                    "weight_decay": group["weight_decay"], "eps": group["eps"],
+                    "maximize": group["maximize"], "grad_scale": None, "found_inf": None}
+
+
 # (kernel, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, keyword arguments)
 _Update = tuple[Callable[..., Any], list[torch.Tensor], list[torch.Tensor],
                 list[torch.Tensor], list[torch.Tensor], list[torch.Tensor],
@@ -157,13 +196,11 @@ def _fused_adam_updates(optimizer: torch.optim.Optimizer) -> list[_Update] | Non
     updates: list[_Update] = []
     try:
         for group in optimizer.param_groups:
-            if group["fused"] is not True or group["differentiable"]:
+            found = _settings(group)
+            if found is None:
                 return None
-            lr, (beta1, beta2) = group["lr"], group["betas"]
-            if isinstance(lr, torch.Tensor) or isinstance(beta1, torch.Tensor) \
-                    or isinstance(beta2, torch.Tensor):
-                return None
-            amsgrad = group["amsgrad"]
+            kernel, settings = found
+            amsgrad = settings["amsgrad"]
             params: list[torch.Tensor] = []
             grads: list[torch.Tensor] = []
             exp_avgs: list[torch.Tensor] = []
@@ -190,11 +227,6 @@ def _fused_adam_updates(optimizer: torch.optim.Optimizer) -> list[_Update] | Non
                 device, dtype = params[0].device, params[0].dtype
                 if not all(p.dtype is dtype and p.device == device for p in params):
                     return None
-            kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] \
-                else torch._fused_adam_
-            settings = {"amsgrad": amsgrad, "lr": lr, "beta1": beta1, "beta2": beta2,
-                        "weight_decay": group["weight_decay"], "eps": group["eps"],
-                        "maximize": group["maximize"], "grad_scale": None, "found_inf": None}
             updates.append((kernel, params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps,
                             settings))
     except KeyError:  # state or settings torch's step would not find either: its error
@@ -202,19 +234,144 @@ def _fused_adam_updates(optimizer: torch.optim.Optimizer) -> list[_Update] | Non
     return updates
 
 
+def _pack_steps(steps: list[torch.Tensor]) -> torch.Tensor | None:
+    """Make the step counts ``steps`` (distinct 0-dim tensors of one dtype and device, at
+    least two) elements of one new buffer, each tensor keeping its identity and value;
+    returns the buffer (``buffer.add_(1)`` then advances them all), or ``None`` when they
+    are not such tensors."""
+    if len(steps) < 2 or len({id(s) for s in steps}) != len(steps):
+        return None
+    first = steps[0]
+    if any(s.dim() != 0 or s.dtype != first.dtype or s.device != first.device
+           or s.requires_grad or s.is_sparse for s in steps):
+        return None
+    with torch.no_grad():
+        buffer = torch.stack(steps)
+        storage = buffer.untyped_storage()
+        for i, s in enumerate(steps):
+            s.set_(storage, i, (), ())
+    return buffer
+
+
+class _FusedGroup:
+    """The remembered kernel arguments of one parameter group."""
+
+    __slots__ = ("group", "params", "dtype", "amsgrad", "steps", "buffer", "addresses")
+
+    def __init__(self, group: dict, steps: list[torch.Tensor]) -> None:
+        self.group = group
+        self.params = tuple(group["params"])
+        self.dtype = self.params[0].dtype
+        self.amsgrad = group["amsgrad"]
+        self.buffer = _pack_steps(steps)
+        self.steps = tuple(steps) if self.buffer is not None else None
+        self.addresses = tuple(map(_DATA_PTR, steps)) if self.buffer is not None else None
+
+
+class _FusedPlan:
+    """What a fused ``Adam`` / ``AdamW`` step hands its kernel, remembered between steps
+    (see the module docstring): :meth:`updates` re-reads the arguments and gives them with
+    the shared step buffer of each group, or ``None`` when anything it remembers changed
+    or a gradient is missing."""
+
+    __slots__ = ("state", "param_groups", "groups", "entries")
+
+    def __init__(self, optimizer: torch.optim.Optimizer, updates: list[_Update]) -> None:
+        self.state = optimizer.state
+        self.param_groups = optimizer.param_groups
+        self.groups = tuple(self.param_groups)
+        # (one update per group with parameters, in order: see build)
+        self.entries = tuple(_FusedGroup(g, u[6]) for g, u in
+                             zip([g for g in self.groups if g["params"]], updates))
+
+    @staticmethod
+    def build(optimizer: torch.optim.Optimizer, updates: list[_Update]) -> None:
+        """Remember ``updates`` (made by :func:`_fused_adam_updates`) when they step every
+        parameter of every group; otherwise keep the plan as it is (a step of some
+        parameters only changes nothing that a later full step would need)."""
+        groups = [g for g in optimizer.param_groups if g["params"]]
+        if len(updates) != len(groups) or any(
+                len(u[1]) != len(g["params"]) or any(map(operator.is_not, u[1], g["params"]))
+                for u, g in zip(updates, groups)):
+            return
+        optimizer.__dict__[_PLAN_ATTR] = _FusedPlan(optimizer, updates)
+
+    def updates(self, optimizer: torch.optim.Optimizer) -> list[tuple] | None:
+        """The kernel arguments of this step, each with the group's step buffer (``None``
+        for a group whose counts are not packed), or ``None``."""
+        groups = self.param_groups
+        if optimizer.state is not self.state or optimizer.param_groups is not groups \
+                or len(groups) != len(self.groups) or not all(map(operator.is_, groups,
+                                                                   self.groups)):
+            return None
+        get_state = self.state.get
+        out = []
+        for entry in self.entries:
+            group = entry.group
+            params = group["params"]
+            if len(params) != len(entry.params) or not all(map(operator.is_, params,
+                                                               entry.params)):
+                return None
+            try:
+                found = _settings(group)
+            except KeyError:  # a setting removed: torch's step (and its error)
+                return None
+            if found is None or group["amsgrad"] != entry.amsgrad:
+                return None
+            grads = list(map(_GRAD, params))
+            if not all(map(operator.is_not, grads, repeat(None))) \
+                    or any(map(_IS_SPARSE, grads)) \
+                    or not all(map(operator.is_, map(_DTYPE, params), repeat(entry.dtype))):
+                return None
+            states = list(map(get_state, params))
+            try:
+                exp_avgs = list(map(_EXP_AVG, states))
+                exp_avg_sqs = list(map(_EXP_AVG_SQ, states))
+                max_sqs = list(map(_MAX_EXP_AVG_SQ, states)) if entry.amsgrad else []
+                steps = list(map(_STEP, states))
+            except (KeyError, TypeError):  # a parameter without state: torch's step
+                return None
+            packed = entry.steps
+            if packed is not None and not (
+                    all(map(operator.is_, steps, packed))
+                    and all(map(operator.eq, map(_DATA_PTR, steps), entry.addresses))):
+                # a step count replaced or moved (e.g. packed by another optimizer that
+                # loaded the same state): packed again by the rebuilt plan
+                return None
+            kernel, settings = found
+            out.append((kernel, params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps,
+                        settings, entry.buffer))
+        return out
+
+
 def _step_fused_adam(optimizer: torch.optim.Optimizer) -> bool:
     """One step of a fused ``Adam`` / ``AdamW`` by its kernel; False (nothing done) when
     ``Adam.step`` is needed."""
-    updates = _fused_adam_updates(optimizer)
-    if updates is None:
+    if getattr(optimizer, "grad_scale", None) is not None \
+            or getattr(optimizer, "found_inf", None) is not None:
         return False
+    plan = optimizer.__dict__.get(_PLAN_ATTR)
+    updates = plan.updates(optimizer) if plan is not None else None
+    if updates is None:
+        general = _fused_adam_updates(optimizer)
+        if general is None:
+            return False
+        _FusedPlan.build(optimizer, general)
+        plan = optimizer.__dict__.get(_PLAN_ATTR)
+        updates = plan.updates(optimizer) if plan is not None else None
+        if updates is None:
+            updates = [u + (None,) for u in general]
     # (what Adam.step checks first: no CUDA graph capture of a non-capturable optimizer)
     optimizer._accelerator_graph_capture_health_check()
     grad_enabled = torch.is_grad_enabled()
     torch._C._set_grad_enabled(False)
     try:
-        for kernel, params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, settings in updates:
-            torch._foreach_add_(steps, 1)
+        for kernel, params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, settings, \
+                buffer in updates:
+            if buffer is not None:
+                buffer.add_(1)  # every step count of the group, one kernel
+            else:
+                torch._foreach_add_(steps, 1)
             kernel(params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, **settings)
     finally:
         torch._C._set_grad_enabled(grad_enabled)
