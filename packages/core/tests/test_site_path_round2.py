@@ -89,3 +89,29 @@ def test_enumerated_value_of_custom_support_is_checked():
     assert not is_own_draw(tr.nodes["c"]["fn"], tr.nodes["c"]["value"])
     with pytest.raises(ValueError, match="site 'c'"):
         tr.compute_log_prob()
+
+
+def test_log_prob_unvalidated_restores_the_flag():
+    from pyro.poutine.trace_struct import _log_prob_unvalidated
+
+    fn = td.Normal(torch.zeros(3), 1.0, validate_args=True)
+    x = torch.tensor([NAN_, 0.0, 1.0])
+    lp = _log_prob_unvalidated(fn, x, (), {})  # no check: NaN scored as torch scores it
+    assert torch.isnan(lp[0]) and fn._validate_args is True
+    with pytest.raises(ValueError):
+        fn.log_prob(x)
+
+    class Boom(td.Normal):
+        def log_prob(self, value):
+            raise RuntimeError("boom")
+
+    bad = Boom(torch.zeros(3), 1.0, validate_args=True)
+    with pytest.raises(RuntimeError):
+        _log_prob_unvalidated(bad, x, (), {})
+    assert bad._validate_args is True
+    off = td.Normal(torch.zeros(3), 1.0, validate_args=False)
+    _log_prob_unvalidated(off, x, (), {})
+    assert off._validate_args is False
+
+
+NAN_ = float("nan")

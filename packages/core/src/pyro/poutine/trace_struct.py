@@ -451,6 +451,15 @@ def _remember_data(fn: Any, value: torch.Tensor) -> None:
 def _log_prob_unvalidated(fn: Any, value: torch.Tensor, args, kwargs) -> torch.Tensor:
     """``fn.log_prob(value)`` without the value check, of ``fn`` and of the distributions
     it wraps that score the very same value (``Independent``, masked, expanded)."""
+    if not isinstance(fn, _PASS_THROUGH):
+        # one distribution (the common case): its flag alone, no list
+        if not fn._validate_args:
+            return fn.log_prob(value, *args, **kwargs)
+        fn._validate_args = False
+        try:
+            return fn.log_prob(value, *args, **kwargs)
+        finally:
+            fn._validate_args = True
     switched = []
     dist = fn
     while True:
