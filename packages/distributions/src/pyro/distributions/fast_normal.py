@@ -6,9 +6,11 @@ This computes the same quantities as ``torch.distributions.Normal`` with less wo
 
 * construction skips ``broadcast_tensors`` when ``loc`` and ``scale`` are tensors of one
   shape already, checks Python-number parameters in Python, and validates tensor
-  parameters with one fused test (``scale > 0`` and ``loc`` not NaN, one reduction, one
-  host sync); only when that test fails does torch's own check run, which raises
-  torch's error (so messages are unchanged);
+  parameters cheaply: floating-point CPU tensors by two host reads (``min(scale) > 0``;
+  ``sum(loc)`` not NaN, which holds when no entry is NaN; a one-element tensor is read
+  as it is), other tensors by one fused test (``scale > 0`` and ``loc`` not NaN, one
+  reduction, one host sync); only when that test does not pass does torch's own check
+  run, which raises torch's error or accepts (so messages are unchanged);
 * ``log_prob`` is ``-log(2 pi)/2 - (log(scale) + z**2 / 2)`` with ``z = (x - loc) / scale``:
   5 tensor ops (and 5 autograd nodes) instead of 9;
 * ``rsample`` draws the same standard normals as torch (same generator consumption) and
@@ -26,10 +28,39 @@ import torch
 from torch.distributions import Distribution, Normal
 from torch.distributions.utils import _standard_normal, broadcast_all
 
+from .fast_validation import host_reads_allowed
+
 __all__ = ["FastNormal"]
 
 _HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 _NUMBER = (int, float, bool)  # what torch's Normal treats as a number (batch_shape ())
+_EMPTY = torch.Size()
+
+
+def _shown_valid(loc: torch.Tensor, scale: torch.Tensor) -> bool:
+    """Whether ``scale > 0`` and ``loc == loc`` (not NaN) hold everywhere, shown cheaply;
+    ``False`` means "not shown" (the caller runs torch's check).
+
+    Floating-point CPU tensors are read on the host: ``min(scale) > 0`` holds iff every
+    entry is positive (a NaN entry makes the minimum NaN, which fails), and ``sum(loc)``
+    is NaN when an entry is NaN (a sum that is NaN otherwise, +inf meeting -inf, is only
+    "not shown"). Other tensors, or a tracer, ``torch.func`` transform or dispatch mode
+    that must not see host reads, get one fused tensor test with one sync.
+    """
+    if loc.is_cpu and scale.is_cpu and loc.is_floating_point() \
+            and scale.is_floating_point() and host_reads_allowed():
+        n, m = scale.numel(), loc.numel()
+        if n and m:
+            grad_enabled = torch.is_grad_enabled()
+            torch._C._set_grad_enabled(False)  # (no graph for the two reductions)
+            try:
+                least = scale.item() if n == 1 else scale.min().item()
+                total = loc.item() if m == 1 else loc.sum().item()
+            finally:
+                torch._C._set_grad_enabled(grad_enabled)
+            return least > 0 and total == total
+    # torch._is_all_true (as torch's check): it also works under torch.func.vmap
+    return loc.device == scale.device and bool(torch._is_all_true(scale.gt(0) & loc.eq(loc)))
 
 
 class FastNormal(Normal):
@@ -55,20 +86,22 @@ class FastNormal(Normal):
         self.loc, self.scale = loc, scale
         if validate_args is not None:
             self._validate_args = validate_args
-        if self._validate_args and not checked and (
-                loc.device != scale.device
-                # torch._is_all_true (as torch's check): it also works under torch.func.vmap
-                or not torch._is_all_true(scale.gt(0) & loc.eq(loc))):
-            # some value is invalid (or the devices differ): torch's own check, which
-            # raises its usual error
+        if self._validate_args and not checked and not _shown_valid(loc, scale):
+            # some value is invalid (or the devices differ, or the cheap test cannot tell):
+            # torch's own check, which raises its usual error or accepts
             Distribution.__init__(self, batch_shape, validate_args=validate_args)
         self._batch_shape = batch_shape
-        self._event_shape = torch.Size()
+        self._event_shape = _EMPTY
 
     def rsample(self, sample_shape=torch.Size()):
-        shape = self._extended_shape(sample_shape)
-        eps = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
-        return torch.addcmul(self.loc, eps, self.scale)
+        loc = self.loc
+        shape = self._batch_shape if not sample_shape else self._extended_shape(sample_shape)
+        if torch._C._get_tracing_state() is None:
+            # what _standard_normal does outside a tracer (the same draws)
+            eps = torch.empty(shape, dtype=loc.dtype, device=loc.device).normal_()
+        else:
+            eps = _standard_normal(shape, dtype=loc.dtype, device=loc.device)
+        return torch.addcmul(loc, eps, self.scale)
 
     def log_prob(self, value):
         if self._validate_args:
