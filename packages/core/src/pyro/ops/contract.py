@@ -39,11 +39,17 @@ TensorTree = dict[frozenset[str], list[torch.Tensor]]
 
 
 def _dims(term: torch.Tensor) -> str:
-    return getattr(term, "_pyro_dims", "" if term.dim() == 0 else None) or ""
+    # a term without symbols (a 0-dim constant) holds none
+    return getattr(term, "_pyro_dims", None) or ""
 
 
 def _components(terms: list[torch.Tensor], sum_dims: set[str]) -> list[list[torch.Tensor]]:
     """Split terms into groups connected through symbols of ``sum_dims``."""
+    if len(terms) < 2:
+        return [terms] if terms else []
+    keys = [sum_dims.intersection(_dims(t)) for t in terms]
+    if len(terms) == 2:  # (the common case, without the union-find below)
+        return [terms] if keys[0] & keys[1] else [[terms[0]], [terms[1]]]
     parent = list(range(len(terms)))
 
     def find(i):
@@ -53,8 +59,8 @@ def _components(terms: list[torch.Tensor], sum_dims: set[str]) -> list[list[torc
         return i
 
     owner: dict[str, int] = {}
-    for i, t in enumerate(terms):
-        for s in set(_dims(t)) & sum_dims:
+    for i, key in enumerate(keys):
+        for s in key:
             if s in owner:
                 parent[find(i)] = find(owner[s])
             else:
@@ -105,6 +111,10 @@ def contract_tensor_tree(
     return result
 
 
+def _depth(ordinal: frozenset[str]) -> tuple[int, list[str]]:
+    return len(ordinal), _names(ordinal)
+
+
 def _contract_component(factors, sum_dims, plates, ring):
     # The ordinal of each variable: the plates shared by every term holding it.
     var_ordinal: dict[str, frozenset[str]] = {}
@@ -117,7 +127,8 @@ def _contract_component(factors, sum_dims, plates, ring):
         tree.setdefault(ordinal, []).append(t)
     out = []
     while tree:
-        leaf = max(tree, key=lambda o: (len(o), _names(o)))  # a deepest ordinal
+        # a deepest ordinal
+        leaf = next(iter(tree)) if len(tree) == 1 else max(tree, key=_depth)
         terms = tree.pop(leaf)
         local = {s for s, o in var_ordinal.items() if o == leaf and s in sum_dims}
         for group in _components(terms, local):

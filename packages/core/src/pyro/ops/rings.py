@@ -213,7 +213,7 @@ class Ring:
         dims = set(dims)
         if not terms:
             raise ValueError("sumproduct needs at least one term")
-        key = ("sumproduct", tuple(id(t) for t in terms), frozenset(dims))
+        key = ("sumproduct", tuple(map(id, terms)), frozenset(dims))
         hit = self._cache.get(key)
         if hit is not None:
             return hit[0]
@@ -258,10 +258,11 @@ class Ring:
     def product(self, term: torch.Tensor, ordinal: Iterable[str]) -> torch.Tensor:
         """Multiply ``term`` over the plates (symbols) in ``ordinal`` it holds."""
         dims = _dims(term)
-        elim = tuple(i for i, s in enumerate(dims) if s in set(ordinal))
+        ordinal = ordinal if isinstance(ordinal, (set, frozenset)) else set(ordinal)
+        elim = tuple(i for i, s in enumerate(dims) if s in ordinal)
         if not elim:
             return term
-        return label(self._prod(term, elim), "".join(s for s in dims if s not in set(ordinal)))
+        return label(self._prod(term, elim), "".join(s for s in dims if s not in ordinal))
 
     def broadcast(self, term: torch.Tensor, ordinal: Iterable[str]) -> torch.Tensor:
         """Add the plate symbols of ``ordinal`` that ``term`` lacks, with their sizes taken
@@ -355,6 +356,9 @@ class LogRing(_TensorRing):
             return super()._join(terms, sum_dims)
         x, y = terms
         xd, yd = _dims(x), _dims(y)
+        if xd == yd and x.shape == y.shape:
+            # one table: the joint is no bigger than the inputs (as decided below)
+            return super()._join(terms, sum_dims)
         target = _union([xd, yd])
         sum_dims = set(sum_dims) & set(target)
         if not sum_dims or len(target) > len(_LETTERS):

@@ -11,6 +11,8 @@ from ..util import is_validation_enabled
 from .indep_messenger import CondIndepStackFrame, IndepMessenger
 from .runtime import _PYRO_STACK, apply_stack, new_message
 
+_EMPTY = torch.Size()
+
 
 class _Subsample(torch.distributions.Distribution):
     """Uniform distribution over subsets of ``range(size)`` of ``subsample_size``
@@ -23,7 +25,9 @@ class _Subsample(torch.distributions.Distribution):
         self.size = size
         self.subsample_size = size if subsample_size is None else subsample_size
         self.device = device
-        super().__init__(validate_args=False)
+        # what Distribution.__init__(validate_args=False) sets (one per plate and step)
+        self._batch_shape = self._event_shape = _EMPTY
+        self._validate_args = False
 
     def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
         if sample_shape:
@@ -31,7 +35,8 @@ class _Subsample(torch.distributions.Distribution):
         n, k = self.size, self.subsample_size
         if k >= n:
             # the whole range, in order, drawing nothing (as Pyro 1.9)
-            return torch.arange(n, device=self.device)
+            device = self.device
+            return torch.arange(n) if device is None else torch.arange(n, device=device)
         # The first k of a uniform permutation: the draw Pyro 1.9 makes, so that a seed
         # gives the same indices and leaves the generator in the same state as Pyro's.
         # On a CPU the permutation does not depend on its dtype; int32 halves the memory
@@ -90,7 +95,8 @@ class SubsampleMessenger(IndepMessenger):
             elif subsample_size is not None:
                 raise ValueError(f"plate {name!r}: subsample_size needs size=")
         super().__init__(name, size, dim, device)
-        if isinstance(subsample_size, numbers.Integral) and not isinstance(subsample_size, bool):
+        if subsample_size is not None and type(subsample_size) is not int and isinstance(
+                subsample_size, numbers.Integral) and not isinstance(subsample_size, bool):
             subsample_size = int(subsample_size)  # e.g. numpy integers
         if subsample_size is not None and (
                 not isinstance(subsample_size, int) or subsample_size < 0):
