@@ -153,7 +153,13 @@ class ParamStoreDict:
         transform = self._transforms.get(name)
         if transform is None:
             return unconstrained
-        return link_unconstrained(transform(unconstrained), unconstrained)
+        value = transform(unconstrained)
+        # the leaf's own reference to itself (set by _put), shared rather than made anew
+        ref = getattr(unconstrained, "unconstrained", None)
+        if type(ref) is WeakTensorRef and ref() is unconstrained and value is not unconstrained:
+            setattr(value, "unconstrained", ref)  # (as link_unconstrained: Pyro's accessor)
+            return value
+        return link_unconstrained(value, unconstrained)
 
     def __setitem__(self, name: str, new_constrained_value: torch.Tensor) -> None:
         """Set the constrained value of ``name`` (its constraint is kept, ``real`` if new)."""

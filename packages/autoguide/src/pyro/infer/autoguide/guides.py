@@ -325,8 +325,12 @@ class AutoGuide(torch.nn.Module):
 
     @staticmethod
     def _enter_plates(site: _Site, plates: dict[str, Any]):
-        if not site.frames:
+        """A context manager entering the plates of ``site`` (outermost first)."""
+        frames = site.frames
+        if not frames:
             return contextlib.nullcontext()
+        if len(frames) == 1:
+            return plates[frames[0].name]  # (the plate itself: no ExitStack around it)
         stack = contextlib.ExitStack()
         for frame in site.frames:
             stack.enter_context(plates[frame.name])
