@@ -165,3 +165,45 @@ def test_dirichlet_concentration_checked():
     with pytest.raises(ValueError, match="concentration"):
         dist.Dirichlet(torch.tensor([1.0, NAN]))
     assert dist.Dirichlet(torch.full((3,), 2.0)).batch_shape == ()
+
+
+# ------------------------------------------------------------------ boolean check
+
+def _boolean_verdicts(x):
+    # per entry: the reduced check's term is zero / torch's check holds
+    ours = x.mul(x).sub_(x).abs_() == 0
+    return ours, (x == 0) | (x == 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_boolean_term_zero_exactly_at_0_and_1_every_half_value(dtype):
+    bits = torch.arange(-(2 ** 15), 2 ** 15, dtype=torch.int16)
+    ours, ref = _boolean_verdicts(bits.view(dtype))
+    assert torch.equal(ours, ref)
+
+
+@pytest.mark.parametrize("dtype,int_dtype", [(torch.float32, torch.int32),
+                                             (torch.float64, torch.int64)])
+def test_boolean_term_zero_exactly_at_0_and_1(dtype, int_dtype):
+    g = torch.Generator().manual_seed(0)
+    info = torch.iinfo(int_dtype)
+    random_bits = torch.randint(info.min, info.max, (1 << 20,), generator=g, dtype=int_dtype)
+    one_bits = torch.tensor(1.0, dtype=dtype).view(int_dtype)
+    near = torch.arange(-4096, 4097, dtype=int_dtype)
+    x = torch.cat([random_bits.view(dtype), (one_bits + near).view(dtype), near.view(dtype),
+                   torch.tensor([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, float("inf"), -float("inf"),
+                                 NAN, torch.finfo(dtype).tiny, torch.finfo(dtype).max],
+                                dtype=dtype)])
+    ours, ref = _boolean_verdicts(x)
+    assert torch.equal(ours, ref)
+
+
+@pytest.mark.parametrize("values,expected", [
+    ([0.0, 1.0, 1.0], True), ([0.0, -0.0, 1.0], True), ([0.0, 0.5], False),
+    ([1.0, 2.0], False), ([0.0, -1.0], False), ([1.0, NAN], False),
+    ([1.0, float("inf")], False),
+])
+def test_boolean_reduced_check(values, expected):
+    x = torch.tensor(values)
+    assert _reduced_check(td.constraints.boolean, x) is expected
+    assert bool(td.constraints.boolean.check(x).all()) is expected

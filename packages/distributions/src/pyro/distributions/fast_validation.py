@@ -15,7 +15,7 @@ the shortcut cannot judge is judged by torch).
 Large floating-point CPU tensors under ``real`` (no NaN), ``boolean`` (0/1 values:
 observed Bernoulli data) or a simple bound are judged by float reductions and host reads
 instead of torch's boolean comparisons and ``_is_all_true`` (which cost several times more
-on CPU): ``sum(x)`` is not NaN when no entry is NaN, ``sum(|x (x - 1)|) == 0`` exactly
+on CPU): ``sum(x)`` is not NaN when no entry is NaN, ``max |x x - x| == 0`` exactly
 when every entry is 0 or 1 (the terms are non-negative and vanish only there), and a
 bound holds for all entries when it holds for ``min(x)`` and ``max(x)``. Values to be
 scored (``_validate_sample``) are checked the same way, after torch's shape rules.
@@ -99,7 +99,10 @@ def _reduced_check(constraint: Any, value: torch.Tensor) -> bool | None:
         if kind is _c._Real:
             total = value.sum().item()
             return total == total  # NaN when an entry is NaN (or +inf meets -inf: not shown)
-        return value.sub(1).mul_(value).abs_().sum().item() == 0
+        # fl(x * x) - x is 0 exactly for x in {0, 1} (and -0) and nonzero for every
+        # other float (x * x rounds away from x); NaN / inf give NaN, which fails.
+        # (x * x, not x - 1: a tensor-tensor op, cheaper than one with a Python scalar)
+        return value.mul(value).sub_(value).abs_().amax().item() == 0
     if kind is _c._Simplex:
         return _simplex_reduced(value)
     scalar = _scalar_check(constraint)
