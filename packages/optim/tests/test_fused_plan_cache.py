@@ -189,3 +189,34 @@ def test_one_state_loaded_into_two_optimizers_steps_as_torch():
         _step_both(opt2, ref2, twins2, twins3, step)
     _same(opt, ref, ours, theirs)
     _same(opt2, ref2, twins2, twins3)
+
+
+def test_betas_list_changed_in_place_is_read():
+    ours, theirs = _twins("cpu")
+    opt = torch.optim.Adam(ours, lr=0.05, fused=True)
+    ref = torch.optim.Adam(theirs, lr=0.05, fused=True)
+    for o in (opt, ref):  # (torch makes the given betas a tuple; a user may set a list)
+        o.param_groups[0]["betas"] = [0.9, 0.999]
+    for step in range(3):
+        _step_both(opt, ref, ours, theirs, step)
+    for o in (opt, ref):
+        o.param_groups[0]["betas"][0] = 0.5  # the same list object, a new value
+    for step in range(3, 6):
+        _step_both(opt, ref, ours, theirs, step)
+    _same(opt, ref, ours, theirs)
+
+
+def test_same_valued_settings_objects_and_a_scheduler():
+    ours, theirs = _twins("cpu")
+    opt = torch.optim.Adam(ours, lr=0.05, fused=True)
+    ref = torch.optim.Adam(theirs, lr=0.05, fused=True)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    ref_sched = torch.optim.lr_scheduler.StepLR(ref, step_size=2, gamma=0.5)
+    for step in range(8):
+        _grads(ours, theirs, step)
+        step_optimizer(opt)  # (the scheduler wraps step: torch's own step runs)
+        ref.step()
+        sched.step()
+        ref_sched.step()
+        _step_both(opt, ref, ours, theirs, 50 + step)  # a direct step in between
+    _same(opt, ref, ours, theirs)

@@ -162,6 +162,9 @@ _MAX_EXP_AVG_SQ = operator.itemgetter("max_exp_avg_sq")
 _STEP = operator.itemgetter("step")
 _DATA_PTR = torch.Tensor.data_ptr
 _PLAN_ATTR = "_pyro_fused_plan"  # where an optimizer keeps its plan (not in its state_dict)
+#: the group settings a fused Adam / AdamW step reads (see _settings)
+_SETTING_KEYS = ("fused", "differentiable", "lr", "betas", "decoupled_weight_decay",
+                 "amsgrad", "weight_decay", "eps", "maximize")
 
 
 def _settings(group: dict) -> tuple[Callable[..., Any], dict[str, Any]] | None:
@@ -256,13 +259,17 @@ def _pack_steps(steps: list[torch.Tensor]) -> torch.Tensor | None:
 class _FusedGroup:
     """The remembered kernel arguments of one parameter group."""
 
-    __slots__ = ("group", "params", "dtype", "amsgrad", "steps", "buffer", "addresses")
+    __slots__ = ("group", "params", "dtype", "amsgrad", "steps", "buffer", "addresses",
+                 "values", "found")
 
     def __init__(self, group: dict, steps: list[torch.Tensor]) -> None:
         self.group = group
         self.params = tuple(group["params"])
         self.dtype = self.params[0].dtype
         self.amsgrad = group["amsgrad"]
+        # the group's settings as last read (objects), and the kernel call they give
+        self.values: tuple = ()
+        self.found: tuple[Callable[..., Any], dict[str, Any]] | None = None
         self.buffer = _pack_steps(steps)
         self.steps = tuple(steps) if self.buffer is not None else None
         self.addresses = tuple(map(_DATA_PTR, steps)) if self.buffer is not None else None
@@ -313,15 +320,24 @@ class _FusedPlan:
                                                                entry.params)):
                 return None
             try:
-                found = _settings(group)
+                values = tuple(map(group.__getitem__, _SETTING_KEYS))
+                if len(values) != len(entry.values) or type(values[3]) is not tuple \
+                        or not all(map(operator.is_, values, entry.values)):
+                    # (betas given as a list may change in place: read at every step)
+                    # a setting changed (e.g. a scheduler's lr): its kernel call read anew
+                    entry.values, entry.found = values, _settings(group)
             except KeyError:  # a setting removed: torch's step (and its error)
                 return None
-            if found is None or group["amsgrad"] != entry.amsgrad:
+            found = entry.found
+            if found is None or found[1]["amsgrad"] != entry.amsgrad:
                 return None
             grads = list(map(_GRAD, params))
-            if not all(map(operator.is_not, grads, repeat(None))) \
-                    or any(map(_IS_SPARSE, grads)) \
-                    or not all(map(operator.is_, map(_DTYPE, params), repeat(entry.dtype))):
+            try:
+                if any(map(_IS_SPARSE, grads)):  # (torch's error)
+                    return None
+            except AttributeError:  # a parameter without a gradient
+                return None
+            if not all(map(operator.is_, map(_DTYPE, params), repeat(entry.dtype))):
                 return None
             states = list(map(get_state, params))
             try:
