@@ -115,3 +115,55 @@ def test_log_prob_unvalidated_restores_the_flag():
 
 
 NAN_ = float("nan")
+
+
+# ------------------------------------------------------------ scalar operands
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("value", [1.0, 0.0, 50.0, 0.1, -1.0 / 3])
+def test_scalar_operand_same_bits_and_gradients(dtype, value):
+    from pyro.primitive_distributions.util import scalar_operand
+
+    torch.manual_seed(0)
+    for shape in [(), (7,), (3, 4)]:
+        x = (torch.randn(shape, dtype=dtype) * 1e3).requires_grad_()
+        t = scalar_operand(value, x)
+        assert type(t) is torch.Tensor and t.dtype == dtype and t.dim() == 0
+        for ours, ref in [(x - t, x - value), (torch.sub(t, x), torch.rsub(x, value)),
+                          (x * t, x * value)]:
+            assert ours.dtype == ref.dtype and ours.shape == ref.shape
+            assert torch.equal(ours, ref)
+            g1, = torch.autograd.grad(ours.sum(), x)
+            g2, = torch.autograd.grad(ref.sum(), x)
+            assert torch.equal(g1, g2)
+        assert scalar_operand(value, x) is t  # cached
+
+
+def test_scalar_operand_falls_back_to_the_number():
+    from pyro.primitive_distributions.util import scalar_operand
+
+    assert scalar_operand(1.0, torch.ones(2, dtype=torch.float16)) == 1.0
+    assert scalar_operand(1.0, torch.ones(2, dtype=torch.bfloat16)) == 1.0
+    assert scalar_operand(1.0, torch.ones(2, dtype=torch.int64)) == 1.0
+    with torch.inference_mode():
+        assert scalar_operand(1.0, torch.ones(2)) == 1.0
+
+    def f(x):
+        assert scalar_operand(2.0, x) == 2.0
+        return x * 2.0
+
+    torch.jit.trace(f, torch.ones(2))
+
+
+def test_scale_and_mask_by_a_float_scale_same_bits():
+    from pyro.primitive_distributions.util import scale_and_mask
+
+    torch.manual_seed(1)
+    x = torch.randn(1000, requires_grad=True)
+    ours = scale_and_mask(x, 50.0)
+    ref = x * 50.0
+    assert torch.equal(ours, ref)
+    assert torch.equal(torch.autograd.grad(ours.sum(), x)[0], torch.autograd.grad(ref.sum(), x)[0])
+    assert scale_and_mask(x, 1.0) is x
+    half = torch.randn(5).half()
+    assert torch.equal(scale_and_mask(half, 0.1), half * 0.1)

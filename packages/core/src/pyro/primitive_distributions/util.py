@@ -106,6 +106,8 @@ def scale_and_mask(tensor, scale=1.0, mask=None):
     if mask is None or mask is True:
         if is_identically_one(scale) or is_identically_zero(tensor):
             return tensor
+        if type(scale) is float and type(tensor) is torch.Tensor:
+            return tensor * scalar_operand(scale, tensor)  # (a plate's subsample scale)
         return tensor * scale
     if mask is False:
         if isinstance(tensor, torch.Tensor):
@@ -118,3 +120,47 @@ def scale_and_mask(tensor, scale=1.0, mask=None):
     if not is_identically_one(scale):
         tensor = tensor * scale
     return torch.where(mask, tensor, tensor.new_zeros(()))
+
+
+
+# (value, dtype[, device]) -> a 0-dim tensor holding value; bounded, cleared when full
+_CPU_OPERANDS: dict[tuple[float, torch.dtype], torch.Tensor] = {}
+_DEVICE_OPERANDS: dict[tuple[float, torch.dtype, torch.device], torch.Tensor] = {}
+_OPERANDS_MAX = 64
+# the dtypes whose kernels compute in their own precision (float16 / bfloat16 kernels
+# read a Python scalar in float32, a 0-dim tensor in its own dtype)
+_EXACT_OPERAND_DTYPES = frozenset((torch.float32, torch.float64))
+_tracing_state = torch._C._get_tracing_state
+_inference_mode = torch.is_inference_mode_enabled
+
+
+def scalar_operand(value: float, like: torch.Tensor) -> torch.Tensor | float:
+    """``value`` as an operand of an arithmetic op with ``like``: a cached 0-dim tensor of
+    ``like``'s dtype and device, or ``value`` itself where that could differ.
+
+    ``x - 1`` makes a wrapped-number tensor at each call (~2 us on CPU); ``x - t`` with
+    such a 0-dim ``t`` of ``x``'s dtype gives the same values, dtype, shape and gradient
+    (the op computes in that dtype either way). The number is returned as is for other
+    dtypes, under a ``torch.jit`` tracer or compiler (the graph keeps a number) and in
+    inference mode (its tensors cannot be saved for backward). The cached tensors are
+    never handed out for in-place use: callers only read them.
+    """
+    dtype = like.dtype
+    if dtype not in _EXACT_OPERAND_DTYPES or _tracing_state() is not None \
+            or _inference_mode() or torch.compiler.is_compiling():
+        return value
+    if like.is_cpu:
+        operand = _CPU_OPERANDS.get((value, dtype))
+        if operand is None:
+            if len(_CPU_OPERANDS) >= _OPERANDS_MAX:
+                _CPU_OPERANDS.clear()
+            operand = _CPU_OPERANDS[value, dtype] = torch.tensor(value, dtype=dtype)
+        return operand
+    device = like.device
+    operand = _DEVICE_OPERANDS.get((value, dtype, device))
+    if operand is None:
+        if len(_DEVICE_OPERANDS) >= _OPERANDS_MAX:
+            _DEVICE_OPERANDS.clear()
+        operand = _DEVICE_OPERANDS[value, dtype, device] = torch.tensor(
+            value, dtype=dtype, device=device)
+    return operand

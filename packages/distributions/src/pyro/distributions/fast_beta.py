@@ -29,6 +29,8 @@ import torch
 from torch.distributions import Distribution
 from torch.distributions.utils import broadcast_all
 
+from pyro.primitive_distributions.util import scalar_operand
+
 from .fast_validation import host_reads_allowed, init_distribution
 
 __all__ = ["FastBeta"]
@@ -69,7 +71,8 @@ def _parameter_terms(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, ..
                 _CONSTANT_TERMS.clear()
             terms = _CONSTANT_TERMS[key] = (a - 1, b - 1, _log_beta(a, b))
         return terms
-    return a - 1, b - 1, _log_beta(a, b)
+    one = scalar_operand(1.0, a)  # (a 0-dim tensor: cheaper than a Python scalar operand)
+    return a - one, b - one, _log_beta(a, b)
 
 
 class FastBeta:
@@ -134,8 +137,14 @@ class FastBeta:
         if self._validate_args:
             self._validate_sample(value)
         am1, bm1, log_beta = _parameter_terms(self.concentration1, self.concentration0)
-        # torch.rsub: the op of ``1 - value`` without Tensor.__rsub__'s Python wrapper
-        one_minus = torch.rsub(value, 1) if isinstance(value, torch.Tensor) else 1 - value
+        # 1 - value by a cached 0-dim tensor when the dtype allows (same bits), else
+        # torch.rsub (the op of ``1 - value`` without Tensor.__rsub__'s Python wrapper)
+        if isinstance(value, torch.Tensor):
+            one = scalar_operand(1.0, value)
+            one_minus = torch.sub(one, value) if type(one) is torch.Tensor \
+                else torch.rsub(value, 1)
+        else:
+            one_minus = 1 - value
         return torch.xlogy(am1, value) + torch.xlogy(bm1, one_minus) - log_beta
 
     def entropy(self):

@@ -29,6 +29,8 @@ from torch.distributions import LogNormal as _TorchLogNormal
 from torch.distributions.transforms import ExpTransform
 from torch.distributions.utils import broadcast_all
 
+from pyro.primitive_distributions.util import scalar_operand
+
 from .fast_validation import params_valid
 
 __all__ = ["FastLogNormal"]
@@ -76,7 +78,8 @@ class FastLogNormal(_Base):
         x = transforms[0].inv(value)
         # TransformedDistribution.log_prob: 0.0 - log|dy/dx| (= x for exp), then the base
         # density at x, each summed over no dims
-        log_prob = 0.0 - x
+        zero = scalar_operand(0.0, x)  # a cached 0-dim tensor where it gives the same bits
+        log_prob = torch.sub(zero, x) if type(zero) is torch.Tensor else 0.0 - x
         if checked and base._validate_args:
             had_flag = "_validate_args" in base.__dict__
             base._validate_args = False

@@ -258,7 +258,9 @@ class TraceEnum_ELBO(ELBO):
             for name, p in collect_params(guide_trace, model_trace).items():
                 params.setdefault(name, p)
             if isinstance(surrogate, torch.Tensor) and surrogate.requires_grad:
-                (surrogate * (-1.0 / n)).backward(retain_graph=self.retain_graph)
+                # (times -1 is the negation: the same bits and gradient, no scalar operand)
+                scaled = -surrogate if n == 1 else surrogate * (-1.0 / n)
+                scaled.backward(retain_graph=self.retain_graph)
         loss = torch_item(loss) / n
         if is_validation_enabled() and math.isnan(loss):
             warnings.warn("Encountered NaN: loss", stacklevel=2)
