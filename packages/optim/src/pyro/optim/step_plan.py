@@ -272,7 +272,7 @@ class _FusedGroup:
         self.found: tuple[Callable[..., Any], dict[str, Any]] | None = None
         self.buffer = _pack_steps(steps)
         self.steps = tuple(steps) if self.buffer is not None else None
-        self.addresses = tuple(map(_DATA_PTR, steps)) if self.buffer is not None else None
+        self.addresses = tuple(map(_DATA_PTR, steps)) if self.buffer is not None else ()
 
 
 class _FusedPlan:
@@ -339,7 +339,7 @@ class _FusedPlan:
                 return None
             if not all(map(operator.is_, map(_DTYPE, params), repeat(entry.dtype))):
                 return None
-            states = list(map(get_state, params))
+            states: list[Any] = list(map(get_state, params))  # (None: no state yet)
             try:
                 exp_avgs = list(map(_EXP_AVG, states))
                 exp_avg_sqs = list(map(_EXP_AVG_SQ, states))
