@@ -32,6 +32,8 @@ from torch.distributions import Distribution
 from torch.distributions import constraints as _c
 from torch.distributions.utils import lazy_property
 
+from pyro.primitive_distributions.util import scalar_operand
+
 __all__ = [
     "CheapArgCheck",
     "host_reads_allowed",
@@ -133,7 +135,8 @@ def _simplex_reduced(value: torch.Tensor) -> bool | None:
     tol = _SIMPLEX_TOL.get(value.dtype)
     if tol is None:
         tol = _SIMPLEX_TOL[value.dtype] = torch.tensor(1e-6, dtype=value.dtype).item()
-    return (value.sum(-1) - 1).abs().amax().item() < tol
+    sums = value.sum(-1)
+    return (sums - scalar_operand(1.0, sums)).abs().amax().item() < tol
 
 
 # class -> [(param, constraint, scalar check or None, skippable lazily)], for classes whose
