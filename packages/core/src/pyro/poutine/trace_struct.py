@@ -461,7 +461,7 @@ def _log_prob_unvalidated(fn: Any, value: torch.Tensor, args, kwargs) -> torch.T
         finally:
             fn._validate_args = True
     switched = []
-    dist = fn
+    dist: Any = fn
     while True:
         if dist._validate_args:
             dist._validate_args = False
