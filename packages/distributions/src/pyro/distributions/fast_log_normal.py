@@ -20,7 +20,6 @@ The class stays a subclass of ``torch.distributions.LogNormal`` (torch's KL regi
 """
 from __future__ import annotations
 
-from numbers import Number
 from typing import TYPE_CHECKING
 
 import torch
@@ -34,6 +33,8 @@ from pyro.primitive_distributions.util import scalar_operand
 from .fast_validation import params_valid
 
 __all__ = ["FastLogNormal"]
+
+_NUMBER = (int, float, bool)  # what torch's Normal treats as a number (batch_shape ())
 
 
 def _set_validate_args(dist: Distribution, validate_args: bool | None) -> None:
@@ -52,7 +53,7 @@ else:
 
 class FastLogNormal(_Base):
     def __init__(self, loc, scale, validate_args=None):
-        numbers = isinstance(loc, Number) and isinstance(scale, Number)
+        numbers = isinstance(loc, _NUMBER) and isinstance(scale, _NUMBER)
         base_loc, base_scale = broadcast_all(loc, scale)
         base = Normal.__new__(Normal)
         base.loc, base.scale = base_loc, base_scale
