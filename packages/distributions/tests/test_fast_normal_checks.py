@@ -144,3 +144,22 @@ def test_rsample_under_jit_trace_draws_through_torchs_helper():
     a, b = traced(loc, scale), traced(loc, scale)
     assert a.shape == b.shape == (3,)
     assert torch.isfinite(a).all() and not torch.equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_log_prob_constant_operand_gives_the_bits_of_the_number(dtype):
+    """The constant -log(2 pi)/2 as a cached 0-dim operand: the bits, dtype and gradients
+    of ``torch.rsub`` with the Python number."""
+    torch.manual_seed(0)
+    loc = torch.randn(6, dtype=dtype).requires_grad_()
+    scale = (torch.rand(6, dtype=dtype) + 0.1).requires_grad_()
+    x = torch.randn(6, dtype=dtype)
+    got = dist.Normal(loc, scale).log_prob(x)
+    z = (x - loc) / scale
+    expected = torch.rsub(torch.addcmul(scale.log(), z, z, value=0.5),
+                          -0.5 * math.log(2 * math.pi))
+    assert got.dtype == expected.dtype == dtype
+    assert torch.equal(got, expected)
+    g1 = torch.autograd.grad(got.sum(), (loc, scale))
+    g2 = torch.autograd.grad(expected.sum(), (loc, scale))
+    assert all(torch.equal(a, b) for a, b in zip(g1, g2))

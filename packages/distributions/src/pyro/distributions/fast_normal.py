@@ -28,6 +28,8 @@ import torch
 from torch.distributions import Distribution, Normal
 from torch.distributions.utils import _standard_normal, broadcast_all
 
+from pyro.primitive_distributions.util import scalar_operand
+
 from .fast_validation import host_reads_allowed
 
 __all__ = ["FastNormal"]
@@ -107,4 +109,7 @@ class FastNormal(Normal):
         if self._validate_args:
             self._validate_sample(value)
         z = (value - self.loc) / self.scale
-        return torch.rsub(torch.addcmul(self.scale.log(), z, z, value=0.5), -_HALF_LOG_TWO_PI)
+        half_sq = torch.addcmul(self.scale.log(), z, z, value=0.5)
+        # -log(2 pi)/2 - half_sq, the constant as a cached 0-dim operand of half_sq's dtype
+        # (no wrapped-number tensor per call; the same bits as torch.rsub with the number)
+        return torch.sub(scalar_operand(-_HALF_LOG_TWO_PI, half_sq), half_sq)
