@@ -220,3 +220,27 @@ def test_same_valued_settings_objects_and_a_scheduler():
         ref_sched.step()
         _step_both(opt, ref, ours, theirs, 50 + step)  # a direct step in between
     _same(opt, ref, ours, theirs)
+
+
+def test_graph_capture_check_runs_where_it_can_act(monkeypatch):
+    """torch's capture check is skipped only where it cannot act (no CUDA / XPU
+    accelerator and torch's own method); a replaced check, or an accelerator, runs it."""
+    import pyro.optim.step_plan as step_plan
+
+    calls = []
+    ours, theirs = _twins("cpu")
+    opt = torch.optim.Adam(ours, lr=0.05, fused=True)
+    ref = torch.optim.Adam(theirs, lr=0.05, fused=True)
+    _step_both(opt, ref, ours, theirs, 0)
+    original = torch.optim.Optimizer._accelerator_graph_capture_health_check
+    opt._accelerator_graph_capture_health_check = lambda: calls.append("instance")
+    _step_both(opt, ref, ours, theirs, 1)
+    assert calls == ["instance"]
+    del opt._accelerator_graph_capture_health_check
+    monkeypatch.setattr(step_plan, "_CAPTURE_POSSIBLE", [True])
+    monkeypatch.setattr(torch.optim.Optimizer, "_accelerator_graph_capture_health_check",
+                        lambda self: (calls.append("class"), original(self)))
+    _step_both(opt, ref, ours, theirs, 2)
+    assert calls == ["instance", "class", "class"]  # ours, and the reference's own step
+    _same(opt, ref, ours, theirs)
+    assert step_plan._capture_possible() is True

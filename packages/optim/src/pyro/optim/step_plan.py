@@ -360,6 +360,23 @@ class _FusedPlan:
         return out
 
 
+_HEALTH_CHECK = getattr(torch.optim.Optimizer, "_accelerator_graph_capture_health_check", None)
+_CAPTURE_POSSIBLE: list[bool] = []  # computed at the first fused step
+
+
+def _capture_possible() -> bool:
+    """Whether a CUDA / XPU accelerator is available (its stream may be capturing a graph);
+    fixed for the process, so asked once."""
+    if not _CAPTURE_POSSIBLE:
+        try:
+            accelerator = torch.accelerator.current_accelerator(check_available=True)
+            possible = accelerator is not None and accelerator.type in {"cuda", "xpu"}
+        except (AttributeError, RuntimeError):  # another torch: always run torch's check
+            possible = True
+        _CAPTURE_POSSIBLE.append(possible)
+    return _CAPTURE_POSSIBLE[0]
+
+
 def _step_fused_adam(optimizer: torch.optim.Optimizer) -> bool:
     """One step of a fused ``Adam`` / ``AdamW`` by its kernel; False (nothing done) when
     ``Adam.step`` is needed."""
@@ -377,8 +394,11 @@ def _step_fused_adam(optimizer: torch.optim.Optimizer) -> bool:
         updates = plan.updates(optimizer) if plan is not None else None
         if updates is None:
             updates = [u + (None,) for u in general]
-    # (what Adam.step checks first: no CUDA graph capture of a non-capturable optimizer)
-    optimizer._accelerator_graph_capture_health_check()
+    # (what Adam.step checks first: no CUDA graph capture of a non-capturable optimizer;
+    # torch's check does nothing where no CUDA / XPU accelerator is available)
+    if _capture_possible() or "_accelerator_graph_capture_health_check" in optimizer.__dict__ \
+            or type(optimizer)._accelerator_graph_capture_health_check is not _HEALTH_CHECK:
+        optimizer._accelerator_graph_capture_health_check()
     grad_enabled = torch.is_grad_enabled()
     torch._C._set_grad_enabled(False)
     try:
