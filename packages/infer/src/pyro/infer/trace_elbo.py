@@ -100,9 +100,9 @@ class Trace_ELBO(ELBO):
         for site in guide_trace.nodes.values():
             if site["type"] != "sample":
                 continue
-            fn = site["fn"]
-            if type(fn).__name__ == "_Subsample":  # site_is_subsample, inline
+            if site_is_subsample(site):
                 continue
+            fn = site["fn"]
             if fn.has_rsample and _DEFAULT_SCORE_PARTS.get(type(fn)) is True:
                 et = site_log_prob(site)
                 site["score_parts"] = ScoreParts(et, 0, et)
@@ -117,7 +117,7 @@ class Trace_ELBO(ELBO):
             loss = et if loss is None else loss + et
         guide_nodes = guide_trace.nodes
         for name, site in model_trace.nodes.items():
-            if site["type"] == "sample" and type(site["fn"]).__name__ != "_Subsample":
+            if site["type"] == "sample" and not site_is_subsample(site):
                 lp = site_log_prob(site, _drawn_by_guide(site, guide_nodes.get(name)))
                 if lp.dim():
                     lp = lp.sum()
