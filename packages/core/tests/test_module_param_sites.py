@@ -9,11 +9,13 @@ import torch
 from torch import nn
 
 import pyro
-import pyro.distributions as dist
 import pyro.primitives as primitives
 from pyro import poutine
 from pyro.params import module_params
 from pyro.poutine.messenger import Messenger
+
+# the models here draw from pyro-distributions' families (the core env runs without them)
+dist = pytest.importorskip("pyro.distributions", reason="the test models need pyro-distributions")
 
 
 class Net(nn.Module):
@@ -384,8 +386,9 @@ def test_the_remembered_walk_keeps_no_module_alive():
 
 
 def test_svi_steps_equal_the_per_site_path(per_site):
-    from pyro.infer import SVI, Trace_ELBO
-    from pyro.optim import Adam
+    infer = pytest.importorskip("pyro.infer", reason="SVI needs pyro-infer")
+    optim = pytest.importorskip("pyro.optim", reason="SVI needs pyro-optim")
+    SVI, Trace_ELBO, Adam = infer.SVI, infer.Trace_ELBO, optim.Adam
 
     def train():
         pyro.clear_param_store()
