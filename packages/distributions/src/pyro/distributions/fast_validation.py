@@ -111,9 +111,15 @@ def _reduced_check(constraint: Any, value: torch.Tensor) -> bool | None:
     if scalar is None:
         return None
     # a bound holds for every entry iff it holds for the least and the greatest (a NaN
-    # entry makes both NaN, which fails every comparison)
+    # entry makes both NaN, which fails every comparison); a one-sided bound needs only
+    # the entry on its side
     check, lo, hi = scalar
-    least, greatest = torch.aminmax(value.detach())
+    value = value.detach()
+    if hi is None:
+        return bool(check(value.min().item(), lo, hi))
+    if lo is None:
+        return bool(check(value.max().item(), lo, hi))
+    least, greatest = torch.aminmax(value)
     return bool(check(least.item(), lo, hi) and check(greatest.item(), lo, hi))
 
 
