@@ -13,6 +13,7 @@ from ..primitive_distributions.torch_distribution import (
     Independent,
     MaskedDistribution,
 )
+from ..primitive_distributions.util import log_prob_unchecked
 from ..util import is_validation_enabled, warn_if_inf, warn_if_nan
 from .runtime import is_own_draw
 from .util import site_is_subsample
@@ -453,13 +454,7 @@ def _log_prob_unvalidated(fn: Any, value: torch.Tensor, args, kwargs) -> torch.T
     it wraps that score the very same value (``Independent``, masked, expanded)."""
     if not isinstance(fn, _PASS_THROUGH):
         # one distribution (the common case): its flag alone, no list
-        if not fn._validate_args:
-            return fn.log_prob(value, *args, **kwargs)
-        fn._validate_args = False
-        try:
-            return fn.log_prob(value, *args, **kwargs)
-        finally:
-            fn._validate_args = True
+        return log_prob_unchecked(fn, value, *args, **kwargs)
     switched = []
     dist: Any = fn
     while True:

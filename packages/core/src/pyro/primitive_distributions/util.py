@@ -14,6 +14,8 @@ __all__ = [
     "broadcasts_to",
     "is_identically_one",
     "is_identically_zero",
+    "log_prob_unchecked",
+    "scalar_operand",
     "scale_and_mask",
     "sum_rightmost",
 ]
@@ -121,6 +123,24 @@ def scale_and_mask(tensor, scale=1.0, mask=None):
         tensor = tensor * scale
     return torch.where(mask, tensor, tensor.new_zeros(()))
 
+
+def log_prob_unchecked(fn, value, *args, **kwargs):
+    """``fn.log_prob(value, *args, **kwargs)`` with ``fn``'s own value check off, for a
+    value already shown to be in its support (distributions it wraps keep theirs).
+    ``fn``'s ``_validate_args`` is left as it was: an instance flag restored, a class
+    default left unshadowed, also when ``log_prob`` raises."""
+    if not fn._validate_args:
+        return fn.log_prob(value, *args, **kwargs)
+    state = fn.__dict__
+    had_flag = "_validate_args" in state
+    fn._validate_args = False
+    try:
+        return fn.log_prob(value, *args, **kwargs)
+    finally:
+        if had_flag:
+            fn._validate_args = True
+        else:
+            del state["_validate_args"]
 
 
 # (value, dtype[, device]) -> a 0-dim tensor holding value; bounded, cleared when full

@@ -6,9 +6,9 @@ checks the value, then the base ``Normal`` checks the log of it again. Here:
 
 * the base ``torch.distributions.Normal`` is made with the same attributes
   (``broadcast_all`` of the parameters, the same batch shape and ``_validate_args``
-  state) and its parameters are checked once by
-  :func:`~pyro.distributions.fast_validation.params_valid` (the constraints of
-  ``LogNormal`` and ``Normal`` are the same: ``loc`` real, ``scale`` positive); when that
+  state) and its parameters are checked once by the Normal's own cheap check
+  (:func:`~pyro.distributions.fast_normal.loc_scale_shown_valid`: the constraints of
+  ``LogNormal`` and ``Normal`` are the same, ``loc`` real, ``scale`` positive); when that
   check does not pass, torch's constructor runs, with its error;
 * ``log_prob`` computes what ``TransformedDistribution.log_prob`` computes, with the same
   operations in the same order (``0 - log(y)`` plus the base density at ``log(y)``), so
@@ -28,9 +28,9 @@ from torch.distributions import LogNormal as _TorchLogNormal
 from torch.distributions.transforms import ExpTransform
 from torch.distributions.utils import broadcast_all
 
-from pyro.primitive_distributions.util import scalar_operand
+from pyro.primitive_distributions.util import log_prob_unchecked, scalar_operand
 
-from .fast_validation import params_valid
+from .fast_normal import loc_scale_shown_valid
 
 __all__ = ["FastLogNormal"]
 
@@ -60,7 +60,7 @@ class FastLogNormal(_Base):
         Distribution.__init__(base, torch.Size() if numbers else base_loc.size(),
                               validate_args=False)
         _set_validate_args(base, validate_args)
-        if base._validate_args and not params_valid(base):
+        if base._validate_args and not loc_scale_shown_valid(base_loc, base_scale):
             # torch's construction: its check raises its error
             _TorchLogNormal.__init__(self, loc, scale, validate_args=validate_args)
             return
@@ -81,16 +81,5 @@ class FastLogNormal(_Base):
         # density at x, each summed over no dims
         zero = scalar_operand(0.0, x)  # a cached 0-dim tensor where it gives the same bits
         log_prob = torch.sub(zero, x) if type(zero) is torch.Tensor else 0.0 - x
-        if checked and base._validate_args:
-            had_flag = "_validate_args" in base.__dict__
-            base._validate_args = False
-            try:
-                base_lp = base.log_prob(x)
-            finally:
-                if had_flag:
-                    base._validate_args = True
-                else:
-                    del base._validate_args
-        else:
-            base_lp = base.log_prob(x)
+        base_lp = log_prob_unchecked(base, x) if checked else base.log_prob(x)
         return log_prob + base_lp

@@ -32,14 +32,14 @@ from pyro.primitive_distributions.util import scalar_operand
 
 from .fast_validation import host_reads_allowed
 
-__all__ = ["FastNormal"]
+__all__ = ["FastNormal", "loc_scale_shown_valid"]
 
 _HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 _NUMBER = (int, float, bool)  # what torch's Normal treats as a number (batch_shape ())
 _EMPTY = torch.Size()
 
 
-def _shown_valid(loc: torch.Tensor, scale: torch.Tensor) -> bool:
+def loc_scale_shown_valid(loc: torch.Tensor, scale: torch.Tensor) -> bool:
     """Whether ``scale > 0`` and ``loc == loc`` (not NaN) hold everywhere, shown cheaply;
     ``False`` means "not shown" (the caller runs torch's check).
 
@@ -88,7 +88,7 @@ class FastNormal(Normal):
         self.loc, self.scale = loc, scale
         if validate_args is not None:
             self._validate_args = validate_args
-        if self._validate_args and not checked and not _shown_valid(loc, scale):
+        if self._validate_args and not checked and not loc_scale_shown_valid(loc, scale):
             # some value is invalid (or the devices differ, or the cheap test cannot tell):
             # torch's own check, which raises its usual error or accepts
             Distribution.__init__(self, batch_shape, validate_args=validate_args)
