@@ -359,28 +359,6 @@ def _param_recorders(stack: list[Any]) -> list[TraceMessenger] | None:
     return recorders
 
 
-def _param_site(name: str, get_param: Callable, args: tuple, kwargs: dict,
-                value: torch.Tensor) -> Message:
-    # the message of a param site once apply_stack has run it through handlers that
-    # leave it alone: what param() sends, with the value the store gave
-    return {
-        "type": "param",
-        "name": name,
-        "fn": get_param,
-        "args": args,
-        "kwargs": kwargs,
-        "value": value,
-        "is_observed": False,
-        "infer": {},
-        "scale": 1.0,
-        "mask": None,
-        "cond_indep_stack": (),
-        "done": True,
-        "stop": False,
-        "continuation": None,
-    }
-
-
 def _record_module_params(
     name: str, nn_module: torch.nn.Module, recorders: list[TraceMessenger]
 ) -> None:
@@ -392,8 +370,11 @@ def _record_module_params(
     for _, full_name, p in store_named_parameters(name, nn_module):
         value = get_param(full_name, p)
         if recorders:
-            msg = _param_site(full_name, get_param, (full_name, p),
+            # the message of a param site once apply_stack has run it through handlers
+            # that leave it alone: what param() sends, with the value the store gave
+            msg = new_message("param", full_name, get_param, (full_name, p),
                               {"constraint": real, "event_dim": None}, value)
+            msg["done"] = True
             for recorder in recorders:
                 recorder.postprocess_message(msg)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from ..primitive_distributions.util import shapes_broadcast
 from .messenger import Messenger
 from .util import site_is_subsample
 
@@ -62,16 +63,14 @@ def check_obs_shape(msg) -> None:
     shape = value.shape
     if shape == expected:
         return
-    # torch.broadcast_shapes's rule, for two shapes, without its Python overhead (an
-    # enumerated site's data meets a batch shape with the enumeration dim at each step)
-    for i, j in zip(reversed(shape), reversed(expected)):
-        if i != j and i != 1 and j != 1:
-            raise ValueError(
-                f"Observed value of shape {tuple(shape)} at site {msg['name']!r} does not "
-                f"broadcast with the distribution's batch_shape {tuple(fn.batch_shape)} + "
-                f"event_shape {tuple(fn.event_shape)} = {tuple(expected)}: each dim must "
-                f"agree or be 1. Reshape the data or enclose the site in a plate of its size"
-            )
+    # (an enumerated site's data meets a batch shape with the enumeration dim each step)
+    if not shapes_broadcast(shape, expected):
+        raise ValueError(
+            f"Observed value of shape {tuple(shape)} at site {msg['name']!r} does not "
+            f"broadcast with the distribution's batch_shape {tuple(fn.batch_shape)} + "
+            f"event_shape {tuple(fn.event_shape)} = {tuple(expected)}: each dim must "
+            f"agree or be 1. Reshape the data or enclose the site in a plate of its size"
+        )
 
 
 class BroadcastMessenger(Messenger):

@@ -17,6 +17,7 @@ __all__ = [
     "log_prob_unchecked",
     "scalar_operand",
     "scale_and_mask",
+    "shapes_broadcast",
     "sum_rightmost",
 ]
 
@@ -30,6 +31,15 @@ def broadcasts_to(shape: Sequence[int], target: Sequence[int]) -> bool:
         return torch.broadcast_shapes(shape, target) == target
     except RuntimeError:
         return False
+
+
+def shapes_broadcast(shape: Sequence[int], other: Sequence[int]) -> bool:
+    """Whether two shapes broadcast together (each aligned dim equal or 1): the rule of
+    ``torch.broadcast_shapes`` for two shapes, without its overhead (checked per site)."""
+    for i, j in zip(reversed(shape), reversed(other)):
+        if i != j and i != 1 and j != 1:
+            return False
+    return True
 
 
 def broadcast_shape(*shapes: Sequence[int], strict: bool = False) -> torch.Size:

@@ -32,7 +32,7 @@ from torch.distributions import Distribution
 from torch.distributions import constraints as _c
 from torch.distributions.utils import lazy_property
 
-from pyro.primitive_distributions.util import scalar_operand
+from pyro.primitive_distributions.util import scalar_operand, shapes_broadcast
 
 __all__ = [
     "CheapArgCheck",
@@ -261,9 +261,8 @@ def value_valid(dist: Distribution, value: Any) -> bool:
     n = len(event_shape)
     if len(shape) < n or (n and shape[len(shape) - n:] != event_shape):
         return False
-    for i, j in zip(reversed(shape), reversed(dist._batch_shape + event_shape)):
-        if i != 1 and j != 1 and i != j:
-            return False
+    if not shapes_broadcast(shape, dist._batch_shape + event_shape):
+        return False
     try:
         support = dist.support
     except NotImplementedError:

@@ -1,5 +1,6 @@
-"""log_prob_unchecked: the value check of the distribution itself is off for the call, and
-its flag is left exactly as it was (instance flag restored, class default unshadowed)."""
+"""Shared helpers of pyro.primitive_distributions.util: log_prob_unchecked turns the
+distribution's own value check off for the call and leaves its flag as it was (instance flag
+restored, class default unshadowed); shapes_broadcast follows torch.broadcast_shapes."""
 import pytest
 import torch
 
@@ -51,3 +52,18 @@ def test_unvalidated_distribution_calls_straight_through():
     d = _normal(validate_args=False)
     log_prob_unchecked(d, torch.zeros(2))
     assert d.__dict__["_validate_args"] is False
+
+
+def test_shapes_broadcast_agrees_with_torch():
+    from itertools import product
+
+    from pyro.primitive_distributions.util import shapes_broadcast
+
+    dims = [(), (1,), (3,), (2, 1), (2, 3), (1, 3), (4, 1, 3), (4, 2, 3), (0,), (0, 3)]
+    for a, b in product(dims, dims):
+        try:
+            torch.broadcast_shapes(a, b)
+            expected = True
+        except RuntimeError:
+            expected = False
+        assert shapes_broadcast(torch.Size(a), torch.Size(b)) is expected, (a, b)
