@@ -203,7 +203,7 @@ class ELBO:
             loss = self.differentiable_loss(model, guide, *args, **kwargs)
         params = collect_params(capture.trace)
         if isinstance(loss, torch.Tensor) and loss.requires_grad:
-            loss.backward(retain_graph=self.retain_graph)
+            backward_loss(loss, self.retain_graph)
         return torch_item(loss), params
 
     def __call__(self, model: Callable, guide: Callable) -> ELBOModule:

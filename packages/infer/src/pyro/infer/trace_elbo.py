@@ -191,7 +191,7 @@ class Trace_ELBO(ELBO):
                 for name, p in collect_params(guide_trace, model_trace).items():
                     params.setdefault(name, p)
                 if isinstance(surrogate, torch.Tensor) and surrogate.requires_grad:
-                    (surrogate / n).backward(retain_graph=self.retain_graph)
+                    backward_loss(surrogate / n, self.retain_graph)
             loss = torch_item(loss) / n
         if loss != loss and is_validation_enabled():
             warnings.warn("Encountered NaN: loss", stacklevel=2)

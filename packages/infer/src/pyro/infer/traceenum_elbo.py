@@ -17,7 +17,7 @@ from pyro.poutine.util import site_is_subsample
 from pyro.primitive_distributions.util import scale_and_mask
 
 from .checks import check_model_guide_match, check_traces_site_shapes
-from .elbo import ELBO, collect_params
+from .elbo import ELBO, backward_loss, collect_params
 from .enum import (
     EnumFactors,
     enum_factor_tree,
@@ -260,7 +260,7 @@ class TraceEnum_ELBO(ELBO):
             if isinstance(surrogate, torch.Tensor) and surrogate.requires_grad:
                 # (times -1 is the negation: the same bits and gradient, no scalar operand)
                 scaled = -surrogate if n == 1 else surrogate * (-1.0 / n)
-                scaled.backward(retain_graph=self.retain_graph)
+                backward_loss(scaled, self.retain_graph)
         loss = torch_item(loss) / n
         if is_validation_enabled() and math.isnan(loss):
             warnings.warn("Encountered NaN: loss", stacklevel=2)
