@@ -82,3 +82,43 @@ def test_unhashable_kwargs_are_refused():
     # a hash nor attributes cannot key the cache
     with pytest.raises(TypeError, match="hashable"):
         compiled(torch.ones(2), scale=bytearray(b"2"))
+
+
+def _tracer_warnings(fn, *args):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn(*args)
+    return [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
+
+
+def plate_log_prob(data):
+    # plate sizes and argument checks are read in Python inside Pyro: fixed by the trace
+    with poutine.trace() as tracer:
+        with pyro.plate("data", data.size(0)):
+            m = pyro.param("m", torch.full((), 0.1))
+            pyro.sample("obs", Normal(m, torch.ones(())), obs=data)
+    return tracer.trace.log_prob_sum()
+
+
+def test_tracing_hides_pyro_internal_tracer_warnings_only():
+    compiled = trace(plate_log_prob)
+    data = torch.randn(5)
+    assert _tracer_warnings(compiled, data) == []
+    torch.testing.assert_close(compiled(data), plate_log_prob(data))
+
+    def branching(data):  # the traced program's own Python branch on a tensor
+        return plate_log_prob(data) * (2.0 if data.sum() > 0 else 3.0)
+
+    caught = _tracer_warnings(trace(branching), data)
+    assert caught and all(w.filename == __file__ for w in caught)
+
+
+def test_validation_runs_eagerly_then_is_off_while_tracing():
+    def bad_scale(data):
+        s = pyro.param("s", torch.tensor(-1.0))
+        return Normal(0.0, s, validate_args=None).log_prob(data).sum()
+
+    assert pyro.util.is_validation_enabled()
+    with pytest.raises(ValueError, match="scale"):
+        trace(bad_scale)(torch.zeros(2))  # the first, eager run checks the values
+    assert pyro.util.is_validation_enabled()  # restored after the trace

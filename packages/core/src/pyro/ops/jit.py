@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, overload
 
 import torch
@@ -22,11 +24,25 @@ import pyro.poutine as poutine
 from pyro.params.param_store import ParamStoreDict
 from pyro.poutine.runtime import _PYRO_STACK
 from pyro.poutine.trace_messenger import TraceMessenger
-from pyro.util import ignore_jit_warnings
+from pyro.util import ignore_jit_warnings, validation_enabled
 
 from .linalg import ignore_torch_deprecation_warnings
 
-__all__ = ["CompiledFunction", "trace"]
+__all__ = ["CompiledFunction", "pyro_tracer_warnings_ignored", "trace"]
+
+
+@contextmanager
+def pyro_tracer_warnings_ignored() -> Iterator[None]:
+    """Ignore the ``torch.jit.TracerWarning`` s raised in Pyro's own modules while tracing.
+
+    Plates, shape checks and argument checks read sizes and values in Python, which a
+    trace fixes as constants; that is what a compiled program of fixed structure wants,
+    and a Pyro 1.9 user does not see these warnings. Warnings raised in the traced
+    program's own code (e.g. a model branching on a tensor) still show.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning, module=r"pyro\.")
+        yield
 
 
 def _frozen(value: Any) -> Any:
@@ -122,7 +138,10 @@ class CompiledFunction:
                 return self.fn(*params_and_args[n:], **kwargs)
 
         start = time.perf_counter()
-        with ignore_torch_deprecation_warnings(), poutine.block():
+        # Validation off while tracing (as in Pyro): the eager run above has checked these
+        # values, and a check traced into the graph would be a constant.
+        with ignore_torch_deprecation_warnings(), poutine.block(), validation_enabled(False), \
+                pyro_tracer_warnings_ignored():
             self.compiled[key] = torch.jit.trace(
                 flat_fn, tuple(unconstrained) + tuple(args), **self.jit_options
             )

@@ -24,6 +24,7 @@ import torch
 
 from pyro.ops.fused_graph import record_value_and_grad, reproduces
 from pyro.ops.integrator import handled_exception
+from pyro.ops.jit import pyro_tracer_warnings_ignored
 
 from .potential import value_and_grad
 
@@ -133,7 +134,10 @@ class PotentialEnergy:
             warnings.filterwarnings("ignore", category=FutureWarning)
             if self.ignore_jit_warnings or self.jit_compile is None:
                 warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-            yield
+                yield
+                return
+            with pyro_tracer_warnings_ignored():  # the model's own warnings still show
+                yield
 
     def _record_fused(self, z: torch.Tensor):
         try:
