@@ -9,6 +9,7 @@ import torch
 
 import pyro
 from pyro import poutine
+from pyro.logger import log
 
 from .util import plate_nesting, torch_item
 
@@ -123,6 +124,7 @@ class ELBO:
         nesting = plate_nesting(model_trace, guide_trace)
         if self.vectorize_particles and self.num_particles > 1:
             nesting += 1
+        log.info("Guessed max_plate_nesting = %d", nesting)  # as Pyro reports it
         self.max_plate_nesting = nesting
 
     def _finite_plate_nesting(self, *traces) -> int:

@@ -7,6 +7,7 @@ import torch
 
 import pyro
 from pyro import poutine
+from pyro.logger import log
 
 from .util import check_fully_reparametrized, plate_nesting, site_is_subsample, torch_item
 
@@ -94,6 +95,8 @@ class EnergyDistance:
                 model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(
                     *args, **kwargs)
             self.max_plate_nesting = plate_nesting(model_trace, guide_trace)
+            # reported counting the particle plate, as the vectorized ELBOs report it
+            log.info("Guessed max_plate_nesting = %d", self.max_plate_nesting + 1)
         dim = -1 - int(self.max_plate_nesting)
         n = self.num_particles
 

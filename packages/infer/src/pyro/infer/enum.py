@@ -5,6 +5,7 @@ drawing their posterior values (:func:`sample_enumerated`)."""
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -140,6 +141,19 @@ def iter_discrete_traces(graph_type: str, fn: Callable, *args, **kwargs) -> Iter
             stack.extend(iter_discrete_extend(tracer.trace.copy(), e.site))
             continue
         yield trace
+
+
+def warn_if_nothing_enumerated(loss_name: str, *traces, stacklevel: int = 2) -> None:
+    """Warn (as Pyro does) when an enumerating loss finds no sample site of ``traces``
+    marked for enumeration: it then is a costlier ``Trace_ELBO``."""
+    if not any(site["type"] == "sample" and site["infer"].get("enumerate")
+               for tr in traces for site in tr.nodes.values()):
+        warnings.warn(
+            f"{loss_name} found no sample sites configured for enumeration. To "
+            "enumerate, decorate the model or guide with @config_enumerate or mark sites "
+            "with infer={'enumerate': 'parallel'}; otherwise use Trace_ELBO",
+            stacklevel=stacklevel + 1,
+        )
 
 
 def get_importance_trace(

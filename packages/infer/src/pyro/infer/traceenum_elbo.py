@@ -23,6 +23,7 @@ from .enum import (
     enum_factor_tree,
     iter_discrete_traces,
     sample_enumerated,
+    warn_if_nothing_enumerated,
 )
 from .jit_elbo import JitELBOMixin
 from .util import is_identically_one, is_validation_enabled, plate_frames, torch_item
@@ -127,18 +128,8 @@ class TraceEnum_ELBO(ELBO):
                 yield from self._iter_enum_traces(model, guide, args, kwargs)
 
     def _validate(self, model_trace, guide_trace) -> None:
-        enumerated = any(
-            site["type"] == "sample" and site["infer"].get("enumerate")
-            for tr in (model_trace, guide_trace)
-            for site in tr.nodes.values()
-        )
-        if not enumerated and self.strict_enumeration_warning:
-            warnings.warn(
-                "TraceEnum_ELBO found no sample sites configured for enumeration. To "
-                "enumerate, decorate the model or guide with @config_enumerate or mark sites "
-                "with infer={'enumerate': 'parallel'}; otherwise use Trace_ELBO",
-                stacklevel=4,
-            )
+        if self.strict_enumeration_warning:
+            warn_if_nothing_enumerated("TraceEnum_ELBO", model_trace, guide_trace, stacklevel=4)
         if not is_validation_enabled():
             return
         key = (tuple(model_trace.nodes), tuple(guide_trace.nodes))

@@ -17,7 +17,7 @@ from pyro.poutine.messenger import Messenger
 from pyro.primitive_distributions.util import scale_and_mask
 
 from .elbo import ELBO
-from .enum import EnumFactors, site_log_prob
+from .enum import EnumFactors, site_log_prob, warn_if_nothing_enumerated
 from .util import is_validation_enabled, site_is_subsample, torch_item
 
 __all__ = ["TraceTMC_ELBO"]
@@ -192,6 +192,8 @@ class TraceTMC_ELBO(ELBO):
             from .checks import check_model_guide_match
 
             check_model_guide_match(model_trace, guide_trace, self.max_plate_nesting)
+        if self.strict_enumeration_warning:
+            warn_if_nothing_enumerated("TraceTMC_ELBO", model_trace, guide_trace, stacklevel=4)
         return model_trace, guide_trace
 
     def _log_estimate(self, model_trace, guide_trace) -> tuple[torch.Tensor, Any]:
