@@ -147,9 +147,11 @@ class HMC(MCMCKernel):
         self._prototype_trace: Any = None
         self._warmup_steps = 0
         self._t = 0
-        self._divergences: list[list[int]] = []
+        self._chain_divergences: list[list[int]] = []
         # per chain: summed acceptance statistics of the sampling phase / of the stage
         self._accept_sum: torch.Tensor | None = None
+        # per chain: sampling-phase transitions that moved the chain (Pyro's _accept_cnt)
+        self._moved: torch.Tensor | None = None
         self._accept_count = 0
         self._phase_accept: torch.Tensor | None = None
         self._phase_count = 0
@@ -274,8 +276,9 @@ class HMC(MCMCKernel):
         z = self._z = z0.detach()
         self._energy = energy
         self._pe, self._grad = energy(z)
-        self._divergences = [[] for _ in range(c)]
+        self._chain_divergences = [[] for _ in range(c)]
         self._accept_sum = z.new_zeros(c)
+        self._moved = torch.zeros(c, dtype=torch.long, device=z.device)
         self._phase_accept = z.new_zeros(c)
         self._last_params = self._unpack(z)
         find = self._find_reasonable_step_size if self.adapt_step_size else None
@@ -478,6 +481,7 @@ class HMC(MCMCKernel):
             z = self._z = packed.reshape(self._num_chains, -1).detach()
             self._pe, self._grad = energy(z)
         step = torch.as_tensor(self._adapter.step_size, dtype=z.dtype, device=z.device)
+        before = z
         accept_prob, diverging = self._transition(step)
         z, _, grad, _ = self._chain_state()
         accept_sum, phase_accept = self._accept_sum, self._phase_accept
@@ -492,7 +496,9 @@ class HMC(MCMCKernel):
                 self._phase_count = 0
             if bool(diverging.any()):
                 for i in diverging.nonzero().flatten().tolist():
-                    self._divergences[i].append(t - self._warmup_steps)
+                    self._chain_divergences[i].append(t - self._warmup_steps)
+            if self._moved is not None:
+                self._moved += (z != before).any(-1)
             accept_sum += accept_prob
             self._accept_count += 1
         phase_accept += accept_prob
@@ -500,6 +506,52 @@ class HMC(MCMCKernel):
         self._t = t + 1
         last = self._last_params = self._unpack(z)
         return last
+
+    # -------------------------------------------- Pyro's per-iteration state
+    # MCMC(hook_fn=...) programs written for Pyro read these attributes of the kernel
+    # (e.g. ``float(kernel._potential_energy_last)`` to log the energy trace). With several
+    # chains advancing together each holds one entry per chain.
+
+    def _per_chain(self, value: torch.Tensor) -> torch.Tensor:
+        return value[0] if self._num_chains == 1 else value
+
+    @property
+    def _potential_energy_last(self) -> torch.Tensor | None:
+        """Potential energy at the current point: a 0-dim tensor (``(C,)`` for C chains);
+        None before :meth:`setup`."""
+        return None if self._pe is None else self._per_chain(self._pe)
+
+    @property
+    def _z_last(self) -> dict[str, torch.Tensor] | None:
+        """The current point: site name -> unconstrained value."""
+        return self._last_params
+
+    @property
+    def _z_grads_last(self) -> dict[str, torch.Tensor] | None:
+        """Gradient of the potential energy at the current point, by site."""
+        return None if self._grad is None else self._unpack(self._grad)
+
+    @property
+    def _mean_accept_prob(self) -> float | torch.Tensor:
+        """Mean acceptance probability of the current stage (warmup or sampling), as the
+        progress bar shows it."""
+        if self._phase_accept is None:
+            return 0.0
+        mean = self._phase_accept / max(self._phase_count, 1)
+        return float(mean[0]) if self._num_chains == 1 else mean
+
+    @property
+    def _accept_cnt(self) -> int | torch.Tensor:
+        """Number of sampling-phase transitions that moved the chain (accepted proposals)."""
+        if self._moved is None:
+            return 0
+        return int(self._moved[0]) if self._num_chains == 1 else self._moved.clone()
+
+    @property
+    def _divergences(self) -> list[int] | list[list[int]]:
+        """Sampling iterations whose trajectory diverged (a list per chain for several)."""
+        chains = self._chain_divergences
+        return chains[0] if len(chains) == 1 else chains
 
     # ------------------------------------------------------------ reporting
 
@@ -519,7 +571,7 @@ class HMC(MCMCKernel):
         accept_sum = self._accept_sum
         rate = (float(accept_sum[chain]) / self._accept_count
                 if self._accept_count and accept_sum is not None else math.nan)
-        return {"divergences": list(self._divergences[chain]), "acceptance rate": rate}
+        return {"divergences": list(self._chain_divergences[chain]), "acceptance rate": rate}
 
     def diagnostics(self) -> dict[str, Any]:
         return self.chain_diagnostics(0)

@@ -54,6 +54,9 @@ class RandomWalkKernel(MCMCKernel):
         self._initial_params: dict | None = None
         self._potential: ModelPotential | None = None
         self._last: dict[str, torch.Tensor] | None = None
+        self._t = 0
+        self._accepted = 0
+        self._all_accept_sum = 0.0
 
     def setup(self, warmup_steps: int, *args: Any, **kwargs: Any) -> None:
         potential, z0, _ = setup_potential(self.model, args, kwargs, None, self.init_strategy,
@@ -67,6 +70,8 @@ class RandomWalkKernel(MCMCKernel):
             self._pe = float(potential.potential(self._z))
         self._accept_sum = 0.0
         self._count = 0
+        self._accepted = 0  # sampling-phase accepted proposals (Pyro's _accept_cnt)
+        self._all_accept_sum = 0.0  # over every iteration (Pyro's _mean_accept_prob)
         self._last = potential.unpack(self._z)
 
     @property
@@ -99,17 +104,31 @@ class RandomWalkKernel(MCMCKernel):
             pe = float(potential.potential(proposal))
         delta = self._pe - pe if pe == pe else -math.inf
         accept_prob = 1.0 if delta >= 0 else math.exp(delta)
-        if float(torch.rand(())) < accept_prob:
+        accepted = float(torch.rand(())) < accept_prob
+        if accepted:
             self._z, self._pe = proposal, pe
+        self._all_accept_sum += accept_prob
         if self._t < self._warmup_steps:
             # Robbins-Monro: log scale += (a_t - target) / (t + 1)^0.6
             self._log_step += (accept_prob - self.target_accept_prob) / (self._t + 1) ** 0.6
         else:
             self._accept_sum += accept_prob
             self._count += 1
+            self._accepted += accepted
         self._t += 1
         last = self._last = potential.unpack(self._z)
         return last
+
+    # Pyro's attributes, read by MCMC(hook_fn=...) programs written for Pyro
+    @property
+    def _accept_cnt(self) -> int:
+        """Accepted proposals of the sampling phase."""
+        return self._accepted
+
+    @property
+    def _mean_accept_prob(self) -> float:
+        """Mean acceptance probability over every iteration so far (warmup included)."""
+        return self._all_accept_sum / self._t if self._t else 0.0
 
     def logging(self) -> dict[str, Any]:
         rate = self._accept_sum / self._count if self._count else math.nan
