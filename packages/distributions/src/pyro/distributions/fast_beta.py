@@ -7,7 +7,8 @@ class stays a subclass of ``torch.distributions.Beta``, so torch's KL registrati
 ``isinstance`` checks apply.
 
 Draws: ``X / (X + Y)`` with ``X ~ Gamma(a, 1)``, ``Y ~ Gamma(b, 1)`` (reparameterized
-through torch's implicit gamma gradient).
+through torch's implicit gamma gradient), the gammas drawn in torch's order (each
+element's pair in turn), so a seed gives torch's draws (to float rounding of the ratio).
 
 Per call it does no work that cannot change the result: parameters of one shape are not
 broadcast, draws of the parameters' own shape are not expanded, arguments are checked by
@@ -124,8 +125,14 @@ class FastBeta:
         a, b = self.concentration1, self.concentration0
         if a.shape != shape:  # (the same draws either way)
             a, b = a.expand(shape), b.expand(shape)
-        x = torch._standard_gamma(a)
-        y = torch._standard_gamma(b)
+        if a.dim() == 0:
+            x = torch._standard_gamma(a)
+            y = torch._standard_gamma(b)
+        else:
+            # torch's Beta draws a two-component Dirichlet: the gammas of each element's
+            # pair are drawn one after the other (a_0, b_0, a_1, b_1, ...). Drawing them in
+            # that order gives torch's (and Pyro's) draws for a seed, not just their law.
+            x, y = torch._standard_gamma(torch.stack((a, b), -1)).unbind(-1)
         ratio = x / (x + y)
         finfo = torch.finfo(ratio.dtype)
         lo, hi = finfo.tiny, 1 - finfo.eps
