@@ -9,8 +9,10 @@ the result::
     x.shape == batch_shape + (I, J, K)
     Vindex(x)[..., i, :, k].shape == broadcast(batch_shape, i.shape, k.shape) + (J,)
 
-Without a leading ``...``, ``x`` has no batch dims and ``len(args) == x.dim()``. When no
-index is a tensor with ``dim() > 0`` the result equals ``x[args]``.
+Without a leading ``...``, ``x`` has no batch dims and ``len(args) <= x.dim()``: the dims
+left unindexed on the right are taken whole (``Vindex(x)[i, j]`` is ``Vindex(x)[i, j, :]``
+for a 3-dim ``x``, as with plain indexing). When no index is a tensor with ``dim() > 0``
+the result equals ``x[args]``.
 
 :func:`index` / :class:`Index` is the other helper here: ordinary indexing with nested
 tuples flattened, so that an index built from parts (``x[..., t]`` where ``t`` may itself
@@ -75,8 +77,8 @@ def vindex(tensor: torch.Tensor, args: tuple[Any, ...]) -> torch.Tensor:
         slices ``:`` and integer tensors.
     :returns: a tensor of shape ``broadcast(batch_shape, *index_shapes) + sliced_shape``
         where ``sliced_shape`` lists, in order, the sizes of the dims indexed by ``:``.
-    :raises IndexError: on unsupported indices, a misplaced ``...``, a number of indices
-        that does not match ``tensor.dim()``, or index shapes that do not broadcast.
+    :raises IndexError: on unsupported indices, a misplaced ``...``, more indices than
+        ``tensor.dim()``, or index shapes that do not broadcast.
     """
     if not isinstance(args, tuple):
         args = (args,)
@@ -89,14 +91,16 @@ def vindex(tensor: torch.Tensor, args: tuple[Any, ...]) -> torch.Tensor:
                 f"{tuple(tensor.shape)} ({tensor.dim()} dims)"
             )
     else:
-        index_args = args
-        event_dim = len(index_args)
-        if event_dim != tensor.dim():
+        if len(args) > tensor.dim():
             raise IndexError(
-                f"vindex: got {event_dim} indices for a tensor of shape {tuple(tensor.shape)}; "
-                f"without a leading ... the number of indices must equal tensor.dim() "
-                f"(use Vindex(x)[..., i] to broadcast over batch dims)"
+                f"vindex: got {len(args)} indices for a tensor of shape "
+                f"{tuple(tensor.shape)} ({tensor.dim()} dims); without a leading ... there "
+                f"can be at most tensor.dim() indices (use Vindex(x)[..., i] to broadcast "
+                f"over batch dims)"
             )
+        # dims left unindexed on the right are taken whole, as by plain indexing
+        index_args = args = args + (slice(None),) * (tensor.dim() - len(args))
+        event_dim = len(index_args)
     for pos, arg in enumerate(index_args):
         _check_arg(arg, pos + (len(args) - len(index_args)))
 
