@@ -23,16 +23,19 @@ def enumerate_site(msg) -> torch.Tensor:
     """
     name = msg["name"]
     fn = msg["fn"]
+    # (Monte Carlo enumeration is asked for continuous sites too, e.g. by
+    # config_enumerate(guide, num_samples=K): that request is what is refused)
+    if msg["infer"].get("num_samples") is not None:
+        raise ValueError(
+            f"site {name!r}: Monte Carlo enumeration (infer={{'num_samples': ...}}) is not "
+            f"supported by enumeration here; use TraceTMC_ELBO, which draws num_samples "
+            f"values of such sites, or drop num_samples to sum a discrete site out exactly"
+        )
     if not getattr(fn, "has_enumerate_support", False):
         raise ValueError(
             f"site {name!r} is marked for enumeration but {type(fn).__name__} has no finite "
             f"support; remove infer={{'enumerate': ...}} from it (config_enumerate only "
             f"marks discrete sites)"
-        )
-    if msg["infer"].get("num_samples") is not None:
-        raise ValueError(
-            f"site {name!r}: Monte Carlo enumeration (infer={{'num_samples': ...}}) is not "
-            f"supported; drop num_samples to sum the site out exactly"
         )
     return fn.enumerate_support(expand=False)
 
