@@ -485,7 +485,8 @@ class MCMC(AbstractMCMC):
 
     def _collect(self, results: list[dict]) -> None:
         self._diagnostics = [r["diagnostics"] for r in results]
-        names = list(results[0]["samples"])
+        # sites in sorted order, as Pyro's MCMC keeps them (get_samples, summary, diagnostics)
+        names = sorted(results[0]["samples"])
         self._samples = {name: torch.stack([r["samples"][name] for r in results])
                          for name in names}
         self.transforms = (dict(self._user_transforms) if self._user_transforms is not None

@@ -265,18 +265,20 @@ def format_summary(samples: dict[str, torch.Tensor], prob: float = 0.9,
     columns = list(next(iter(table.values())).keys())
     labels = []
     rows = []
+    width = 10  # Pyro's layout: at least 10; two spaces before a scalar site's name
     for name, site in table.items():
         shape = site["mean"].shape
         flat = {k: v.detach().reshape(-1).tolist() for k, v in site.items()}
         if len(shape) == 0:
             labels.append(name)
             rows.append([flat[c][0] for c in columns])
+            width = max(width, len(name) + 2)
         else:
             for i, idx in enumerate(torch.cartesian_prod(*[torch.arange(n) for n in shape])
                                     .reshape(-1, len(shape)).tolist()):
                 labels.append(f"{name}[{','.join(str(j) for j in idx)}]")
                 rows.append([flat[c][i] for c in columns])
-    width = max(10, max(len(s) for s in labels) + 2)
+                width = max(width, len(labels[-1]))
     header = " " * width + "".join(f"{c:>10}" for c in columns)
     lines = [header]
     for label, row in zip(labels, rows):
