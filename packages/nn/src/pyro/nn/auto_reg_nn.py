@@ -106,6 +106,23 @@ def sample_mask_indices(
     return torch.randint(1, input_dim, (hidden_dim,), device=device)
 
 
+def default_hidden_degrees(
+    input_dim: int, context_dim: int, hidden_dims: Sequence[int],
+    device: torch.device | None = None,
+) -> list[torch.Tensor]:
+    """Pyro's default degrees of the hidden units of a MADE network, one ``LongTensor`` of
+    shape ``(H_l,)`` per hidden layer: ``H`` evenly spaced points from 1 to ``D - 1``
+    rounded to the nearest integer (halves to even, ``torch.round``); with a context, from 1
+    to ``D``, rounded, minus 1, so that degree-0 units see only the context and the first
+    output in the order depends on it too. Pyro 1.9 builds its masks from these degrees, so
+    the same permutation gives the same network (and, for a seed, the same flow)."""
+    shift = 1 if context_dim else 0
+    return [
+        torch.linspace(1, input_dim - 1 + shift, h, device=device).round().long() - shift
+        for h in hidden_dims
+    ]
+
+
 def _input_degrees(permutation: torch.Tensor) -> torch.Tensor:
     """Degree of each input: ``degree[permutation[k]] = k + 1``."""
     degrees = torch.empty_like(permutation)
@@ -131,19 +148,15 @@ def create_mask(
     :param int output_dim_multiplier: number ``M`` of outputs per input dimension; output row
         ``j * D + i`` belongs to input dimension ``i``.
     :param hidden_degrees: optional degrees of each hidden layer (shapes ``(H_l,)``), by
-        default evenly spread over ``{1, ..., D - 1}`` (``{0, ..., D - 1}`` when
-        ``context_dim > 0``: degree-0 units see only the context).
+        default :func:`default_hidden_degrees` (evenly spread over ``{1, ..., D - 1}``, or
+        ``{0, ..., D - 1}`` when ``context_dim > 0``: degree-0 units see only the context).
     :returns: ``(masks, mask_skip)``: ``masks`` has shapes ``(H_1, C + D)``,
         ``(H_2, H_1)``, ..., ``(M * D, H_L)``; ``mask_skip`` (the direct input-to-output
         connections) has shape ``(M * D, C + D)``. Float tensors of 0/1.
     """
     if hidden_degrees is None:
-        # with a context, degrees start at 0 (units that see only the context)
-        shift = 1 if context_dim else 0
-        hidden_degrees = [
-            sample_mask_indices(input_dim + shift, h, device=permutation.device) - shift
-            for h in hidden_dims
-        ]
+        hidden_degrees = default_hidden_degrees(input_dim, context_dim, hidden_dims,
+                                                device=permutation.device)
     in_deg = _input_degrees(permutation)
     in_deg = torch.cat([in_deg.new_zeros(context_dim), in_deg])
     out_deg = _input_degrees(permutation).repeat(output_dim_multiplier)
@@ -248,12 +261,7 @@ class ConditionalAutoRegressiveNN(nn.Module):
 
     def _hidden_degrees(self, mask_encoding) -> list[torch.Tensor]:
         if mask_encoding is None:
-            # with a context, degrees start at 0: units that see only the context, so that
-            # the first output in the order depends on the context too
-            shift = 1 if self.context_dim else 0
-            return [
-                sample_mask_indices(self.input_dim + shift, h) - shift for h in self.hidden_dims
-            ]
+            return default_hidden_degrees(self.input_dim, self.context_dim, self.hidden_dims)
         if isinstance(mask_encoding, torch.Tensor):
             mask_encoding = [mask_encoding]
         mask_encoding = [torch.as_tensor(m).long() for m in mask_encoding]
