@@ -37,6 +37,8 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+from .special import safe_logsumexp, zero_safe_log
+
 __all__ = ["LinearRing", "LogRing", "MapRing", "MarginalRing", "Ring", "SampleRing"]
 
 
@@ -325,7 +327,8 @@ class LogRing(_TensorRing):
         self.plate_scale = plate_scale or {}
 
     def _sum(self, tensor, dims):
-        return tensor.logsumexp(dims)
+        # (a group of impossible configurations, all -inf, must not give NaN gradients)
+        return safe_logsumexp(tensor, dims)
 
     def _mul(self, x, y):
         return x + y
@@ -385,7 +388,7 @@ class LogRing(_TensorRing):
         equation = "{},{}->{}".format("".join(letters[s] for s in xd),
                                       "".join(letters[s] for s in yd),
                                       "".join(letters[s] for s in out_dims))
-        result = torch.einsum(equation, *shifted).log() + shifts[0] + shifts[1]
+        result = zero_safe_log(torch.einsum(equation, *shifted)) + shifts[0] + shifts[1]
         return label(result, out_dims)
 
 

@@ -1,6 +1,7 @@
 """Special functions: log Beta and log binomial (exact, or a shifted Stirling approximation
-with a bounded error), a log with bounded gradients, log modified Bessel functions of the
-first kind by their series, Gauss-Hermite quadrature, and a sparse multinomial likelihood.
+with a bounded error), logs and a log-sum-exp with finite gradients at ``-inf``, log
+modified Bessel functions of the first kind by their series, Gauss-Hermite quadrature, and
+a sparse multinomial likelihood.
 
 **References**
 
@@ -15,12 +16,16 @@ import math
 import numpy as np
 import torch
 
+from .host_reads import host_reads_allowed
+
 __all__ = [
     "get_quad_rule",
     "log_I1",
     "log_beta",
     "log_binomial",
     "safe_log",
+    "safe_logsumexp",
+    "zero_safe_log",
     "sparse_multinomial_likelihood",
 ]
 
@@ -28,10 +33,15 @@ _HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
 
 class _SafeLog(torch.autograd.Function):
+    generate_vmap_rule = True  # (forward / setup_context form: usable under torch.func)
+
     @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
+    def forward(x):
         return x.log()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
 
     @staticmethod
     def backward(ctx, grad):
@@ -47,6 +57,94 @@ def safe_log(x: torch.Tensor) -> torch.Tensor:
     :returns: ``x.log()``.
     """
     return _SafeLog.apply(x)
+
+
+class _SafeLogSumExp(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, dims):
+        return x.logsumexp(dims)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, dims = inputs
+        ctx.save_for_backward(x, output)
+        reduced = {d % x.dim() for d in dims}
+        ctx.kept = [1 if i in reduced else n for i, n in enumerate(x.shape)]
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        out = out.reshape(ctx.kept)
+        # a group of -inf only has weights exp(-inf - 0) = 0, not exp(-inf + inf) = NaN
+        out = out.masked_fill(out == -math.inf, 0.0)
+        return grad.reshape(ctx.kept) * (x - out).exp(), None
+
+
+class _ZeroSafeLog(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return x.log()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # 0 / 0 (no gradient reaches a log(0) = -inf entry) is 0, not NaN
+        return torch.where(grad == 0, torch.zeros_like(grad), grad / x)
+
+
+def _plain_backward_is_finite(out: torch.Tensor) -> bool:
+    """Whether torch's own backward of a log-space result ``out`` is free of 0 / 0: no
+    entry is ``-inf``. Known without a host read only where one is harmless (eager CPU);
+    elsewhere the answer is "not shown"."""
+    return out.is_cpu and host_reads_allowed() and not bool(torch.isneginf(out).any())
+
+
+def safe_logsumexp(x: torch.Tensor, dims: int | tuple[int, ...]) -> torch.Tensor:
+    """:meth:`torch.Tensor.logsumexp` over ``dims`` whose gradient is finite where a
+    reduced group holds only ``-inf`` (value ``-inf``; gradient 0 there, where torch's is
+    NaN). Enumerated models need it: a partial sum over impossible configurations is
+    ``-inf`` and must not turn the whole gradient into NaN. Where no result is ``-inf``
+    (one host read on an eager CPU tensor tells) this is torch's logsumexp, gradient and
+    all.
+
+    :param x: a floating tensor.
+    :param dims: the dims reduced (an int or a nonempty tuple of ints).
+    :returns: a tensor of ``x``'s shape without ``dims``.
+    """
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if not (x.requires_grad and torch.is_grad_enabled()):
+        return x.logsumexp(dims)
+    if x.is_cpu:
+        out = x.logsumexp(dims)
+        if _plain_backward_is_finite(out):
+            return out
+    return _SafeLogSumExp.apply(x, dims)
+
+
+def zero_safe_log(x: torch.Tensor) -> torch.Tensor:
+    """:func:`torch.log` of a nonnegative tensor whose gradient is 0 (not NaN) at entries
+    ``x == 0`` that receive no gradient (``log(0) = -inf`` terms that a later log-sum-exp
+    weighs by ``exp(-inf) = 0``); elsewhere torch's gradient ``grad / x``. Unlike
+    :func:`safe_log` it does not bound the gradient of small positive entries.
+
+    :param x: a nonnegative floating tensor.
+    :returns: ``x.log()``.
+    """
+    if not (x.requires_grad and torch.is_grad_enabled()):
+        return x.log()
+    if x.is_cpu:
+        out = x.log()
+        if _plain_backward_is_finite(out):
+            return out
+    return _ZeroSafeLog.apply(x)
 
 
 def _stirling_lgamma(z: torch.Tensor, shift: int) -> torch.Tensor:

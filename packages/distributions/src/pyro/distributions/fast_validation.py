@@ -32,6 +32,7 @@ from torch.distributions import Distribution
 from torch.distributions import constraints as _c
 from torch.distributions.utils import lazy_property
 
+from pyro.ops.host_reads import host_reads_allowed
 from pyro.primitive_distributions.util import scalar_operand, shapes_broadcast
 
 __all__ = [
@@ -43,13 +44,6 @@ __all__ = [
 ]
 
 _EMPTY = torch.Size()
-
-_current_level = getattr(getattr(torch._C, "_functorch", None), "maybe_current_level", None)
-
-
-def _no_functorch_transform() -> bool:
-    # torch.func.vmap's batched tensors refuse .item(); grad's wrap the value
-    return _current_level is None or _current_level() is None
 
 # constraint type -> (check of a Python float x against its bounds (lo, hi))
 _SCALAR_CHECKS: dict[type, Any] = {
@@ -175,16 +169,6 @@ def _entries(dist: Distribution) -> list[tuple[str, Any, Any, bool]]:
              isinstance(getattr(type(dist), param, None), lazy_property))
             for param, constraint in dist.arg_constraints.items()
             if not _c.is_dependent(constraint)]
-
-
-def host_reads_allowed() -> bool:
-    """Whether reading a CPU tensor's value in Python is harmless now: no
-    ``torch.jit.trace`` tracer, compiler, dispatch mode (``make_fx``) or ``torch.func``
-    transform (``vmap``, ``grad``) that would record the read or refuse it."""
-    return (torch._C._get_tracing_state() is None
-            and not torch._C._len_torch_dispatch_stack()
-            and _no_functorch_transform()
-            and not torch.compiler.is_compiling())
 
 
 def params_valid(dist: Distribution) -> bool:

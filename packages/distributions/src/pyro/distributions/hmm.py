@@ -44,6 +44,7 @@ from pyro.ops.gaussian import (
     sequential_gaussian_filter_sample,
     sequential_gaussian_tensordot,
 )
+from pyro.ops.special import safe_logsumexp
 from pyro.ops.tensor_utils import precision_to_scale_tril, safe_cholesky, triangular_solve
 
 from .forcible_has_rsample import ForcibleHasRsample
@@ -68,7 +69,8 @@ __all__ = [
 
 def _logmatmulexp(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``log(exp(x) @ exp(y))`` over the last two dims, stable for log-space matrices."""
-    return (x.unsqueeze(-1) + y.unsqueeze(-3)).logsumexp(-2)
+    # (safe: a pair of states joined by no possible path gives -inf, not NaN gradients)
+    return safe_logsumexp(x.unsqueeze(-1) + y.unsqueeze(-3), -2)
 
 
 def _sequential_logmatmulexp(logits: torch.Tensor) -> torch.Tensor:
@@ -287,7 +289,7 @@ class DiscreteHMM(HiddenMarkovModel):
         ``sample_shape + batch_shape``."""
         if self._validate_args:
             self._validate_sample(value)
-        return self._forward(value).logsumexp(-1).logsumexp(-1)
+        return safe_logsumexp(self._forward(value), (-2, -1))
 
     def filter(self, value: torch.Tensor) -> Categorical:
         """Posterior over the final latent state ``z_T`` given the observations ``value``
