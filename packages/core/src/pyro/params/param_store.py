@@ -204,8 +204,11 @@ class ParamStoreDict:
         """The constrained value of ``name``, first created from ``init_constrained_value``
         (a tensor, or a callable returning one, called only if ``name`` is new).
 
-        Under validation an initial value outside ``constraint`` is warned about (Pyro
-        stores it anyway).
+        Pyro stores an initial value outside ``constraint`` through the constraint's
+        transform without a word: e.g. a positive vector given for a ``simplex`` comes out
+        normalized, which is fine. Under validation, an initial value that the transform
+        cannot represent (the stored value is outside the constraint, e.g. NaN for a
+        negative number under ``positive``) is warned about.
         """
         if name not in self._params:
             if callable(init_constrained_value) and \
@@ -214,17 +217,23 @@ class ParamStoreDict:
             if not isinstance(init_constrained_value, torch.Tensor):
                 init_constrained_value = torch.as_tensor(init_constrained_value,
                                                          dtype=torch.get_default_dtype())
-            if is_validation_enabled() and constraint is not constraints.real:
-                ok = constraint.check(init_constrained_value.detach())
-                if not bool(ok.all()):
-                    # Pyro accepts it (the unconstrained value may be NaN): warn, no error
-                    warnings.warn(
-                        f"pyro.param({name!r}): the initial value {_short(init_constrained_value)} "
-                        f"is outside its constraint {constraint}; give an initial value that "
-                        f"satisfies it", RuntimeWarning, stacklevel=3,
-                    )
             self._store(name, init_constrained_value, constraint)
+            if is_validation_enabled() and constraint is not constraints.real:
+                self._warn_if_unrepresentable(name, init_constrained_value, constraint)
         return self[name]
+
+    def _warn_if_unrepresentable(self, name: str, init: torch.Tensor,
+                                 constraint: constraints.Constraint) -> None:
+        if bool(constraint.check(init.detach()).all()):
+            return  # (the common case: one check of the value given)
+        if bool(constraint.check(self[name].detach()).all()):
+            return  # mapped into the constraint (e.g. normalized onto a simplex), as in Pyro
+        # Pyro accepts it (the unconstrained value may be NaN): warn, no error
+        warnings.warn(
+            f"pyro.param({name!r}): the initial value {_short(init)} is outside its "
+            f"constraint {constraint}; give an initial value that satisfies it",
+            RuntimeWarning, stacklevel=5,  # (the pyro.param call)
+        )
 
     # ----------------------------------------------------------- param access
 
