@@ -1,6 +1,6 @@
 """Pyro's mixed_hmm example initializes a simplex parameter with ``torch.randn(...).abs()``:
-pyro-ppl stores it normalized through the simplex transform, without a warning. Only an
-initial value the transform cannot represent (NaN after storing) is warned about here."""
+pyro-ppl stores it normalized through the simplex transform, without a warning. Other
+initial values outside their constraint are still warned about here."""
 import warnings
 
 import pytest
@@ -26,7 +26,7 @@ def test_positive_vector_for_a_simplex_is_normalized_silently():
 def test_unrepresentable_initial_value_still_warns(constraint, init):
     with pytest.warns(RuntimeWarning, match=r"pyro.param\('p'\).*outside its constraint") as rec:
         value = pyro.param("p", init, constraint=constraint)
-    assert not bool(constraint.check(value.detach()).all())
+    assert not bool(constraint.check(value.detach()).all())  # NaN: nothing to optimize
     assert rec[0].filename == __file__  # points at the pyro.param call
 
 

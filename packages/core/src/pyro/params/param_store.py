@@ -205,10 +205,9 @@ class ParamStoreDict:
         (a tensor, or a callable returning one, called only if ``name`` is new).
 
         Pyro stores an initial value outside ``constraint`` through the constraint's
-        transform without a word: e.g. a positive vector given for a ``simplex`` comes out
-        normalized, which is fine. Under validation, an initial value that the transform
-        cannot represent (the stored value is outside the constraint, e.g. NaN for a
-        negative number under ``positive``) is warned about.
+        transform. Under validation such a value is warned about (it may come out as NaN, or
+        clamped), except a nonnegative vector with a positive sum for a ``simplex``, which
+        the transform stores normalized, as Pyro does without a word.
         """
         if name not in self._params:
             if callable(init_constrained_value) and \
@@ -224,10 +223,12 @@ class ParamStoreDict:
 
     def _warn_if_unrepresentable(self, name: str, init: torch.Tensor,
                                  constraint: constraints.Constraint) -> None:
-        if bool(constraint.check(init.detach()).all()):
+        init = init.detach()
+        if bool(constraint.check(init).all()):
             return  # (the common case: one check of the value given)
-        if bool(constraint.check(self[name].detach()).all()):
-            return  # mapped into the constraint (e.g. normalized onto a simplex), as in Pyro
+        if isinstance(constraint, type(constraints.simplex)) and bool((init >= 0).all()) \
+                and bool((init.sum(-1) > 0).all()):
+            return  # the stick-breaking transform stores it normalized, as Pyro does
         # Pyro accepts it (the unconstrained value may be NaN): warn, no error
         warnings.warn(
             f"pyro.param({name!r}): the initial value {_short(init)} is outside its "
