@@ -1,6 +1,7 @@
 """``PyroOptim``: torch optimizers for parameters that appear while a model runs."""
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -21,8 +22,9 @@ from .state_io import (
 )
 from .step_plan import StepPlan
 
-#: ``optim_args`` / ``clip_args``: a dict, or a callable ``(module_name, param_name) -> dict``.
-ArgsOrCallable = Mapping[str, Any] | Callable[[str | None, str], Mapping[str, Any]]
+#: ``optim_args`` / ``clip_args``: a dict, or a callable ``(module_name, param_name) -> dict``
+#: or ``(param_name) -> dict`` (see :func:`per_param_arguments`).
+ArgsOrCallable = Mapping[str, Any] | Callable[..., Mapping[str, Any]]
 
 #: torch optimizers whose fused kernel PyroOptim uses unless told otherwise
 #: (``fused=`` or ``foreach=`` in the optimizer's settings).
@@ -58,8 +60,10 @@ class PyroOptim:
     :param optim_constructor: a ``torch.optim.Optimizer`` subclass (or any callable
         ``constructor(params, **settings)`` returning one).
     :param optim_args: the constructor's keyword arguments: a dict, or a callable
-        ``(module_name, param_name) -> dict`` called once per parameter with the names from
-        the ParamStore (``module_name`` is ``None`` for parameters outside ``pyro.module``).
+        returning one, called once per parameter with its ParamStore names: a callable of
+        two parameters gets ``(module_name, param_name)`` (the name twice for a parameter
+        outside ``pyro.module``), any other gets the one name ``"module.param"``
+        (:func:`per_param_arguments`).
     :param clip_args: optional gradient clipping applied to each parameter before its step:
         ``{"clip_norm": c}`` (optional ``"norm_type"``) or ``{"clip_value": c}``, or a
         callable like ``optim_args`` returning such a dict or ``None``.
@@ -432,19 +436,39 @@ def _param_store_name(p: torch.Tensor) -> str | None:
         return None
 
 
+def per_param_arguments(fn: Callable, name: str) -> tuple[str, ...]:
+    """The arguments Pyro passes a per-parameter ``optim_args`` / ``clip_args`` callable for
+    the ParamStore name ``name``: ``(module_name, param_name)`` when the callable takes two
+    parameters (``("net", "weight")`` for ``pyro.module("net", ...)``'s weight, the name
+    twice for a plain ``pyro.param``), else the one fully qualified name in torch's dotted
+    spelling (``"net.weight"``, ``"plain"``), as in Pyro's tutorials'
+    ``per_param_callable(param_name)``."""
+    from pyro.params.param_store import (
+        module_from_param_with_module_name,
+        normalize_param_name,
+        user_param_name,
+    )
+
+    try:
+        two = len(inspect.signature(fn).parameters) == 2
+    except (TypeError, ValueError):  # (no signature to read: the two-name form)
+        two = True
+    if two:
+        return module_from_param_with_module_name(name), user_param_name(name)
+    return (normalize_param_name(name),)
+
+
 def _call_per_param(
     fn: Callable, p: torch.Tensor, name: str | None, what: str, allow_none: bool = False
 ) -> Any:
-    """Call a per-parameter ``(module_name, param_name) -> dict`` callable."""
+    """Call a per-parameter callable (see :func:`per_param_arguments`) for ``p``."""
     if name is None:
         raise ValueError(
             f"{what} is a callable (module_name, param_name) -> dict, but a parameter of shape "
             f"{tuple(p.shape)} is not in the ParamStore, so it has no name; create parameters "
             f"with pyro.param / pyro.module, or pass {what} as a dict"
         )
-    from pyro.params.param_store import module_from_param_with_module_name, user_param_name
-
-    result = fn(module_from_param_with_module_name(name), user_param_name(name))
+    result = fn(*per_param_arguments(fn, name))
     if result is None and allow_none:
         return None
     if not isinstance(result, Mapping):
