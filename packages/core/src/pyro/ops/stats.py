@@ -13,7 +13,9 @@ dimension is a batch of independent scalar quantities, e.g. draws of a site shap
 
 Which effective sample size. :func:`effective_sample_size` is Geyer's initial monotone
 sequence estimator on the raw draws (the estimator Pyro reports as ``n_eff``, with the
-multi-chain variance of Gelman et al., BDA3 section 11.5). :func:`bulk_effective_sample_size`
+multi-chain variance of Gelman et al., BDA3 section 11.5). Its autocovariances are the biased
+(``1/N``) ones Stan uses; pyro-ppl 1.9 divides lag ``k`` by ``N - k``, so on the same short chains
+its ``n_eff`` differs by a few percent. :func:`bulk_effective_sample_size`
 is the rank-normalized split "bulk" ESS of Vehtari et al. (2021), the one Stan and ArviZ
 report as ``ess_bulk``; both share the same autocorrelation and Geyer truncation code.
 
