@@ -264,6 +264,10 @@ def vectorized_importance_weights(model: Callable, guide: Callable, *args, **kwa
     return log_weights, model_trace, guide_trace
 
 
+#: fewest tail ratios psis_diagnostic fits (pyro-ppl 1.9 refuses fewer than 10)
+_MIN_TAIL = 10
+
+
 def psis_diagnostic(model: Callable, guide: Callable, *args, **kwargs) -> float:
     """The Pareto-smoothed importance sampling diagnostic ``k-hat`` of ``guide`` as a
     proposal for ``model``'s posterior: the shape of a generalized Pareto distribution
@@ -272,13 +276,15 @@ def psis_diagnostic(model: Callable, guide: Callable, *args, **kwargs) -> float:
     ``k < 0.5``: the ratios have finite variance (the guide covers the posterior well);
     ``0.5 <= k < 0.7``: usable; ``k >= 0.7``: importance estimates are unreliable.
 
-    The ``M = min(S / 5, 3 sqrt(S))`` largest of the ``S`` ratios, less the next one,
-    are fitted by :func:`pyro.ops.stats.fit_generalized_pareto`.
+    The ``M = ceil(min(S / 5, 3 sqrt(S)))`` largest of the ``S`` ratios, less the next one,
+    are fitted by :func:`pyro.ops.stats.fit_generalized_pareto` (as pyro-ppl; fewer than 10
+    tail ratios, i.e. ``S <= 45``, give ``inf`` with a warning).
 
     Keyword-only options (taken out of ``kwargs``; the rest go to model and guide):
 
     :param int num_particles: ``S``, the number of guide draws (default 1000).
-    :param int max_simultaneous_particles: draws per vectorized run (default 1000).
+    :param int max_simultaneous_particles: draws per vectorized run (default: all
+        ``num_particles`` at once).
     :param int max_plate_nesting: the number of plates in model and guide (default 7).
     :returns: ``k-hat`` (a float); ``inf``, with a warning, when the tail is too short or
         flat to fit (too few particles, or all ratios equal).
@@ -291,7 +297,9 @@ def psis_diagnostic(model: Callable, guide: Callable, *args, **kwargs) -> float:
         Variational Inference", ICML 2018.
     """
     num_particles = int(kwargs.pop("num_particles", 1000))
-    max_simultaneous = int(kwargs.pop("max_simultaneous_particles", 1000))
+    max_simultaneous = kwargs.pop("max_simultaneous_particles", None)
+    # by default all particles in one vectorized run (so a seed gives pyro-ppl's draws)
+    max_simultaneous = num_particles if max_simultaneous is None else int(max_simultaneous)
     max_plate_nesting = kwargs.pop("max_plate_nesting", 7)
     if num_particles < 1 or max_simultaneous < 1:
         raise ValueError("psis_diagnostic: num_particles and max_simultaneous_particles must "
@@ -310,9 +318,9 @@ def psis_diagnostic(model: Callable, guide: Callable, *args, **kwargs) -> float:
     log_w = torch.cat(chunks)
     log_w = log_w - log_w.max()
     log_w = log_w.sort(descending=True).values
-    num_tail = int(min(num_particles / 5.0, 3 * math.sqrt(num_particles)))
+    num_tail = math.ceil(min(num_particles / 5.0, 3 * math.sqrt(num_particles)))
     # exceedances of the M largest ratios over the (M+1)-th largest
-    if num_tail < 5:
+    if num_tail < _MIN_TAIL:
         warnings.warn("psis_diagnostic: not enough tail samples to compute the PSIS "
                       "diagnostic; increase num_particles", stacklevel=2)
         return float("inf")
