@@ -24,6 +24,16 @@ def _guess_max_plate_nesting(model: Callable, args: tuple, kwargs: dict) -> int:
     return plate_nesting(trace)
 
 
+def _prototype(model: Callable, args: tuple, kwargs: dict) -> tuple[int, Any]:
+    """The model's plate nesting and a prototype trace (the sites' shapes), from two
+    blocked runs: pyro-ppl runs the model twice before drawing, so doing the same here gives
+    a seed pyro-ppl's draws, not just their law."""
+    nesting = _guess_max_plate_nesting(model, args, kwargs)
+    with poutine.block():
+        prototype = poutine.trace(model).get_trace(*args, **kwargs)
+    return nesting, prototype
+
+
 def _over_draws(model: Callable, posterior_samples: dict[str, torch.Tensor],
                 num_samples: int, nesting: int) -> Callable:
     """``model`` run on all draws at once: inside a plate of size ``num_samples`` left of
@@ -63,9 +73,7 @@ def _predictive(
     """
     masked = poutine.mask(model, mask=False)
     with torch.no_grad():
-        with poutine.block():
-            prototype = poutine.trace(masked).get_trace(*args, **kwargs)
-        nesting = plate_nesting(prototype)
+        nesting, prototype = _prototype(masked, args, kwargs)
 
         shapes: dict[str, torch.Size | None] = {}
         for name, site in prototype.nodes.items():
@@ -232,7 +240,7 @@ class Predictive(torch.nn.Module):
                 self.guide, {}, self.num_samples, args, kwargs, return_sites=None,
                 parallel=True,
             )
-        nesting = _guess_max_plate_nesting(self.model, args, kwargs)
+        nesting, _ = _prototype(self.model, args, kwargs)
         vectorized = _over_draws(self.model, posterior_samples, self.num_samples, nesting)
         return poutine.trace(vectorized).get_trace(*args, **kwargs)
 
@@ -295,6 +303,8 @@ class WeighedPredictive(Predictive):
         model_guide = kwargs.pop("model_guide", None) or self.model
         if self.guide is None:
             raise ValueError("WeighedPredictive needs a guide (its draws are the ones weighed)")
+        with torch.no_grad():
+            _prototype(self.guide, args, kwargs)  # as Predictive's guide draws: pyro-ppl's stream
         latents, guide_lp, model_lp = _guide_draws(
             self.guide, model_guide, self.num_samples, args, kwargs)
         return_sites = self.return_sites if self.return_sites else None
