@@ -25,6 +25,7 @@ tests).
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -315,6 +316,23 @@ def ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
 
     [1] F. Obermeyer et al., "Tensor Variable Elimination for Plated Factor Graphs", 2019.
     """
+    with traced_quietly():
+        return _ubersum(equation, *operands, **kwargs)
+
+
+def traced_quietly():
+    """Under ``torch.jit.trace``, hide the ``TracerWarning`` s of Pyro's own modules: a
+    contraction plans its order from sizes read in Python, which a trace rightly fixes
+    (Pyro's einsum example traces contractions and shows none). Nothing when not tracing.
+    """
+    if not torch.jit.is_tracing():
+        return contextlib.nullcontext()
+    from .jit import pyro_tracer_warnings_ignored
+
+    return pyro_tracer_warnings_ignored()
+
+
+def _ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
     batch_dims = kwargs.pop("batch_dims", "")
     backend = kwargs.pop("backend", "torch")
     modulo_total = kwargs.pop("modulo_total", False)
@@ -327,6 +345,38 @@ def ubersum(equation: str, *operands: torch.Tensor, **kwargs) -> tuple:
     sizes = {s: n for t in terms for s, n in zip(_dims(t), t.shape)}
     ring.dim_to_size = sizes
     batch = set(batch_dims)
+    from .einsum.plated_adjoint import wants_backward
+
+    if wants_backward(ring, operands):
+        # operands marked by require_backward: their results get a backward pass
+        return _ubersum_with_backward(ring, terms, operands, inputs, outputs, batch_dims,
+                                      modulo_total)
+    return _ubersum_terms(ring, terms, operands, outputs, batch, modulo_total)
+
+
+def _ubersum_with_backward(ring, terms, operands, inputs, outputs, batch_dims: str,
+                           modulo_total: bool) -> tuple:
+    from .einsum.plated_adjoint import PlatedBackward
+
+    marked = []
+    terms = list(terms)
+    for i, (x, dims) in enumerate(zip(operands, inputs)):
+        if getattr(x, "_pyro_backward", None) is None:
+            continue
+        if isinstance(ring, MarginalRing):
+            terms[i] = ring.require_marginal(terms[i])  # a leaf to differentiate at
+        marked.append((x, dims, terms[i]))
+    # (marginals are gradients of log Z: the contraction is recorded even under no_grad)
+    with torch.enable_grad() if isinstance(ring, MarginalRing) else contextlib.nullcontext():
+        results = _ubersum_terms(ring, terms, operands, outputs, set(batch_dims),
+                                 modulo_total)
+    for result in results:
+        result._pyro_backward = PlatedBackward(  # type: ignore[attr-defined]
+            ring, marked, batch_dims, result, inputs)
+    return results
+
+
+def _ubersum_terms(ring, terms, operands, outputs, batch: set, modulo_total: bool) -> tuple:
     results = []
     for output in outputs:
         tree: TensorTree = OrderedDict()

@@ -69,7 +69,9 @@ class _SafeLogSumExp(torch.autograd.Function):
     @staticmethod
     def setup_context(ctx, inputs, output):
         x, dims = inputs
-        ctx.save_for_backward(x, output)
+        # (the detached output: under torch.jit.trace the backward then reads a traced
+        # value, not a tensor requiring grad that the tracer cannot make a constant)
+        ctx.save_for_backward(x, output.detach())
         reduced = {d % x.dim() for d in dims}
         ctx.kept = [1 if i in reduced else n for i, n in enumerate(x.shape)]
 

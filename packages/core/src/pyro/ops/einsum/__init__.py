@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ..contract import label_operands, parse_equation, ring_for
+from ..contract import label_operands, parse_equation, ring_for, traced_quietly
 from ..rings import _dims, align
 
 __all__ = ["contract", "contract_expression"]
@@ -54,7 +54,8 @@ def contract(equation: str, *operands: torch.Tensor, **kwargs) -> torch.Tensor:
     missing = set(output) - syms
     if missing:
         raise ValueError(f"contract: output symbols {sorted(missing)} are in no operand")
-    result = ring.sumproduct(terms, syms - set(output))
+    with traced_quietly():
+        result = ring.sumproduct(terms, syms - set(output))
     return align(result, _dims(result), output)
 
 
