@@ -68,8 +68,13 @@ def structured_moments(cond):
     dependency z2 <- z1) from its parameters."""
     l1, l2 = store("AutoStructured.locs.z1"), store("AutoStructured.locs.z2")
     s1, s2 = store("AutoStructured.scales.z1"), store("AutoStructured.scales.z2")
+    # the 1x1 scale_trils of "mvn" sites (positive, as Pyro's) multiply the scales
+    if "AutoStructured.scale_trils.z1" in pyro.get_param_store():
+        s1 = s1 * store("AutoStructured.scale_trils.z1").reshape(-1)
+    if "AutoStructured.scale_trils.z2" in pyro.get_param_store():
+        s2 = s2 * store("AutoStructured.scale_trils.z2").reshape(-1)
     w = store("AutoStructured.deps.z2.z1$$$weight")
-    # z1 = l1 + s1 e1, z2 = l2 + s2 e2 + w (s1 e1)  (1x1 scale_trils are 1)
+    # z1 = l1 + s1 e1, z2 = l2 + s2 e2 + w (s1 e1)
     root = torch.tensor([[s1.item(), 0.0], [w.item() * s1.item(), s2.item()]])
     return torch.cat([l1, l2]), root @ root.T
 

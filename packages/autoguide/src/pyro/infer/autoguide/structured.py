@@ -34,8 +34,9 @@ class AutoStructured(AutoGuide):
     unconstrained value is ``loc + noise + sum_u dep(z <- u)(delta_u)`` where
 
     - ``noise`` comes from the site's conditional: ``"delta"`` (none: a point mass),
-      ``"normal"`` (``scale * e``), ``"mvn"`` (``scale * (scale_tril @ e)``, unit lower
-      triangular ``scale_tril``), ``e`` a standard Normal auxiliary site ``"z_aux"``; or a
+      ``"normal"`` (``scale * e``), ``"mvn"`` (``scale * (scale_tril @ e)``, lower
+      triangular ``scale_tril`` with a positive diagonal), ``e`` a standard Normal
+      auxiliary site ``"z_aux"``; or a
       callable returning a (roughly centred) noise sample, which may call ``pyro.param``
       and ``pyro.sample`` itself;
     - ``delta_u`` is the upstream site's unconstrained offset from its ``loc`` and
@@ -44,9 +45,10 @@ class AutoStructured(AutoGuide):
       offsets.
 
     The map from the auxiliary noises to the values is triangular, so each site's Delta
-    carries the exact log-Jacobian (``-log scale`` per element plus the support
-    transform's). Parameters (Pyro's names): ``"AutoStructured.locs.z"``,
-    ``".scales.z"`` (softplus-positive), ``".scale_trils.z"`` (unit lower Cholesky).
+    carries the exact log-Jacobian (``-log scale`` and ``-log diag(scale_tril)`` per
+    element plus the support transform's). Parameters (Pyro's names and constraints):
+    ``"AutoStructured.locs.z"``, ``".scales.z"`` (softplus-positive),
+    ``".scale_trils.z"`` (softplus lower Cholesky, initially the identity).
 
     :param model: the model.
     :param conditionals: one conditional type for all sites or ``{site: type}``
@@ -68,7 +70,7 @@ class AutoStructured(AutoGuide):
     """
 
     scale_constraint = constraints.softplus_positive
-    scale_tril_constraint = constraints.unit_lower_cholesky
+    scale_tril_constraint = constraints.softplus_lower_cholesky
 
     def __init__(self, model: Callable, *,
                  conditionals: str | Callable | dict[str, str | Callable] = "mvn",
@@ -199,10 +201,12 @@ class AutoStructured(AutoGuide):
         e = pyro.sample(f"{n}_aux", dist.Normal(loc.new_zeros(()), 1.0).expand([size])
                         .to_event(1), infer={"is_auxiliary": True})
         scale = self._param("scales", n)
+        neg_log_scale = -scale.log()
         if kind == "mvn":
             tril = self._param("scale_trils", n)
             e = (tril @ e.unsqueeze(-1)).squeeze(-1)
-        return scale * e, -scale.log()
+            neg_log_scale = neg_log_scale - tril.diagonal(dim1=-2, dim2=-1).log()
+        return scale * e, neg_log_scale
 
     def _dependency(self, down: str, up: str, kind: Any, delta: torch.Tensor) -> torch.Tensor:
         if isinstance(kind, torch.nn.Module):
