@@ -182,8 +182,10 @@ class AutoGaussian(AutoContinuous):
                 f_shape = f_shape[1:]
                 idx = idx.squeeze(0)
             d = idx.shape[-1]
-            prec_sqrt = 0.1 * torch.randn(tuple(f_shape) + (d, rank), dtype=init.dtype,
-                                          device=init.device)
+            # off the identity, uniform in (-init_scale / 2, init_scale / 2) as Pyro's
+            # (a seed then gives Pyro's initial parameters)
+            prec_sqrt = self._init_scale * (torch.rand(tuple(f_shape) + (d, rank),
+                                                       dtype=init.dtype, device=init.device) - 0.5)
             if own is not None:  # identity on the site's own block
                 prec_sqrt[..., :own, :] = torch.eye(own, dtype=init.dtype, device=init.device)
             self._add("prec_sqrts", name, prec_sqrt)
