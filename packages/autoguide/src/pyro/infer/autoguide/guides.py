@@ -136,6 +136,25 @@ class _Site:
         return value, log_density
 
 
+class _ParamGroup:
+    """``guide.locs`` of a guide with per-site params: ``guide.locs.z`` is the
+    constrained value of ``"<prefix>.locs.z"`` (Pyro's nested PyroModule attributes)."""
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> torch.Tensor:
+        if name.startswith("_"):  # e.g. copy's probes before __dict__ is restored
+            raise AttributeError(name)
+        full = f"{self._prefix}.{name}"
+        if full not in pyro.get_param_store():
+            raise AttributeError(f"no param {full!r} in the param store")
+        return pyro.get_param_store()[full]
+
+    def __repr__(self) -> str:
+        return f"<params {self._prefix}.*>"
+
+
 class AutoGuide(torch.nn.Module):
     """Base class of automatic guides: ``guide = AutoX(model)``; ``guide(*args)``
     samples every latent site of ``model`` and returns the dict ``{name: value}``.
@@ -358,6 +377,16 @@ class AutoGuide(torch.nn.Module):
     def _param_name(self, *parts: str) -> str:
         return ".".join((self.prefix,) + parts)
 
+    def __getattr__(self, name: str) -> Any:
+        # As Pyro's autoguides (PyroModules), guide.scale / guide.locs.z read the param's
+        # constrained value; parameters() keep the unconstrained leaves (see _expose).
+        view = self.__dict__.get("_param_views", {}).get(name)
+        if isinstance(view, _ParamGroup):
+            return view
+        if view is not None and view in pyro.get_param_store():
+            return pyro.get_param_store()[view]
+        return super().__getattr__(name)
+
     def _exposed_param(self, name: str, init: torch.Tensor,
                        constraint: constraints.Constraint = constraints.real) -> torch.Tensor:
         """``pyro.param(name, init, constraint=constraint)``, its unconstrained leaf also
@@ -375,7 +404,12 @@ class AutoGuide(torch.nn.Module):
         keys = self.__dict__.setdefault("_expose_keys", {})  # computed once per name
         key = keys.get(name)
         if key is None:
-            key = keys[name] = name[len(self.prefix) + 1:].replace(".", "__")
+            local = name[len(self.prefix) + 1:]
+            key = keys[name] = local.replace(".", "__")
+            # Pyro's attribute for it: guide.scale, or guide.locs.z for "locs.z"
+            head, _, tail = local.partition(".")
+            views = self.__dict__.setdefault("_param_views", {})
+            views[head] = name if not tail else _ParamGroup(f"{self.prefix}.{head}")
         params = self._parameters
         if params.get(key) is not leaf and leaf is not None:
             # the param store's leaf, registered as is (it need not be an nn.Parameter)
