@@ -86,7 +86,8 @@ class AutoGaussian(AutoContinuous):
 
     :param model: the model.
     :param init_loc_fn: initialization of ``locs`` (default ``init_to_feasible``).
-    :param float init_scale: initial scale (default 0.1).
+    :param float init_scale: initial scale (default 0.1); also the width of the uniform
+        noise that starts ``prec_sqrts`` off the identity.
     :param str backend: ``"dense"``.
     :raises ValueError: for ``backend="funsor"`` or an unknown backend, and (at the first
         call) for latent sites in subsampled plates.
