@@ -32,21 +32,29 @@ __all__ = [
 _HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
 
-class _SafeLog(torch.autograd.Function):
+class _Log(torch.autograd.Function):
+    """``x.log()`` with a backward that stays finite at ``x == 0``: bounded by ``1 / eps``
+    (``bounded=True``, :func:`safe_log`), or exact with ``0 / 0`` read as 0
+    (:func:`zero_safe_log`)."""
+
     generate_vmap_rule = True  # (forward / setup_context form: usable under torch.func)
 
     @staticmethod
-    def forward(x):
+    def forward(x, bounded):
         return x.log()
 
     @staticmethod
     def setup_context(ctx, inputs, output):
         ctx.save_for_backward(inputs[0])
+        ctx.bounded = inputs[1]
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad / x.clamp(min=torch.finfo(x.dtype).eps)
+        if ctx.bounded:
+            return grad / x.clamp(min=torch.finfo(x.dtype).eps), None
+        # 0 / 0 (no gradient reaches a log(0) = -inf entry) is 0, not NaN
+        return torch.where(grad == 0, torch.zeros_like(grad), grad / x), None
 
 
 def safe_log(x: torch.Tensor) -> torch.Tensor:
@@ -56,7 +64,7 @@ def safe_log(x: torch.Tensor) -> torch.Tensor:
     :param x: a nonnegative floating tensor.
     :returns: ``x.log()``.
     """
-    return _SafeLog.apply(x)
+    return _Log.apply(x, True)
 
 
 class _SafeLogSumExp(torch.autograd.Function):
@@ -82,24 +90,6 @@ class _SafeLogSumExp(torch.autograd.Function):
         # a group of -inf only has weights exp(-inf - 0) = 0, not exp(-inf + inf) = NaN
         out = out.masked_fill(out == -math.inf, 0.0)
         return grad.reshape(ctx.kept) * (x - out).exp(), None
-
-
-class _ZeroSafeLog(torch.autograd.Function):
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x):
-        return x.log()
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        # 0 / 0 (no gradient reaches a log(0) = -inf entry) is 0, not NaN
-        return torch.where(grad == 0, torch.zeros_like(grad), grad / x)
 
 
 def _plain_backward_is_finite(out: torch.Tensor) -> bool:
@@ -146,7 +136,7 @@ def zero_safe_log(x: torch.Tensor) -> torch.Tensor:
         out = x.log()
         if _plain_backward_is_finite(out):
             return out
-    return _ZeroSafeLog.apply(x)
+    return _Log.apply(x, False)
 
 
 def _stirling_lgamma(z: torch.Tensor, shift: int) -> torch.Tensor:
