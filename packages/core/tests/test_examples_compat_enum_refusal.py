@@ -3,9 +3,9 @@
 supported by poutine.enum here (README): the refusal must say so, and name what does
 draw such samples, rather than blame the site's continuous support."""
 import pytest
+import torch.distributions as dist
 
 import pyro
-import pyro.distributions as dist
 from pyro import poutine
 
 
