@@ -16,12 +16,13 @@ from pyro.optim import Adam, ClippedAdam  # noqa: E402
 from pyro.optim.optim import per_param_arguments  # noqa: E402
 
 
-def _run(optim):
+def _run(optim, module_name="net", param_name="plain"):
+    """One SVI step of a model with a module's params and one plain param."""
     lin = torch.nn.Linear(2, 1)
 
     def model():
-        pyro.module("net", lin)
-        pyro.param("plain", torch.tensor(1.0))
+        pyro.module(module_name, lin)
+        pyro.param(param_name, torch.tensor(1.0))
         pyro.sample("x", dist.Normal(0.0, 1.0), obs=torch.tensor(0.5))
 
     pyro.clear_param_store()
@@ -68,15 +69,7 @@ def test_one_argument_callable_sets_per_parameter_learning_rates():
         return {"lr": 1e-3 if "bl_" in param_name else 1e-4}
 
     optim = Adam(per_param_optim_args)
-    bl = torch.nn.Linear(2, 1)
-
-    def model():
-        pyro.module("bl_predict", bl)
-        pyro.param("h_init", torch.zeros(2))
-        pyro.sample("x", dist.Normal(0.0, 1.0), obs=torch.tensor(0.5))
-
-    pyro.clear_param_store()
-    SVI(model, lambda: None, optim, Trace_ELBO()).step()
+    _run(optim, "bl_predict", "h_init")
     store = pyro.get_param_store()
     lrs = {name: optim.optim_objs[store[name].unconstrained()].param_groups[0]["lr"]
            for name in ["bl_predict$$$weight", "h_init"]}

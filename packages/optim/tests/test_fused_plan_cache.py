@@ -47,6 +47,17 @@ def _step_both(opt, ref, ours, theirs, seed, skip=()):
     ref.step()
 
 
+def _stepped_twins(steps=3, **settings):
+    """Twin parameters, a fused Adam over each (ours stepped by step_optimizer, the
+    reference by torch), after ``steps`` steps with the same gradients."""
+    ours, theirs = _twins("cpu")
+    opt = torch.optim.Adam(ours, lr=0.05, fused=True, **settings)
+    ref = torch.optim.Adam(theirs, lr=0.05, fused=True, **settings)
+    for step in range(steps):
+        _step_both(opt, ref, ours, theirs, step)
+    return opt, ref, ours, theirs
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("settings", [{}, {"amsgrad": True, "weight_decay": 0.1}])
 @pytest.mark.parametrize("cls", [torch.optim.Adam, torch.optim.AdamW])
@@ -105,31 +116,8 @@ def test_a_parameter_added_is_planned_again():
     _same(opt, ref, ours, theirs)
 
 
-def test_loaded_state_is_stepped():
-    ours, theirs = _twins("cpu")
-    opt = torch.optim.Adam(ours, lr=0.05, fused=True, amsgrad=True)
-    ref = torch.optim.Adam(theirs, lr=0.05, fused=True, amsgrad=True)
-    for step in range(3):
-        _step_both(opt, ref, ours, theirs, step)
-    saved = copy.deepcopy(ref.state_dict())
-    for step in range(3, 6):  # ours runs ahead, then takes the reference's state back
-        _grads(ours, theirs, 100 + step)
-        step_optimizer(opt)
-    with torch.no_grad():
-        for p, q in zip(ours, theirs):
-            p.copy_(q)
-    opt.load_state_dict(saved)
-    for step in range(6, 10):
-        _step_both(opt, ref, ours, theirs, step)
-    _same(opt, ref, ours, theirs)
-
-
 def test_a_replaced_state_tensor_is_read():
-    ours, theirs = _twins("cpu")
-    opt = torch.optim.Adam(ours, lr=0.05, fused=True)
-    ref = torch.optim.Adam(theirs, lr=0.05, fused=True)
-    for step in range(3):
-        _step_both(opt, ref, ours, theirs, step)
+    opt, ref, ours, theirs = _stepped_twins()
     for o, p in ((opt, ours[1]), (ref, theirs[1])):
         o.state[p]["exp_avg"] = torch.full_like(p, 0.25)
         o.state[p]["step"] = torch.tensor(10.0)
@@ -141,11 +129,7 @@ def test_a_replaced_state_tensor_is_read():
 @pytest.mark.parametrize("change", ["lr", "betas", "eps", "weight_decay", "maximize",
                                     "amsgrad"])
 def test_changed_settings_are_read_at_each_step(change):
-    ours, theirs = _twins("cpu")
-    opt = torch.optim.Adam(ours, lr=0.05, fused=True)
-    ref = torch.optim.Adam(theirs, lr=0.05, fused=True)
-    for step in range(3):
-        _step_both(opt, ref, ours, theirs, step)
+    opt, ref, ours, theirs = _stepped_twins()
     new = {"lr": 0.01, "betas": (0.5, 0.9), "eps": 1e-3, "weight_decay": 0.2,
            "maximize": True, "amsgrad": True}[change]
     for o in (opt, ref):
@@ -159,11 +143,7 @@ def test_changed_settings_are_read_at_each_step(change):
 
 
 def test_a_tensor_lr_goes_to_torchs_step():
-    ours, theirs = _twins("cpu")
-    opt = torch.optim.Adam(ours, lr=0.05, fused=True)
-    ref = torch.optim.Adam(theirs, lr=0.05, fused=True)
-    for step in range(3):
-        _step_both(opt, ref, ours, theirs, step)
+    opt, ref, ours, theirs = _stepped_twins()
     for o in (opt, ref):
         o.param_groups[0]["lr"] = torch.tensor(0.01)
     for step in range(3, 6):
